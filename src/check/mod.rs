@@ -1,0 +1,220 @@
+//! AST + schema to checked IR.
+//!
+//! Checking never stops at the first problem: every rule is checked, every name
+//! resolved, and each problem reported once (an unresolved name has the type
+//! `Unknown`, which fits anything, so it causes no follow-on errors). Rules with errors
+//! are left out of the IR.
+//!
+//! Files are checked together: declarations in any file (and the schema file) extend
+//! the workspace schema, rule ids must be unique across files, and `rule … failed`
+//! triggers may name rules in other files.
+
+mod expr;
+mod infer;
+mod rule;
+mod scope;
+mod steps;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::diagnostics::{did_you_mean, Diagnostic, Severity};
+use crate::ir;
+use crate::schema::{Schema, SchemaBuilder};
+use crate::source::SourceFile;
+use crate::syntax::{ast, Parsed};
+
+/// One parsed file of the workspace.
+#[derive(Debug)]
+pub struct Unit {
+    /// The file.
+    pub file: Arc<SourceFile>,
+    /// Its parse.
+    pub parsed: Parsed,
+}
+
+impl Unit {
+    /// Parses a file into a unit.
+    pub fn parse(file: Arc<SourceFile>) -> Unit {
+        let parsed = crate::syntax::parse(&file);
+        Unit { file, parsed }
+    }
+}
+
+/// Where a checked rule came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleSource {
+    /// Index of the unit.
+    pub unit: usize,
+    /// Index of the item in the unit's document.
+    pub item: usize,
+}
+
+/// The result of checking a workspace.
+#[derive(Debug)]
+pub struct Checked {
+    /// The schema the rules were checked against.
+    pub schema: Schema,
+    /// Every rule that checked without error, in unit and item order.
+    pub rules: Vec<ir::Rule>,
+    /// Where each of `rules` came from (same index).
+    pub sources: Vec<RuleSource>,
+    /// Syntax and type diagnostics, in unit and position order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// The compiled program.
+    pub fn program(&self) -> ir::Program {
+        ir::Program {
+            format: ir::FORMAT_VERSION,
+            schema: self.schema.clone(),
+            rules: self.rules.clone(),
+        }
+    }
+
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Checks parsed files together.
+pub fn check(units: &[Unit]) -> Checked {
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    for unit in units {
+        diagnostics.extend(unit.parsed.diagnostics.iter().cloned());
+    }
+
+    let mut builder = SchemaBuilder::new();
+    for unit in units {
+        builder.declare_objects(&unit.file, &unit.parsed.document);
+    }
+    for unit in units {
+        builder.add_document(&unit.file, &unit.parsed.document);
+    }
+    let (schema, schema_diagnostics) = builder.finish();
+    diagnostics.extend(schema_diagnostics);
+
+    let ids = assign_ids(units, &mut diagnostics);
+    let all_ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
+
+    let mut rules = Vec::new();
+    let mut sources = Vec::new();
+    for ((source, id), _) in ids.iter().zip(0..) {
+        let Some(unit) = units.get(source.unit) else {
+            continue;
+        };
+        let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
+            continue;
+        };
+        let context = rule::Context {
+            schema: &schema,
+            file: &unit.file,
+            rule_ids: &all_ids,
+        };
+        let before = diagnostics.len();
+        let checked = rule::check_rule(&context, ast_rule, id, &mut diagnostics);
+        let failed = diagnostics[before..]
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+        if let (Some(checked), false) = (checked, failed) {
+            rules.push(checked);
+            sources.push(*source);
+        }
+    }
+    for unit in units {
+        for item in &unit.parsed.document.items {
+            if let ast::Item::Test(test) = item {
+                rule::check_test(&schema, &unit.file, test, &mut diagnostics);
+            }
+        }
+    }
+    sort_diagnostics(units, &mut diagnostics);
+    Checked {
+        schema,
+        rules,
+        sources,
+        diagnostics,
+    }
+}
+
+/// Orders diagnostics by unit, then position, so every output format lists them alike.
+pub fn sort_diagnostics(units: &[Unit], diagnostics: &mut [Diagnostic]) {
+    let order: HashMap<&str, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.file.name(), i))
+        .collect();
+    diagnostics.sort_by(|a, b| {
+        let ka = order.get(a.file.name()).copied().unwrap_or(usize::MAX);
+        let kb = order.get(b.file.name()).copied().unwrap_or(usize::MAX);
+        (ka, a.span.start, a.span.end, &a.code).cmp(&(kb, b.span.start, b.span.end, &b.code))
+    });
+}
+
+/// Gives every rule its id: the `rule` header, or `<stem>#<n>` counting header-less
+/// rules in the file (so adding a named rule does not renumber the others).
+fn assign_ids(units: &[Unit], diagnostics: &mut Vec<Diagnostic>) -> Vec<(RuleSource, String)> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, (usize, crate::source::Span)> = HashMap::new();
+    for (u, unit) in units.iter().enumerate() {
+        let mut ordinal = 0;
+        for (i, item) in unit.parsed.document.items.iter().enumerate() {
+            let ast::Item::Rule(rule) = item else {
+                continue;
+            };
+            let id = match rule.id_header() {
+                Some((id, _)) => {
+                    if let Some((first_unit, first_span)) = seen.get(&id.name) {
+                        let mut d = Diagnostic::error(
+                            &unit.file,
+                            "duplicate-rule-id",
+                            format!("rule id `{}` is used twice", id.name),
+                            id.span,
+                        )
+                        .with_help(
+                            "rule ids key run history and idempotency; give this rule its own id",
+                        );
+                        if *first_unit == u {
+                            d = d.with_related(*first_span, "first used here");
+                        }
+                        diagnostics.push(d);
+                        continue;
+                    }
+                    seen.insert(id.name.clone(), (u, id.span));
+                    id.name.clone()
+                }
+                None => {
+                    ordinal += 1;
+                    format!("{}#{}", unit.file.stem(), ordinal)
+                }
+            };
+            out.push((RuleSource { unit: u, item: i }, id));
+        }
+    }
+    out
+}
+
+/// A "did you mean" help, or a list of what exists.
+pub(crate) fn suggest_or_list<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
+    did_you_mean(name, candidates.clone()).unwrap_or_else(|| {
+        let all: Vec<&str> = candidates.into_iter().collect();
+        if all.is_empty() {
+            format!("no {what} is declared")
+        } else if all.len() > 12 {
+            format!(
+                "{what} include {} …",
+                crate::schema::quoted_list(&all[..12])
+            )
+        } else {
+            format!("{what} are {}", crate::schema::quoted_list(&all))
+        }
+    })
+}

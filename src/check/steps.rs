@@ -1,0 +1,576 @@
+//! Checking the steps after `do`.
+
+use crate::diagnostics::did_you_mean;
+use crate::ir::{self, Action, AttrRef};
+use crate::schema::{Object, Type};
+use crate::syntax::ast::{self, EmailContent, MapEntry, SlackTarget, StepKind};
+
+use super::rule::Checker;
+use super::scope::{Binding, ANSWER, TASK};
+use super::suggest_or_list;
+
+const STEP_NAMES: &[&str] = &[
+    "set", "clear", "add", "remove", "slack", "email", "create", "find", "upsert", "note", "http",
+    "wait", "ask", "if", "route", "stop", "skip",
+];
+
+impl<'a> Checker<'a> {
+    /// Checks a block of steps; `prefix` is the block's path (`""` at the top).
+    pub(super) fn steps(&mut self, steps: &[ast::Step], prefix: &str) -> Vec<ir::Step> {
+        let mut out = Vec::with_capacity(steps.len());
+        for (i, step) in steps.iter().enumerate() {
+            let path = if prefix.is_empty() {
+                i.to_string()
+            } else {
+                format!("{prefix}.{i}")
+            };
+            if let Some(action) = self.step(&step.kind, &path) {
+                out.push(ir::Step {
+                    location: self.location(step.span),
+                    path,
+                    continue_on_error: step.continue_on_error.is_some(),
+                    retry: step.retry.as_ref().map_or(0, |r| r.value),
+                    action,
+                });
+            }
+        }
+        out
+    }
+
+    /// Steps in a branch: their bindings are visible only inside it.
+    fn block(&mut self, steps: &[ast::Step], prefix: &str) -> Vec<ir::Step> {
+        let mark = self.scope.bindings.len();
+        let out = self.steps(steps, prefix);
+        self.scope.bindings.truncate(mark);
+        out
+    }
+
+    fn step(&mut self, kind: &StepKind, path: &str) -> Option<Action> {
+        Some(match kind {
+            StepKind::Set {
+                attr,
+                value,
+                if_empty,
+            } => {
+                let (attr_ref, ty) = self.writable(attr)?;
+                let value = self.value_for(value, &ty, &format!("`{}`", attr.name));
+                Action::Set {
+                    attr: attr_ref,
+                    value,
+                    if_empty: *if_empty,
+                }
+            }
+            StepKind::Clear(attr) => Action::Clear {
+                attr: self.writable(attr)?.0,
+            },
+            StepKind::AddToList(name) => {
+                self.record_needed("add to list", name.span)?;
+                Action::AddToList {
+                    list: self.list(name)?,
+                }
+            }
+            StepKind::RemoveFromList(name) => {
+                self.record_needed("remove from list", name.span)?;
+                Action::RemoveFromList {
+                    list: self.list(name)?,
+                }
+            }
+            StepKind::Slack { target, text } => {
+                let text = text.as_ref().map(|t| self.template(t));
+                match target {
+                    SlackTarget::Channel(channel) => {
+                        let name = channel.plain().unwrap_or_default();
+                        if !name.starts_with('#')
+                            || name.len() < 2
+                            || name.contains(char::is_whitespace)
+                        {
+                            self.error(
+                                "invalid-value",
+                                format!("`{}` is not a Slack channel", channel.lossy()),
+                                channel.span,
+                                Some("write the channel with its `#`, e.g. `slack \"#wins\"`; for a person use `slack dm <member>`".into()),
+                            );
+                            return None;
+                        }
+                        Action::SlackChannel {
+                            channel: name,
+                            text,
+                        }
+                    }
+                    SlackTarget::Dm(member) => Action::SlackDm {
+                        member: self.value_for(member, &Type::Member, "`slack dm`"),
+                        text,
+                    },
+                }
+            }
+            StepKind::Email { to, content } => {
+                let to = self.value_for(to, &Type::List(Box::new(Type::Email)), "`email`");
+                match content {
+                    EmailContent::Inline { subject, body } => Action::Email {
+                        to,
+                        subject: Some(self.template(subject)),
+                        body: Some(self.template(body)),
+                        template: None,
+                    },
+                    EmailContent::Template(id) => Action::Email {
+                        to,
+                        subject: None,
+                        body: None,
+                        template: Some(id.lossy()),
+                    },
+                }
+            }
+            StepKind::CreateTask {
+                title,
+                assignee,
+                due,
+                body,
+                key,
+                binding,
+            } => {
+                let title = self.template(title);
+                let assignee = assignee
+                    .as_ref()
+                    .map(|a| self.value_for(a, &Type::Member, "`for`"));
+                let due = due
+                    .as_ref()
+                    .map(|d| self.value_for(d, &Type::Timestamp, "`due`"));
+                let body = body.as_ref().map(|b| self.template(b));
+                let key = key.as_ref().map(|k| self.expr(k, None));
+                self.bind(binding.as_ref(), Type::Struct(TASK.clone()));
+                Action::CreateTask {
+                    title,
+                    assignee,
+                    due,
+                    body,
+                    key,
+                    binding: binding.as_ref().map(|b| b.name.clone()),
+                }
+            }
+            StepKind::Create {
+                object,
+                fields,
+                key,
+                binding,
+            } => {
+                let target = self.object(object)?;
+                let fields = self.fields(target, fields);
+                let key = key.as_ref().map(|k| self.expr(k, None));
+                self.bind(binding.as_ref(), Type::Record(target.name.clone()));
+                Action::Create {
+                    object: target.name.clone(),
+                    fields,
+                    key,
+                    binding: binding.as_ref().map(|b| b.name.clone()),
+                }
+            }
+            StepKind::Find {
+                object,
+                filter,
+                binding,
+            } => {
+                let target = self.object(object)?;
+                let outer = self.scope.candidate.replace(target);
+                let filter = self.condition(filter);
+                self.scope.candidate = outer;
+                self.bind(Some(binding), Type::Record(target.name.clone()));
+                Action::Find {
+                    object: target.name.clone(),
+                    filter,
+                    binding: binding.name.clone(),
+                }
+            }
+            StepKind::Upsert {
+                object,
+                by,
+                fields,
+                binding,
+            } => {
+                let target = self.object(object)?;
+                match target.attribute(&by.name) {
+                    None => {
+                        let help = suggest_or_list(
+                            &by.name,
+                            target
+                                .attributes
+                                .iter()
+                                .filter(|a| a.unique)
+                                .map(|a| a.name.as_str()),
+                            "its unique attributes",
+                        );
+                        self.error(
+                            "unknown-attribute",
+                            format!("`{}` has no attribute `{}`", target.name, by.name),
+                            by.span,
+                            Some(help),
+                        );
+                    }
+                    Some(attr) if !attr.unique => {
+                        self.error(
+                            "invalid-value",
+                            format!("`{}.{}` is not unique, so it cannot identify a record", target.name, by.name),
+                            by.span,
+                            Some(format!("upsert by a unique attribute, or mark it `unique` in `object {} {{ … }}`", target.name)),
+                        );
+                    }
+                    Some(_) if !fields.iter().any(|f| f.key.name == by.name) => {
+                        self.error(
+                            "missing-argument",
+                            format!("the upsert matches on `{}` but gives it no value", by.name),
+                            by.span,
+                            Some(format!("add `{}: …` to the record", by.name)),
+                        );
+                    }
+                    Some(_) => {}
+                }
+                let fields = self.fields(target, fields);
+                self.bind(binding.as_ref(), Type::Record(target.name.clone()));
+                Action::Upsert {
+                    object: target.name.clone(),
+                    by: by.name.clone(),
+                    fields,
+                    binding: binding.as_ref().map(|b| b.name.clone()),
+                }
+            }
+            StepKind::Note { title, body } => {
+                self.record_needed("note", title.span)?;
+                Action::Note {
+                    title: self.template(title),
+                    body: body.as_ref().map(|b| self.template(b)),
+                }
+            }
+            StepKind::Http {
+                method,
+                url,
+                headers,
+                body,
+                key,
+                binding,
+            } => {
+                let url_text = url.lossy();
+                if !(url_text.starts_with("https://") || url_text.starts_with("http://")) {
+                    self.error(
+                        "invalid-value",
+                        format!("`{url_text}` is not an http(s) URL"),
+                        url.span,
+                        Some("start the URL with `https://`".into()),
+                    );
+                }
+                let url = self.template(url);
+                let headers = headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.key.name.clone(),
+                            self.value_for(&h.value, &Type::Text, "a header"),
+                        )
+                    })
+                    .collect();
+                let body = body.as_ref().map(|b| self.expr(b, None));
+                let key = key.as_ref().map(|k| self.expr(k, None));
+                self.bind(binding.as_ref(), Type::Json);
+                Action::Http {
+                    method: method.name.clone(),
+                    url,
+                    headers,
+                    body,
+                    key,
+                    binding: binding.as_ref().map(|b| b.name.clone()),
+                }
+            }
+            StepKind::WaitFor(duration) => Action::WaitFor {
+                duration: self.value_for(duration, &Type::Duration, "`wait`"),
+            },
+            StepKind::WaitUntil(time) => Action::WaitUntil {
+                time: self.value_for(time, &Type::Timestamp, "`wait until`"),
+            },
+            StepKind::Ask {
+                member,
+                question,
+                timeout,
+                binding,
+            } => {
+                let member = self.value_for(member, &Type::Member, "`ask`");
+                let question = self.template(question);
+                let timeout = timeout
+                    .as_ref()
+                    .map(|t| self.value_for(t, &Type::Duration, "`timeout`"));
+                self.bind(Some(binding), Type::Struct(ANSWER.clone()));
+                Action::Ask {
+                    member,
+                    question,
+                    timeout,
+                    binding: binding.name.clone(),
+                }
+            }
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                let branches = branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| ir::Branch {
+                        condition: self.condition(&b.condition),
+                        steps: self.block(&b.steps, &format!("{path}.if{i}")),
+                    })
+                    .collect();
+                let otherwise = otherwise
+                    .as_ref()
+                    .map(|s| self.block(s, &format!("{path}.else")))
+                    .unwrap_or_default();
+                Action::If {
+                    branches,
+                    otherwise,
+                }
+            }
+            StepKind::Route { arms, otherwise } => {
+                let arms = arms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| ir::Branch {
+                        condition: self.condition(&b.condition),
+                        steps: self.block(&b.steps, &format!("{path}.arm{i}")),
+                    })
+                    .collect();
+                let otherwise = otherwise
+                    .as_ref()
+                    .map(|s| self.block(s, &format!("{path}.else")))
+                    .unwrap_or_default();
+                Action::Route { arms, otherwise }
+            }
+            StepKind::Stop => Action::Stop,
+            StepKind::Skip(reason) => Action::Skip {
+                reason: reason.as_ref().map(|r| r.lossy()),
+            },
+            StepKind::Custom {
+                name,
+                args,
+                key,
+                binding,
+            } => {
+                let schema = self.cx.schema;
+                let Some(action) = schema.action(&name.name) else {
+                    let mut names: Vec<&str> =
+                        schema.actions.iter().map(|a| a.name.as_str()).collect();
+                    names.extend(STEP_NAMES);
+                    let help = did_you_mean(&name.name, names.iter().copied()).unwrap_or_else(|| {
+                        format!("declare it with `action {}(param: type, …)` and register a handler in the host", name.name)
+                    });
+                    self.error(
+                        "unknown-action",
+                        format!("unknown action `{}`", name.name),
+                        name.span,
+                        Some(help),
+                    );
+                    return None;
+                };
+                let mut checked: Vec<(String, ir::Expr)> = Vec::new();
+                for arg in args {
+                    let Some((_, ty)) = action.params.iter().find(|(p, _)| *p == arg.name.name)
+                    else {
+                        let help = suggest_or_list(
+                            &arg.name.name,
+                            action.params.iter().map(|(p, _)| p.as_str()),
+                            "its parameters",
+                        );
+                        self.error(
+                            "invalid-argument",
+                            format!("`{}` has no parameter `{}`", action.name, arg.name.name),
+                            arg.name.span,
+                            Some(help),
+                        );
+                        continue;
+                    };
+                    if checked.iter().any(|(n, _)| *n == arg.name.name) {
+                        self.error(
+                            "invalid-argument",
+                            format!("`{}` is given twice", arg.name.name),
+                            arg.name.span,
+                            None,
+                        );
+                        continue;
+                    }
+                    let value = self.expr(&arg.value, Some(ty));
+                    if !ty.accepts(&value.ty) {
+                        self.error(
+                            "invalid-argument",
+                            format!(
+                                "`{}` of `{}` expects {ty}, but this is {}",
+                                arg.name.name, action.name, value.ty
+                            ),
+                            arg.value.span,
+                            None,
+                        );
+                    }
+                    checked.push((arg.name.name.clone(), value));
+                }
+                let missing: Vec<&str> = action
+                    .params
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .filter(|p| !args.iter().any(|a| a.name.name == *p))
+                    .collect();
+                if !missing.is_empty() {
+                    self.error(
+                        "missing-argument",
+                        format!(
+                            "`{}` needs {}",
+                            action.name,
+                            crate::schema::quoted_list(&missing)
+                        ),
+                        name.span,
+                        Some(format!(
+                            "add `{}: …`",
+                            missing.first().copied().unwrap_or_default()
+                        )),
+                    );
+                }
+                // Declared order, so the handler sees arguments the same way every time.
+                checked.sort_by_key(|(n, _)| action.params.iter().position(|(p, _)| p == n));
+                let key = key.as_ref().map(|k| self.expr(k, None));
+                self.bind(binding.as_ref(), Type::Json);
+                Action::Custom {
+                    name: action.name.clone(),
+                    args: checked,
+                    key,
+                    binding: binding.as_ref().map(|b| b.name.clone()),
+                }
+            }
+        })
+    }
+
+    /// An attribute of the rule's record that a step may write.
+    fn writable(&mut self, attr: &ast::Ident) -> Option<(AttrRef, Type)> {
+        let object = self.record_needed(&format!("`{}`", attr.name), attr.span)?;
+        let Some(attribute) = object.attribute(&attr.name) else {
+            let help = suggest_or_list(
+                &attr.name,
+                object.attributes.iter().map(|a| a.name.as_str()),
+                "its attributes",
+            );
+            self.error(
+                "unknown-attribute",
+                format!("`{}` has no attribute `{}`", object.name, attr.name),
+                attr.span,
+                Some(help),
+            );
+            return None;
+        };
+        if attribute.readonly {
+            self.error(
+                "read-only-attribute",
+                format!("`{}.{}` is read-only", object.name, attr.name),
+                attr.span,
+                Some("the CRM sets it; rules can read it but not write it".into()),
+            );
+            return None;
+        }
+        Some((
+            AttrRef {
+                object: object.name.clone(),
+                attr: attr.name.clone(),
+            },
+            attribute.ty.clone(),
+        ))
+    }
+
+    /// The rule's object, or an error saying that `what` needs one.
+    fn record_needed(&mut self, what: &str, span: crate::source::Span) -> Option<&'a Object> {
+        if let Some(object) = self.scope.object {
+            return Some(object);
+        }
+        self.error(
+            "missing-object",
+            format!("{what} needs a record, but this rule has none"),
+            span,
+            Some("webhook rules and digests have no record: create or find one first, or add `for <object>` to the schedule".into()),
+        );
+        None
+    }
+
+    /// The `{ attr: value }` of `create`/`upsert`, typed against `target`.
+    fn fields(&mut self, target: &Object, fields: &[MapEntry]) -> Vec<(String, ir::Expr)> {
+        let mut out: Vec<(String, ir::Expr)> = Vec::new();
+        for field in fields {
+            let Some(attribute) = target.attribute(&field.key.name) else {
+                let help = suggest_or_list(
+                    &field.key.name,
+                    target.attributes.iter().map(|a| a.name.as_str()),
+                    "its attributes",
+                );
+                self.error(
+                    "unknown-attribute",
+                    format!("`{}` has no attribute `{}`", target.name, field.key.name),
+                    field.key.span,
+                    Some(help),
+                );
+                continue;
+            };
+            if attribute.readonly {
+                self.error(
+                    "read-only-attribute",
+                    format!("`{}.{}` is read-only", target.name, field.key.name),
+                    field.key.span,
+                    None,
+                );
+                continue;
+            }
+            if out.iter().any(|(n, _)| *n == field.key.name) {
+                self.error(
+                    "invalid-argument",
+                    format!("`{}` is given twice", field.key.name),
+                    field.key.span,
+                    None,
+                );
+                continue;
+            }
+            let value = self.value_for(
+                &field.value,
+                &attribute.ty,
+                &format!("`{}`", field.key.name),
+            );
+            out.push((field.key.name.clone(), value));
+        }
+        out
+    }
+
+    fn bind(&mut self, binding: Option<&ast::Ident>, ty: Type) {
+        let Some(binding) = binding else { return };
+        if let Some(previous) = self.scope.binding(&binding.name) {
+            let span = previous.span;
+            let d = crate::diagnostics::Diagnostic::error(
+                self.cx.file,
+                "duplicate-binding",
+                format!("`{}` is already bound", binding.name),
+                binding.span,
+            )
+            .with_related(span, "first bound here")
+            .with_help("give each `as` its own name");
+            self.diagnostics.push(d);
+            return;
+        }
+        let shadows = self
+            .scope
+            .object
+            .is_some_and(|o| o.attribute(&binding.name).is_some())
+            || matches!(
+                binding.name.as_str(),
+                "event" | "old" | "payload" | "failure"
+            );
+        if shadows {
+            self.error(
+                "duplicate-binding",
+                format!("`{}` already means something in this rule", binding.name),
+                binding.span,
+                Some("choose a name that is not an attribute or `event`, `old`, `payload`".into()),
+            );
+            return;
+        }
+        self.scope.bindings.push(Binding {
+            name: binding.name.clone(),
+            ty,
+            span: binding.span,
+        });
+    }
+}

@@ -1,0 +1,857 @@
+//! `rulec fmt`: one canonical layout for every file.
+//!
+//! The printer works from the AST, so formatting cannot change meaning: it reprints
+//! exactly the tree the parser built, with the author's parentheses. Comments are
+//! re-attached by position: each comment is printed before the first printed line
+//! that comes after it in the source, or at the end of the line it trails. Items that
+//! do not parse are copied through unchanged, so formatting never loses text.
+
+mod expr;
+
+use crate::source::Span;
+use crate::syntax::ast::{
+    self, HeaderKind, Item, ScheduleKind, StepKind, TriggerClause, TriggerKind,
+};
+
+pub use expr::{expr, string};
+
+/// Lines longer than this are broken (one-liner rules, record literals).
+const WIDTH: usize = 100;
+
+/// Formats a parsed document. `source` is the text it was parsed from.
+pub fn format_document(source: &str, document: &ast::Document) -> String {
+    let mut printer = Printer {
+        src: source,
+        comments: &document.comments,
+        next: 0,
+        out: String::new(),
+        indent: 0,
+    };
+    let mut previous: Option<(Span, bool)> = None;
+    for item in &document.items {
+        let span = item.span();
+        if let Some((prev_span, prev_multi)) = previous {
+            let gap = source.get(prev_span.hi()..span.lo()).unwrap_or("");
+            let blank_in_source = gap.matches('\n').count() >= 2;
+            if prev_multi || blank_in_source || !is_single_line_item(item) {
+                printer.blank_line();
+            }
+        }
+        let start_len = printer.out.len();
+        printer.item(item);
+        let multi = printer.out[start_len..].trim_end().contains('\n');
+        previous = Some((span, multi));
+    }
+    printer.flush_before(usize::MAX);
+    let mut out = printer.out;
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The canonical text of a rule without comments: the input of its version hash.
+pub fn canonical_rule(rule: &ast::Rule) -> String {
+    let mut printer = Printer {
+        src: "",
+        comments: &[],
+        next: 0,
+        out: String::new(),
+        indent: 0,
+    };
+    printer.rule(rule);
+    printer.out
+}
+
+fn is_single_line_item(item: &Item) -> bool {
+    match item {
+        Item::Rule(rule) => one_liner(rule).is_some(),
+        Item::List(_) | Item::Team(_) | Item::Action(_) => true,
+        _ => false,
+    }
+}
+
+/// The one-line form of a header-less, single-step rule, if it fits.
+fn one_liner(rule: &ast::Rule) -> Option<String> {
+    if !rule.headers.is_empty() || rule.steps.len() != 1 {
+        return None;
+    }
+    let TriggerClause::When(when) = &rule.trigger else {
+        return None;
+    };
+    let step = rule.steps.first()?;
+    if matches!(step.kind, StepKind::If { .. } | StepKind::Route { .. }) {
+        return None;
+    }
+    let mut line = format!("when {}", when_head(when));
+    if let Some(condition) = &when.condition {
+        line.push_str(" and ");
+        line.push_str(&expr(condition));
+    }
+    line.push_str(" do ");
+    line.push_str(&simple_step(step)?);
+    (line.len() <= WIDTH && !line.contains('\n')).then_some(line)
+}
+
+struct Printer<'a> {
+    src: &'a str,
+    comments: &'a [Span],
+    next: usize,
+    out: String,
+    indent: usize,
+}
+
+impl Printer<'_> {
+    fn comment_text(&self, span: Span) -> &str {
+        self.src.get(span.lo()..span.hi()).unwrap_or("#").trim_end()
+    }
+
+    /// Prints the comments that start before `pos` on lines of their own.
+    fn flush_before(&mut self, pos: usize) {
+        while let Some(&comment) = self.comments.get(self.next) {
+            if comment.lo() >= pos {
+                break;
+            }
+            self.next += 1;
+            let text = self.comment_text(comment).to_string();
+            self.push_indent();
+            self.out.push_str(&text);
+            self.out.push('\n');
+            // Keep one blank line where the source had one after the comment.
+            let after = self
+                .src
+                .get(comment.hi()..pos.min(self.src.len()))
+                .unwrap_or("");
+            let until_next = after
+                .split_once(|c: char| !c.is_whitespace())
+                .map_or(after, |(ws, _)| ws);
+            if until_next.matches('\n').count() >= 2 && pos != usize::MAX {
+                self.out.push('\n');
+            }
+        }
+    }
+
+    fn push_indent(&mut self) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    fn blank_line(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+    }
+
+    /// Prints one line for the source text `span`: leading comments first, then the
+    /// text, then comments that were written inside or right after that source text.
+    fn line(&mut self, span: Span, text: &str) {
+        self.flush_before(span.lo());
+        self.push_indent();
+        self.out.push_str(text);
+        while let Some(&comment) = self.comments.get(self.next) {
+            let inside = comment.lo() < span.hi();
+            let trailing = self
+                .src
+                .get(span.hi()..comment.lo())
+                .is_some_and(|between| between.chars().all(|c| c == ' ' || c == '\t'));
+            if !(inside || trailing) {
+                break;
+            }
+            self.next += 1;
+            let text = self.comment_text(comment).to_string();
+            self.out.push_str("  ");
+            self.out.push_str(&text);
+        }
+        self.out.push('\n');
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Rule(rule) => self.rule(rule),
+            Item::Object(decl) => {
+                self.line(
+                    Span::new(decl.span.lo(), decl.name.span.hi()),
+                    &format!("object {} {{", decl.name.name),
+                );
+                self.indent += 1;
+                for attr in &decl.attrs {
+                    let mut text = format!("{}: {}", attr.name.name, type_expr(&attr.ty));
+                    for flag in &attr.flags {
+                        text.push(' ');
+                        text.push_str(&flag.name);
+                    }
+                    self.line(attr.span, &text);
+                }
+                self.indent -= 1;
+                self.line(
+                    Span::new(decl.span.hi().saturating_sub(1), decl.span.hi()),
+                    "}",
+                );
+            }
+            Item::List(decl) => self.line(
+                decl.span,
+                &format!("list {} of {}", string(&decl.name), decl.object.name),
+            ),
+            Item::Team(decl) => {
+                let members: Vec<String> = decl.members.iter().map(string).collect();
+                self.line(
+                    decl.span,
+                    &format!("team {} = [{}]", decl.name.name, members.join(", ")),
+                );
+            }
+            Item::Webhook(decl) => {
+                self.line(
+                    Span::new(decl.span.lo(), decl.name.span.hi()),
+                    &format!("webhook {} {{", decl.name.name),
+                );
+                self.indent += 1;
+                for field in &decl.fields {
+                    self.line(
+                        field.span,
+                        &format!("{}: {}", field.name.name, type_expr(&field.ty)),
+                    );
+                }
+                self.indent -= 1;
+                self.line(
+                    Span::new(decl.span.hi().saturating_sub(1), decl.span.hi()),
+                    "}",
+                );
+            }
+            Item::Action(decl) => {
+                let params: Vec<String> = decl
+                    .params
+                    .iter()
+                    .map(|p| format!("{}: {}", p.name.name, type_expr(&p.ty)))
+                    .collect();
+                let mut text = format!("action {}({})", decl.name.name, params.join(", "));
+                if decl.idempotent {
+                    text.push_str(" idempotent");
+                }
+                self.line(decl.span, &text);
+            }
+            Item::Test(test) => {
+                self.line(
+                    Span::new(test.span.lo(), test.name.span.hi()),
+                    &format!("test {}", string(&test.name)),
+                );
+                self.indent += 1;
+                for clause in &test.clauses {
+                    self.line(clause.span, &test_clause(clause));
+                }
+                self.indent -= 1;
+            }
+            Item::Error(span) => {
+                // Unparsed text is copied as written; its comments are part of it.
+                self.flush_before(span.lo());
+                self.out
+                    .push_str(self.src.get(span.lo()..span.hi()).unwrap_or(""));
+                self.out.push('\n');
+                while self
+                    .comments
+                    .get(self.next)
+                    .is_some_and(|c| c.lo() < span.hi())
+                {
+                    self.next += 1;
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, rule: &ast::Rule) {
+        let has_comments_inside = self
+            .comments
+            .get(self.next..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|c| c.lo() > rule.span.lo() && c.lo() < rule.span.hi());
+        if !has_comments_inside {
+            if let Some(line) = one_liner(rule) {
+                self.line(rule.span, &line);
+                return;
+            }
+        }
+        let mut headers: Vec<&ast::Header> = rule.headers.iter().collect();
+        headers.sort_by_key(|h| header_rank(&h.kind));
+        let base = self.indent;
+        for (i, header) in headers.iter().enumerate() {
+            self.line(header.span, &header_text(&header.kind));
+            if i == 0 {
+                self.indent = base + 1;
+            }
+        }
+        match &rule.trigger {
+            TriggerClause::When(when) => {
+                let head_end = when.trigger.span.hi();
+                self.line(
+                    Span::new(when.span.lo(), head_end),
+                    &format!("when {}", when_head(when)),
+                );
+                if let Some(condition) = &when.condition {
+                    self.indent += 1;
+                    self.conjuncts("and", condition);
+                    self.indent -= 1;
+                }
+            }
+            TriggerClause::Every(every) => {
+                let mut text = schedule(&every.schedule);
+                let mut end = every.schedule.span.hi();
+                if let Some(zone) = &every.zone {
+                    text.push_str(" in ");
+                    text.push_str(&string(zone));
+                    end = zone.span.hi();
+                }
+                self.line(Span::new(every.span.lo(), end), &text);
+                if let Some(for_clause) = &every.for_clause {
+                    let mut head = format!("for {}", for_clause.object.name);
+                    match &for_clause.filter {
+                        None => self.line(for_clause.object.span, &head),
+                        Some(filter) => {
+                            let parts = and_chain(filter);
+                            if let Some((first, rest)) = parts.split_first() {
+                                head.push_str(" where ");
+                                head.push_str(&expr(first));
+                                self.line(
+                                    Span::new(for_clause.object.span.lo(), first.span.hi()),
+                                    &head,
+                                );
+                                self.indent += 1;
+                                for part in rest {
+                                    self.line(part.span, &format!("and {}", expr(part)));
+                                }
+                                self.indent -= 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.line(rule.do_span, "do");
+        self.indent += 1;
+        self.steps(&rule.steps);
+        self.indent = base;
+    }
+
+    /// A condition as one line per top-level `and` operand.
+    fn conjuncts(&mut self, keyword: &str, condition: &ast::Expr) {
+        for part in and_chain(condition) {
+            self.line(part.span, &format!("{keyword} {}", expr(part)));
+        }
+    }
+
+    fn steps(&mut self, steps: &[ast::Step]) {
+        for step in steps {
+            self.step(step);
+        }
+    }
+
+    fn step(&mut self, step: &ast::Step) {
+        let suffix = modifiers(step);
+        match &step.kind {
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (i, branch) in branches.iter().enumerate() {
+                    let keyword = if i == 0 { "if" } else { "else if" };
+                    let start = if i == 0 {
+                        step.span.lo()
+                    } else {
+                        branch.condition.span.lo()
+                    };
+                    self.line(
+                        Span::new(start, branch.condition.span.hi()),
+                        &format!("{keyword} {} then", expr(&branch.condition)),
+                    );
+                    self.indent += 1;
+                    self.steps(&branch.steps);
+                    self.indent -= 1;
+                }
+                if let Some(steps) = otherwise {
+                    let at = steps.first().map_or(step.span.hi(), |s| s.span.lo());
+                    self.line(Span::new(at, at), "else");
+                    self.indent += 1;
+                    self.steps(steps);
+                    self.indent -= 1;
+                }
+                self.line(end_span(step), &format!("end{suffix}"));
+            }
+            StepKind::Route { arms, otherwise } => {
+                self.line(Span::new(step.span.lo(), step.span.lo() + 5), "route");
+                self.indent += 1;
+                for arm in arms {
+                    self.arm(&expr(&arm.condition), arm.condition.span, &arm.steps);
+                }
+                if let Some(steps) = otherwise {
+                    let at = steps.first().map_or(step.span.hi(), |s| s.span.lo());
+                    self.arm("else", Span::new(at, at), steps);
+                }
+                self.indent -= 1;
+                self.line(end_span(step), &format!("end{suffix}"));
+            }
+            StepKind::Create {
+                object,
+                fields,
+                key,
+                binding,
+            } if simple_step(step).is_none_or(|s| s.len() + self.indent * 2 > WIDTH) => {
+                self.line(
+                    Span::new(step.span.lo(), object.span.hi()),
+                    &format!("create {} {{", object.name),
+                );
+                self.fields(fields);
+                let tail = format!(
+                    "}}{}{}{suffix}",
+                    key_text(key.as_ref()),
+                    as_text(binding.as_ref())
+                );
+                self.line(end_of_fields(step, fields), &tail);
+            }
+            StepKind::Upsert {
+                object,
+                by,
+                fields,
+                binding,
+            } if simple_step(step).is_none_or(|s| s.len() + self.indent * 2 > WIDTH) => {
+                self.line(
+                    Span::new(step.span.lo(), by.span.hi()),
+                    &format!("upsert {} by {} {{", object.name, by.name),
+                );
+                self.fields(fields);
+                let tail = format!("}}{}{suffix}", as_text(binding.as_ref()));
+                self.line(end_of_fields(step, fields), &tail);
+            }
+            _ => {
+                let text = simple_step(step).unwrap_or_default();
+                self.line(step.span, &text);
+            }
+        }
+    }
+
+    fn fields(&mut self, fields: &[ast::MapEntry]) {
+        self.indent += 1;
+        let count = fields.len();
+        for (i, field) in fields.iter().enumerate() {
+            let comma = if i + 1 < count { "," } else { "" };
+            self.line(
+                field.key.span.cover(field.value.span),
+                &format!("{}{comma}", map_entry(field)),
+            );
+        }
+        self.indent -= 1;
+    }
+
+    fn arm(&mut self, head: &str, span: Span, steps: &[ast::Step]) {
+        if let [only] = steps {
+            if let Some(text) = simple_step(only) {
+                let line = format!("{head} => {text}");
+                if line.len() + self.indent * 2 <= WIDTH {
+                    self.line(span.cover(only.span), &line);
+                    return;
+                }
+            }
+        }
+        self.line(span, &format!("{head} =>"));
+        self.indent += 1;
+        self.steps(steps);
+        self.indent -= 1;
+    }
+}
+
+fn end_span(step: &ast::Step) -> Span {
+    Span::new(step.span.hi().saturating_sub(3), step.span.hi())
+}
+
+fn end_of_fields(step: &ast::Step, fields: &[ast::MapEntry]) -> Span {
+    let start = fields.last().map_or(step.span.lo(), |f| f.value.span.hi());
+    Span::new(start, step.span.hi())
+}
+
+/// `a and b and c` as `[a, b, c]`; anything else as itself.
+fn and_chain(e: &ast::Expr) -> Vec<&ast::Expr> {
+    match &e.kind {
+        ast::ExprKind::Binary {
+            op: ast::BinaryOp::And,
+            lhs,
+            rhs,
+            ..
+        } => {
+            let mut parts = and_chain(lhs);
+            parts.push(rhs);
+            parts
+        }
+        _ => vec![e],
+    }
+}
+
+fn header_rank(kind: &HeaderKind) -> u8 {
+    match kind {
+        HeaderKind::Rule { .. } => 0,
+        HeaderKind::Owner(_) => 1,
+        HeaderKind::Description(_) => 2,
+        HeaderKind::On(_) => 3,
+        HeaderKind::Status(_) => 4,
+        HeaderKind::Limit { .. } => 5,
+        HeaderKind::Coalesce(_) => 6,
+        HeaderKind::Allow { .. } => 7,
+    }
+}
+
+fn header_text(kind: &HeaderKind) -> String {
+    match kind {
+        HeaderKind::Rule { id, title } => match title {
+            Some(t) => format!("rule {} {}", id.name, string(t)),
+            None => format!("rule {}", id.name),
+        },
+        HeaderKind::Owner(s) => format!("owner {}", string(s)),
+        HeaderKind::Description(s) => format!("description {}", string(s)),
+        HeaderKind::On(o) => format!("on {}", o.name),
+        HeaderKind::Status(s) => format!("status {}", s.name),
+        HeaderKind::Limit { count, window } => {
+            let window = if window.amount.value == 1.0 {
+                window.unit.name(false).to_string()
+            } else {
+                expr::duration(window)
+            };
+            format!("limit {} per {window}", count.value)
+        }
+        HeaderKind::Coalesce(d) => format!("coalesce {}", expr::duration(d)),
+        HeaderKind::Allow { lint, reason } => match reason {
+            Some(r) => format!("allow {} {}", lint.name, string(r)),
+            None => format!("allow {}", lint.name),
+        },
+    }
+}
+
+/// `[<object>] <trigger>` of a `when` clause.
+fn when_head(when: &ast::WhenClause) -> String {
+    let trigger = trigger(&when.trigger);
+    match &when.object {
+        Some(object) => format!("{} {trigger}", object.name),
+        None => trigger,
+    }
+}
+
+fn trigger(t: &ast::Trigger) -> String {
+    match &t.kind {
+        TriggerKind::Created => "created".into(),
+        TriggerKind::Updated => "updated".into(),
+        TriggerKind::Deleted => "deleted".into(),
+        TriggerKind::Merged => "merged".into(),
+        TriggerKind::NoteCreated => "note created".into(),
+        TriggerKind::CommentAdded => "comment added".into(),
+        TriggerKind::TaskCreated => "task created".into(),
+        TriggerKind::TaskCompleted => "task completed".into(),
+        TriggerKind::CallRecorded => "call recorded".into(),
+        TriggerKind::Changed { attr, from, to } => {
+            let mut s = format!("{} changed", attr.name);
+            if let Some(from) = from {
+                s.push_str(" from ");
+                s.push_str(&values(from));
+            }
+            if let Some(to) = to {
+                s.push_str(" to ");
+                s.push_str(&values(to));
+            }
+            s
+        }
+        TriggerKind::Matches(filter) => format!("matches {}", expr(filter)),
+        TriggerKind::AddedToList(l) => format!("added to list {}", string(l)),
+        TriggerKind::RemovedFromList(l) => format!("removed from list {}", string(l)),
+        TriggerKind::Webhook(name) => format!("webhook {}", name.name),
+        TriggerKind::RuleFailed { rule, times } => match times {
+            Some(n) => format!("rule {} failed {} times in a row", rule.name, n.value),
+            None => format!("rule {} failed", rule.name),
+        },
+    }
+}
+
+fn values(v: &ast::Values) -> String {
+    let items: Vec<String> = v.items.iter().map(expr).collect();
+    if v.bracketed || items.len() != 1 {
+        format!("[{}]", items.join(", "))
+    } else {
+        items.join("")
+    }
+}
+
+fn schedule(s: &ast::Schedule) -> String {
+    match &s.kind {
+        ScheduleKind::Daily { days, at } => format!("every {} at {}", days.name, at.text),
+        ScheduleKind::Interval(d) => format!("every {}", expr::duration(d)),
+        ScheduleKind::Monthly { day, at } => {
+            format!("every month on day {} at {}", day.value, at.text)
+        }
+        ScheduleKind::Cron(c) => format!("every cron {}", string(c)),
+    }
+}
+
+fn modifiers(step: &ast::Step) -> String {
+    let mut s = String::new();
+    if step.continue_on_error.is_some() {
+        s.push_str(" on error continue");
+    }
+    if let Some(retry) = &step.retry {
+        s.push_str(&format!(" retry {}", retry.value));
+    }
+    s
+}
+
+fn key_text(key: Option<&ast::Expr>) -> String {
+    key.map(|k| format!(" key {}", expr(k))).unwrap_or_default()
+}
+
+fn as_text(binding: Option<&ast::Ident>) -> String {
+    binding
+        .map(|b| format!(" as {}", b.name))
+        .unwrap_or_default()
+}
+
+fn map_entry(entry: &ast::MapEntry) -> String {
+    let key = if entry.quoted || !expr::is_plain_ident(&entry.key.name) {
+        format!(
+            "\"{}\"",
+            entry.key.name.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    } else {
+        entry.key.name.clone()
+    };
+    format!("{key}: {}", expr(&entry.value))
+}
+
+fn map_inline(fields: &[ast::MapEntry]) -> String {
+    if fields.is_empty() {
+        return "{}".into();
+    }
+    let entries: Vec<String> = fields.iter().map(map_entry).collect();
+    format!("{{ {} }}", entries.join(", "))
+}
+
+/// A step that prints on one line (everything but `if` and `route`).
+fn simple_step(step: &ast::Step) -> Option<String> {
+    let text = match &step.kind {
+        StepKind::Set {
+            attr,
+            value,
+            if_empty,
+        } => {
+            let mut s = format!("set {} = {}", attr.name, expr(value));
+            if *if_empty {
+                s.push_str(" if empty");
+            }
+            s
+        }
+        StepKind::Clear(attr) => format!("clear {}", attr.name),
+        StepKind::AddToList(l) => format!("add to list {}", string(l)),
+        StepKind::RemoveFromList(l) => format!("remove from list {}", string(l)),
+        StepKind::Slack { target, text } => {
+            let mut s = match target {
+                ast::SlackTarget::Channel(c) => format!("slack {}", string(c)),
+                ast::SlackTarget::Dm(m) => format!("slack dm {}", expr(m)),
+            };
+            if let Some(t) = text {
+                s.push(' ');
+                s.push_str(&string(t));
+            }
+            s
+        }
+        StepKind::Email { to, content } => match content {
+            ast::EmailContent::Inline { subject, body } => {
+                format!(
+                    "email {} subject {} body {}",
+                    expr(to),
+                    string(subject),
+                    string(body)
+                )
+            }
+            ast::EmailContent::Template(t) => format!("email {} template {}", expr(to), string(t)),
+        },
+        StepKind::CreateTask {
+            title,
+            assignee,
+            due,
+            body,
+            key,
+            binding,
+        } => {
+            let mut s = format!("create task {}", string(title));
+            if let Some(a) = assignee {
+                s.push_str(&format!(" for {}", expr(a)));
+            }
+            if let Some(d) = due {
+                s.push_str(&format!(" due {}", expr(d)));
+            }
+            if let Some(b) = body {
+                s.push_str(&format!(" body {}", string(b)));
+            }
+            s.push_str(&key_text(key.as_ref()));
+            s.push_str(&as_text(binding.as_ref()));
+            s
+        }
+        StepKind::Create {
+            object,
+            fields,
+            key,
+            binding,
+        } => format!(
+            "create {} {}{}{}",
+            object.name,
+            map_inline(fields),
+            key_text(key.as_ref()),
+            as_text(binding.as_ref())
+        ),
+        StepKind::Find {
+            object,
+            filter,
+            binding,
+        } => format!(
+            "find {} where {} as {}",
+            object.name,
+            expr(filter),
+            binding.name
+        ),
+        StepKind::Upsert {
+            object,
+            by,
+            fields,
+            binding,
+        } => format!(
+            "upsert {} by {} {}{}",
+            object.name,
+            by.name,
+            map_inline(fields),
+            as_text(binding.as_ref())
+        ),
+        StepKind::Note { title, body } => match body {
+            Some(b) => format!("note {} {}", string(title), string(b)),
+            None => format!("note {}", string(title)),
+        },
+        StepKind::Http {
+            method,
+            url,
+            headers,
+            body,
+            key,
+            binding,
+        } => {
+            let mut s = format!("http {} {}", method.name, string(url));
+            if !headers.is_empty() {
+                s.push_str(&format!(" headers {}", map_inline(headers)));
+            }
+            if let Some(b) = body {
+                s.push_str(&format!(" body {}", expr(b)));
+            }
+            s.push_str(&key_text(key.as_ref()));
+            s.push_str(&as_text(binding.as_ref()));
+            s
+        }
+        StepKind::WaitFor(d) => format!("wait {}", expr(d)),
+        StepKind::WaitUntil(t) => format!("wait until {}", expr(t)),
+        StepKind::Ask {
+            member,
+            question,
+            timeout,
+            binding,
+        } => {
+            let mut s = format!("ask {} {}", expr(member), string(question));
+            if let Some(t) = timeout {
+                s.push_str(&format!(" timeout {}", expr(t)));
+            }
+            s.push_str(&format!(" as {}", binding.name));
+            s
+        }
+        StepKind::Stop => "stop".into(),
+        StepKind::Skip(reason) => match reason {
+            Some(r) => format!("skip {}", string(r)),
+            None => "skip".into(),
+        },
+        StepKind::Custom {
+            name,
+            args,
+            key,
+            binding,
+        } => {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| format!("{}: {}", a.name.name, expr(&a.value)))
+                .collect();
+            format!(
+                "{}({}){}{}",
+                name.name,
+                args.join(", "),
+                key_text(key.as_ref()),
+                as_text(binding.as_ref())
+            )
+        }
+        StepKind::If { .. } | StepKind::Route { .. } => return None,
+    };
+    Some(format!("{text}{}", modifiers(step)))
+}
+
+fn type_expr(t: &ast::TypeExpr) -> String {
+    let options = |opts: &[ast::Ident]| {
+        let items: Vec<String> = opts
+            .iter()
+            .map(|o| {
+                if expr::is_plain_ident(&o.name) {
+                    o.name.clone()
+                } else {
+                    format!("\"{}\"", o.name.replace('\\', "\\\\").replace('"', "\\\""))
+                }
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    match &t.kind {
+        ast::TypeExprKind::Named(n) => n.name.clone(),
+        ast::TypeExprKind::List(inner) => format!("list of {}", type_expr(inner)),
+        ast::TypeExprKind::Select(o) => format!("select {}", options(o)),
+        ast::TypeExprKind::MultiSelect(o) => format!("select[] {}", options(o)),
+        ast::TypeExprKind::Status(o) => format!("status {}", options(o)),
+        ast::TypeExprKind::Record(o) => format!("record({})", o.name),
+    }
+}
+
+fn test_clause(clause: &ast::TestClause) -> String {
+    match &clause.kind {
+        ast::TestClauseKind::Given { object, fields } => {
+            format!("given {} {}", object.name, map_inline(fields))
+        }
+        ast::TestClauseKind::Event {
+            object,
+            trigger: t,
+            fields,
+        } => {
+            let mut s = String::from("event ");
+            if let Some(o) = object {
+                s.push_str(&o.name);
+                s.push(' ');
+            }
+            s.push_str(&trigger(t));
+            if let Some(f) = fields {
+                s.push(' ');
+                s.push_str(&map_inline(f));
+            }
+            s
+        }
+        ast::TestClauseKind::Expect {
+            negated,
+            action,
+            args,
+        } => {
+            let mut s = String::from("expect ");
+            if *negated {
+                s.push_str("no ");
+            }
+            s.push_str(&action.name);
+            for a in args {
+                s.push(' ');
+                s.push_str(&expr(a));
+            }
+            s
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! rulec: a checked rule language for CRM automation.
+//!
+//! The pipeline, one module per stage (see ARCHITECTURE.md):
+//! [`syntax`] (text → AST) → [`check`] (AST + [`schema`] → [`ir`]) → [`lint`], with
+//! every problem reported as a [`diagnostics::Diagnostic`]. [`format`] prints the AST
+//! back canonically; [`workspace`] ties the stages together for the CLI and editors.
+
+pub mod check;
+pub mod diagnostics;
+pub mod format;
+pub mod ir;
+pub mod schema;
+pub mod source;
+pub mod syntax;

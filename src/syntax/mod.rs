@@ -1,0 +1,81 @@
+//! Text to AST. Parsing never fails: it returns a document plus diagnostics.
+//!
+//! The document is split into items (`split`), each item is parsed by pest on its own
+//! (`grammar/rules.pest`) and lowered to the AST (`lower`). An item that does not parse
+//! becomes [`ast::Item::Error`] with one syntax diagnostic worded for people
+//! (`expected`); every other item is unaffected.
+//!
+//! This layer knows no schema and no LSP.
+
+pub mod ast;
+mod expected;
+mod lower;
+pub mod split;
+
+use std::sync::Arc;
+
+use pest::Parser as _;
+
+use crate::diagnostics::Diagnostic;
+use crate::source::{SourceFile, Span};
+
+pub use ast::Document;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/rules.pest"]
+pub(crate) struct RulesParser;
+
+/// A parsed document and the syntax diagnostics found on the way.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The items (broken ones as `Item::Error`).
+    pub document: Document,
+    /// Syntax errors, one per broken item.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a whole file.
+pub fn parse(file: &Arc<SourceFile>) -> Parsed {
+    let text = file.text();
+    let split = split::split(text);
+    let mut items = Vec::with_capacity(split.chunks.len());
+    let mut diagnostics = Vec::new();
+    for chunk in &split.chunks {
+        let (item, diagnostic) = parse_item(file, chunk);
+        items.push(item);
+        diagnostics.extend(diagnostic);
+    }
+    Parsed {
+        document: Document {
+            items,
+            comments: split.comments,
+        },
+        diagnostics,
+    }
+}
+
+/// Parses one item. Exposed so an editor can reparse only the item that changed.
+pub fn parse_item(file: &Arc<SourceFile>, chunk: &split::Chunk) -> (ast::Item, Vec<Diagnostic>) {
+    let span = chunk.span;
+    if let Some(at) = chunk.too_deep {
+        let diagnostic = Diagnostic::error(
+            file,
+            "syntax-error",
+            format!("brackets nested more than {} deep", split::MAX_NESTING),
+            Span::new(at, at + 1),
+        )
+        .with_help("split the expression into smaller steps or conditions");
+        return (ast::Item::Error(span), vec![diagnostic]);
+    }
+    let text = file.slice(span);
+    match RulesParser::parse(Rule::item_file, text) {
+        Ok(mut pairs) => match pairs.next() {
+            Some(pair) => lower::item(file, pair, span.lo()),
+            None => (ast::Item::Error(span), Vec::new()),
+        },
+        Err(error) => {
+            let diagnostic = expected::syntax_error(file, span.lo(), text, &error);
+            (ast::Item::Error(span), vec![diagnostic])
+        }
+    }
+}
