@@ -6,9 +6,12 @@
 //! back canonically; [`workspace`] ties the stages together for the CLI and editors.
 
 pub mod check;
+pub mod cli;
 pub mod diagnostics;
 pub mod format;
 pub mod ir;
+pub mod lint;
 pub mod schema;
 pub mod source;
 pub mod syntax;
+pub mod workspace;

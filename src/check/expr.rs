@@ -169,8 +169,10 @@ impl Checker<'_> {
                         unknown()
                     });
             }
-            if matches!(element(expected), Type::Member) && !text.contains('@') && !text.is_empty()
-            {
+            if matches!(element(expected), Type::Member) && text.contains('@') {
+                return ir::Expr::constant(Value::Text(text), Type::Email);
+            }
+            if matches!(element(expected), Type::Member) && !text.is_empty() {
                 self.error(
                     "type-mismatch",
                     format!("`{text}` is not a member"),

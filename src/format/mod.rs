@@ -792,11 +792,13 @@ fn simple_step(step: &ast::Step) -> Option<String> {
 }
 
 fn type_expr(t: &ast::TypeExpr) -> String {
+    // One quoting style per list: bare names, unless one option needs quotes.
     let options = |opts: &[ast::Ident]| {
+        let bare = opts.iter().all(|o| expr::is_plain_ident(&o.name));
         let items: Vec<String> = opts
             .iter()
             .map(|o| {
-                if expr::is_plain_ident(&o.name) {
+                if bare {
                     o.name.clone()
                 } else {
                     format!("\"{}\"", o.name.replace('\\', "\\\\").replace('"', "\\\""))

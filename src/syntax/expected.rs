@@ -31,6 +31,10 @@ pub(super) fn syntax_error(
     };
     phrases.sort_by_key(|p| PHRASES.iter().position(|q| q == p).unwrap_or(usize::MAX));
     phrases.dedup();
+    // `when <object> <trigger>` makes pest also expect a name; the trigger is the point.
+    if phrases.first() == Some(&PHRASES[0]) {
+        phrases.retain(|p| *p != PHRASES[7]);
+    }
     phrases.truncate(4);
 
     let found = token_at(text, pos);

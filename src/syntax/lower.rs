@@ -71,9 +71,11 @@ pub(super) fn item(
 type Lowered<T> = Option<T>;
 
 impl<'f> Lower<'f> {
+    /// The pair's span without the whitespace and comments pest consumes after it
+    /// when an optional part that follows does not match.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        Span::new(s.start() + self.offset, tight_end(pair) + self.offset)
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -1035,6 +1037,27 @@ impl WithOuterSpan for Expr {
         }
         self
     }
+}
+
+fn tight_end(pair: &Pair<'_, Rule>) -> usize {
+    let span = pair.as_span();
+    let tail_start = match pair.clone().into_inner().last() {
+        Some(last) => tight_end(&last),
+        None => span.start(),
+    };
+    let tail = pair.get_input().get(tail_start..span.end()).unwrap_or("");
+    // The tail holds only literal tokens, whitespace and comments (strings are pairs).
+    let mut end = 0;
+    let mut in_comment = false;
+    for (i, c) in tail.char_indices() {
+        match c {
+            '\n' => in_comment = false,
+            '#' => in_comment = true,
+            c if !in_comment && !c.is_whitespace() => end = i + c.len_utf8(),
+            _ => {}
+        }
+    }
+    tail_start + end
 }
 
 fn next_of<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {

@@ -1,0 +1,353 @@
+//! The `rulec` command line. Exit codes never change meaning: 0 clean, 1 problems
+//! found (or files to reformat with `--check`), 2 usage or I/O errors.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostics::{self, Diagnostic, Severity, Summary};
+use crate::lint::{self, LINTS};
+use crate::source::SourceFile;
+use crate::workspace::{self, Config};
+
+/// rulec: check, format and compile CRM automation rules.
+#[derive(Parser, Debug)]
+#[command(name = "rulec", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse, type-check and lint rule files.
+    Check(CheckArgs),
+    /// Rewrite rule files in the canonical layout.
+    Fmt(FmtArgs),
+    /// Write the checked IR as JSON.
+    Compile(CompileArgs),
+    /// List every lint with its default level.
+    Lints,
+    /// Print a lint's documentation.
+    Explain {
+        /// The lint's name, e.g. `unconditioned-trigger`.
+        lint: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct Inputs {
+    /// Files or directories (searched for `*.rules`); defaults to the current directory.
+    paths: Vec<PathBuf>,
+    /// A schema file extending the built-in objects (overrides `schema` in rulec.toml).
+    #[arg(long)]
+    schema: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat warnings as errors for the exit code (`--deny warnings`).
+    #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+    deny: Option<String>,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(clap::Args, Debug)]
+struct FmtArgs {
+    /// Files or directories; defaults to the current directory.
+    paths: Vec<PathBuf>,
+    /// Change nothing; exit 1 if any file would be reformatted.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompileArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Where to write the IR (`-` or absent: standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check(args),
+        Command::Fmt(args) => fmt(args),
+        Command::Compile(args) => compile(args),
+        Command::Lints => {
+            print!("{}", lint_table());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { lint } => explain(&lint),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+type CliResult = Result<ExitCode, String>;
+
+/// What `check` and `compile` share: load config, schema and files, then analyze.
+fn analyze(inputs: &Inputs) -> Result<(workspace::Analysis, Vec<Diagnostic>), String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let mut extra = Vec::new();
+    let mut config = Config::default();
+    if let Some(path) = Config::find(&cwd) {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = SourceFile::new(display(&cwd, &path), text);
+        let root = path.parent().unwrap_or(&cwd).to_path_buf();
+        let (parsed, diagnostics) = Config::parse(&file, &root);
+        config = parsed;
+        extra.extend(diagnostics);
+    }
+    let schema = inputs.schema.clone().or(config.schema.clone());
+    let paths = if inputs.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        inputs.paths.clone()
+    };
+    let mut files = workspace::collect(&paths).map_err(|e| e.to_string())?;
+    let mut units = Vec::new();
+    if let Some(schema) = schema {
+        if !schema.is_file() {
+            return Err(format!("schema file {} not found", schema.display()));
+        }
+        files.retain(|f| !same_file(f, &schema));
+        units.push(load(&cwd, &schema)?);
+    }
+    for file in &files {
+        units.push(load(&cwd, file)?);
+    }
+    let analysis = workspace::analyze(units, &config.lints);
+    Ok((analysis, extra))
+}
+
+fn load(cwd: &Path, path: &Path) -> Result<crate::check::Unit, String> {
+    workspace::load(path, &display(cwd, path)).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A path as shown to people: relative to the working directory when inside it.
+fn display(cwd: &Path, path: &Path) -> String {
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let shown = absolute
+        .strip_prefix(cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or(absolute);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+fn check(args: CheckArgs) -> CliResult {
+    let (analysis, mut diagnostics) = analyze(&args.inputs)?;
+    diagnostics.extend(analysis.diagnostics);
+    let summary = Summary::of(analysis.units.len(), &diagnostics);
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let output = match args.format {
+        Format::Human => {
+            let mut text = diagnostics::render_human(&diagnostics, color);
+            text.push_str(&summary_line(&summary));
+            text
+        }
+        Format::Json => diagnostics::render_json(&diagnostics, summary) + "\n",
+        Format::Sarif => {
+            diagnostics::render_sarif(&diagnostics, &|code| {
+                lint::lint(code).map(|l| l.summary.to_string())
+            }) + "\n"
+        }
+        Format::Github => diagnostics::render_github(&diagnostics),
+    };
+    write_stdout(&output)?;
+    let deny_warnings = args.deny.is_some();
+    let failed = summary.errors > 0 || (deny_warnings && summary.warnings > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn summary_line(summary: &Summary) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "checked {}: {}, {}\n",
+        plural(summary.files, "file"),
+        plural(summary.errors, "error"),
+        plural(summary.warnings, "warning")
+    )
+}
+
+fn compile(args: CompileArgs) -> CliResult {
+    let (analysis, mut diagnostics) = analyze(&args.inputs)?;
+    diagnostics.extend(analysis.diagnostics);
+    let errors: Vec<Diagnostic> = diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        eprint!("{}", diagnostics::render_human(&errors, color));
+        eprintln!(
+            "error: not compiled: {} error{}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let program = analysis.checked.program();
+    let json = serde_json::to_string_pretty(&program).map_err(|e| e.to_string())? + "\n";
+    match args.output.as_deref() {
+        None => write_stdout(&json)?,
+        Some(path) if path == Path::new("-") => write_stdout(&json)?,
+        Some(path) => {
+            std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!(
+                "compiled {} rules to {}",
+                program.rules.len(),
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt(args: FmtArgs) -> CliResult {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let files = workspace::collect(&paths).map_err(|e| e.to_string())?;
+    let mut changed = 0;
+    for path in &files {
+        let unit = load(&cwd, path)?;
+        if unit
+            .parsed
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "invalid-encoding")
+        {
+            return Err(format!(
+                "{}: not valid UTF-8; not formatted",
+                path.display()
+            ));
+        }
+        let formatted = crate::format::format_document(unit.file.text(), &unit.parsed.document);
+        if !unit.parsed.diagnostics.is_empty() {
+            eprintln!(
+                "warning: {} has syntax errors; those items were left as written",
+                unit.file.name()
+            );
+        }
+        if formatted == unit.file.text() {
+            continue;
+        }
+        changed += 1;
+        if args.check {
+            println!("would reformat {}", unit.file.name());
+        } else {
+            std::fs::write(path, formatted).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("formatted {}", unit.file.name());
+        }
+    }
+    if args.check && changed > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `rulec lints` table.
+pub fn lint_table() -> String {
+    let width = LINTS.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for lint in LINTS {
+        out.push_str(&format!(
+            "{:width$}  {:7}  {}\n",
+            lint.name,
+            lint.default.as_str(),
+            lint.summary
+        ));
+    }
+    out
+}
+
+fn explain(name: &str) -> CliResult {
+    match lint::lint(name) {
+        Some(lint) => {
+            write_stdout(&format!(
+                "{}\nDefault level: {}\n",
+                lint.docs.trim_start(),
+                lint.default.as_str()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let hint = crate::diagnostics::did_you_mean(name, LINTS.iter().map(|l| l.name))
+                .unwrap_or_else(|| "`rulec lints` lists every lint".into());
+            Err(format!("there is no lint called `{name}`; {hint}"))
+        }
+    }
+}
+
+fn write_stdout(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        // A closed pipe (`rulec check | head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,119 @@
+//! `unconditioned-trigger`: a trigger that fires on every event of its kind.
+
+use super::{Finding, Level, Lint, RuleContext};
+use crate::diagnostics::{Edit, Fix, Safety};
+use crate::source::Span;
+use crate::syntax::ast::{TriggerClause, TriggerKind};
+
+pub(super) const LINT: Lint = Lint {
+    name: "unconditioned-trigger",
+    default: Level::Warning,
+    summary: "a trigger with no condition fires on every matching event",
+    docs: DOCS,
+    check,
+};
+
+const DOCS: &str = r##"# unconditioned-trigger
+
+## What it does
+Flags a rule whose trigger fires on every event of its kind, with nothing to narrow
+it down:
+
+- `when updated` with no condition;
+- `when <attribute> changed` with no `from`, no `to` and no condition;
+- `when created` with no condition;
+- `every …` with `for <object>` and no `where`.
+
+## Why is this bad?
+Reps update a deal's stage dozens of times a day. A rule on "stage changed" that posts
+to Slack turns the channel into noise within a morning, people mute it, and the one
+message that mattered is lost. "Record created" with no condition also fires on every
+row of a CSV import: a 5,000-row import sends 5,000 welcome messages — an incident
+that costs thousands in lost email deliverability. Workflows are easier to widen
+later than to recover from misfires.
+
+## Example
+```rules
+when stage changed do slack "#sales"
+```
+
+## Use instead
+Say which change matters, and keep bulk imports out:
+
+```rules
+when stage changed from Open to ClosedWon and value > 10000 do slack "#wins"
+```
+
+## Fix
+For `created`, the editor offers to add `and event.source != import`. This changes
+which events run the rule (that is the point), so it is not applied by
+`rulec check --fix` unless `--unsafe-fixes` is given. Other triggers need a condition
+only the author can choose.
+
+## When to allow
+When every event really should run the rule, for example a rule that mirrors each
+change to an external system with an idempotency key. Say why:
+`allow unconditioned-trigger "mirrors every stage change to the warehouse"`.
+"##;
+
+fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    let rule_name = &cx.ir.id;
+    match &cx.ast.trigger {
+        TriggerClause::When(when) if when.condition.is_none() => {
+            let span = when.trigger.span;
+            match &when.trigger.kind {
+                TriggerKind::Updated => out.push(Finding {
+                    span,
+                    message: format!("rule `{rule_name}` runs on every update; add a condition"),
+                    help: Some("add `and <condition>` after the trigger, or watch one attribute: `when stage changed to …`".into()),
+                    fix: None,
+                }),
+                TriggerKind::Changed { attr, from: None, to: None } => out.push(Finding {
+                    span,
+                    message: format!(
+                        "rule `{rule_name}` runs on every `{}` change; add `from`/`to` or a condition",
+                        attr.name
+                    ),
+                    help: Some(format!(
+                        "say which change matters, e.g. `{} changed to <value>`, or add `and <condition>`",
+                        attr.name
+                    )),
+                    fix: None,
+                }),
+                TriggerKind::Created => out.push(Finding {
+                    span,
+                    message: format!("rule `{rule_name}` runs on every new record, imports included; add a condition"),
+                    help: Some("exclude bulk imports with `and event.source != import`".into()),
+                    fix: Some(Fix {
+                        title: "add an import guard".into(),
+                        safety: Safety::ChangesBehaviour,
+                        edits: vec![Edit {
+                            span: Span::new(span.hi(), span.hi()),
+                            replacement: " and event.source != import".into(),
+                        }],
+                    }),
+                }),
+                _ => {}
+            }
+        }
+        TriggerClause::Every(every) => {
+            if let Some(for_clause) = &every.for_clause {
+                if for_clause.filter.is_none() {
+                    out.push(Finding {
+                        span: for_clause.object.span,
+                        message: format!(
+                            "rule `{rule_name}` runs for every record of `{}` on each tick; add `where`",
+                            for_clause.object.name
+                        ),
+                        help: Some(format!(
+                            "narrow the scan: `for {} where <filter>`",
+                            for_clause.object.name
+                        )),
+                        fix: None,
+                    });
+                }
+            }
+        }
+        TriggerClause::When(_) => {}
+    }
+}

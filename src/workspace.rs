@@ -1,0 +1,208 @@
+//! A workspace: the rule files checked together, the schema file and `rulec.toml`.
+//!
+//! This is where the pipeline is assembled (parse every file, build the schema, check,
+//! lint, sort), once, for the command line and the language server alike, so both
+//! always report the same diagnostics.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::check::{self, Checked, Unit};
+use crate::diagnostics::Diagnostic;
+use crate::lint::{self, Level, LintConfig};
+use crate::source::{SourceFile, Span};
+use crate::syntax::{ast, Parsed};
+
+/// The name of the configuration file, looked for upward from the working directory.
+pub const CONFIG_FILE: &str = "rulec.toml";
+
+/// Settings from `rulec.toml`.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The directory of `rulec.toml` (paths in it are relative to this).
+    pub root: Option<PathBuf>,
+    /// The schema file.
+    pub schema: Option<PathBuf>,
+    /// Lint levels.
+    pub lints: LintConfig,
+    /// Hosts `http` steps may call (`None`: any).
+    pub http_allow: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    schema: Option<String>,
+    #[serde(default)]
+    lints: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
+    http: Option<RawHttp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    allow: Vec<String>,
+}
+
+impl Config {
+    /// Finds `rulec.toml` in `start` or a parent directory.
+    pub fn find(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .map(|dir| dir.join(CONFIG_FILE))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Parses a configuration file; problems are diagnostics pointing into it.
+    pub fn parse(file: &Arc<SourceFile>, root: &Path) -> (Config, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let raw: RawConfig = match toml::from_str(file.text()) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let span = e
+                    .span()
+                    .map_or(Span::default(), |r| Span::new(r.start, r.end));
+                let message = e.message().trim_end_matches('.').to_string();
+                diagnostics.push(
+                    Diagnostic::error(file, "invalid-config", message, span)
+                        .with_help("keys are `schema`, `[lints]` and `[http] allow`"),
+                );
+                return (Config::default(), diagnostics);
+            }
+        };
+        let mut config = Config {
+            root: Some(root.to_path_buf()),
+            schema: raw.schema.map(|s| root.join(s)),
+            lints: LintConfig::default(),
+            http_allow: raw.http.map(|h| h.allow),
+        };
+        for (name, level) in raw.lints {
+            let name_span = Span::new(name.span().start, name.span().end);
+            if lint::lint(name.get_ref()).is_none() {
+                diagnostics.push(lint::unknown_lint(file, name.get_ref(), name_span));
+                continue;
+            }
+            match Level::parse(level.get_ref()) {
+                Some(l) => {
+                    config.lints.levels.insert(name.into_inner(), l);
+                }
+                None => diagnostics.push(
+                    Diagnostic::error(
+                        file,
+                        "invalid-config",
+                        format!("`{}` is not a lint level", level.get_ref()),
+                        Span::new(level.span().start, level.span().end),
+                    )
+                    .with_help("levels are `allow`, `info`, `warning` and `error`"),
+                ),
+            }
+        }
+        (config, diagnostics)
+    }
+}
+
+/// Reads a file into a unit. Text that is not UTF-8 becomes a diagnostic at the first
+/// bad byte instead of a parse of half a file.
+pub fn load(path: &Path, display: &str) -> std::io::Result<Unit> {
+    let bytes = std::fs::read(path)?;
+    Ok(unit_from_bytes(display, bytes))
+}
+
+/// A unit from raw bytes (see [`load`]).
+pub fn unit_from_bytes(display: &str, bytes: Vec<u8>) -> Unit {
+    match String::from_utf8(bytes) {
+        Ok(text) => Unit::parse(SourceFile::new(display, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let file = SourceFile::new(display, text);
+            let diagnostic = Diagnostic::error(
+                &file,
+                "invalid-encoding",
+                "this file is not valid UTF-8",
+                Span::new(at, at + 1),
+            )
+            .with_help("save the file as UTF-8");
+            Unit {
+                file,
+                parsed: Parsed {
+                    document: ast::Document::default(),
+                    diagnostics: vec![diagnostic],
+                },
+            }
+        }
+    }
+}
+
+/// Every `*.rules` file under the given paths (files are taken as given), sorted so
+/// output does not depend on directory order.
+pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut out)?;
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file or directory", path.display()),
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules");
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "rules") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Everything known after checking and linting a workspace.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The files, in the order given.
+    pub units: Vec<Unit>,
+    /// The checked rules and schema.
+    pub checked: Checked,
+    /// Syntax, type and lint diagnostics, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks and lints `units` together under `config`.
+pub fn analyze(units: Vec<Unit>, config: &LintConfig) -> Analysis {
+    let mut checked = check::check(&units);
+    let mut diagnostics = std::mem::take(&mut checked.diagnostics);
+    diagnostics.extend(lint::run(&units, &checked, config));
+    check::sort_diagnostics(&units, &mut diagnostics);
+    Analysis {
+        units,
+        checked,
+        diagnostics,
+    }
+}
+
+/// Checks one text against the prelude, as `rulec check` would check a lone file.
+pub fn analyze_text(name: &str, text: &str) -> Analysis {
+    let unit = Unit::parse(SourceFile::new(name, text));
+    analyze(vec![unit], &LintConfig::default())
+}
