@@ -1,1 +1,75 @@
-fn main() {}
+//! Data-driven tests: each case is a file beside its expected output.
+//!
+//! - `tests/data/check/*.rules`: the diagnostics `rulec check` prints for the file
+//!   (checked alone against the prelude), in `*.snap` beside it.
+//! - `tests/data/fmt/*.rules`: the formatted file, in `*.snap` beside it; formatting
+//!   must also be idempotent and keep the file's diagnostics.
+//!
+//! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
+
+use datatest_stable::Utf8Path;
+use rulec::workspace::analyze_text;
+
+fn snapshot(path: &Utf8Path, contents: &str) {
+    let dir = path.parent().map(Utf8Path::to_path_buf).unwrap_or_default();
+    let name = path.file_stem().unwrap_or("case").to_string();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir.as_std_path()),
+    );
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(path.as_std_path());
+    settings.bind(|| insta::assert_snapshot!(name, contents));
+}
+
+fn check_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
+    let name = path.file_name().unwrap_or("case.rules");
+    let analysis = analyze_text(name, &text);
+    let rendered = rulec::diagnostics::render_human(&analysis.diagnostics, false);
+    let output = if rendered.is_empty() {
+        "no diagnostics\n".to_string()
+    } else {
+        rendered
+    };
+    snapshot(path, &output);
+    Ok(())
+}
+
+fn fmt_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
+    let name = path.file_name().unwrap_or("case.rules");
+    let before = analyze_text(name, &text);
+    let formatted = rulec::format::format_document(&text, &before.units[0].parsed.document);
+    let after = analyze_text(name, &formatted);
+    let again = rulec::format::format_document(&formatted, &after.units[0].parsed.document);
+    if again != formatted {
+        return Err(format!(
+            "formatting is not idempotent:\n--- once\n{formatted}\n--- twice\n{again}"
+        )
+        .into());
+    }
+    let codes = |a: &rulec::workspace::Analysis| -> Vec<(String, String)> {
+        let mut v: Vec<_> = a
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.to_string(), d.message.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    if codes(&before) != codes(&after) {
+        return Err(format!(
+            "formatting changed the diagnostics: {:?} vs {:?}",
+            codes(&before),
+            codes(&after)
+        )
+        .into());
+    }
+    snapshot(path, &formatted);
+    Ok(())
+}
+
+datatest_stable::harness! {
+    { test = check_case, root = "tests/data/check", pattern = r"\.rules$" },
+    { test = fmt_case, root = "tests/data/fmt", pattern = r"\.rules$" },
+}

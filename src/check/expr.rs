@@ -218,18 +218,15 @@ impl Checker<'_> {
             Some(other) => Some(other.clone()),
             None => None,
         };
-        let mut item_ty: Option<Type> = None;
+        let mut item_ty: Option<Type> = expected_item.clone().filter(|t| !t.is_wild());
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let checked = self.expr(item, expected_item.as_ref().or(item_ty.as_ref()));
+            let checked = self.expr(item, item_ty.as_ref());
             match &item_ty {
                 None if !checked.ty.is_wild() => item_ty = Some(checked.ty.clone()),
-                Some(first) if !first.comparable(&checked.ty) => self.error(
+                Some(want) if !want.accepts(&checked.ty) => self.error(
                     "type-mismatch",
-                    format!(
-                        "list items must have one type: this is {}, the first is {first}",
-                        checked.ty
-                    ),
+                    format!("list items must be {want}, but this is {}", checked.ty),
                     item.span,
                     None,
                 ),
@@ -318,7 +315,11 @@ impl Checker<'_> {
             }
         }
         let Some((root, ty, consumed)) = self.resolve_root(&first.name) else {
-            self.unknown_name(first);
+            // Opposite a value whose type is already unknown (an error was reported for
+            // it), a bare word is most likely an option: do not report it twice.
+            if !(segments.len() == 1 && expected == Some(&Type::Unknown)) {
+                self.unknown_name(first);
+            }
             return unknown();
         };
         if matches!(root, Root::Old) && segments.len() == 1 {

@@ -42,6 +42,23 @@ pub(super) fn needs_record(trigger: &ast::TriggerClause) -> Option<bool> {
 
 /// Infers the object of a rule that has no `on` (and no `when <object>`).
 pub(super) fn infer<'s>(schema: &'s Schema, rule: &ast::Rule) -> Inference<'s> {
+    if needs_record(&rule.trigger) == Some(false) {
+        return Inference::None;
+    }
+    // A list holds records of one object: that is the rule's object.
+    if let ast::TriggerClause::When(when) = &rule.trigger {
+        if let TriggerKind::AddedToList(name) | TriggerKind::RemovedFromList(name) =
+            &when.trigger.kind
+        {
+            if let Some(object) = name
+                .plain()
+                .and_then(|n| schema.list(&n))
+                .and_then(|l| schema.object(&l.object))
+            {
+                return Inference::Object(object);
+            }
+        }
+    }
     let mut collector = Names::default();
     collector.rule(rule);
     let evidence: BTreeSet<&str> = collector
@@ -52,19 +69,6 @@ pub(super) fn infer<'s>(schema: &'s Schema, rule: &ast::Rule) -> Inference<'s> {
         .filter(|n| schema.objects_with(n).next().is_some())
         .collect();
     if evidence.is_empty() {
-        if let ast::TriggerClause::When(when) = &rule.trigger {
-            if let TriggerKind::AddedToList(name) | TriggerKind::RemovedFromList(name) =
-                &when.trigger.kind
-            {
-                if let Some(object) = name
-                    .plain()
-                    .and_then(|n| schema.list(&n))
-                    .and_then(|l| schema.object(&l.object))
-                {
-                    return Inference::Object(object);
-                }
-            }
-        }
         return match needs_record(&rule.trigger) {
             Some(true) => Inference::NoEvidence,
             _ => Inference::None,

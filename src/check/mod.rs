@@ -99,11 +99,11 @@ pub fn check(units: &[Unit]) -> Checked {
     diagnostics.extend(schema_diagnostics);
 
     let ids = assign_ids(units, &mut diagnostics);
-    let all_ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
+    let all_ids: Vec<&str> = ids.iter().map(|(_, id, _)| id.as_str()).collect();
 
     let mut rules = Vec::new();
     let mut sources = Vec::new();
-    for ((source, id), _) in ids.iter().zip(0..) {
+    for (source, id, unique) in &ids {
         let Some(unit) = units.get(source.unit) else {
             continue;
         };
@@ -120,7 +120,7 @@ pub fn check(units: &[Unit]) -> Checked {
         let failed = diagnostics[before..]
             .iter()
             .any(|d| d.severity == Severity::Error);
-        if let (Some(checked), false) = (checked, failed) {
+        if let (Some(checked), false, true) = (checked, failed, *unique) {
             rules.push(checked);
             sources.push(*source);
         }
@@ -157,7 +157,11 @@ pub fn sort_diagnostics(units: &[Unit], diagnostics: &mut [Diagnostic]) {
 
 /// Gives every rule its id: the `rule` header, or `<stem>#<n>` counting header-less
 /// rules in the file (so adding a named rule does not renumber the others).
-fn assign_ids(units: &[Unit], diagnostics: &mut Vec<Diagnostic>) -> Vec<(RuleSource, String)> {
+/// Each entry: where the rule is, its id, and whether the id is its own (not a duplicate).
+fn assign_ids(
+    units: &[Unit],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(RuleSource, String, bool)> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, (usize, crate::source::Span)> = HashMap::new();
     for (u, unit) in units.iter().enumerate() {
@@ -182,6 +186,8 @@ fn assign_ids(units: &[Unit], diagnostics: &mut Vec<Diagnostic>) -> Vec<(RuleSou
                             d = d.with_related(*first_span, "first used here");
                         }
                         diagnostics.push(d);
+                        // Still checked, so its other problems are reported too.
+                        out.push((RuleSource { unit: u, item: i }, id.name.clone(), false));
                         continue;
                     }
                     seen.insert(id.name.clone(), (u, id.span));
@@ -192,7 +198,7 @@ fn assign_ids(units: &[Unit], diagnostics: &mut Vec<Diagnostic>) -> Vec<(RuleSou
                     format!("{}#{}", unit.file.stem(), ordinal)
                 }
             };
-            out.push((RuleSource { unit: u, item: i }, id));
+            out.push((RuleSource { unit: u, item: i }, id, true));
         }
     }
     out

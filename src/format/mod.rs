@@ -274,10 +274,10 @@ impl Printer<'_> {
                 return;
             }
         }
-        let mut headers: Vec<&ast::Header> = rule.headers.iter().collect();
-        headers.sort_by_key(|h| header_rank(&h.kind));
+        // Headers keep the author's order: any order is valid, and moving lines would
+        // separate them from their comments.
         let base = self.indent;
-        for (i, header) in headers.iter().enumerate() {
+        for (i, header) in rule.headers.iter().enumerate() {
             self.line(header.span, &header_text(&header.kind));
             if i == 0 {
                 self.indent = base + 1;
@@ -484,19 +484,6 @@ fn and_chain(e: &ast::Expr) -> Vec<&ast::Expr> {
             parts
         }
         _ => vec![e],
-    }
-}
-
-fn header_rank(kind: &HeaderKind) -> u8 {
-    match kind {
-        HeaderKind::Rule { .. } => 0,
-        HeaderKind::Owner(_) => 1,
-        HeaderKind::Description(_) => 2,
-        HeaderKind::On(_) => 3,
-        HeaderKind::Status(_) => 4,
-        HeaderKind::Limit { .. } => 5,
-        HeaderKind::Coalesce(_) => 6,
-        HeaderKind::Allow { .. } => 7,
     }
 }
 

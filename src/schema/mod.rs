@@ -350,7 +350,7 @@ impl SchemaBuilder {
                 ),
             }
         }
-        if members.is_empty() {
+        if decl.members.is_empty() {
             self.error(
                 file,
                 "invalid-declaration",
@@ -454,9 +454,10 @@ impl SchemaBuilder {
             K::Named(name) => match named_type(&name.name) {
                 Some(t) => t,
                 None => {
-                    let help =
-                        crate::diagnostics::did_you_mean(&name.name, TYPE_NAMES.iter().copied())
-                            .unwrap_or_else(|| format!("types are {}", quoted_list(TYPE_NAMES)));
+                    let shapes = ["record", "select", "status", "list"];
+                    let candidates = TYPE_NAMES.iter().chain(&shapes).copied();
+                    let help = crate::diagnostics::did_you_mean(&name.name, candidates)
+                        .unwrap_or_else(|| format!("types are {}", quoted_list(TYPE_NAMES)));
                     self.error(
                         file,
                         "unknown-type",

@@ -35,6 +35,10 @@ pub(super) fn syntax_error(
     if phrases.first() == Some(&PHRASES[0]) {
         phrases.retain(|p| *p != PHRASES[7]);
     }
+    // Names, strings and numbers are all values; say "a value" once.
+    if phrases.contains(&PHRASES[5]) {
+        phrases.retain(|p| ![PHRASES[7], PHRASES[8], PHRASES[9]].contains(p));
+    }
     phrases.truncate(4);
 
     let found = token_at(text, pos);
@@ -137,6 +141,9 @@ fn phrase(rule: Rule) -> Option<&'static str> {
 }
 
 fn help_for(phrases: &[&str], found: Option<&str>) -> Option<String> {
+    if found.is_some_and(|f| f.starts_with('\'')) {
+        return Some("strings use double quotes: `\"like this\"`".to_string());
+    }
     let first = phrases.first()?;
     let help = if *first == PHRASES[0] {
         "a rule reads `when <trigger> [and <condition>] do <steps>`; triggers are `created`, `updated`, `deleted`, `merged`, `<attribute> changed [from …] [to …]`, `matches <filter>`, `added to list \"…\"`, `webhook <name>` and more"
@@ -144,8 +151,6 @@ fn help_for(phrases: &[&str], found: Option<&str>) -> Option<String> {
         "every rule ends with `do` and its steps, e.g. `do slack \"#channel\"`"
     } else if *first == PHRASES[3] {
         "steps are `set`, `clear`, `add to list`, `remove from list`, `slack`, `email`, `create`, `find`, `upsert`, `note`, `http`, `wait`, `ask`, `if`, `route`, `stop`, `skip` or a declared action"
-    } else if *first == PHRASES[8] && found == Some("'") {
-        "strings use double quotes"
     } else if *first == PHRASES[1] {
         "schedules read `every day at 09:00`, `every weekday at …`, `every monday at …`, `every 15 minutes`, `every month on day 1 at …` or `cron \"0 9 * * 1\"`"
     } else {

@@ -921,7 +921,16 @@ impl<'f> Lower<'f> {
         let rule = inner.as_rule();
         let kind = match rule {
             Rule::ident => TypeExprKind::Named(self.ident(inner)),
-            Rule::record_type => TypeExprKind::Record(self.ident(inner.into_inner().nth(1)?)),
+            Rule::record_type => {
+                let mut parts = inner.into_inner();
+                let keyword = parts.next()?;
+                let object = self.ident(parts.next()?);
+                if keyword.as_rule() == Rule::kw_record {
+                    TypeExprKind::Record(object)
+                } else {
+                    TypeExprKind::Named(self.ident(keyword))
+                }
+            }
             Rule::list_of => {
                 TypeExprKind::List(Box::new(self.type_expr(inner.into_inner().nth(2)?)?))
             }
@@ -1043,7 +1052,8 @@ fn tight_end(pair: &Pair<'_, Rule>) -> usize {
     let span = pair.as_span();
     let tail_start = match pair.clone().into_inner().last() {
         Some(last) => tight_end(&last),
-        None => span.start(),
+        // Leaves are atomic tokens or literal-only rules: nothing trails them.
+        None => return span.end(),
     };
     let tail = pair.get_input().get(tail_start..span.end()).unwrap_or("");
     // The tail holds only literal tokens, whitespace and comments (strings are pairs).
