@@ -172,6 +172,21 @@ impl Checker<'_> {
             if matches!(element(expected), Type::Member) && text.contains('@') {
                 return ir::Expr::constant(Value::Text(text), Type::Email);
             }
+            if matches!(element(expected), Type::Actor)
+                && !text.contains('@')
+                && !ACTOR_KINDS.contains(&text.as_str())
+            {
+                self.error(
+                    "type-mismatch",
+                    format!("`{text}` is not an actor"),
+                    s.span,
+                    Some(format!(
+                        "an actor is a member's email or one of {}",
+                        quoted_list(ACTOR_KINDS)
+                    )),
+                );
+                return unknown();
+            }
             if matches!(element(expected), Type::Member) && !text.is_empty() {
                 self.error(
                     "type-mismatch",
@@ -182,6 +197,7 @@ impl Checker<'_> {
                             .into(),
                     ),
                 );
+                return unknown();
             }
         }
         self.template(s)
@@ -314,6 +330,14 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(explicit) = self.qualified(segments, span) {
+            return explicit;
+        }
+        if let Some(candidate) = self.scope.candidate {
+            if candidate.attribute(&first.name).is_some() {
+                self.check_unambiguous(candidate, first);
+            }
+        }
         let Some((root, ty, consumed)) = self.resolve_root(&first.name) else {
             // Opposite a value whose type is already unknown (an error was reported for
             // it), a bare word is most likely an option: do not report it twice.
@@ -349,6 +373,54 @@ impl Checker<'_> {
             ty,
             kind: K::Read { root, path },
         }
+    }
+
+    /// `record.<attr>` (the rule's record) and, inside `find <object> where`,
+    /// `<object>.<attr>` (the record searched): names that say whose attribute.
+    fn qualified(&mut self, segments: &[ast::Ident], span: Span) -> Option<ir::Expr> {
+        let [prefix, attr, rest @ ..] = segments else {
+            return None;
+        };
+        let (root, object) = if prefix.name == "record" && self.scope.binding("record").is_none() {
+            (Root::Record, self.scope.object?)
+        } else {
+            let candidate = self.scope.candidate.filter(|c| c.name == prefix.name)?;
+            (Root::Candidate, candidate)
+        };
+        let _ = span;
+        let mut ty = self.field(&Type::Record(object.name.clone()), attr, &prefix.name);
+        let mut path = vec![attr.name.clone()];
+        let mut owner = attr.name.clone();
+        for segment in rest {
+            ty = ty.and_then(|t| self.field(&t, segment, &owner));
+            owner = segment.name.clone();
+            path.push(segment.name.clone());
+        }
+        Some(match ty {
+            Some(ty) => ir::Expr {
+                ty,
+                kind: K::Read { root, path },
+            },
+            None => unknown(),
+        })
+    }
+
+    /// Inside `find`, a bare name that is the searched object's attribute must not also
+    /// be an `as` binding: the author named both, and either reading is plausible.
+    fn check_unambiguous(&mut self, candidate: &crate::schema::Object, name: &ast::Ident) {
+        if self.scope.binding(&name.name).is_none() {
+            return;
+        }
+        let help = format!(
+            "`{0}` is both an attribute of the `{1}` searched and an `as` binding; rename the binding (e.g. `as the_{0}`)",
+            name.name, candidate.name
+        );
+        self.error(
+            "ambiguous-name",
+            format!("`{}` could mean two things here", name.name),
+            name.span,
+            Some(help),
+        );
     }
 
     /// The root a name starts from, its type, and whether the name itself is the first
@@ -526,6 +598,18 @@ impl Checker<'_> {
             let l = self.condition(lhs);
             let r = self.condition(rhs);
             return fold(op, l, r, Type::Checkbox);
+        }
+        if let (Some(candidate), Some(l), Some(r)) =
+            (self.scope.candidate, is_bare_ident(lhs), is_bare_ident(rhs))
+        {
+            if l == r && candidate.attribute(l).is_some() && self.scope.binding(l).is_none() {
+                self.error(
+                    "ambiguous-name",
+                    format!("`{l} {} {r}` compares the searched record's `{l}` with itself", op.as_str()),
+                    lhs.span.cover(rhs.span),
+                    Some(format!("inside `find`, bare names are the searched `{}`'s attributes; write `record.{l}` for this rule's record", candidate.name)),
+                );
+            }
         }
         // Type the side that is a name first, so `Open = stage` resolves `Open` as an option.
         let lhs_is_option_like = is_bare_ident(lhs)
@@ -742,6 +826,15 @@ impl Checker<'_> {
     }
 
     fn secret(&mut self, arg: &ast::Expr) -> ir::Expr {
+        if !self.secrets_allowed {
+            self.error(
+                "secret-exposed",
+                "a secret can only be sent to an API",
+                arg.span,
+                Some("use `secret(…)` in an `http` step's URL, headers or body, or as an argument of a custom action; anywhere else it would be shown to people".into()),
+            );
+            return unknown();
+        }
         let name = match &arg.kind {
             ExprKind::String(s) => s.plain(),
             _ => None,
@@ -895,7 +988,9 @@ fn result_type(op: BinaryOp, l: &Type, r: &Type) -> Result<Type, String> {
                 } else {
                     Type::Number
                 })
-            } else if *l == Type::Duration && r.is_numeric() {
+            } else if (*l == Type::Duration && r.is_numeric())
+                || (op == B::Mul && l.is_numeric() && *r == Type::Duration)
+            {
                 Ok(Type::Duration)
             } else if wild {
                 Ok(if l.is_wild() { r.clone() } else { l.clone() })
@@ -931,7 +1026,8 @@ fn fold(op: BinaryOp, l: ir::Expr, r: ir::Expr, ty: Type) -> ir::Expr {
             B::Sub => Some(Value::Duration(a.saturating_sub(*b))),
             _ => None,
         },
-        (B::Mul, Some(Value::Duration(a)), Some(Value::Number(b))) => {
+        (B::Mul, Some(Value::Duration(a)), Some(Value::Number(b)))
+        | (B::Mul, Some(Value::Number(b)), Some(Value::Duration(a))) => {
             Some(Value::Duration((*a as f64 * b) as i64))
         }
         _ => None,

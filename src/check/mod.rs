@@ -164,8 +164,21 @@ fn assign_ids(
 ) -> Vec<(RuleSource, String, bool)> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, (usize, crate::source::Span)> = HashMap::new();
+    // Two files with one stem (`a/wins.rules`, `b/wins.rules`) use their paths instead.
+    let mut stems: HashMap<&str, usize> = HashMap::new();
+    for unit in units {
+        *stems.entry(unit.file.stem()).or_default() += 1;
+    }
     for (u, unit) in units.iter().enumerate() {
         let mut ordinal = 0;
+        let prefix = match stems.get(unit.file.stem()) {
+            Some(1) => unit.file.stem(),
+            _ => unit
+                .file
+                .name()
+                .strip_suffix(".rules")
+                .unwrap_or(unit.file.name()),
+        };
         for (i, item) in unit.parsed.document.items.iter().enumerate() {
             let ast::Item::Rule(rule) = item else {
                 continue;
@@ -195,7 +208,7 @@ fn assign_ids(
                 }
                 None => {
                     ordinal += 1;
-                    format!("{}#{}", unit.file.stem(), ordinal)
+                    format!("{prefix}#{ordinal}")
                 }
             };
             out.push((RuleSource { unit: u, item: i }, id, true));

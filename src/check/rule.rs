@@ -27,6 +27,8 @@ pub(super) struct Checker<'a> {
     pub cx: &'a Context<'a>,
     pub diagnostics: &'a mut Vec<Diagnostic>,
     pub scope: Scope<'a>,
+    /// True while checking where a `secret(…)` may go (http steps, custom actions).
+    pub secrets_allowed: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -125,6 +127,7 @@ pub(super) fn check_rule(
         cx,
         diagnostics,
         scope: Scope::default(),
+        secrets_allowed: false,
     };
     let headers = checker.headers(rule);
     let object = checker.rule_object(rule)?;

@@ -9,6 +9,11 @@ use super::rule::Checker;
 use super::scope::{Binding, ANSWER, TASK};
 use super::suggest_or_list;
 
+/// Names that always mean something in a rule, so `as` may not take them.
+const RESERVED_ROOTS: &[&str] = &[
+    "event", "old", "payload", "failure", "record", "note", "comment", "task", "call",
+];
+
 const STEP_NAMES: &[&str] = &[
     "set", "clear", "add", "remove", "slack", "email", "create", "find", "upsert", "note", "http",
     "wait", "ask", "if", "route", "stop", "skip",
@@ -256,6 +261,7 @@ impl<'a> Checker<'a> {
                         Some("start the URL with `https://`".into()),
                     );
                 }
+                self.secrets_allowed = true;
                 let url = self.template(url);
                 let headers = headers
                     .iter()
@@ -267,6 +273,7 @@ impl<'a> Checker<'a> {
                     })
                     .collect();
                 let body = body.as_ref().map(|b| self.expr(b, None));
+                self.secrets_allowed = false;
                 let key = key.as_ref().map(|k| self.expr(k, None));
                 self.bind(binding.as_ref(), Type::Json);
                 Action::Http {
@@ -391,7 +398,9 @@ impl<'a> Checker<'a> {
                         );
                         continue;
                     }
+                    self.secrets_allowed = true;
                     let value = self.expr(&arg.value, Some(ty));
+                    self.secrets_allowed = false;
                     if !ty.accepts(&value.ty) {
                         self.error(
                             "invalid-argument",
@@ -554,16 +563,16 @@ impl<'a> Checker<'a> {
             .scope
             .object
             .is_some_and(|o| o.attribute(&binding.name).is_some())
-            || matches!(
-                binding.name.as_str(),
-                "event" | "old" | "payload" | "failure"
-            );
+            || RESERVED_ROOTS.contains(&binding.name.as_str());
         if shadows {
             self.error(
                 "duplicate-binding",
                 format!("`{}` already means something in this rule", binding.name),
                 binding.span,
-                Some("choose a name that is not an attribute or `event`, `old`, `payload`".into()),
+                Some(format!(
+                    "choose a name that is not an attribute of the record or one of {}",
+                    crate::schema::quoted_list(RESERVED_ROOTS)
+                )),
             );
             return;
         }

@@ -62,7 +62,10 @@ pub fn canonical_rule(rule: &ast::Rule) -> String {
         out: String::new(),
         indent: 0,
     };
-    printer.rule(rule);
+    // Header order carries no meaning, so it must not change the version.
+    let mut sorted = rule.clone();
+    sorted.headers.sort_by_key(|h| header_rank(&h.kind));
+    printer.rule(&sorted);
     printer.out
 }
 
@@ -88,7 +91,9 @@ fn one_liner(rule: &ast::Rule) -> Option<String> {
     }
     let mut line = format!("when {}", when_head(when));
     if let Some(condition) = &when.condition {
-        line.push_str(" and ");
+        line.push(' ');
+        line.push_str(condition_keyword(when));
+        line.push(' ');
         line.push_str(&expr(condition));
     }
     line.push_str(" do ");
@@ -292,7 +297,7 @@ impl Printer<'_> {
                 );
                 if let Some(condition) = &when.condition {
                     self.indent += 1;
-                    self.conjuncts("and", condition);
+                    self.conjuncts(condition_keyword(when), condition);
                     self.indent -= 1;
                 }
             }
@@ -335,9 +340,10 @@ impl Printer<'_> {
         self.indent = base;
     }
 
-    /// A condition as one line per top-level `and` operand.
+    /// A condition as one line per top-level `and` operand; `keyword` starts the first.
     fn conjuncts(&mut self, keyword: &str, condition: &ast::Expr) {
-        for part in and_chain(condition) {
+        for (i, part) in and_chain(condition).into_iter().enumerate() {
+            let keyword = if i == 0 { keyword } else { "and" };
             self.line(part.span, &format!("{keyword} {}", expr(part)));
         }
     }
@@ -484,6 +490,28 @@ fn and_chain(e: &ast::Expr) -> Vec<&ast::Expr> {
             parts
         }
         _ => vec![e],
+    }
+}
+
+/// `and` introduces a condition, except after `matches <filter>`, whose filter would
+/// swallow an `and`: there the condition must start with `where`.
+fn condition_keyword(when: &ast::WhenClause) -> &'static str {
+    match when.trigger.kind {
+        TriggerKind::Matches(_) => "where",
+        _ => "and",
+    }
+}
+
+fn header_rank(kind: &HeaderKind) -> u8 {
+    match kind {
+        HeaderKind::Rule { .. } => 0,
+        HeaderKind::Owner(_) => 1,
+        HeaderKind::Description(_) => 2,
+        HeaderKind::On(_) => 3,
+        HeaderKind::Status(_) => 4,
+        HeaderKind::Limit { .. } => 5,
+        HeaderKind::Coalesce(_) => 6,
+        HeaderKind::Allow { .. } => 7,
     }
 }
 

@@ -282,12 +282,43 @@ impl SchemaBuilder {
             return;
         };
         object.builtin |= builtin;
+        let mut conflicts = Vec::new();
         for attr in attributes {
             match object.attributes.iter_mut().find(|a| a.name == attr.name) {
-                // Redeclaring replaces: a workspace may narrow `stage` to its own pipeline.
-                Some(existing) => *existing = attr,
+                // Redeclaring a prelude attribute replaces it: a workspace may narrow
+                // `stage` to its own pipeline. Two workspace files disagreeing is a mistake.
+                Some(existing) => {
+                    let from_workspace = existing
+                        .origin
+                        .as_ref()
+                        .is_some_and(|o| o.file.name() != "<prelude>");
+                    if from_workspace && existing.ty != attr.ty {
+                        let first = existing.origin.clone();
+                        conflicts.push((attr, first));
+                    } else {
+                        *existing = attr;
+                    }
+                }
                 None => object.attributes.push(attr),
             }
+        }
+        let object_name = object.name.clone();
+        for (attr, first) in conflicts {
+            let Some(origin) = attr.origin else { continue };
+            let mut d = Diagnostic::error(
+                &origin.file,
+                "duplicate-declaration",
+                format!(
+                    "`{object_name}.{}` is declared twice with different types",
+                    attr.name
+                ),
+                origin.span,
+            )
+            .with_help("declare each attribute once, in one file");
+            if let Some(first) = first.filter(|f| Arc::ptr_eq(&f.file, &origin.file)) {
+                d = d.with_related(first.span, "first declared here");
+            }
+            self.diagnostics.push(d);
         }
     }
 

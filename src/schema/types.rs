@@ -130,6 +130,9 @@ impl Type {
             (Type::Actor, Type::Member | Type::Email | Type::Text) => true,
             (Type::Select(a) | Type::Status(a), Type::Select(b) | Type::Status(b)) => a == b,
             (Type::MultiSelect(a), Type::Select(b)) => a == b,
+            (Type::MultiSelect(a), Type::List(item)) => {
+                matches!(item.as_ref(), Type::Select(b) if a == b)
+            }
             (Type::List(a), Type::List(b)) => a.accepts(b),
             (Type::List(a), b) => a.accepts(b),
             _ => false,

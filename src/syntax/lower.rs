@@ -46,10 +46,15 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(neg_op))
 });
 
+/// Operators one item may hold. Operator chains become trees as deep as they are
+/// long, and every later stage walks them recursively; no real rule comes close.
+pub const MAX_OPERATORS: usize = 1000;
+
 struct Lower<'f> {
     file: &'f Arc<SourceFile>,
     offset: usize,
     diagnostics: RefCell<Vec<Diagnostic>>,
+    operators: std::cell::Cell<usize>,
 }
 
 /// Lowers one parsed item.
@@ -62,10 +67,18 @@ pub(super) fn item(
         file,
         offset,
         diagnostics: RefCell::new(Vec::new()),
+        operators: std::cell::Cell::new(0),
     };
     let span = lower.span(&pair);
     let item = lower.item(pair).unwrap_or(Item::Error(span));
-    (item, lower.diagnostics.into_inner())
+    let diagnostics = lower.diagnostics.into_inner();
+    // An item with a syntax error is never compiled, even if it lowered.
+    let item = if diagnostics.is_empty() {
+        item
+    } else {
+        Item::Error(span)
+    };
+    (item, diagnostics)
 }
 
 type Lowered<T> = Option<T>;
@@ -301,6 +314,17 @@ impl<'f> Lower<'f> {
         let kind = match inner.as_rule() {
             Rule::kw_empty => ExprKind::Empty,
             Rule::ident => ExprKind::Path(vec![self.ident(inner)]),
+            Rule::negative => {
+                let number = inner.into_inner().next()?;
+                let operand = Expr {
+                    span: self.span(&number),
+                    kind: ExprKind::Number(self.number(&number)),
+                };
+                ExprKind::Unary {
+                    op: UnaryOp::Neg,
+                    operand: Box::new(operand),
+                }
+            }
             _ => return Some(self.primary(inner)),
         };
         Some(Expr { span, kind })
@@ -697,6 +721,26 @@ impl<'f> Lower<'f> {
 
     fn expr(&self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
+        let operators = pair
+            .clone()
+            .into_inner()
+            .filter(|p| is_operator(p.as_rule()))
+            .count();
+        let total = self.operators.get() + operators;
+        self.operators.set(total);
+        if total > MAX_OPERATORS {
+            if total - operators <= MAX_OPERATORS {
+                self.error(
+                    span,
+                    format!("this rule has more than {MAX_OPERATORS} operators"),
+                    "split it into several rules or simpler conditions",
+                );
+            }
+            return Expr {
+                span,
+                kind: ExprKind::Empty,
+            };
+        }
         PRATT
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, operand| {
@@ -1072,6 +1116,26 @@ fn tight_end(pair: &Pair<'_, Rule>) -> usize {
 
 fn next_of<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {
     pairs.find(|p| p.as_rule() == rule)
+}
+
+fn is_operator(rule: Rule) -> bool {
+    !matches!(
+        rule,
+        Rule::paren
+            | Rule::list
+            | Rule::map
+            | Rule::string
+            | Rule::datetime
+            | Rule::date
+            | Rule::relative_future
+            | Rule::quantity
+            | Rule::bool
+            | Rule::empty
+            | Rule::now
+            | Rule::today
+            | Rule::call
+            | Rule::path
+    )
 }
 
 fn binary_op(rule: Rule) -> BinaryOp {

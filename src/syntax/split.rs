@@ -71,6 +71,8 @@ pub fn split(text: &str) -> Split {
     let mut current: Option<(usize, ItemKind, Option<usize>)> = None;
     let mut content_seen = false;
     let mut at_line_start = true;
+    let mut blocks = 0usize;
+    let mut last_word = "";
     let mut i = 0;
 
     while i < bytes.len() {
@@ -129,6 +131,7 @@ pub fn split(text: &str) -> Split {
                         out.chunks.push(chunk(text, start, i, None));
                     }
                     depth = 0;
+                    blocks = 0;
                     let kind = if HEADER_WORDS.contains(&word)
                         && !matches!(word, "when" | "every" | "cron")
                         || word == "rule"
@@ -170,6 +173,23 @@ pub fn split(text: &str) -> Split {
                         c.1 = ItemKind::Other;
                     }
                 }
+                // `if … end` and `route … end` nest like brackets (`else if` and
+                // `set x = y if empty` open nothing).
+                let opens = match word {
+                    "route" => true,
+                    "if" => {
+                        last_word != "else"
+                            && word_at(bytes, skip_blanks_and_newlines(bytes, i + 2)) != "empty"
+                    }
+                    _ => false,
+                };
+                if opens {
+                    blocks += 1;
+                    note_depth(&mut current, depth + blocks, i);
+                } else if word == "end" {
+                    blocks = blocks.saturating_sub(1);
+                }
+                last_word = word;
                 i += word.len().max(1);
             }
             _ => i += 1,
@@ -286,6 +306,13 @@ fn starts_item(bytes: &[u8], at: usize, word: &str, current: Option<ItemKind>) -
     shaped && current != Some(ItemKind::RuleHeader)
 }
 
+fn skip_blanks_and_newlines(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+        at += 1;
+    }
+    at
+}
+
 fn skip_blanks(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && (bytes[at] == b' ' || bytes[at] == b'\t') {
         at += 1;
@@ -337,6 +364,18 @@ mod tests {
             ["when created do stop # end", "when updated do stop"]
         );
         assert_eq!(split(text).comments.len(), 2);
+    }
+
+    #[test]
+    fn nested_if_blocks_count_as_nesting() {
+        let text = format!(
+            "on deals when created and value > 1 do {} stop {}",
+            "if true then ".repeat(100),
+            "end ".repeat(100)
+        );
+        assert!(split(&text).chunks[0].too_deep.is_some());
+        let fine = "on deals when created and value > 1 do set name = \"x\" if empty if true then stop else if false then stop end";
+        assert!(split(fine).chunks[0].too_deep.is_none());
     }
 
     #[test]

@@ -1,0 +1,351 @@
+//! The `rulec` binary as users and CI run it: every output format and exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rulec(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("rulec runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory with the given files.
+fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rulec-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+const ONE_LINER: &str =
+    "when stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\"\n";
+const NOISY: &str = "when stage changed do slack \"#sales\"\n";
+const BROKEN: &str = "when stage changed to Opn do slack \"#wins\"\n";
+
+#[test]
+fn the_one_liner_checks_clean() {
+    let dir = project("clean", &[("wins.rules", ONE_LINER)]);
+    let out = rulec(&dir, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "checked 1 file: 0 errors, 0 warnings\n");
+}
+
+#[test]
+fn the_examples_check_clean_with_warnings_denied() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = rulec(root, &["check", "examples", "--deny", "warnings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = project("warn", &[("noisy.rules", NOISY)]);
+    let out = rulec(&dir, &["check", "noisy.rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("unconditioned-trigger"));
+    assert!(stdout(&out).contains("noisy.rules:1:6"), "{}", stdout(&out));
+    let out = rulec(&dir, &["check", "noisy.rules", "--deny", "warnings"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn errors_exit_1_and_usage_or_io_errors_exit_2() {
+    let dir = project("errors", &[("broken.rules", BROKEN)]);
+    assert_eq!(
+        rulec(&dir, &["check", "broken.rules"]).status.code(),
+        Some(1)
+    );
+    let missing = rulec(&dir, &["check", "nope.rules"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("nope.rules"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(
+        rulec(&dir, &["check", "--format", "xml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        rulec(&dir, &["check", "--deny", "everything"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn json_follows_the_documented_contract() {
+    let dir = project("json", &[("noisy.rules", NOISY), ("broken.rules", BROKEN)]);
+    let out = rulec(&dir, &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["summary"]["files"], 2);
+    assert_eq!(json["summary"]["errors"], 1);
+    assert_eq!(json["summary"]["warnings"], 1);
+    let warning = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "unconditioned-trigger")
+        .unwrap();
+    assert_eq!(warning["file"], "noisy.rules");
+    assert_eq!(warning["severity"], "warning");
+    assert_eq!(
+        (warning["line"].as_u64(), warning["column"].as_u64()),
+        (Some(1), Some(6))
+    );
+    assert_eq!(
+        (warning["end_line"].as_u64(), warning["end_column"].as_u64()),
+        (Some(1), Some(19))
+    );
+    assert!(warning["help"].as_str().unwrap().contains("changed to"));
+    let error = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "unknown-option")
+        .unwrap();
+    assert_eq!(error["help"], "did you mean `Open`?");
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    let rule = "when stage changed to ClosedWon do slack \"#wins\" \"🎉 {{nme}}\"\n";
+    let dir = project("unicode", &[("emoji.rules", rule)]);
+    let out = rulec(&dir, &["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "unknown-attribute");
+    let expected = rule[..rule.find("nme").unwrap()].chars().count() as u64 + 1;
+    assert_eq!(d["column"].as_u64(), Some(expected));
+}
+
+#[test]
+fn sarif_is_sarif_2_1_0() {
+    let dir = project("sarif", &[("noisy.rules", NOISY), ("broken.rules", BROKEN)]);
+    let out = rulec(&dir, &["check", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "rulec");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap()));
+    }
+    let lint = rules
+        .iter()
+        .find(|r| r["id"] == "unconditioned-trigger")
+        .unwrap();
+    assert!(lint["shortDescription"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("every"));
+}
+
+#[test]
+fn github_annotations_are_workflow_commands() {
+    let dir = project("github", &[("noisy.rules", NOISY)]);
+    let out = rulec(&dir, &["check", "--format", "github"]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("::warning file=noisy.rules,line=1,col=6,endLine=1,endColumn=19,title=rulec(unconditioned-trigger)::"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "messages are escaped onto one line: {text}"
+    );
+}
+
+#[test]
+fn rulec_toml_is_found_upward_and_sets_schema_and_levels() {
+    let dir = project(
+        "config",
+        &[
+            (
+                "rulec.toml",
+                "schema = \"schema/crm.rules\"\n\n[lints]\nunconditioned-trigger = \"error\"\n",
+            ),
+            (
+                "schema/crm.rules",
+                "object deals {\n  priority: select [Low, High]\n}\n",
+            ),
+            (
+                "rules/hot.rules",
+                "when priority changed to High and value > 0 do slack \"#hot\"\n",
+            ),
+            ("rules/noisy.rules", NOISY),
+        ],
+    );
+    let out = rulec(&dir.join("rules"), &["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["unconditioned-trigger"], "{}", stdout(&out));
+    assert_eq!(json["diagnostics"][0]["severity"], "error");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn bad_config_is_reported_with_its_location() {
+    let dir = project(
+        "badconfig",
+        &[
+            ("rulec.toml", "[lints]\nunconditioned-triger = \"error\"\n"),
+            ("wins.rules", ONE_LINER),
+        ],
+    );
+    let out = rulec(&dir, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("rulec.toml:2:1"), "{text}");
+    assert!(
+        text.contains("did you mean `unconditioned-trigger`?"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fmt_rewrites_and_check_mode_reports() {
+    let messy =
+        "when stage   changed from Open to ClosedWon  and value>10000 do slack \"#wins\"   # yay\n";
+    let dir = project("fmt", &[("messy.rules", messy)]);
+    let out = rulec(&dir, &["fmt", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("would reformat messy.rules"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("messy.rules")).unwrap(),
+        messy,
+        "--check changes nothing"
+    );
+    assert_eq!(rulec(&dir, &["fmt"]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("messy.rules")).unwrap(),
+        "when stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\"  # yay\n"
+    );
+    assert_eq!(rulec(&dir, &["fmt", "--check"]).status.code(), Some(0));
+}
+
+#[test]
+fn fmt_keeps_broken_items_as_written() {
+    let text = "when stage changed to do slack \"#x\"\nwhen   created and value > 1 do stop\n";
+    let dir = project("fmt-broken", &[("b.rules", text)]);
+    let out = rulec(&dir, &["fmt"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("syntax errors"));
+    let after = std::fs::read_to_string(dir.join("b.rules")).unwrap();
+    assert_eq!(
+        after,
+        "when stage changed to do slack \"#x\"\nwhen created and value > 1 do stop\n"
+    );
+}
+
+#[test]
+fn compile_writes_checked_ir() {
+    let dir = project(
+        "compile",
+        &[("wins.rules", ONE_LINER), ("broken.rules", BROKEN)],
+    );
+    let out = rulec(&dir, &["compile", "wins.rules", "-o", "ir.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ir: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ir.json")).unwrap()).unwrap();
+    let rule = &ir["rules"][0];
+    assert_eq!(rule["id"], "wins#1");
+    assert_eq!(rule["object"], "deals");
+    assert_eq!(rule["trigger"]["to"][0]["v"]["name"], "ClosedWon");
+    assert_eq!(rule["trigger"]["to"][0]["v"]["index"], 5);
+    assert_eq!(rule["condition"]["lhs"]["path"][0], "value");
+    assert_eq!(rule["version"].as_str().unwrap().len(), 16);
+    assert!(ir["schema"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["name"] == "deals"));
+
+    let out = rulec(&dir, &["compile", "broken.rules", "-o", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !dir.join("bad.json").exists(),
+        "nothing is written when checking fails"
+    );
+    assert!(stderr(&out).contains("Opn"));
+}
+
+#[test]
+fn reformatting_keeps_the_version_but_an_edit_changes_it() {
+    let dir = project("version", &[("a.rules", ONE_LINER)]);
+    let version = |dir: &Path| {
+        let out = rulec(dir, &["compile", "a.rules"]);
+        let ir: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        ir["rules"][0]["version"].as_str().unwrap().to_string()
+    };
+    let v1 = version(&dir);
+    std::fs::write(dir.join("a.rules"), "# a comment\nwhen stage changed from Open to ClosedWon\n  and value > 10000\ndo\n  slack \"#wins\"\n").unwrap();
+    assert_eq!(version(&dir), v1);
+    std::fs::write(dir.join("a.rules"), ONE_LINER.replace("10000", "20000")).unwrap();
+    assert_ne!(version(&dir), v1);
+}
+
+#[test]
+fn lints_and_explain_document_every_lint() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = rulec(root, &["lints"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("unconditioned-trigger  warning"));
+    let out = rulec(root, &["explain", "unconditioned-trigger"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for section in [
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## When to allow",
+    ] {
+        assert!(text.contains(section), "missing {section}");
+    }
+    let out = rulec(root, &["explain", "unconditioned-triger"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `unconditioned-trigger`?"));
+}
+
+#[test]
+fn invalid_utf8_is_an_error_with_a_location() {
+    let dir = project("utf8", &[]);
+    std::fs::write(dir.join("bad.rules"), b"when created \xff\xfe do stop\n").unwrap();
+    let out = rulec(&dir, &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["diagnostics"][0]["code"], "invalid-encoding");
+    assert_eq!(json["diagnostics"][0]["column"], 14);
+}
