@@ -123,12 +123,13 @@ pub fn split(text: &str) -> Split {
                 let word = word_at(bytes, i);
                 if starts_item(bytes, i, word, current.map(|c| c.1)) {
                     if let Some((start, _, too_deep)) = current.take() {
-                        out.chunks.push(chunk(text, start, i, too_deep));
+                        out.chunks
+                            .push(chunk(text, &out.comments, start, i, too_deep));
                     } else if content_seen {
                         // Stray text before the first item is an item of its own, so
                         // its error does not swallow the item after it.
                         let start = first_content(text, &out.comments);
-                        out.chunks.push(chunk(text, start, i, None));
+                        out.chunks.push(chunk(text, &out.comments, start, i, None));
                     }
                     depth = 0;
                     blocks = 0;
@@ -196,10 +197,12 @@ pub fn split(text: &str) -> Split {
         }
     }
     if let Some((start, _, too_deep)) = current {
-        out.chunks.push(chunk(text, start, text.len(), too_deep));
+        out.chunks
+            .push(chunk(text, &out.comments, start, text.len(), too_deep));
     } else if content_seen {
         let start = first_content(text, &out.comments);
-        out.chunks.push(chunk(text, start, text.len(), None));
+        out.chunks
+            .push(chunk(text, &out.comments, start, text.len(), None));
     }
     out
 }
@@ -212,29 +215,48 @@ fn note_depth(current: &mut Option<(usize, ItemKind, Option<usize>)>, depth: usi
     }
 }
 
-/// A chunk with trailing whitespace and comments trimmed off, so comments between two
-/// items belong to neither item's span.
-fn chunk(text: &str, start: usize, end: usize, too_deep: Option<usize>) -> Chunk {
-    let body = text.get(start..end).unwrap_or("");
-    let trimmed = trim_trailing_trivia(body);
-    Chunk {
-        span: Span::new(start, start + trimmed),
-        too_deep,
-    }
-}
-
-/// Length of `body` without trailing whitespace and comment lines. Only whole comment
-/// lines are trimmed; a comment after code on the same line stays with the code.
-fn trim_trailing_trivia(body: &str) -> usize {
-    let mut end = body.trim_end().len();
-    loop {
-        let line_start = body[..end].rfind('\n').map_or(0, |p| p + 1);
-        let line = body[line_start..end].trim_start();
-        if line.starts_with('#') && line_start > 0 {
-            end = body[..line_start].trim_end().len();
-        } else {
-            return end;
+/// A chunk with trailing whitespace and whole-line comments trimmed off, so comments
+/// between two items belong to neither item's span. Only comments the scan found are
+/// trimmed (a `#` inside a string is text); a comment after code on the same line
+/// stays with the code.
+fn chunk(
+    text: &str,
+    comments: &[Span],
+    start: usize,
+    end: usize,
+    too_deep: Option<usize>,
+) -> Chunk {
+    let trimmed_end = |end: usize| start + text.get(start..end).unwrap_or("").trim_end().len();
+    let mut end = trimmed_end(end);
+    for comment in comments.iter().rev() {
+        if comment.lo() >= end {
+            continue;
         }
+        let comment_end = comment.lo()
+            + text
+                .get(comment.lo()..comment.hi())
+                .unwrap_or("")
+                .trim_end()
+                .len();
+        if comment.lo() < start || comment_end != end {
+            break;
+        }
+        let line_start = text
+            .get(..comment.lo())
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |p| p + 1);
+        let own_line = line_start > start
+            && text
+                .get(line_start..comment.lo())
+                .is_some_and(|s| s.trim().is_empty());
+        if !own_line {
+            break;
+        }
+        end = trimmed_end(line_start);
+    }
+    Chunk {
+        span: Span::new(start, end),
+        too_deep,
     }
 }
 
