@@ -1,5 +1,7 @@
 //! The `rulec` binary as users and CI run it: every output format and exit code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

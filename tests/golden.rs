@@ -7,6 +7,8 @@
 //!
 //! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
 use datatest_stable::Utf8Path;
 use rulec::workspace::analyze_text;
 

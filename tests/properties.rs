@@ -3,6 +3,8 @@
 //! - formatting is idempotent;
 //! - formatting keeps meaning: the same diagnostics before and after.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
 use proptest::prelude::*;
 use rulec::format::format_document;
 use rulec::workspace::{analyze_text, Analysis};

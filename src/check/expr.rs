@@ -768,7 +768,7 @@ impl Checker<'_> {
                 Type::Number
             }
             Function::NextBusinessDay => {
-                if !checked.is_empty() && !(ty_of(0).is_temporal() || ty_of(0).is_wild()) {
+                if !(checked.is_empty() || ty_of(0).is_temporal() || ty_of(0).is_wild()) {
                     bad(self, 0, "a date or timestamp");
                 }
                 Type::Date
@@ -969,9 +969,9 @@ fn result_type(op: BinaryOp, l: &Type, r: &Type) -> Result<Type, String> {
                 Ok(l.clone())
             } else if op == B::Add && *l == Type::Duration && r.is_temporal() {
                 Ok(r.clone())
-            } else if op == B::Sub && l.is_temporal() && r.is_temporal() {
-                Ok(Type::Duration)
-            } else if *l == Type::Duration && *r == Type::Duration {
+            } else if (op == B::Sub && l.is_temporal() && r.is_temporal())
+                || (*l == Type::Duration && *r == Type::Duration)
+            {
                 Ok(Type::Duration)
             } else if op == B::Add && l.is_textual() && r.is_textual() {
                 Ok(Type::Text)

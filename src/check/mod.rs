@@ -101,28 +101,30 @@ pub fn check(units: &[Unit]) -> Checked {
     let ids = assign_ids(units, &mut diagnostics);
     let all_ids: Vec<&str> = ids.iter().map(|(_, id, _)| id.as_str()).collect();
 
-    let mut rules = Vec::new();
-    let mut sources = Vec::new();
-    for (source, id, unique) in &ids {
-        let Some(unit) = units.get(source.unit) else {
-            continue;
-        };
+    // Rules are checked independently, so large workspaces use every core.
+    let results = crate::parallel::map(&ids, |(source, id, unique)| {
+        let mut found = Vec::new();
+        let unit = units.get(source.unit)?;
         let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
-            continue;
+            return None;
         };
         let context = rule::Context {
             schema: &schema,
             file: &unit.file,
             rule_ids: &all_ids,
         };
-        let before = diagnostics.len();
-        let checked = rule::check_rule(&context, ast_rule, id, &mut diagnostics);
-        let failed = diagnostics[before..]
-            .iter()
-            .any(|d| d.severity == Severity::Error);
-        if let (Some(checked), false, true) = (checked, failed, *unique) {
-            rules.push(checked);
-            sources.push(*source);
+        let checked = rule::check_rule(&context, ast_rule, id, &mut found);
+        let failed = found.iter().any(|d| d.severity == Severity::Error);
+        let compiled = checked.filter(|_| !failed && *unique);
+        Some((compiled, *source, found))
+    });
+    let mut rules = Vec::new();
+    let mut sources = Vec::new();
+    for (compiled, source, found) in results.into_iter().flatten() {
+        diagnostics.extend(found);
+        if let Some(rule) = compiled {
+            rules.push(rule);
+            sources.push(source);
         }
     }
     for unit in units {

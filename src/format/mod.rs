@@ -63,9 +63,7 @@ pub fn canonical_rule(rule: &ast::Rule) -> String {
         indent: 0,
     };
     // Header order carries no meaning, so it must not change the version.
-    let mut sorted = rule.clone();
-    sorted.headers.sort_by_key(|h| header_rank(&h.kind));
-    printer.rule(&sorted);
+    printer.rule_with(rule, true);
     printer.out
 }
 
@@ -267,6 +265,10 @@ impl Printer<'_> {
     }
 
     fn rule(&mut self, rule: &ast::Rule) {
+        self.rule_with(rule, false);
+    }
+
+    fn rule_with(&mut self, rule: &ast::Rule, sort_headers: bool) {
         let has_comments_inside = self
             .comments
             .get(self.next..)
@@ -282,7 +284,11 @@ impl Printer<'_> {
         // Headers keep the author's order: any order is valid, and moving lines would
         // separate them from their comments.
         let base = self.indent;
-        for (i, header) in rule.headers.iter().enumerate() {
+        let mut headers: Vec<&ast::Header> = rule.headers.iter().collect();
+        if sort_headers {
+            headers.sort_by_key(|h| header_rank(&h.kind));
+        }
+        for (i, header) in headers.into_iter().enumerate() {
             self.line(header.span, &header_text(&header.kind));
             if i == 0 {
                 self.indent = base + 1;

@@ -121,53 +121,67 @@ pub struct LintConfig {
 
 /// Runs every lint over the checked rules and reports bad `allow` headers.
 pub fn run(units: &[Unit], checked: &Checked, config: &LintConfig) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for (rule, source) in checked.rules.iter().zip(&checked.sources) {
-        let Some(unit) = units.get(source.unit) else {
-            continue;
-        };
-        let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
-            continue;
-        };
-        let context = RuleContext {
-            file: &unit.file,
-            ast: ast_rule,
-            ir: rule,
-            schema: &checked.schema,
-        };
-        for lint in LINTS {
-            let level = config
-                .levels
-                .get(lint.name)
-                .copied()
-                .unwrap_or(lint.default);
-            let Some(severity) = level.severity() else {
-                continue;
-            };
-            if rule.allow.iter().any(|a| a == lint.name) {
-                continue;
-            }
-            let mut findings = Vec::new();
-            (lint.check)(&context, &mut findings);
-            for finding in findings {
-                let mut d = Diagnostic::new(
-                    &unit.file,
-                    lint.name,
-                    severity,
-                    finding.message,
-                    finding.span,
-                );
-                d.help = finding.help;
-                d.fix = finding.fix;
-                out.push(d);
-            }
-        }
-    }
+    let pairs: Vec<(&ir::Rule, &crate::check::RuleSource)> =
+        checked.rules.iter().zip(&checked.sources).collect();
+    let per_rule = crate::parallel::map(&pairs, |(rule, source)| {
+        lint_rule(units, checked, config, rule, source)
+    });
+    let mut out: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
     for unit in units {
         for item in &unit.parsed.document.items {
             if let ast::Item::Rule(rule) = item {
                 unknown_allows(&unit.file, rule, &mut out);
             }
+        }
+    }
+    out
+}
+
+fn lint_rule(
+    units: &[Unit],
+    checked: &Checked,
+    config: &LintConfig,
+    rule: &ir::Rule,
+    source: &crate::check::RuleSource,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(unit) = units.get(source.unit) else {
+        return out;
+    };
+    let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
+        return out;
+    };
+    let context = RuleContext {
+        file: &unit.file,
+        ast: ast_rule,
+        ir: rule,
+        schema: &checked.schema,
+    };
+    for lint in LINTS {
+        let level = config
+            .levels
+            .get(lint.name)
+            .copied()
+            .unwrap_or(lint.default);
+        let Some(severity) = level.severity() else {
+            continue;
+        };
+        if rule.allow.iter().any(|a| a == lint.name) {
+            continue;
+        }
+        let mut findings = Vec::new();
+        (lint.check)(&context, &mut findings);
+        for finding in findings {
+            let mut d = Diagnostic::new(
+                &unit.file,
+                lint.name,
+                severity,
+                finding.message,
+                finding.span,
+            );
+            d.help = finding.help;
+            d.fix = finding.fix;
+            out.push(d);
         }
     }
     out

@@ -25,6 +25,8 @@ pub struct Document {
 }
 
 /// A top-level item: a rule, a declaration or a test block.
+// Rules dominate every document, so boxing them would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `rule …` / `when …` / `every …`.

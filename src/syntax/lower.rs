@@ -52,6 +52,8 @@ pub const MAX_OPERATORS: usize = 1000;
 
 struct Lower<'f> {
     file: &'f Arc<SourceFile>,
+    /// Every comment of the document, in order.
+    comments: &'f [Span],
     offset: usize,
     diagnostics: RefCell<Vec<Diagnostic>>,
     operators: std::cell::Cell<usize>,
@@ -60,11 +62,13 @@ struct Lower<'f> {
 /// Lowers one parsed item.
 pub(super) fn item(
     file: &Arc<SourceFile>,
+    comments: &[Span],
     pair: Pair<'_, Rule>,
     offset: usize,
 ) -> (Item, Vec<Diagnostic>) {
     let lower = Lower {
         file,
+        comments,
         offset,
         diagnostics: RefCell::new(Vec::new()),
         operators: std::cell::Cell::new(0),
@@ -88,7 +92,37 @@ impl<'f> Lower<'f> {
     /// when an optional part that follows does not match.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(s.start() + self.offset, tight_end(pair) + self.offset)
+        Span::new(s.start() + self.offset, self.tight_end(pair) + self.offset)
+    }
+
+    /// Where the pair's text really ends: before trailing whitespace and comments.
+    fn tight_end(&self, pair: &Pair<'_, Rule>) -> usize {
+        let span = pair.as_span();
+        let bytes = pair.get_input().as_bytes();
+        let mut end = span.end();
+        loop {
+            while end > span.start() && bytes.get(end - 1).is_some_and(|b| b.is_ascii_whitespace())
+            {
+                end -= 1;
+            }
+            // Comments are known from the split; one may end exactly here.
+            let absolute = end + self.offset;
+            let text = self.file.text();
+            let index = self.comments.partition_point(|c| c.lo() < absolute);
+            let Some(comment) = index.checked_sub(1).and_then(|i| self.comments.get(i)) else {
+                return end;
+            };
+            let comment_end = comment.lo()
+                + text
+                    .get(comment.lo()..comment.hi())
+                    .unwrap_or("")
+                    .trim_end()
+                    .len();
+            if comment_end != absolute || comment.lo() < span.start() + self.offset {
+                return end;
+            }
+            end = comment.lo() - self.offset;
+        }
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -1090,28 +1124,6 @@ impl WithOuterSpan for Expr {
         }
         self
     }
-}
-
-fn tight_end(pair: &Pair<'_, Rule>) -> usize {
-    let span = pair.as_span();
-    let tail_start = match pair.clone().into_inner().last() {
-        Some(last) => tight_end(&last),
-        // Leaves are atomic tokens or literal-only rules: nothing trails them.
-        None => return span.end(),
-    };
-    let tail = pair.get_input().get(tail_start..span.end()).unwrap_or("");
-    // The tail holds only literal tokens, whitespace and comments (strings are pairs).
-    let mut end = 0;
-    let mut in_comment = false;
-    for (i, c) in tail.char_indices() {
-        match c {
-            '\n' => in_comment = false,
-            '#' => in_comment = true,
-            c if !in_comment && !c.is_whitespace() => end = i + c.len_utf8(),
-            _ => {}
-        }
-    }
-    tail_start + end
 }
 
 fn next_of<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {

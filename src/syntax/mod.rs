@@ -34,14 +34,17 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Parses a whole file.
+/// Parses a whole file. Items are independent, so large files are parsed on every
+/// core; the result is the same as parsing them one by one.
 pub fn parse(file: &Arc<SourceFile>) -> Parsed {
     let text = file.text();
     let split = split::split(text);
-    let mut items = Vec::with_capacity(split.chunks.len());
+    let parsed = crate::parallel::map(&split.chunks, |chunk| {
+        parse_item(file, &split.comments, chunk)
+    });
+    let mut items = Vec::with_capacity(parsed.len());
     let mut diagnostics = Vec::new();
-    for chunk in &split.chunks {
-        let (item, diagnostic) = parse_item(file, chunk);
+    for (item, diagnostic) in parsed {
         items.push(item);
         diagnostics.extend(diagnostic);
     }
@@ -54,8 +57,13 @@ pub fn parse(file: &Arc<SourceFile>) -> Parsed {
     }
 }
 
-/// Parses one item. Exposed so an editor can reparse only the item that changed.
-pub fn parse_item(file: &Arc<SourceFile>, chunk: &split::Chunk) -> (ast::Item, Vec<Diagnostic>) {
+/// Parses one item. Exposed so an editor can reparse only the item that changed;
+/// `comments` are the document's comments (from the split), used to trim spans.
+pub fn parse_item(
+    file: &Arc<SourceFile>,
+    comments: &[Span],
+    chunk: &split::Chunk,
+) -> (ast::Item, Vec<Diagnostic>) {
     let span = chunk.span;
     if let Some(at) = chunk.too_deep {
         let diagnostic = Diagnostic::error(
@@ -70,7 +78,7 @@ pub fn parse_item(file: &Arc<SourceFile>, chunk: &split::Chunk) -> (ast::Item, V
     let text = file.slice(span);
     match RulesParser::parse(Rule::item_file, text) {
         Ok(mut pairs) => match pairs.next() {
-            Some(pair) => lower::item(file, pair, span.lo()),
+            Some(pair) => lower::item(file, comments, pair, span.lo()),
             None => (ast::Item::Error(span), Vec::new()),
         },
         Err(error) => {
@@ -78,4 +86,17 @@ pub fn parse_item(file: &Arc<SourceFile>, chunk: &split::Chunk) -> (ast::Item, V
             (ast::Item::Error(span), vec![diagnostic])
         }
     }
+}
+
+/// Runs only the pest stage over every item (no lowering), returning the number of
+/// tokens; used by the benchmarks to separate grammar cost from lowering cost.
+#[doc(hidden)]
+pub fn pest_tokens(text: &str) -> usize {
+    split::split(text)
+        .chunks
+        .iter()
+        .filter_map(|chunk| text.get(chunk.span.lo()..chunk.span.hi()))
+        .filter_map(|item| RulesParser::parse(Rule::item_file, item).ok())
+        .map(|pairs| pairs.flatten().count())
+        .sum()
 }
