@@ -4,6 +4,23 @@
 //! [`syntax`] (text → AST) → [`check`] (AST + [`schema`] → [`ir`]) → [`lint`], with
 //! every problem reported as a [`diagnostics::Diagnostic`]. [`format`] prints the AST
 //! back canonically; [`workspace`] ties the stages together for the CLI and editors.
+//!
+//! ```
+//! use rulec::workspace::analyze_text;
+//!
+//! let rule = r##"when stage changed from Open to ClosedWon and value > 10000 do slack "#wins""##;
+//! let analysis = analyze_text("wins.rules", rule);
+//! assert!(analysis.diagnostics.is_empty());
+//!
+//! // The checked IR: the object was inferred, the id generated from the file name.
+//! let compiled = &analysis.checked.rules[0];
+//! assert_eq!(compiled.object.as_deref(), Some("deals"));
+//! assert_eq!(compiled.id, "wins#1");
+//!
+//! // A typo is an error with a suggestion, never a panic.
+//! let analysis = analyze_text("wins.rules", &rule.replace("Open", "Opn"));
+//! assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `Open`?"));
+//! ```
 
 // pest's derive, built without its `std` feature (see Cargo.toml), names `alloc`.
 extern crate alloc;
