@@ -603,18 +603,29 @@ impl Checker<'_> {
             (self.scope.candidate, is_bare_ident(lhs), is_bare_ident(rhs))
         {
             if l == r && candidate.attribute(l).is_some() && self.scope.binding(l).is_none() {
+                let help = if self.scope.object.is_some_and(|o| o.attribute(l).is_some()) {
+                    format!("inside `find`, bare names are the searched `{}`'s attributes; write `record.{l}` for this rule's record", candidate.name)
+                } else {
+                    format!("inside `find`, bare names are the searched `{}`'s attributes; compare `{l}` with a value or an `as` binding", candidate.name)
+                };
                 self.error(
                     "ambiguous-name",
-                    format!("`{l} {} {r}` compares the searched record's `{l}` with itself", op.as_str()),
+                    format!(
+                        "`{l} {} {r}` compares the searched record's `{l}` with itself",
+                        op.as_str()
+                    ),
                     lhs.span.cover(rhs.span),
-                    Some(format!("inside `find`, bare names are the searched `{}`'s attributes; write `record.{l}` for this rule's record", candidate.name)),
+                    Some(help),
                 );
             }
         }
         // Type the side that is a name first, so `Open = stage` resolves `Open` as an option.
-        let lhs_is_option_like = is_bare_ident(lhs)
-            .is_some_and(|name| self.resolve_root(name).is_none())
-            && is_bare_ident(rhs).is_none_or(|name| self.resolve_root(name).is_some());
+        // Likewise `"bob" = event.actor`: a string on the left is read against the right.
+        let lhs_is_string =
+            matches!(&lhs.kind, ExprKind::String(_)) && !matches!(&rhs.kind, ExprKind::String(_));
+        let lhs_is_option_like = lhs_is_string
+            || is_bare_ident(lhs).is_some_and(|name| self.resolve_root(name).is_none())
+                && is_bare_ident(rhs).is_none_or(|name| self.resolve_root(name).is_some());
         let (l, r) = if lhs_is_option_like && matches!(op, B::Eq | B::Ne) {
             let r = self.expr(rhs, None);
             let l = self.expr(lhs, Some(&r.ty));

@@ -287,7 +287,7 @@ impl Names {
     fn expr(&mut self, e: &ast::Expr) {
         match &e.kind {
             ExprKind::Path(segments) => match segments.as_slice() {
-                [root, attr, ..] if root.name == "old" => {
+                [root, attr, ..] if root.name == "old" || root.name == "record" => {
                     self.names.insert(attr.name.clone());
                 }
                 [first, ..] => {

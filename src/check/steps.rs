@@ -121,7 +121,7 @@ impl<'a> Checker<'a> {
                         to,
                         subject: None,
                         body: None,
-                        template: Some(id.lossy()),
+                        template: Some(self.plain(id, "a template id")?),
                     },
                 }
             }
@@ -348,7 +348,7 @@ impl<'a> Checker<'a> {
             }
             StepKind::Stop => Action::Stop,
             StepKind::Skip(reason) => Action::Skip {
-                reason: reason.as_ref().map(|r| r.lossy()),
+                reason: reason.as_ref().and_then(|r| self.plain(r, "a skip reason")),
             },
             StepKind::Custom {
                 name,
@@ -447,6 +447,20 @@ impl<'a> Checker<'a> {
                 }
             }
         })
+    }
+
+    /// The text of a string that must not contain `{{ }}` holes.
+    fn plain(&mut self, s: &ast::StringLit, what: &str) -> Option<String> {
+        let text = s.plain();
+        if text.is_none() {
+            self.error(
+                "invalid-value",
+                format!("{what} is fixed text and cannot contain `{{{{ }}}}`"),
+                s.span,
+                Some("run records and templates look it up by this exact text".into()),
+            );
+        }
+        text
     }
 
     /// An attribute of the rule's record that a step may write.

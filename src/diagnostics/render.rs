@@ -35,7 +35,24 @@ struct JsonDiagnostic<'a> {
     end_column: u32,
     help: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<&'a super::Fix>,
+    fix: Option<JsonFix<'a>>,
+}
+
+/// A fix with its edits located like diagnostics (1-based, end exclusive).
+#[derive(Serialize)]
+struct JsonFix<'a> {
+    title: &'a str,
+    safety: super::Safety,
+    edits: Vec<JsonEdit<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    replacement: &'a str,
 }
 
 /// The document `check --format json` prints.
@@ -62,7 +79,25 @@ pub fn render_json(diagnostics: &[Diagnostic], summary: Summary) -> String {
                     end_line: end.line,
                     end_column: end.column,
                     help: d.help.as_deref(),
-                    fix: d.fix.as_ref(),
+                    fix: d.fix.as_ref().map(|fix| JsonFix {
+                        title: &fix.title,
+                        safety: fix.safety,
+                        edits: fix
+                            .edits
+                            .iter()
+                            .map(|e| {
+                                let (start, end) =
+                                    (d.file.line_col(e.span.lo()), d.file.line_col(e.span.hi()));
+                                JsonEdit {
+                                    line: start.line,
+                                    column: start.column,
+                                    end_line: end.line,
+                                    end_column: end.column,
+                                    replacement: &e.replacement,
+                                }
+                            })
+                            .collect(),
+                    }),
                 }
             })
             .collect(),

@@ -286,7 +286,8 @@ impl Printer<'_> {
         let base = self.indent;
         let mut headers: Vec<&ast::Header> = rule.headers.iter().collect();
         if sort_headers {
-            headers.sort_by_key(|h| header_rank(&h.kind));
+            // By kind, then text, so swapping two `allow` lines keeps the version too.
+            headers.sort_by_cached_key(|h| (header_rank(&h.kind), header_text(&h.kind)));
         }
         for (i, header) in headers.into_iter().enumerate() {
             self.line(header.span, &header_text(&header.kind));
