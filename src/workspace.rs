@@ -26,10 +26,8 @@ pub struct Config {
     pub root: Option<PathBuf>,
     /// The schema file.
     pub schema: Option<PathBuf>,
-    /// Lint levels.
+    /// Lint levels and the `[http] allow` list.
     pub lints: LintConfig,
-    /// Hosts `http` steps may call (`None`: any).
-    pub http_allow: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -76,8 +74,10 @@ impl Config {
         let mut config = Config {
             root: Some(root.to_path_buf()),
             schema: raw.schema.map(|s| root.join(s)),
-            lints: LintConfig::default(),
-            http_allow: raw.http.map(|h| h.allow),
+            lints: LintConfig {
+                http_allow: raw.http.map(|h| h.allow),
+                ..LintConfig::default()
+            },
         };
         for (name, level) in raw.lints {
             let name_span = Span::new(name.span().start, name.span().end);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
+use rulec::diagnostics::Severity;
 use rulec::lint::{doc_examples, LINTS};
 use rulec::workspace::analyze_text;
 

@@ -66,16 +66,68 @@ impl Level {
     }
 }
 
-/// What a lint finds in one rule: where, what, and how to fix it.
+/// What a lint finds: where, what, and how to fix it.
 pub struct Finding {
-    /// The offending text.
+    /// The rule it is about (index into [`WorkspaceContext::rules`]); set by the
+    /// framework for per-rule lints. `allow` headers of this rule silence it.
+    pub rule: usize,
+    /// The offending text, in that rule's file.
     pub span: Span,
     /// One line naming the rule and the fix.
     pub message: String,
     /// More detail on the fix.
     pub help: Option<String>,
+    /// Other places in the same file that explain the finding.
+    pub related: Vec<(Span, String)>,
     /// A mechanical fix.
     pub fix: Option<Fix>,
+    /// Report as a hint whatever the lint's level (e.g. no owner on a one-liner).
+    pub hint: bool,
+}
+
+impl Finding {
+    /// A finding on `span` of the rule being checked.
+    pub fn new(span: Span, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: 0,
+            span,
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+            fix: None,
+            hint: false,
+        }
+    }
+
+    /// Adds help text.
+    pub fn help(mut self, help: impl Into<String>) -> Finding {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a fix.
+    pub fn fix(mut self, fix: Fix) -> Finding {
+        self.fix = Some(fix);
+        self
+    }
+
+    /// Adds a related place in the same file.
+    pub fn related(mut self, span: Span, message: impl Into<String>) -> Finding {
+        self.related.push((span, message.into()));
+        self
+    }
+
+    /// Sets the rule (for workspace lints).
+    pub fn on_rule(mut self, rule: usize) -> Finding {
+        self.rule = rule;
+        self
+    }
+
+    /// Reports it as a hint.
+    pub fn as_hint(mut self) -> Finding {
+        self.hint = true;
+        self
+    }
 }
 
 /// What a lint sees of one rule.
@@ -88,6 +140,26 @@ pub struct RuleContext<'a> {
     pub ir: &'a ir::Rule,
     /// The workspace schema.
     pub schema: &'a Schema,
+    /// Lint settings (`[http] allow`, …).
+    pub config: &'a LintConfig,
+}
+
+/// What a workspace lint sees: every checked rule of every file checked together.
+pub struct WorkspaceContext<'a> {
+    /// The rules, in file order.
+    pub rules: Vec<RuleContext<'a>>,
+    /// The workspace schema.
+    pub schema: &'a Schema,
+    /// Lint settings.
+    pub config: &'a LintConfig,
+}
+
+/// How a lint looks at rules.
+pub enum Check {
+    /// One rule at a time.
+    Rule(fn(&RuleContext<'_>, &mut Vec<Finding>)),
+    /// All rules together (cycles, duplicates, references between rules).
+    Workspace(fn(&WorkspaceContext<'_>, &mut Vec<Finding>)),
 }
 
 /// A lint: its documentation and its check.
@@ -100,8 +172,8 @@ pub struct Lint {
     pub summary: &'static str,
     /// Markdown documentation for `rulec explain`.
     pub docs: &'static str,
-    /// Finds problems in one rule.
-    pub check: fn(&RuleContext<'_>, &mut Vec<Finding>),
+    /// Finds problems.
+    pub check: Check,
 }
 
 /// Every lint, in catalog order.
@@ -112,21 +184,108 @@ pub fn lint(name: &str) -> Option<&'static Lint> {
     LINTS.iter().copied().find(|l| l.name == name)
 }
 
-/// Lint levels set in `rulec.toml`, with where each was written.
+/// Lint settings from `rulec.toml`.
 #[derive(Clone, Debug, Default)]
 pub struct LintConfig {
     /// Lint name → level.
     pub levels: BTreeMap<String, Level>,
+    /// Hosts `http` steps may call; `None` when no allow-list is set.
+    pub http_allow: Option<Vec<String>>,
 }
 
-/// Runs every lint over the checked rules and reports bad `allow` headers.
+impl LintConfig {
+    /// The level in force for a lint.
+    pub fn level(&self, lint: &Lint) -> Level {
+        self.levels.get(lint.name).copied().unwrap_or(lint.default)
+    }
+}
+
+/// Runs every lint over the checked rules, then reports `allow` headers that name no
+/// lint or silence nothing.
 pub fn run(units: &[Unit], checked: &Checked, config: &LintConfig) -> Vec<Diagnostic> {
-    let pairs: Vec<(&ir::Rule, &crate::check::RuleSource)> =
-        checked.rules.iter().zip(&checked.sources).collect();
-    let per_rule = crate::parallel::map(&pairs, |(rule, source)| {
-        lint_rule(units, checked, config, rule, source)
-    });
-    let mut out: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
+    let rules: Vec<RuleContext<'_>> = checked
+        .rules
+        .iter()
+        .zip(&checked.sources)
+        .filter_map(|(rule, source)| {
+            let unit = units.get(source.unit)?;
+            let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item)
+            else {
+                return None;
+            };
+            Some(RuleContext {
+                file: &unit.file,
+                ast: ast_rule,
+                ir: rule,
+                schema: &checked.schema,
+                config,
+            })
+        })
+        .collect();
+    let indices: Vec<usize> = (0..rules.len()).collect();
+    let mut findings: Vec<(&Lint, Finding)> = crate::parallel::map(&indices, |&i| {
+        let mut out = Vec::new();
+        let Some(rule) = rules.get(i) else { return out };
+        for lint in LINTS {
+            if let Check::Rule(check) = lint.check {
+                let mut found = Vec::new();
+                check(rule, &mut found);
+                out.extend(found.into_iter().map(|f| (*lint, f.on_rule(i))));
+            }
+        }
+        out
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let workspace = WorkspaceContext {
+        rules,
+        schema: &checked.schema,
+        config,
+    };
+    for lint in LINTS {
+        if let Check::Workspace(check) = lint.check {
+            let mut found = Vec::new();
+            check(&workspace, &mut found);
+            findings.extend(found.into_iter().map(|f| (*lint, f)));
+        }
+    }
+
+    let mut out = Vec::new();
+    let mut used_allows: Vec<(usize, &str)> = Vec::new();
+    for (lint, finding) in findings {
+        let Some(rule) = workspace.rules.get(finding.rule) else {
+            continue;
+        };
+        if rule.ir.allow.iter().any(|a| a == lint.name) {
+            used_allows.push((finding.rule, lint.name));
+            continue;
+        }
+        let Some(severity) = config.level(lint).severity() else {
+            continue;
+        };
+        let severity = if finding.hint {
+            Severity::Hint
+        } else {
+            severity
+        };
+        let mut d = Diagnostic::new(
+            rule.file,
+            lint.name,
+            severity,
+            finding.message,
+            finding.span,
+        );
+        d.help = finding.help;
+        d.fix = finding.fix;
+        for (span, message) in finding.related {
+            d = d.with_related(span, message);
+        }
+        out.push(d);
+    }
+    for (i, rule) in workspace.rules.iter().enumerate() {
+        unused_allows(rule, i, &used_allows, config, &mut out);
+    }
     for unit in units {
         for item in &unit.parsed.document.items {
             if let ast::Item::Rule(rule) = item {
@@ -137,54 +296,37 @@ pub fn run(units: &[Unit], checked: &Checked, config: &LintConfig) -> Vec<Diagno
     out
 }
 
-fn lint_rule(
-    units: &[Unit],
-    checked: &Checked,
+fn unused_allows(
+    rule: &RuleContext<'_>,
+    index: usize,
+    used: &[(usize, &str)],
     config: &LintConfig,
-    rule: &ir::Rule,
-    source: &crate::check::RuleSource,
-) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let Some(unit) = units.get(source.unit) else {
-        return out;
-    };
-    let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
-        return out;
-    };
-    let context = RuleContext {
-        file: &unit.file,
-        ast: ast_rule,
-        ir: rule,
-        schema: &checked.schema,
-    };
-    for lint in LINTS {
-        let level = config
-            .levels
-            .get(lint.name)
-            .copied()
-            .unwrap_or(lint.default);
-        let Some(severity) = level.severity() else {
+    out: &mut Vec<Diagnostic>,
+) {
+    for header in &rule.ast.headers {
+        let HeaderKind::Allow { lint: name, .. } = &header.kind else {
             continue;
         };
-        if rule.allow.iter().any(|a| a == lint.name) {
+        let Some(lint) = lint(&name.name) else {
+            continue;
+        };
+        if config.level(lint) == Level::Allow || used.contains(&(index, lint.name)) {
             continue;
         }
-        let mut findings = Vec::new();
-        (lint.check)(&context, &mut findings);
-        for finding in findings {
-            let mut d = Diagnostic::new(
-                &unit.file,
-                lint.name,
-                severity,
-                finding.message,
-                finding.span,
-            );
-            d.help = finding.help;
-            d.fix = finding.fix;
-            out.push(d);
-        }
+        out.push(
+            Diagnostic::new(
+                rule.file,
+                "unused-allow",
+                Severity::Warning,
+                format!(
+                    "`allow {}` silences nothing in rule `{}`",
+                    lint.name, rule.ir.id
+                ),
+                header.span,
+            )
+            .with_help("remove it, so a future problem of this kind is reported"),
+        );
     }
-    out
 }
 
 fn unknown_allows(file: &Arc<SourceFile>, rule: &ast::Rule, out: &mut Vec<Diagnostic>) {

@@ -1,6 +1,6 @@
 //! `unconditioned-trigger`: a trigger that fires on every event of its kind.
 
-use super::{Finding, Level, Lint, RuleContext};
+use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::diagnostics::{Edit, Fix, Safety};
 use crate::source::Span;
 use crate::syntax::ast::{TriggerClause, TriggerKind};
@@ -10,7 +10,7 @@ pub(super) const LINT: Lint = Lint {
     default: Level::Warning,
     summary: "a trigger with no condition fires on every matching event",
     docs: DOCS,
-    check,
+    check: Check::Rule(check),
 };
 
 const DOCS: &str = r##"# unconditioned-trigger
@@ -57,34 +57,32 @@ change to an external system with an idempotency key. Say why:
 "##;
 
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-    let rule_name = &cx.ir.id;
+    let rule = &cx.ir.id;
     match &cx.ast.trigger {
         TriggerClause::When(when) if when.condition.is_none() => {
             let span = when.trigger.span;
             match &when.trigger.kind {
-                TriggerKind::Updated => out.push(Finding {
-                    span,
-                    message: format!("rule `{rule_name}` runs on every update; add a condition"),
-                    help: Some("add `and <condition>` after the trigger, or watch one attribute: `when stage changed to …`".into()),
-                    fix: None,
-                }),
-                TriggerKind::Changed { attr, from: None, to: None } => out.push(Finding {
-                    span,
-                    message: format!(
-                        "rule `{rule_name}` runs on every `{}` change; add `from`/`to` or a condition",
-                        attr.name
-                    ),
-                    help: Some(format!(
+                TriggerKind::Updated => out.push(
+                    Finding::new(span, format!("rule `{rule}` runs on every update; add a condition"))
+                        .help("add `and <condition>` after the trigger, or watch one attribute: `when stage changed to …`"),
+                ),
+                TriggerKind::Changed { attr, from: None, to: None } => out.push(
+                    Finding::new(
+                        span,
+                        format!("rule `{rule}` runs on every `{}` change; add `from`/`to` or a condition", attr.name),
+                    )
+                    .help(format!(
                         "say which change matters, e.g. `{} changed to <value>`, or add `and <condition>`",
                         attr.name
                     )),
-                    fix: None,
-                }),
-                TriggerKind::Created => out.push(Finding {
-                    span,
-                    message: format!("rule `{rule_name}` runs on every new record, imports included; add a condition"),
-                    help: Some("exclude bulk imports with `and event.source != import`".into()),
-                    fix: Some(Fix {
+                ),
+                TriggerKind::Created => out.push(
+                    Finding::new(
+                        span,
+                        format!("rule `{rule}` runs on every new record, imports included; add a condition"),
+                    )
+                    .help("exclude bulk imports with `and event.source != import`")
+                    .fix(Fix {
                         title: "add an import guard".into(),
                         safety: Safety::ChangesBehaviour,
                         edits: vec![Edit {
@@ -92,26 +90,20 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                             replacement: " and event.source != import".into(),
                         }],
                     }),
-                }),
+                ),
                 _ => {}
             }
         }
         TriggerClause::Every(every) => {
-            if let Some(for_clause) = &every.for_clause {
-                if for_clause.filter.is_none() {
-                    out.push(Finding {
-                        span: for_clause.object.span,
-                        message: format!(
-                            "rule `{rule_name}` runs for every record of `{}` on each tick; add `where`",
-                            for_clause.object.name
-                        ),
-                        help: Some(format!(
-                            "narrow the scan: `for {} where <filter>`",
-                            for_clause.object.name
-                        )),
-                        fix: None,
-                    });
-                }
+            if let Some(for_clause) = every.for_clause.as_ref().filter(|f| f.filter.is_none()) {
+                let object = &for_clause.object.name;
+                out.push(
+                    Finding::new(
+                        for_clause.object.span,
+                        format!("rule `{rule}` runs for every record of `{object}` on each tick; add `where`"),
+                    )
+                    .help(format!("narrow the scan: `for {object} where <filter>`")),
+                );
             }
         }
         TriggerClause::When(_) => {}
