@@ -323,7 +323,12 @@ fn lints_and_explain_document_every_lint() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = rulec(root, &["lints"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("unconditioned-trigger  warning"));
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("unconditioned-trigger "))
+        .map(String::from)
+        .unwrap_or_default();
+    assert!(line.contains(" warning "), "{line}");
     let out = rulec(root, &["explain", "unconditioned-trigger"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
@@ -350,4 +355,32 @@ fn invalid_utf8_is_an_error_with_a_location() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["diagnostics"][0]["code"], "invalid-encoding");
     assert_eq!(json["diagnostics"][0]["column"], 14);
+}
+
+#[test]
+fn fix_applies_safe_fixes_and_unsafe_ones_only_when_asked() {
+    let rule = "on people when created do slack \"#welcome\"\n";
+    let dir = project("fix", &[("a.rules", rule)]);
+    let out = rulec(&dir, &["check", "--fix", "a.rules"]);
+    assert!(
+        stderr(&out).contains("fixed 0 problems"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.rules")).unwrap(),
+        rule,
+        "the import guard changes behaviour"
+    );
+    let out = rulec(&dir, &["check", "--fix", "--unsafe-fixes", "a.rules"]);
+    assert!(stderr(&out).contains("fixed 1 problem"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.rules")).unwrap(),
+        "on people when created and event.source != import do slack \"#welcome\"\n"
+    );
+    assert!(
+        !stdout(&out).contains("unconditioned-trigger"),
+        "{}",
+        stdout(&out)
+    );
 }

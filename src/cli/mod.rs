@@ -59,6 +59,12 @@ struct CheckArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Apply the fixes that keep behaviour, then report what is left.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix`, also apply fixes that change behaviour (e.g. add an import guard).
+    #[arg(long, requires = "fix")]
+    unsafe_fixes: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -184,6 +190,10 @@ fn display(cwd: &Path, path: &Path) -> String {
 }
 
 fn check(args: CheckArgs) -> CliResult {
+    if args.fix {
+        let fixed = fix_files(&args.inputs, args.unsafe_fixes)?;
+        eprintln!("fixed {fixed} problem{}", if fixed == 1 { "" } else { "s" });
+    }
     let (analysis, mut diagnostics) = analyze(&args.inputs)?;
     diagnostics.extend(analysis.diagnostics);
     let summary = Summary::of(analysis.units.len(), &diagnostics);
@@ -216,6 +226,45 @@ fn check(args: CheckArgs) -> CliResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Applies fixes until none applies (a fix can make room for an overlapping one),
+/// at most a few rounds. Returns how many fixes were applied.
+fn fix_files(inputs: &Inputs, unsafe_fixes: bool) -> Result<usize, String> {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let mut total = 0;
+    for _ in 0..4 {
+        let (analysis, _) = analyze(inputs)?;
+        let mut by_file: std::collections::BTreeMap<
+            &str,
+            (&SourceFile, Vec<&crate::diagnostics::Fix>),
+        > = Default::default();
+        for d in &analysis.diagnostics {
+            let Some(fix) = &d.fix else { continue };
+            if fix.safety == crate::diagnostics::Safety::ChangesBehaviour && !unsafe_fixes {
+                continue;
+            }
+            by_file
+                .entry(d.file.name())
+                .or_insert((&d.file, Vec::new()))
+                .1
+                .push(fix);
+        }
+        let mut round = 0;
+        for (name, (file, fixes)) in by_file {
+            let (text, applied) = crate::diagnostics::apply_fixes(file.text(), &fixes);
+            if applied > 0 {
+                let path = cwd.join(name);
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                round += applied;
+            }
+        }
+        total += round;
+        if round == 0 {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 fn summary_line(summary: &Summary) -> String {

@@ -74,6 +74,38 @@ pub struct Fix {
     pub edits: Vec<Edit>,
 }
 
+/// Applies fixes to a text. A fix whose edits overlap an earlier fix's is skipped
+/// (the next `--fix` run picks it up). Returns the new text and the fixes applied.
+pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> (String, usize) {
+    let mut taken: Vec<Span> = Vec::new();
+    let mut edits: Vec<&Edit> = Vec::new();
+    let mut applied = 0;
+    for fix in fixes {
+        let overlaps = fix.edits.iter().any(|e| {
+            taken
+                .iter()
+                .any(|t| e.span.start < t.end && t.start < e.span.end || e.span == *t)
+        });
+        let in_bounds = fix.edits.iter().all(|e| {
+            text.is_char_boundary(e.span.lo())
+                && text.is_char_boundary(e.span.hi())
+                && e.span.hi() <= text.len()
+        });
+        if overlaps || !in_bounds {
+            continue;
+        }
+        taken.extend(fix.edits.iter().map(|e| e.span));
+        edits.extend(fix.edits.iter());
+        applied += 1;
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse((e.span.start, e.span.end)));
+    let mut out = text.to_string();
+    for edit in edits {
+        out.replace_range(edit.span.lo()..edit.span.hi(), &edit.replacement);
+    }
+    (out, applied)
+}
+
 /// A secondary location.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Related {

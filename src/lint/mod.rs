@@ -9,7 +9,11 @@
 //! and the IR (for resolved names and types). Levels come from the lint's default,
 //! `rulec.toml` and `allow <lint>` rule headers.
 
+mod always_true_condition;
+pub mod condition_space;
+mod rule_cycle;
 mod unconditioned_trigger;
+mod unsatisfiable_condition;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -177,7 +181,12 @@ pub struct Lint {
 }
 
 /// Every lint, in catalog order.
-pub const LINTS: &[&Lint] = &[&unconditioned_trigger::LINT];
+pub const LINTS: &[&Lint] = &[
+    &unconditioned_trigger::LINT,
+    &unsatisfiable_condition::LINT,
+    &always_true_condition::LINT,
+    &rule_cycle::LINT,
+];
 
 /// A lint by name.
 pub fn lint(name: &str) -> Option<&'static Lint> {

@@ -1,0 +1,206 @@
+//! `http-host-not-allowed`: an `http` step to a host outside the configured allow-list.
+
+use super::{Check, Finding, Level, Lint, RuleContext};
+use crate::syntax::ast::{Step, StepKind, StringLit, StringPart};
+
+pub(super) const LINT: Lint = Lint {
+    name: "http-host-not-allowed",
+    default: Level::Error,
+    summary: "an `http` step calls a host outside the `[http] allow` list of rulec.toml",
+    docs: DOCS,
+    check: Check::Rule(check),
+};
+
+const DOCS: &str = r##"# http-host-not-allowed
+
+## What it does
+When `rulec.toml` sets an allow-list of hosts,
+
+```toml
+[http]
+allow = ["api.stripe.com", "*.example.com"]
+```
+
+flags every `http` step (in `if` and `route` branches too) whose URL calls a host not
+on it. An entry matches the host exactly (ignoring case); an entry `*.example.com`
+matches every host ending in `.example.com`. The host is read from the URL's fixed
+text: a URL whose host is built from a `{{ }}` hole cannot be checked, and is flagged
+too. Without an allow-list this lint does nothing.
+
+## Why is this bad?
+An `http` step can POST anything the rule can read — names, emails, deal values — to
+any server, with whatever credentials its headers carry. A typo in a host, a test
+endpoint left in, or a copied rule pointing at someone else's server sends customer
+data and API tokens outside the company, on every run, without anyone noticing. An
+allow-list makes every new destination a reviewed change to `rulec.toml` rather than
+a line in a rule.
+
+## Example
+With `[http] allow = ["api.stripe.com"]` in `rulec.toml`, this calls a host that is
+not on the list:
+
+```rules
+rule charge_won
+  owner "billing@acme.com"
+  description "Creates the invoice for each won deal"
+  on deals
+  when stage changed to ClosedWon
+  do
+    http POST "https://api.stripe-billing.net/v1/invoices" headers { Authorization: "Bearer {{secret("STRIPE_KEY")}}" } body { deal: event.id, amount: value } key event.id
+```
+
+## Use instead
+```rules
+rule charge_won
+  owner "billing@acme.com"
+  description "Creates the invoice for each won deal"
+  on deals
+  when stage changed to ClosedWon
+  do
+    http POST "https://api.stripe.com/v1/invoices" headers { Authorization: "Bearer {{secret("STRIPE_KEY")}}" } body { deal: event.id, amount: value } key event.id
+```
+
+## Fix
+Call a host on the list. If the new host is trusted, add it to `[http] allow` in
+`rulec.toml`, where the change is reviewed. If the host comes from a `{{ }}` hole,
+write it as fixed text and keep holes for the path and query:
+`"https://api.example.com/{{path}}"`. There is no automatic fix.
+
+## When to allow
+Almost never: extend the allow-list instead, so every rule sees the same policy. A
+rule that must call a host chosen at run time (a customer's own webhook URL stored on
+the record) can say why:
+`allow http-host-not-allowed "calls each customer's registered webhook"`.
+"##;
+
+fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    let Some(allow) = cx.config.http_allow.as_ref() else {
+        return;
+    };
+    let mut urls = Vec::new();
+    collect_urls(&cx.ast.steps, &mut urls);
+    let rule = &cx.ir.id;
+    for url in urls {
+        match host(url) {
+            Host::Fixed(host) if !allowed(&host, allow) => {
+                let listed: Vec<String> = allow.iter().map(|h| format!("`{}`", h.trim())).collect();
+                let help = if listed.is_empty() {
+                    format!("`[http] allow` in rulec.toml is empty, so no host is allowed; if `{host}` is trusted, add `\"{host}\"` to it")
+                } else {
+                    format!(
+                        "allowed hosts: {}; if `{host}` is trusted, add `\"{host}\"` to `[http] allow` in rulec.toml",
+                        listed.join(", ")
+                    )
+                };
+                out.push(
+                    Finding::new(
+                        url.span,
+                        format!("rule `{rule}` calls `{host}`, which is not in the `[http] allow` list; call an allowed host or add it to rulec.toml"),
+                    )
+                    .help(help),
+                );
+            }
+            Host::Fixed(_) | Host::Unknown => {}
+            Host::Templated => out.push(
+                Finding::new(
+                    url.span,
+                    format!("in rule `{rule}`, the host of this URL is not fixed text, so it cannot be checked against the allow-list"),
+                )
+                .help("write the host as text, as in `\"https://api.example.com/{{path}}\"`, and keep `{{ }}` holes for the path and query"),
+            ),
+        }
+    }
+}
+
+/// The URLs of every `http` step, branches included.
+fn collect_urls<'a>(steps: &'a [Step], out: &mut Vec<&'a StringLit>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Http { url, .. } => out.push(url),
+            StepKind::If {
+                branches,
+                otherwise,
+            }
+            | StepKind::Route {
+                arms: branches,
+                otherwise,
+            } => {
+                for branch in branches {
+                    collect_urls(&branch.steps, out);
+                }
+                if let Some(otherwise) = otherwise {
+                    collect_urls(otherwise, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What can be said about a URL's host.
+enum Host {
+    /// Written out in full, lowercased.
+    Fixed(String),
+    /// A `{{ }}` hole comes before the host ends.
+    Templated,
+    /// No `scheme://` to read a host from (the checker reports such URLs).
+    Unknown,
+}
+
+fn host(url: &StringLit) -> Host {
+    // Only the text before the first hole is known before run time.
+    let mut prefix = String::new();
+    let mut templated = false;
+    for part in &url.parts {
+        match part {
+            StringPart::Text { value, .. } => prefix.push_str(value),
+            StringPart::Hole(_) => {
+                templated = true;
+                break;
+            }
+        }
+    }
+    let Some((_, rest)) = prefix.split_once("://") else {
+        return if templated {
+            Host::Templated
+        } else {
+            Host::Unknown
+        };
+    };
+    // Without the end of the authority in sight, a hole could still add `user:pw@` or
+    // change the host, so nothing before it can be trusted to be the host.
+    let authority = match rest.find(|c: char| matches!(c, '/' | '?' | '#')) {
+        Some(end) => rest.get(..end).unwrap_or(rest),
+        None if templated => return Host::Templated,
+        None => rest,
+    };
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
+        None => host_port.split_once(':').map_or(host_port, |(h, _)| h),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        Host::Unknown
+    } else {
+        Host::Fixed(host)
+    }
+}
+
+fn allowed(host: &str, allow: &[String]) -> bool {
+    allow.iter().any(|entry| {
+        let entry = entry
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        match entry.strip_prefix("*.") {
+            Some(domain) => host
+                .strip_suffix(domain)
+                .and_then(|sub| sub.strip_suffix('.'))
+                .is_some_and(|sub| !sub.is_empty()),
+            None => host == entry,
+        }
+    })
+}

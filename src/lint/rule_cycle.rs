@@ -1,0 +1,442 @@
+//! `rule-cycle`: rules whose writes trigger each other in a loop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Check, Finding, Level, Lint, WorkspaceContext};
+use crate::ir::{self, Action, ExprKind, Root, Trigger, Value};
+use crate::syntax::ast::BinaryOp;
+
+pub(super) const LINT: Lint = Lint {
+    name: "rule-cycle",
+    default: Level::Error,
+    summary: "rules whose writes trigger each other in a loop",
+    docs: DOCS,
+    check: Check::Workspace(check),
+};
+
+const DOCS: &str = r##"# rule-cycle
+
+## What it does
+Builds the graph "rule writes an attribute → rule watches that attribute" across every
+file checked together — `set`/`clear`, records created or upserted (whose attributes
+count as changes from empty), notes, tasks and list entries on one side; `changed`,
+`updated`, `matches`, `created`, list and activity triggers on the other — and reports
+each loop once, naming every rule in it.
+
+A write cannot start a rule whose `changed … to` values exclude the constant written,
+or whose condition excludes rule-made events (`event.source != rule`); such edges are
+left out.
+
+## Why is this bad?
+Rules that trigger each other write the same records over and over: the engine stops
+the cascade at its depth bound and fails the run, but until then every turn of the loop
+sends its notifications and API calls again — and two rules fighting over an owner or
+a stage leave the record flapping for reps to see.
+
+## Example
+```rules
+object deals { priority: select [Low, High] }
+
+rule escalate
+  owner "revops@acme.com"
+  description "High priority moves a deal to negotiation"
+  on deals
+  when priority changed and value > 0
+  do set stage = Negotiation
+
+rule prioritise
+  owner "revops@acme.com"
+  description "Negotiation makes a deal high priority"
+  on deals
+  when stage changed and value > 0
+  do set priority = High
+```
+
+## Use instead
+```rules
+object deals { priority: select [Low, High] }
+
+rule escalate
+  owner "revops@acme.com"
+  description "High priority moves a deal to negotiation"
+  on deals
+  when priority changed to High and event.source != rule
+  do set stage = Negotiation
+
+rule prioritise
+  owner "revops@acme.com"
+  description "Negotiation makes a deal high priority"
+  on deals
+  when stage changed to Negotiation and event.source != rule
+  do set priority = High
+```
+
+## Fix
+Narrow a trigger with `to` values the other rule never writes, or exclude rule-made
+changes with `and event.source != rule`. There is no mechanical fix: which rule should
+yield is a business decision.
+
+## When to allow
+When the loop provably ends (e.g. each turn moves a status forward and the last stage
+matches no trigger) and the analysis cannot see it; say why in the reason.
+"##;
+
+/// What a write or a watch is about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    /// An attribute of an object.
+    Attr(String, String),
+    /// Any attribute of an object (`updated`).
+    Any(String),
+    /// A record of an object was created.
+    Created(String),
+    /// An activity (`note`, `task`) on a record of an object.
+    Activity(String, &'static str),
+    /// A list entry moved.
+    List(String),
+}
+
+fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
+    let mut watchers: HashMap<Key, Vec<usize>> = HashMap::new();
+    for (i, rule) in cx.rules.iter().enumerate() {
+        if rule.ir.status != ir::Status::Active || ignores_rule_writes(rule.ir) {
+            continue;
+        }
+        for key in watches(rule.ir) {
+            watchers.entry(key).or_default().push(i);
+        }
+    }
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); cx.rules.len()];
+    for (i, rule) in cx.rules.iter().enumerate() {
+        if rule.ir.status != ir::Status::Active {
+            continue;
+        }
+        let mut writes = Vec::new();
+        collect_writes(&rule.ir.steps, rule.ir.object.as_deref(), &mut writes);
+        for (key, value) in writes {
+            let mut targets: Vec<usize> = watchers.get(&key).cloned().unwrap_or_default();
+            if let Key::Attr(object, _) = &key {
+                targets.extend(
+                    watchers
+                        .get(&Key::Any(object.clone()))
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for j in targets {
+                let Some(target) = cx.rules.get(j) else {
+                    continue;
+                };
+                if value.as_ref().is_some_and(|v| !reaches(target.ir, &key, v)) {
+                    continue;
+                }
+                // Writing the very value the rule's own trigger just set changes nothing.
+                if i == j && value.as_ref().is_some_and(|v| only_value(target.ir, v)) {
+                    continue;
+                }
+                if let Some(list) = edges.get_mut(i) {
+                    if !list.contains(&j) {
+                        list.push(j);
+                    }
+                }
+            }
+        }
+    }
+    for component in strongly_connected(&edges) {
+        let looping = component.len() > 1
+            || component
+                .first()
+                .is_some_and(|&i| edges.get(i).is_some_and(|e| e.contains(&i)));
+        if !looping {
+            continue;
+        }
+        report(cx, &component, out);
+    }
+}
+
+fn report(cx: &WorkspaceContext<'_>, component: &[usize], out: &mut Vec<Finding>) {
+    let mut members = component.to_vec();
+    members.sort_unstable();
+    let Some(&first) = members.first() else {
+        return;
+    };
+    let Some(head) = cx.rules.get(first) else {
+        return;
+    };
+    let names: Vec<String> = members
+        .iter()
+        .filter_map(|&i| cx.rules.get(i))
+        .map(|r| format!("`{}`", r.ir.id))
+        .collect();
+    let message = if members.len() == 1 {
+        format!(
+            "rule `{}` triggers itself: its own writes start it again",
+            head.ir.id
+        )
+    } else {
+        format!("rules {} trigger each other in a loop", names.join(" → "))
+    };
+    let mut finding = Finding::new(trigger_span(head), message).on_rule(first);
+    let mut elsewhere = Vec::new();
+    for &i in members.iter().skip(1) {
+        let Some(rule) = cx.rules.get(i) else {
+            continue;
+        };
+        if Arc::ptr_eq(rule.file, head.file) {
+            finding = finding.related(
+                trigger_span(rule),
+                format!("`{}` is part of the loop", rule.ir.id),
+            );
+        } else {
+            elsewhere.push(format!(
+                "`{}` ({}:{})",
+                rule.ir.id,
+                rule.file.name(),
+                rule.ir.location.line
+            ));
+        }
+    }
+    let mut help = "narrow a trigger with `to` values the other rules never write, or add `and event.source != rule`".to_string();
+    if !elsewhere.is_empty() {
+        help.push_str(&format!("; also in the loop: {}", elsewhere.join(", ")));
+    }
+    out.push(finding.help(help));
+}
+
+fn trigger_span(rule: &super::RuleContext<'_>) -> crate::source::Span {
+    match &rule.ast.trigger {
+        crate::syntax::ast::TriggerClause::When(when) => when.trigger.span,
+        crate::syntax::ast::TriggerClause::Every(every) => every.schedule.span,
+    }
+}
+
+/// What a rule's trigger listens to.
+fn watches(rule: &ir::Rule) -> Vec<Key> {
+    let Some(object) = rule.object.clone() else {
+        return Vec::new();
+    };
+    match &rule.trigger {
+        Trigger::Changed { attr, .. } => vec![Key::Attr(attr.object.clone(), attr.attr.clone())],
+        Trigger::Updated => vec![Key::Any(object)],
+        Trigger::Matches { filter } => {
+            let mut attrs = Vec::new();
+            reads(filter, &mut attrs);
+            attrs
+                .into_iter()
+                .map(|a| Key::Attr(object.clone(), a))
+                .collect()
+        }
+        Trigger::Created => vec![Key::Created(object)],
+        Trigger::NoteCreated => vec![Key::Activity(object, "note")],
+        Trigger::TaskCreated => vec![Key::Activity(object, "task")],
+        Trigger::AddedToList { list } | Trigger::RemovedFromList { list } => {
+            vec![Key::List(list.clone())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn reads(e: &ir::Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Read {
+            root: Root::Record,
+            path,
+        } => {
+            if let Some(first) = path.first() {
+                out.push(first.clone());
+            }
+        }
+        ExprKind::Not { operand } | ExprKind::Neg { operand } | ExprKind::Test { operand, .. } => {
+            reads(operand, out)
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            reads(lhs, out);
+            reads(rhs, out);
+        }
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| reads(a, out)),
+        ExprKind::List { items } => items.iter().for_each(|a| reads(a, out)),
+        _ => {}
+    }
+}
+
+/// What a rule's steps write, with the constant written when it is one.
+fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, Option<Value>)>) {
+    for step in steps {
+        match &step.action {
+            Action::Set { attr, value, .. } => out.push((
+                Key::Attr(attr.object.clone(), attr.attr.clone()),
+                value.as_const().cloned(),
+            )),
+            Action::Clear { attr } => out.push((
+                Key::Attr(attr.object.clone(), attr.attr.clone()),
+                Some(Value::Empty),
+            )),
+            Action::Create {
+                object: created,
+                fields,
+                ..
+            } => {
+                out.push((Key::Created(created.clone()), None));
+                for (attr, value) in fields {
+                    out.push((
+                        Key::Attr(created.clone(), attr.clone()),
+                        value.as_const().cloned(),
+                    ));
+                }
+            }
+            Action::Upsert {
+                object: target,
+                fields,
+                ..
+            } => {
+                out.push((Key::Created(target.clone()), None));
+                for (attr, value) in fields {
+                    out.push((
+                        Key::Attr(target.clone(), attr.clone()),
+                        value.as_const().cloned(),
+                    ));
+                }
+            }
+            Action::Note { .. } => {
+                if let Some(o) = object {
+                    out.push((Key::Activity(o.to_string(), "note"), None));
+                }
+            }
+            Action::CreateTask { .. } => {
+                if let Some(o) = object {
+                    out.push((Key::Activity(o.to_string(), "task"), None));
+                }
+            }
+            Action::AddToList { list } | Action::RemoveFromList { list } => {
+                out.push((Key::List(list.clone()), None))
+            }
+            Action::If {
+                branches,
+                otherwise,
+            }
+            | Action::Route {
+                arms: branches,
+                otherwise,
+            } => {
+                for branch in branches {
+                    collect_writes(&branch.steps, object, out);
+                }
+                collect_writes(otherwise, object, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether writing `value` under `key` can start `rule` (its `changed … to` values).
+fn reaches(rule: &ir::Rule, key: &Key, value: &Value) -> bool {
+    match (&rule.trigger, key) {
+        (
+            Trigger::Changed {
+                to: Some(to), attr, ..
+            },
+            Key::Attr(_, written),
+        ) if *written == attr.attr => to.contains(value),
+        _ => true,
+    }
+}
+
+/// The rule's trigger is `changed to <v>` for exactly this value.
+fn only_value(rule: &ir::Rule, value: &Value) -> bool {
+    matches!(&rule.trigger, Trigger::Changed { to: Some(to), .. } if to.as_slice() == std::slice::from_ref(value))
+}
+
+/// A condition with a top-level conjunct that excludes events made by rules.
+fn ignores_rule_writes(rule: &ir::Rule) -> bool {
+    let Some(condition) = &rule.condition else {
+        return false;
+    };
+    let mut conjuncts = Vec::new();
+    and_chain(condition, &mut conjuncts);
+    conjuncts.iter().any(|c| excludes_rule_source(c))
+}
+
+fn and_chain<'a>(e: &'a ir::Expr, out: &mut Vec<&'a ir::Expr>) {
+    match &e.kind {
+        ExprKind::Binary {
+            operator: BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
+            and_chain(lhs, out);
+            and_chain(rhs, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+fn excludes_rule_source(e: &ir::Expr) -> bool {
+    let ExprKind::Binary { operator, lhs, rhs } = &e.kind else {
+        return false;
+    };
+    let is_source = matches!(&lhs.kind, ExprKind::Read { root: Root::Event, path } if path.first().map(String::as_str) == Some("source"));
+    if !is_source {
+        return false;
+    }
+    let is_rule = |v: &Value| matches!(v, Value::Option { name, .. } if name == "rule");
+    match (operator, rhs.as_const()) {
+        (BinaryOp::Ne, Some(v)) => is_rule(v),
+        (BinaryOp::Eq, Some(v)) => !is_rule(v),
+        (BinaryOp::In, Some(Value::List(items))) => !items.iter().any(is_rule),
+        (BinaryOp::NotIn, Some(Value::List(items))) => items.iter().any(is_rule),
+        _ => false,
+    }
+}
+
+/// Tarjan's strongly connected components, iteratively (no recursion on big graphs).
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut components = Vec::new();
+    let mut next = 0;
+    for root in 0..n {
+        if index.get(root) != Some(&usize::MAX) {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(&mut (v, ref mut child)) = work.last_mut() {
+            if *child == 0 && index[v] == usize::MAX {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on_stack[v] = true;
+            }
+            let neighbours = edges.get(v).map_or(&[][..], Vec::as_slice);
+            if let Some(&w) = neighbours.get(*child) {
+                *child += 1;
+                if index[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                components.push(component);
+            }
+        }
+    }
+    components
+}
