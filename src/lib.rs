@@ -6,11 +6,13 @@
 //! back canonically; [`workspace`] ties the stages together for the CLI and editors.
 //!
 //! ```
+//! use rulec::diagnostics::Severity;
 //! use rulec::workspace::analyze_text;
 //!
 //! let rule = r##"when stage changed from Open to ClosedWon and value > 10000 do slack "#wins""##;
 //! let analysis = analyze_text("wins.rules", rule);
-//! assert!(analysis.diagnostics.is_empty());
+//! // Clean: no error, no warning (only a hint that a header-less rule has no owner).
+//! assert!(analysis.diagnostics.iter().all(|d| d.severity < Severity::Warning));
 //!
 //! // The checked IR: the object was inferred, the id generated from the file name.
 //! let compiled = &analysis.checked.rules[0];

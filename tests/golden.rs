@@ -6,11 +6,18 @@
 //!   must also be idempotent and keep the file's diagnostics.
 //!
 //! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
+//!
+//! Cases about one lint are named `lint-<name>.rules` and see every lint at its default
+//! level; other cases are about the language, and run with the ownership lints
+//! (`missing-owner`, `missing-description`) allowed so they stay on their subject.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use datatest_stable::Utf8Path;
-use rulec::workspace::analyze_text;
+use rulec::check::Unit;
+use rulec::lint::{Level, LintConfig};
+use rulec::source::SourceFile;
+use rulec::workspace::{analyze, analyze_text};
 
 fn snapshot(path: &Utf8Path, contents: &str) {
     let dir = path.parent().map(Utf8Path::to_path_buf).unwrap_or_default();
@@ -27,7 +34,14 @@ fn snapshot(path: &Utf8Path, contents: &str) {
 
 fn check_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     let name = path.file_name().unwrap_or("case.rules");
-    let analysis = analyze_text(name, &text);
+    let mut config = LintConfig::default();
+    if !name.starts_with("lint-") {
+        for lint in ["missing-owner", "missing-description"] {
+            config.levels.insert(lint.to_string(), Level::Allow);
+        }
+    }
+    let unit = Unit::parse(SourceFile::new(name, text.as_str()));
+    let analysis = analyze(vec![unit], &config);
     let rendered = rulec::diagnostics::render_human(&analysis.diagnostics, false);
     let output = if rendered.is_empty() {
         "no diagnostics\n".to_string()

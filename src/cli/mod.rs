@@ -211,12 +211,13 @@ fn check(args: CheckArgs) -> CliResult {
             text
         }
         Format::Json => diagnostics::render_json(&diagnostics, summary) + "\n",
+        // Hints are nudges for the editor; CI annotations carry infos and up.
         Format::Sarif => {
-            diagnostics::render_sarif(&diagnostics, &|code| {
+            diagnostics::render_sarif(&without_hints(&diagnostics), &|code| {
                 lint::lint(code).map(|l| l.summary.to_string())
             }) + "\n"
         }
-        Format::Github => diagnostics::render_github(&diagnostics),
+        Format::Github => diagnostics::render_github(&without_hints(&diagnostics)),
     };
     write_stdout(&output)?;
     let deny_warnings = args.deny.is_some();
@@ -265,6 +266,14 @@ fn fix_files(inputs: &Inputs, unsafe_fixes: bool) -> Result<usize, String> {
         }
     }
     Ok(total)
+}
+
+fn without_hints(diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity > Severity::Hint)
+        .cloned()
+        .collect()
 }
 
 fn summary_line(summary: &Summary) -> String {

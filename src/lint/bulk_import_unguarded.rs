@@ -245,7 +245,9 @@ fn excludes_imports(e: &Expr) -> bool {
             match op {
                 BinaryOp::Ne => is_import(other),
                 BinaryOp::Eq => !is_import(other),
-                BinaryOp::NotIn => list_items(other).is_some_and(|items| items.iter().any(is_import)),
+                BinaryOp::NotIn => {
+                    list_items(other).is_some_and(|items| items.iter().any(is_import))
+                }
                 // A list that is not written out could hold anything: stay quiet.
                 BinaryOp::In => list_items(other).is_none_or(|items| !items.iter().any(is_import)),
                 _ => false,
@@ -278,8 +280,7 @@ fn holds_for_imports(e: &Expr) -> bool {
             rhs,
             ..
         } => {
-            is_event_origin(lhs)
-                && list_items(rhs).is_some_and(|items| items.iter().any(is_import))
+            is_event_origin(lhs) && list_items(rhs).is_some_and(|items| items.iter().any(is_import))
         }
         _ => false,
     }

@@ -345,7 +345,8 @@ fn domain(v: &Variable) -> Option<Vec<Sample>> {
         xs.sort_by(|a, b| a.total_cmp(b));
         xs.dedup();
         let (first, last) = (xs.first().copied()?, xs.last().copied()?);
-        out.push(Sample::Number(first - 1.0));
+        // Outside samples step by at least the magnitude: `1e300 + 1` is `1e300`.
+        out.push(Sample::Number(first - (1.0 + first.abs())));
         for pair in xs.windows(2) {
             let (a, b) = (pair.first().copied()?, pair.get(1).copied()?);
             out.push(Sample::Number(a));
@@ -359,7 +360,7 @@ fn domain(v: &Variable) -> Option<Vec<Sample>> {
             }
         }
         out.push(Sample::Number(last));
-        out.push(Sample::Number(last + 1.0));
+        out.push(Sample::Number(last + (1.0 + last.abs())));
     } else if all(|p| matches!(p, Point::Text(_))) {
         for p in &v.points {
             if let Point::Text(t) = p {

@@ -169,7 +169,7 @@ fn host(url: &StringLit) -> Host {
     };
     // Without the end of the authority in sight, a hole could still add `user:pw@` or
     // change the host, so nothing before it can be trusted to be the host.
-    let authority = match rest.find(|c: char| matches!(c, '/' | '?' | '#')) {
+    let authority = match rest.find(['/', '?', '#']) {
         Some(end) => rest.get(..end).unwrap_or(rest),
         None if templated => return Host::Templated,
         None => rest,

@@ -10,9 +10,21 @@
 //! `rulec.toml` and `allow <lint>` rule headers.
 
 mod always_true_condition;
+mod bulk_import_unguarded;
 pub mod condition_space;
+mod deprecated_status;
+mod duplicate_rule;
+mod hardcoded_secret;
+mod http_host_not_allowed;
+mod missing_description;
+mod missing_owner;
+mod non_idempotent_create;
+mod null_unsafe_path;
+mod overwrite_without_guard;
 mod rule_cycle;
+mod unbounded_schedule;
 mod unconditioned_trigger;
+mod unreachable_step;
 mod unsatisfiable_condition;
 
 use std::collections::BTreeMap;
@@ -186,6 +198,18 @@ pub const LINTS: &[&Lint] = &[
     &unsatisfiable_condition::LINT,
     &always_true_condition::LINT,
     &rule_cycle::LINT,
+    &missing_owner::LINT,
+    &missing_description::LINT,
+    &hardcoded_secret::LINT,
+    &http_host_not_allowed::LINT,
+    &unbounded_schedule::LINT,
+    &deprecated_status::LINT,
+    &bulk_import_unguarded::LINT,
+    &non_idempotent_create::LINT,
+    &overwrite_without_guard::LINT,
+    &null_unsafe_path::LINT,
+    &unreachable_step::LINT,
+    &duplicate_rule::LINT,
 ];
 
 /// A lint by name.

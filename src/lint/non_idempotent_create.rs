@@ -9,7 +9,8 @@ use crate::syntax::ast::{Ident, Step, StepKind};
 pub(super) const LINT: Lint = Lint {
     name: "non-idempotent-create",
     default: Level::Warning,
-    summary: "a create, API call or task without `key` duplicates its effect when the rule runs again",
+    summary:
+        "a create, API call or task without `key` duplicates its effect when the rule runs again",
     docs: DOCS,
     check: Check::Rule(check),
 };
@@ -76,7 +77,10 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     // same record, so an unkeyed task is created again.
     let refires = !matches!(
         cx.ir.trigger,
-        ir::Trigger::Created | ir::Trigger::Deleted | ir::Trigger::Merged | ir::Trigger::Webhook { .. }
+        ir::Trigger::Created
+            | ir::Trigger::Deleted
+            | ir::Trigger::Merged
+            | ir::Trigger::Webhook { .. }
     );
     let mut steps = Vec::new();
     collect(&cx.ast.steps, &mut steps);
@@ -90,7 +94,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 ..
             } => (
                 format!(
-                    "rule `{rule}` creates a `{}` record without `key`, so a repeated run creates another; add `key event.id`",
+                    "rule `{rule}` creates a record in `{}` without `key`, so a repeated run creates another; add `key event.id`",
                     object.name
                 ),
                 binding.as_ref(),

@@ -179,7 +179,14 @@ impl Walker<'_> {
         }
     }
 
-    fn set(&self, step: &Step, attr: &Ident, value: &Expr, empty: &[String], out: &mut Vec<Finding>) {
+    fn set(
+        &self,
+        step: &Step,
+        attr: &Ident,
+        value: &Expr,
+        empty: &[String],
+        out: &mut Vec<Finding>,
+    ) {
         let name = attr.name.as_str();
         if self.watched == Some(name) || empty.iter().any(|e| e == name) {
             return;

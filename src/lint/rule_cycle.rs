@@ -93,8 +93,10 @@ enum Key {
     Created(String),
     /// An activity (`note`, `task`) on a record of an object.
     Activity(String, &'static str),
-    /// A list entry moved.
-    List(String),
+    /// A record was added to a list.
+    ListAdded(String),
+    /// A record was removed from a list.
+    ListRemoved(String),
 }
 
 fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
@@ -131,8 +133,11 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
                 if value.as_ref().is_some_and(|v| !reaches(target.ir, &key, v)) {
                     continue;
                 }
-                // Writing the very value the rule's own trigger just set changes nothing.
-                if i == j && value.as_ref().is_some_and(|v| only_value(target.ir, v)) {
+                // Writing the very value the rule's own trigger just set changes nothing,
+                // and neither does adding a record to the list it was just added to.
+                let no_op = value.as_ref().is_some_and(|v| only_value(target.ir, v))
+                    || matches!(key, Key::ListAdded(_) | Key::ListRemoved(_));
+                if i == j && no_op {
                     continue;
                 }
                 if let Some(list) = edges.get_mut(i) {
@@ -230,9 +235,8 @@ fn watches(rule: &ir::Rule) -> Vec<Key> {
         Trigger::Created => vec![Key::Created(object)],
         Trigger::NoteCreated => vec![Key::Activity(object, "note")],
         Trigger::TaskCreated => vec![Key::Activity(object, "task")],
-        Trigger::AddedToList { list } | Trigger::RemovedFromList { list } => {
-            vec![Key::List(list.clone())]
-        }
+        Trigger::AddedToList { list } => vec![Key::ListAdded(list.clone())],
+        Trigger::RemovedFromList { list } => vec![Key::ListRemoved(list.clone())],
         _ => Vec::new(),
     }
 }
@@ -308,9 +312,8 @@ fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, 
                     out.push((Key::Activity(o.to_string(), "task"), None));
                 }
             }
-            Action::AddToList { list } | Action::RemoveFromList { list } => {
-                out.push((Key::List(list.clone()), None))
-            }
+            Action::AddToList { list } => out.push((Key::ListAdded(list.clone()), None)),
+            Action::RemoveFromList { list } => out.push((Key::ListRemoved(list.clone()), None)),
             Action::If {
                 branches,
                 otherwise,

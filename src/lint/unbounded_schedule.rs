@@ -110,7 +110,7 @@ fn more_than_hourly(timing: &ir::Timing) -> Option<String> {
             if single {
                 None
             } else {
-                Some(format!("on `{expression}`, more than once an hour"))
+                Some(format!("on `{expression}` (more than once an hour)"))
             }
         }
         _ => None,

@@ -916,7 +916,17 @@ impl<'f> Lower<'f> {
 
     fn number(&self, pair: &Pair<'_, Rule>) -> Number {
         let text = pair.as_str().to_string();
-        let value = text.replace('_', "").parse::<f64>().unwrap_or(f64::MAX);
+        let value = text
+            .replace('_', "")
+            .parse::<f64>()
+            .unwrap_or(f64::INFINITY);
+        if !value.is_finite() {
+            self.error(
+                self.span(pair),
+                "this number is too large",
+                "numbers go up to about 1.8e308",
+            );
+        }
         Number { text, value }
     }
 
