@@ -150,10 +150,9 @@ pub fn sort_diagnostics(units: &[Unit], diagnostics: &mut [Diagnostic]) {
         .enumerate()
         .map(|(i, u)| (u.file.name(), i))
         .collect();
-    diagnostics.sort_by(|a, b| {
-        let ka = order.get(a.file.name()).copied().unwrap_or(usize::MAX);
-        let kb = order.get(b.file.name()).copied().unwrap_or(usize::MAX);
-        (ka, a.span.start, a.span.end, &a.code).cmp(&(kb, b.span.start, b.span.end, &b.code))
+    diagnostics.sort_by_cached_key(|d| {
+        let unit = order.get(d.file.name()).copied().unwrap_or(usize::MAX);
+        (unit, d.span.start, d.span.end, d.code.clone())
     });
 }
 

@@ -139,11 +139,18 @@ pub(super) fn check_rule(
     };
     let steps = checker.steps(&rule.steps, "");
     let version = version_hash(rule);
+    let behaviour = behaviour_hash(
+        object.map(|o| o.name.as_str()),
+        &trigger,
+        condition.as_ref(),
+        &steps,
+    );
     let file = cx.file.name().to_string();
     let location = checker.location(rule.span);
     Some(ir::Rule {
         id: id.to_string(),
         version,
+        behaviour,
         title: headers.title,
         owner: headers.owner,
         description: headers.description,
@@ -163,8 +170,26 @@ pub(super) fn check_rule(
 /// A short hash of the rule's canonical text: reformatting keeps it, any real edit
 /// changes it (and with it every idempotency key the rule derives).
 fn version_hash(rule: &ast::Rule) -> String {
-    let canonical = crate::format::canonical_rule(rule);
-    let digest = Sha256::digest(canonical.as_bytes());
+    short_hash(&crate::format::canonical_rule(rule))
+}
+
+/// A hash of what the checked rule does — object, trigger, condition and steps, with
+/// options and numbers resolved and step locations left out — so rules that differ
+/// only in ids, headers, layout or spelling (`10_000`, `"ClosedWon"`) hash alike.
+fn behaviour_hash(
+    object: Option<&str>,
+    trigger: &ir::Trigger,
+    condition: Option<&ir::Expr>,
+    steps: &[ir::Step],
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (object, trigger, condition, steps).hash(&mut hasher);
+    hasher.finish()
+}
+
+fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 

@@ -295,6 +295,12 @@ impl Printer<'_> {
                 self.indent = base + 1;
             }
         }
+        self.body(rule);
+        self.indent = base;
+    }
+
+    /// The trigger clause, `do` and the steps, one per line.
+    fn body(&mut self, rule: &ast::Rule) {
         match &rule.trigger {
             TriggerClause::When(when) => {
                 let head_end = when.trigger.span.hi();
@@ -344,7 +350,7 @@ impl Printer<'_> {
         self.line(rule.do_span, "do");
         self.indent += 1;
         self.steps(&rule.steps);
-        self.indent = base;
+        self.indent -= 1;
     }
 
     /// A condition as one line per top-level `and` operand; `keyword` starts the first.

@@ -28,7 +28,7 @@ pub struct Program {
 }
 
 /// A 1-based line and column in a rule file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     /// 1-based line.
     pub line: u32,
@@ -37,7 +37,7 @@ pub struct Location {
 }
 
 /// Whether a rule fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Fires.
@@ -57,6 +57,11 @@ pub struct Rule {
     pub id: String,
     /// Hash of the rule's canonical text: formatting does not change it, any edit does.
     pub version: String,
+    /// Hash of what the rule does (object, trigger, condition, steps; not its headers
+    /// or layout): equal for rules that behave alike (the `duplicate-rule` lint).
+    /// Computed by the checker for this process only, so not serialized.
+    #[serde(skip)]
+    pub behaviour: u64,
     /// Display title.
     pub title: Option<String>,
     /// Who answers for it.
@@ -86,7 +91,7 @@ pub struct Rule {
 }
 
 /// A storm guard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limit {
     /// At most this many runs …
     pub count: u32,
@@ -95,7 +100,7 @@ pub struct Limit {
 }
 
 /// A resolved attribute of an object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct AttrRef {
     /// The object.
     pub object: String,
@@ -104,7 +109,7 @@ pub struct AttrRef {
 }
 
 /// What starts a rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     /// A record was created.
@@ -166,7 +171,7 @@ pub enum Trigger {
 }
 
 /// When a scheduled rule runs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// The timing.
     pub timing: Timing,
@@ -177,7 +182,7 @@ pub struct Schedule {
 }
 
 /// Timings of schedules.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "every", rename_all = "snake_case")]
 pub enum Timing {
     /// At a time of day on some days of the week.
@@ -239,8 +244,23 @@ pub enum Value {
     List(Vec<Value>),
 }
 
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Empty => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Number(n) => n.to_bits().hash(state),
+            Value::Text(s) | Value::Date(s) | Value::Timestamp(s) => s.hash(state),
+            Value::Duration(d) => d.hash(state),
+            Value::Option { index, name } => (index, name).hash(state),
+            Value::List(items) => items.hash(state),
+        }
+    }
+}
+
 /// A typed expression.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
     /// Its type.
     #[serde(rename = "type")]
@@ -251,7 +271,7 @@ pub struct Expr {
 }
 
 /// Where a name's value comes from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "root", rename_all = "snake_case")]
 pub enum Root {
     /// The triggering (or scanned) record.
@@ -276,7 +296,7 @@ pub enum Root {
 }
 
 /// Built-in pure functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Function {
     /// `lower(text)`
@@ -304,7 +324,7 @@ pub enum Function {
 }
 
 /// Expression forms.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ExprKind {
     /// A constant.
@@ -380,7 +400,7 @@ pub enum ExprKind {
 }
 
 /// A piece of a template string.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TemplatePart {
     /// Literal text.
@@ -404,8 +424,15 @@ pub struct Step {
     pub action: Action,
 }
 
+/// Hashes what a step does; where it is written is left out.
+impl std::hash::Hash for Step {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.path, self.continue_on_error, self.retry, &self.action).hash(state);
+    }
+}
+
 /// Actions of language.md §5.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Overwrite (or fill) an attribute of the record.
@@ -581,7 +608,7 @@ pub enum Action {
 }
 
 /// A guarded group of steps.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct Branch {
     /// The guard.
     pub condition: Expr,

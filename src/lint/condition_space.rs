@@ -128,22 +128,25 @@ pub fn decide(condition: &Expr, facts: &[Expr]) -> Verdict {
     if total > MAX_COMBINATIONS {
         return Verdict::Depends;
     }
+    let compiled = space.compile(condition);
+    let compiled_facts: Vec<Node> = facts.iter().map(|f| space.compile(f)).collect();
     let mut any_true = false;
     let mut all_true = true;
     let mut index = vec![0usize; domains.len()];
     loop {
         for atoms in 0..(1usize << space.atoms.len()) {
             let assignment = Assignment {
-                space: &space,
                 domains: &domains,
                 index: &index,
                 atoms,
             };
-            let facts_hold = facts.iter().all(|f| assignment.eval(f) == Some(true));
+            let facts_hold = compiled_facts
+                .iter()
+                .all(|f| assignment.eval(f) == Some(true));
             if !facts_hold {
                 continue;
             }
-            let holds = assignment.eval(condition) == Some(true);
+            let holds = assignment.eval(&compiled) == Some(true);
             any_true |= holds;
             // "Always" is judged on records whose compared attributes are set: a
             // condition that only filters out empty values is still unconditioned.
@@ -182,10 +185,13 @@ fn advance(index: &mut [usize], domains: &[Vec<Sample>]) -> bool {
 }
 
 #[derive(Default)]
-struct Space {
+struct Space<'e> {
     variables: BTreeMap<String, Variable>,
-    /// Opaque sub-expressions, by their serialized form.
-    atoms: Vec<String>,
+    /// Opaque sub-expressions; structurally equal ones are one atom.
+    atoms: Vec<&'e Expr>,
+    /// Each opaque node (by address) → its atom: evaluation looks atoms up per
+    /// combination, so it must not serialize again.
+    atom_of: std::collections::HashMap<usize, usize>,
 }
 
 /// The key of an attribute read that this analysis understands.
@@ -246,7 +252,7 @@ fn is_comparison(op: BinaryOp) -> bool {
     )
 }
 
-impl Space {
+impl<'e> Space<'e> {
     fn var(&mut self, key: String, ty: &Type) -> &mut Variable {
         let v = self.variables.entry(key).or_default();
         if let Some(set) = ty.options() {
@@ -256,14 +262,18 @@ impl Space {
         v
     }
 
-    fn atom(&mut self, e: &Expr) {
-        let key = serde_json::to_string(e).unwrap_or_default();
-        if !self.atoms.contains(&key) {
-            self.atoms.push(key);
-        }
+    fn atom(&mut self, e: &'e Expr) {
+        let index = match self.atoms.iter().position(|a| *a == e) {
+            Some(i) => i,
+            None => {
+                self.atoms.push(e);
+                self.atoms.len() - 1
+            }
+        };
+        self.atom_of.insert(e as *const Expr as usize, index);
     }
 
-    fn collect(&mut self, e: &Expr) {
+    fn collect(&mut self, e: &'e Expr) {
         match &e.kind {
             ExprKind::Const { .. } => {}
             ExprKind::Not { operand } => self.collect(operand),
@@ -386,73 +396,115 @@ fn domain(v: &Variable) -> Option<Vec<Sample>> {
     Some(out)
 }
 
+/// A condition compiled against a space, so evaluating one combination neither
+/// allocates nor searches.
+enum Node {
+    Const(bool),
+    Not(Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Compare {
+        var: usize,
+        op: BinaryOp,
+        points: Vec<Point>,
+    },
+    IsSet {
+        var: usize,
+        wants_value: bool,
+    },
+    Atom(usize),
+    /// Not a condition this space models.
+    Unknown,
+}
+
+impl Space<'_> {
+    fn var_index(&self, key: &str) -> Option<usize> {
+        self.variables.keys().position(|k| k == key)
+    }
+
+    fn atom_node(&self, e: &Expr) -> Node {
+        match self.atom_of.get(&(e as *const Expr as usize)) {
+            Some(&i) => Node::Atom(i),
+            None => Node::Unknown,
+        }
+    }
+
+    fn compile(&self, e: &Expr) -> Node {
+        match &e.kind {
+            ExprKind::Const {
+                value: Value::Bool(b),
+            } => Node::Const(*b),
+            ExprKind::Const { .. } => Node::Const(false),
+            ExprKind::Not { operand } => Node::Not(Box::new(self.compile(operand))),
+            ExprKind::Binary {
+                operator: BinaryOp::And,
+                lhs,
+                rhs,
+            } => Node::And(Box::new(self.compile(lhs)), Box::new(self.compile(rhs))),
+            ExprKind::Binary {
+                operator: BinaryOp::Or,
+                lhs,
+                rhs,
+            } => Node::Or(Box::new(self.compile(lhs)), Box::new(self.compile(rhs))),
+            ExprKind::Binary { operator, lhs, rhs } if is_comparison(*operator) => {
+                let (key, constant, flipped) = match (variable(lhs), variable(rhs)) {
+                    (Some(k), None) => (k, rhs, false),
+                    (None, Some(k)) => (k, lhs, true),
+                    _ => return self.atom_node(e),
+                };
+                let Some(var) = self.var_index(&key) else {
+                    return self.atom_node(e);
+                };
+                let points: Vec<Point> = match constant.as_const() {
+                    Some(Value::List(items)) => items.iter().filter_map(point).collect(),
+                    Some(v) => match point(v) {
+                        Some(p) => vec![p],
+                        None => return self.atom_node(e),
+                    },
+                    None => return self.atom_node(e),
+                };
+                let op = if flipped { flip(*operator) } else { *operator };
+                Node::Compare { var, op, points }
+            }
+            ExprKind::Test { test, operand } => {
+                match variable(operand).and_then(|k| self.var_index(&k)) {
+                    Some(var) => Node::IsSet {
+                        var,
+                        wants_value: test.wants_value(),
+                    },
+                    None => self.atom_node(e),
+                }
+            }
+            _ => self.atom_node(e),
+        }
+    }
+}
+
 struct Assignment<'a> {
-    space: &'a Space,
     domains: &'a [Vec<Sample>],
     index: &'a [usize],
     atoms: usize,
 }
 
 impl Assignment<'_> {
-    fn sample(&self, key: &str) -> Option<&Sample> {
-        let position = self.space.variables.keys().position(|k| k == key)?;
-        self.domains.get(position)?.get(*self.index.get(position)?)
+    fn sample(&self, var: usize) -> Option<&Sample> {
+        self.domains.get(var)?.get(*self.index.get(var)?)
     }
 
-    fn atom(&self, e: &Expr) -> Option<bool> {
-        let key = serde_json::to_string(e).ok()?;
-        let position = self.space.atoms.iter().position(|a| *a == key)?;
-        Some(self.atoms & (1 << position) != 0)
-    }
-
-    /// Evaluates a condition; `None` when it is not a condition this space models.
-    fn eval(&self, e: &Expr) -> Option<bool> {
-        match &e.kind {
-            ExprKind::Const {
-                value: Value::Bool(b),
-            } => Some(*b),
-            ExprKind::Const { .. } => Some(false),
-            ExprKind::Not { operand } => self.eval(operand).map(|b| !b),
-            ExprKind::Binary {
-                operator: BinaryOp::And,
-                lhs,
-                rhs,
-            } => Some(self.eval(lhs)? && self.eval(rhs)?),
-            ExprKind::Binary {
-                operator: BinaryOp::Or,
-                lhs,
-                rhs,
-            } => Some(self.eval(lhs)? || self.eval(rhs)?),
-            ExprKind::Binary { operator, lhs, rhs } if is_comparison(*operator) => {
-                let (key, constant, flipped) = match (variable(lhs), variable(rhs)) {
-                    (Some(k), None) => (k, rhs, false),
-                    (None, Some(k)) => (k, lhs, true),
-                    _ => return self.atom(e),
-                };
-                let Some(sample) = self.sample(&key) else {
-                    return self.atom(e);
-                };
-                let points: Vec<Point> = match constant.as_const() {
-                    Some(Value::List(items)) => items.iter().filter_map(point).collect(),
-                    Some(v) => match point(v) {
-                        Some(p) => vec![p],
-                        None => return self.atom(e),
-                    },
-                    None => return self.atom(e),
-                };
-                let op = if flipped { flip(*operator) } else { *operator };
-                Some(compare(sample, op, &points))
+    /// Evaluates a compiled condition; `None` when part of it is not modelled.
+    fn eval(&self, node: &Node) -> Option<bool> {
+        match node {
+            Node::Const(b) => Some(*b),
+            Node::Not(inner) => self.eval(inner).map(|b| !b),
+            Node::And(l, r) => Some(self.eval(l)? && self.eval(r)?),
+            Node::Or(l, r) => Some(self.eval(l)? || self.eval(r)?),
+            Node::Compare { var, op, points } => Some(compare(self.sample(*var)?, *op, points)),
+            Node::IsSet { var, wants_value } => {
+                let empty = *self.sample(*var)? == Sample::Empty;
+                Some(if *wants_value { !empty } else { empty })
             }
-            ExprKind::Test { test, operand } => {
-                match variable(operand).and_then(|k| self.sample(&k).cloned()) {
-                    Some(sample) => {
-                        let empty = sample == Sample::Empty;
-                        Some(if test.wants_value() { !empty } else { empty })
-                    }
-                    None => self.atom(e),
-                }
-            }
-            _ => self.atom(e),
+            Node::Atom(i) => Some(self.atoms & (1 << i) != 0),
+            Node::Unknown => None,
         }
     }
 }

@@ -1,6 +1,5 @@
 //! `duplicate-rule`: two active rules that do exactly the same thing.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -81,51 +80,107 @@ between files under a new id. Say why, on the later rule:
 "##;
 
 fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
-    // One pass with a map from what a rule does to the first rule doing it.
-    let mut first: HashMap<String, usize> = HashMap::new();
+    // The checker hashes what each rule does (`ir::Rule::behaviour`), so equal
+    // behaviour is one map lookup per rule.
+    let mut first: HashMap<u64, Vec<usize>> = HashMap::new();
     for (index, rule) in cx.rules.iter().enumerate() {
         if rule.ir.status != ir::Status::Active {
             continue;
         }
-        let Some(key) = behaviour(rule.ir) else {
-            continue;
-        };
-        let earlier_index = match first.entry(key) {
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-                continue;
-            }
-            Entry::Occupied(slot) => *slot.get(),
-        };
-        let Some(earlier) = cx.rules.get(earlier_index) else {
-            continue;
-        };
-        let same_file = Arc::ptr_eq(earlier.file, rule.file);
-        let whereabouts = if same_file {
-            String::new()
-        } else {
-            format!(" (in `{}`)", earlier.ir.file)
-        };
-        let mut finding = Finding::new(
-            rule_span(rule),
-            format!(
-                "rule `{}` does exactly what rule `{}`{whereabouts} does; remove one of them",
-                rule.ir.id, earlier.ir.id
-            ),
-        )
-        .help("both run on every matching event, so every message, task and write happens twice; delete one or give it `status paused`")
-        .on_rule(index);
-        if same_file {
-            finding = finding.related(
-                rule_span(earlier),
-                format!("rule `{}` does the same", earlier.ir.id),
-            );
+        // Equal hashes are confirmed structurally, so a collision never reports.
+        let bucket = first.entry(rule.ir.behaviour).or_default();
+        let earlier = bucket.iter().copied().find(|&e| {
+            cx.rules
+                .get(e)
+                .is_some_and(|earlier| same_behaviour(earlier.ir, rule.ir))
+        });
+        match earlier {
+            Some(earlier) => report(cx, earlier, index, out),
+            None => bucket.push(index),
         }
-        out.push(finding);
     }
 }
 
-/// Where to point at a rule: its `rule` header, else its trigger.
+fn same_behaviour(a: &ir::Rule, b: &ir::Rule) -> bool {
+    a.object == b.object
+        && a.trigger == b.trigger
+        && a.condition == b.condition
+        && same_steps(&a.steps, &b.steps)
+}
+
+/// Steps equal up to where they are written.
+fn same_steps(a: &[ir::Step], b: &[ir::Step]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.path == y.path
+                && x.continue_on_error == y.continue_on_error
+                && x.retry == y.retry
+                && same_action(&x.action, &y.action)
+        })
+}
+
+fn same_action(a: &ir::Action, b: &ir::Action) -> bool {
+    use ir::Action::{If, Route};
+    match (a, b) {
+        (
+            If {
+                branches: ba,
+                otherwise: oa,
+            },
+            If {
+                branches: bb,
+                otherwise: ob,
+            },
+        )
+        | (
+            Route {
+                arms: ba,
+                otherwise: oa,
+            },
+            Route {
+                arms: bb,
+                otherwise: ob,
+            },
+        ) => {
+            ba.len() == bb.len()
+                && ba
+                    .iter()
+                    .zip(bb)
+                    .all(|(x, y)| x.condition == y.condition && same_steps(&x.steps, &y.steps))
+                && same_steps(oa, ob)
+        }
+        _ => a == b,
+    }
+}
+
+fn report(cx: &WorkspaceContext<'_>, earlier_index: usize, index: usize, out: &mut Vec<Finding>) {
+    let (Some(earlier), Some(rule)) = (cx.rules.get(earlier_index), cx.rules.get(index)) else {
+        return;
+    };
+    let same_file = Arc::ptr_eq(earlier.file, rule.file);
+    let whereabouts = if same_file {
+        String::new()
+    } else {
+        format!(" (in `{}`)", earlier.ir.file)
+    };
+    let mut finding = Finding::new(
+        rule_span(rule),
+        format!(
+            "rule `{}` does exactly what rule `{}`{whereabouts} does; remove one of them",
+            rule.ir.id, earlier.ir.id
+        ),
+    )
+    .help("both run on every matching event, so every message, task and write happens twice; delete one or give it `status paused`")
+    .on_rule(index);
+    if same_file {
+        finding = finding.related(
+            rule_span(earlier),
+            format!("rule `{}` does the same", earlier.ir.id),
+        );
+    }
+    out.push(finding);
+}
+
 fn rule_span(rule: &RuleContext<'_>) -> Span {
     let header = rule
         .ast
@@ -137,40 +192,4 @@ fn rule_span(rule: &RuleContext<'_>) -> Span {
         (None, TriggerClause::When(when)) => when.trigger.span,
         (None, TriggerClause::Every(every)) => every.schedule.span,
     }
-}
-
-/// What a rule does, as text: its object, trigger, condition and steps. Step
-/// locations are blanked, since two copies of a rule never share their lines.
-fn behaviour(rule: &ir::Rule) -> Option<String> {
-    let steps = without_locations(&rule.steps);
-    serde_json::to_string(&(&rule.object, &rule.trigger, &rule.condition, &steps)).ok()
-}
-
-fn without_locations(steps: &[ir::Step]) -> Vec<ir::Step> {
-    steps
-        .iter()
-        .map(|step| {
-            let mut step = step.clone();
-            step.location = ir::Location { line: 0, column: 0 };
-            match &mut step.action {
-                ir::Action::If {
-                    branches,
-                    otherwise,
-                }
-                | ir::Action::Route {
-                    arms: branches,
-                    otherwise,
-                } => {
-                    for branch in branches.iter_mut() {
-                        let steps = without_locations(&branch.steps);
-                        branch.steps = steps;
-                    }
-                    let steps = without_locations(otherwise);
-                    *otherwise = steps;
-                }
-                _ => {}
-            }
-            step
-        })
-        .collect()
 }

@@ -109,54 +109,67 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
             watchers.entry(key).or_default().push(i);
         }
     }
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); cx.rules.len()];
+    // The graph is bipartite: rule → what it writes → rules that watch it. Going
+    // through write nodes keeps it linear where many rules write and watch one
+    // attribute (a direct rule → rule graph would be quadratic).
+    let n = cx.rules.len();
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut write_nodes: HashMap<(Key, Option<String>), usize> = HashMap::new();
     for (i, rule) in cx.rules.iter().enumerate() {
         if rule.ir.status != ir::Status::Active {
             continue;
         }
         let mut writes = Vec::new();
         collect_writes(&rule.ir.steps, rule.ir.object.as_deref(), &mut writes);
+        // A write the rule's own trigger just made is no change, so it starts nothing:
+        // `stage changed to Open … set stage = Open`, `removed from list L … remove
+        // from list L`.
+        let own = watches(rule.ir);
+        writes.retain(|(key, value)| {
+            let list_again =
+                matches!(key, Key::ListAdded(_) | Key::ListRemoved(_)) && own.contains(key);
+            let value_again =
+                own.contains(key) && value.as_ref().is_some_and(|v| only_value(rule.ir, v));
+            !(list_again || value_again)
+        });
         for (key, value) in writes {
-            let mut targets: Vec<usize> = watchers.get(&key).cloned().unwrap_or_default();
-            if let Key::Attr(object, _) = &key {
-                targets.extend(
-                    watchers
-                        .get(&Key::Any(object.clone()))
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            for j in targets {
-                let Some(target) = cx.rules.get(j) else {
-                    continue;
-                };
-                if value.as_ref().is_some_and(|v| !reaches(target.ir, &key, v)) {
-                    continue;
-                }
-                // Writing the very value the rule's own trigger just set changes nothing,
-                // and neither does adding a record to the list it was just added to.
-                let no_op = value.as_ref().is_some_and(|v| only_value(target.ir, v))
-                    || matches!(key, Key::ListAdded(_) | Key::ListRemoved(_));
-                if i == j && no_op {
-                    continue;
-                }
-                if let Some(list) = edges.get_mut(i) {
-                    if !list.contains(&j) {
-                        list.push(j);
+            let id = (key.clone(), value.as_ref().map(|v| format!("{v:?}")));
+            let node = match write_nodes.get(&id) {
+                Some(&node) => node,
+                None => {
+                    let node = edges.len();
+                    let mut targets: Vec<usize> = watchers.get(&key).cloned().unwrap_or_default();
+                    if let Key::Attr(object, _) = &key {
+                        targets.extend(
+                            watchers
+                                .get(&Key::Any(object.clone()))
+                                .into_iter()
+                                .flatten(),
+                        );
                     }
+                    targets.retain(|&j| {
+                        cx.rules.get(j).is_some_and(|target| {
+                            value.as_ref().is_none_or(|v| reaches(target.ir, &key, v))
+                        })
+                    });
+                    edges.push(targets);
+                    write_nodes.insert(id, node);
+                    node
                 }
+            };
+            if let Some(list) = edges.get_mut(i) {
+                list.push(node);
             }
         }
     }
     for component in strongly_connected(&edges) {
-        let looping = component.len() > 1
-            || component
-                .first()
-                .is_some_and(|&i| edges.get(i).is_some_and(|e| e.contains(&i)));
-        if !looping {
+        // Write nodes only lead to rules, so any component of two or more nodes is a
+        // loop through at least one rule.
+        if component.len() < 2 {
             continue;
         }
-        report(cx, &component, out);
+        let rules: Vec<usize> = component.into_iter().filter(|&i| i < n).collect();
+        report(cx, &rules, out);
     }
 }
 
@@ -178,6 +191,13 @@ fn report(cx: &WorkspaceContext<'_>, component: &[usize], out: &mut Vec<Finding>
         format!(
             "rule `{}` triggers itself: its own writes start it again",
             head.ir.id
+        )
+    } else if names.len() > 6 {
+        let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        format!(
+            "rules {} and {} more trigger each other in a loop",
+            shown.join(", "),
+            names.len() - 5
         )
     } else {
         format!("rules {} trigger each other in a loop", names.join(" → "))

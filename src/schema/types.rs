@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// The options of a select or status attribute, in declared order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionSet {
     /// Whose options these are (`deals.stage`), for messages.
     pub owner: String,
@@ -22,7 +22,7 @@ impl OptionSet {
 }
 
 /// A record-like shape with named fields (`event`, `payload`, `task`, `ask` answers).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct StructType {
     /// Its name in messages (`event`, `payload of typeform`).
     pub name: String,
@@ -38,7 +38,7 @@ impl StructType {
 }
 
 /// A value type.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "of", rename_all = "snake_case")]
 pub enum Type {
     /// Free text.
