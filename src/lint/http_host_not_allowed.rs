@@ -1,7 +1,7 @@
 //! `http-host-not-allowed`: an `http` step to a host outside the configured allow-list.
 
 use super::{Check, Finding, Level, Lint, RuleContext};
-use crate::syntax::ast::{Step, StepKind, StringLit, StringPart};
+use crate::syntax::ast::{StepKind, StringLit, StringPart};
 
 pub(super) const LINT: Lint = Lint {
     name: "http-host-not-allowed",
@@ -77,8 +77,12 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     let Some(allow) = cx.config.http_allow.as_ref() else {
         return;
     };
-    let mut urls = Vec::new();
-    collect_urls(&cx.ast.steps, &mut urls);
+    let urls = crate::syntax::ast::all_steps(&cx.ast.steps)
+        .into_iter()
+        .filter_map(|step| match &step.kind {
+            StepKind::Http { url, .. } => Some(url),
+            _ => None,
+        });
     let rule = &cx.ir.id;
     for url in urls {
         match host(url) {
@@ -108,31 +112,6 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 )
                 .help("write the host as text, as in `\"https://api.example.com/{{path}}\"`, and keep `{{ }}` holes for the path and query"),
             ),
-        }
-    }
-}
-
-/// The URLs of every `http` step, branches included.
-fn collect_urls<'a>(steps: &'a [Step], out: &mut Vec<&'a StringLit>) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Http { url, .. } => out.push(url),
-            StepKind::If {
-                branches,
-                otherwise,
-            }
-            | StepKind::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    collect_urls(&branch.steps, out);
-                }
-                if let Some(otherwise) = otherwise {
-                    collect_urls(otherwise, out);
-                }
-            }
-            _ => {}
         }
     }
 }

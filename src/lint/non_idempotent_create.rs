@@ -82,8 +82,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             | ir::Trigger::Merged
             | ir::Trigger::Webhook { .. }
     );
-    let mut steps = Vec::new();
-    collect(&cx.ast.steps, &mut steps);
+    let steps = crate::syntax::ast::all_steps(&cx.ast.steps);
     let rule = &cx.ir.id;
     for step in steps {
         let (message, binding) = match &step.kind {
@@ -150,31 +149,6 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             });
         }
         out.push(finding);
-    }
-}
-
-/// Every step, depth first, branches included.
-fn collect<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
-    for step in steps {
-        out.push(step);
-        match &step.kind {
-            StepKind::If {
-                branches,
-                otherwise,
-            }
-            | StepKind::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    collect(&branch.steps, out);
-                }
-                if let Some(steps) = otherwise {
-                    collect(steps, out);
-                }
-            }
-            _ => {}
-        }
     }
 }
 

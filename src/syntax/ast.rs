@@ -312,6 +312,40 @@ pub struct Step {
     pub retry: Option<Integer>,
 }
 
+impl Step {
+    /// The blocks nested in this step: each `if`/`route` branch, then `else`.
+    pub fn blocks(&self) -> Vec<&[Step]> {
+        match &self.kind {
+            StepKind::If {
+                branches,
+                otherwise,
+            }
+            | StepKind::Route {
+                arms: branches,
+                otherwise,
+            } => branches
+                .iter()
+                .map(|b| b.steps.as_slice())
+                .chain(otherwise.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Every step of a block, depth first, nested blocks included.
+pub fn all_steps(steps: &[Step]) -> Vec<&Step> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Step> = steps.iter().rev().collect();
+    while let Some(step) = stack.pop() {
+        out.push(step);
+        for block in step.blocks().into_iter().rev() {
+            stack.extend(block.iter().rev());
+        }
+    }
+    out
+}
+
 /// The actions of language.md §5.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
