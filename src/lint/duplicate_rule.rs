@@ -3,10 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Check, Finding, Level, Lint, RuleContext, WorkspaceContext};
+use super::{Check, Finding, Level, Lint, WorkspaceContext};
 use crate::ir;
-use crate::source::Span;
-use crate::syntax::ast::{HeaderKind, TriggerClause};
 
 pub(super) const LINT: Lint = Lint {
     name: "duplicate-rule",
@@ -164,7 +162,7 @@ fn report(cx: &WorkspaceContext<'_>, earlier_index: usize, index: usize, out: &m
         format!(" (in `{}`)", earlier.ir.file)
     };
     let mut finding = Finding::new(
-        rule_span(rule),
+        rule.ast.anchor(),
         format!(
             "rule `{}` does exactly what rule `{}`{whereabouts} does; remove one of them",
             rule.ir.id, earlier.ir.id
@@ -174,22 +172,9 @@ fn report(cx: &WorkspaceContext<'_>, earlier_index: usize, index: usize, out: &m
     .on_rule(index);
     if same_file {
         finding = finding.related(
-            rule_span(earlier),
+            earlier.ast.anchor(),
             format!("rule `{}` does the same", earlier.ir.id),
         );
     }
     out.push(finding);
-}
-
-fn rule_span(rule: &RuleContext<'_>) -> Span {
-    let header = rule
-        .ast
-        .headers
-        .iter()
-        .find(|h| matches!(h.kind, HeaderKind::Rule { .. }));
-    match (header, &rule.ast.trigger) {
-        (Some(header), _) => header.span,
-        (None, TriggerClause::When(when)) => when.trigger.span,
-        (None, TriggerClause::Every(every)) => every.schedule.span,
-    }
 }

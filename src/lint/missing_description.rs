@@ -1,8 +1,7 @@
 //! `missing-description`: a rule that does not say why it exists.
 
 use super::{Check, Finding, Level, Lint, RuleContext};
-use crate::source::Span;
-use crate::syntax::ast::{HeaderKind, Rule};
+use crate::syntax::ast::HeaderKind;
 
 pub(super) const LINT: Lint = Lint {
     name: "missing-description",
@@ -68,7 +67,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     match written {
         None => out.push(
             Finding::new(
-                anchor(cx.ast),
+                cx.ast.anchor(),
                 format!("rule `{rule}` has no description; add `description \"<why it exists>\"`"),
             )
             .help("say in one or two sentences why the rule exists, what triggers it and how often it should run"),
@@ -82,13 +81,4 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         ),
         Some(_) => {}
     }
-}
-
-/// The `rule` header, else the first header (the caller knows there is one).
-fn anchor(rule: &Rule) -> Span {
-    rule.headers
-        .iter()
-        .find(|h| matches!(h.kind, HeaderKind::Rule { .. }))
-        .or(rule.headers.first())
-        .map_or(rule.span, |h| h.span)
 }

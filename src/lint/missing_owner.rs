@@ -1,8 +1,6 @@
 //! `missing-owner`: a rule nobody answers for.
 
 use super::{Check, Finding, Level, Lint, RuleContext};
-use crate::source::Span;
-use crate::syntax::ast::{HeaderKind, Rule, TriggerClause};
 
 pub(super) const LINT: Lint = Lint {
     name: "missing-owner",
@@ -60,7 +58,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let rule = &cx.ir.id;
-    let span = anchor(cx.ast);
+    let span = cx.ast.anchor();
     if cx.ast.headers.is_empty() {
         // A one-liner is a sketch more often than a shipped rule: nudge, don't nag.
         out.push(
@@ -76,21 +74,5 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             Finding::new(span, format!("rule `{rule}` has no owner; add `owner \"<email>\"`"))
                 .help("add a header line `owner \"<email>\"` naming who answers for this rule when it misfires"),
         );
-    }
-}
-
-/// Where to point at a whole rule: its `rule` header, else its first header, else
-/// the start of its trigger.
-fn anchor(rule: &Rule) -> Span {
-    let id_header = rule
-        .headers
-        .iter()
-        .find(|h| matches!(h.kind, HeaderKind::Rule { .. }));
-    if let Some(header) = id_header.or(rule.headers.first()) {
-        return header.span;
-    }
-    match &rule.trigger {
-        TriggerClause::When(when) => when.keyword,
-        TriggerClause::Every(every) => every.schedule.span,
     }
 }

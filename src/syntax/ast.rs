@@ -87,6 +87,22 @@ impl Rule {
         })
     }
 
+    /// Where to point at the rule as a whole: its `rule` header, else its first
+    /// header, else the start of its trigger.
+    pub fn anchor(&self) -> Span {
+        let id_header = self
+            .headers
+            .iter()
+            .find(|h| matches!(h.kind, HeaderKind::Rule { .. }));
+        if let Some(header) = id_header.or(self.headers.first()) {
+            return header.span;
+        }
+        match &self.trigger {
+            TriggerClause::When(when) => when.keyword,
+            TriggerClause::Every(every) => every.schedule.span,
+        }
+    }
+
     /// The `on <object>` header, or the object of `when <object> <trigger>`.
     pub fn object(&self) -> Option<&Ident> {
         let from_header = self.headers.iter().find_map(|h| match &h.kind {
