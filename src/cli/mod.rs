@@ -132,7 +132,16 @@ pub fn main() -> ExitCode {
 type CliResult = Result<ExitCode, String>;
 
 /// What `check` and `compile` share: load config, schema and files, then analyze.
+/// Each file's display name and the path it was read from.
+type Sources = Vec<(String, PathBuf)>;
+
 fn analyze(inputs: &Inputs) -> Result<(workspace::Analysis, Vec<Diagnostic>), String> {
+    analyze_with_sources(inputs).map(|(analysis, extra, _)| (analysis, extra))
+}
+
+fn analyze_with_sources(
+    inputs: &Inputs,
+) -> Result<(workspace::Analysis, Vec<Diagnostic>, Sources), String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let mut extra = Vec::new();
@@ -159,13 +168,16 @@ fn analyze(inputs: &Inputs) -> Result<(workspace::Analysis, Vec<Diagnostic>), St
             return Err(format!("schema file {} not found", schema.display()));
         }
         files.retain(|f| !same_file(f, &schema));
-        units.push(load(&cwd, &schema)?);
+        files.insert(0, schema);
     }
-    for file in &files {
-        units.push(load(&cwd, file)?);
+    let mut sources = Vec::with_capacity(files.len());
+    for file in files {
+        let unit = load(&cwd, &file)?;
+        sources.push((unit.file.name().to_string(), file));
+        units.push(unit);
     }
     let analysis = workspace::analyze(units, &config.lints);
-    Ok((analysis, extra))
+    Ok((analysis, extra, sources))
 }
 
 fn load(cwd: &Path, path: &Path) -> Result<crate::check::Unit, String> {
@@ -232,10 +244,9 @@ fn check(args: CheckArgs) -> CliResult {
 /// Applies fixes until none applies (a fix can make room for an overlapping one),
 /// at most a few rounds. Returns how many fixes were applied.
 fn fix_files(inputs: &Inputs, unsafe_fixes: bool) -> Result<usize, String> {
-    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let mut total = 0;
     for _ in 0..4 {
-        let (analysis, _) = analyze(inputs)?;
+        let (analysis, _, sources) = analyze_with_sources(inputs)?;
         let mut by_file: std::collections::BTreeMap<
             &str,
             (&SourceFile, Vec<&crate::diagnostics::Fix>),
@@ -254,9 +265,12 @@ fn fix_files(inputs: &Inputs, unsafe_fixes: bool) -> Result<usize, String> {
         let mut round = 0;
         for (name, (file, fixes)) in by_file {
             let (text, applied) = crate::diagnostics::apply_fixes(file.text(), &fixes);
+            // Write to the path the file was read from: display names are for people.
+            let Some((_, path)) = sources.iter().find(|(shown, _)| shown == name) else {
+                continue;
+            };
             if applied > 0 {
-                let path = cwd.join(name);
-                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
                 round += applied;
             }
         }

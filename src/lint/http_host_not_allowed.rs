@@ -87,6 +87,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     for url in urls {
         match host(url) {
             Host::Fixed(host) if !allowed(&host, allow) => {
+                let host = if host.is_empty() { "(no host)".to_string() } else { host };
                 let listed: Vec<String> = allow.iter().map(|h| format!("`{}`", h.trim())).collect();
                 let help = if listed.is_empty() {
                     format!("`[http] allow` in rulec.toml is empty, so no host is allowed; if `{host}` is trusted, add `\"{host}\"` to it")
@@ -148,7 +149,9 @@ fn host(url: &StringLit) -> Host {
     };
     // Without the end of the authority in sight, a hole could still add `user:pw@` or
     // change the host, so nothing before it can be trusted to be the host.
-    let authority = match rest.find(['/', '?', '#']) {
+    // `\` ends the authority too: URL parsers read it as `/` in http(s) URLs, so
+    // `https://evil.com\@api.stripe.com` goes to `evil.com`.
+    let authority = match rest.find(['/', '\\', '?', '#']) {
         Some(end) => rest.get(..end).unwrap_or(rest),
         None if templated => return Host::Templated,
         None => rest,
@@ -158,12 +161,9 @@ fn host(url: &StringLit) -> Host {
         Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
         None => host_port.split_once(':').map_or(host_port, |(h, _)| h),
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host.is_empty() {
-        Host::Unknown
-    } else {
-        Host::Fixed(host)
-    }
+    // An empty host (`https:///evil.com`) is reported as a host of its own: some
+    // clients would skip the empty part and call what follows.
+    Host::Fixed(host.trim_end_matches('.').to_ascii_lowercase())
 }
 
 fn allowed(host: &str, allow: &[String]) -> bool {
