@@ -129,7 +129,7 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 criterion_main!(benches);
 
-#[allow(dead_code)]
+/// Prints the input size and pest's pair count, for reading the throughput figures.
 fn stats() {
     let text = generate(10_000);
     let tokens = rulec::syntax::pest_tokens(&text);
