@@ -296,28 +296,13 @@ fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, 
                 Key::Attr(attr.object.clone(), attr.attr.clone()),
                 Some(Value::Empty),
             )),
-            Action::Create {
-                object: created,
-                fields,
-                ..
-            } => {
-                out.push((Key::Created(created.clone()), None));
+            // Creating (or upserting) a record fires `created` and counts each field
+            // as a change from empty.
+            Action::Create { object, fields, .. } | Action::Upsert { object, fields, .. } => {
+                out.push((Key::Created(object.clone()), None));
                 for (attr, value) in fields {
                     out.push((
-                        Key::Attr(created.clone(), attr.clone()),
-                        value.as_const().cloned(),
-                    ));
-                }
-            }
-            Action::Upsert {
-                object: target,
-                fields,
-                ..
-            } => {
-                out.push((Key::Created(target.clone()), None));
-                for (attr, value) in fields {
-                    out.push((
-                        Key::Attr(target.clone(), attr.clone()),
+                        Key::Attr(object.clone(), attr.clone()),
                         value.as_const().cloned(),
                     ));
                 }
