@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::schema::{quoted_list, Schema};
-use crate::syntax::ast::{self, ExprKind, StepKind, StringLit, StringPart, TriggerKind};
+use crate::syntax::ast::{self, ExprKind, Part, StepKind, StringLit, StringPart, TriggerKind};
 
 /// The outcome of inference.
 pub(super) enum Inference<'s> {
@@ -128,151 +128,30 @@ impl Names {
 
     fn steps(&mut self, steps: &[ast::Step]) {
         for step in steps {
-            self.step(&step.kind);
+            self.step(step);
         }
     }
 
-    fn bind(&mut self, binding: Option<&ast::Ident>) {
-        if let Some(b) = binding {
+    fn step(&mut self, step: &ast::Step) {
+        if let Some(b) = step.kind.binding() {
             self.bound.insert(b.name.clone());
         }
-    }
-
-    fn step(&mut self, kind: &StepKind) {
-        match kind {
-            StepKind::Set { attr, value, .. } => {
+        match &step.kind {
+            StepKind::Set { attr, .. } | StepKind::Clear(attr) => {
                 self.names.insert(attr.name.clone());
-                self.expr(value);
-            }
-            StepKind::Clear(attr) => {
-                self.names.insert(attr.name.clone());
-            }
-            StepKind::AddToList(_) | StepKind::RemoveFromList(_) | StepKind::Stop => {}
-            StepKind::Skip(reason) => self.opt_string(reason.as_ref()),
-            StepKind::Slack { target, text } => {
-                match target {
-                    ast::SlackTarget::Channel(s) => self.string(s),
-                    ast::SlackTarget::Dm(e) => self.expr(e),
-                }
-                self.opt_string(text.as_ref());
-            }
-            StepKind::Email { to, content } => {
-                self.expr(to);
-                match content {
-                    ast::EmailContent::Inline { subject, body } => {
-                        self.string(subject);
-                        self.string(body);
-                    }
-                    ast::EmailContent::Template(t) => self.string(t),
-                }
-            }
-            StepKind::CreateTask {
-                title,
-                assignee,
-                due,
-                body,
-                key,
-                binding,
-            } => {
-                self.string(title);
-                for e in [assignee, due, key].into_iter().flatten() {
-                    self.expr(e);
-                }
-                self.opt_string(body.as_ref());
-                self.bind(binding.as_ref());
-            }
-            StepKind::Create {
-                fields,
-                key,
-                binding,
-                ..
-            } => {
-                for f in fields {
-                    self.expr(&f.value);
-                }
-                if let Some(key) = key {
-                    self.expr(key);
-                }
-                self.bind(binding.as_ref());
             }
             // The filter reads the searched object's attributes, not the rule's.
-            StepKind::Find { binding, .. } => self.bind(Some(binding)),
-            StepKind::Upsert {
-                fields, binding, ..
-            } => {
-                for f in fields {
-                    self.expr(&f.value);
-                }
-                self.bind(binding.as_ref());
-            }
-            StepKind::Note { title, body } => {
-                self.string(title);
-                self.opt_string(body.as_ref());
-            }
-            StepKind::Http {
-                url,
-                headers,
-                body,
-                key,
-                binding,
-                ..
-            } => {
-                self.string(url);
-                for h in headers {
-                    self.expr(&h.value);
-                }
-                for e in [body, key].into_iter().flatten() {
-                    self.expr(e);
-                }
-                self.bind(binding.as_ref());
-            }
-            StepKind::WaitFor(e) | StepKind::WaitUntil(e) => self.expr(e),
-            StepKind::Ask {
-                member,
-                question,
-                timeout,
-                binding,
-            } => {
-                self.expr(member);
-                self.string(question);
-                if let Some(t) = timeout {
-                    self.expr(t);
-                }
-                self.bind(Some(binding));
-            }
-            StepKind::If {
-                branches,
-                otherwise,
-            }
-            | StepKind::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    self.expr(&branch.condition);
-                    self.steps(&branch.steps);
-                }
-                if let Some(steps) = otherwise {
-                    self.steps(steps);
-                }
-            }
-            StepKind::Custom {
-                args, key, binding, ..
-            } => {
-                for a in args {
-                    self.expr(&a.value);
-                }
-                if let Some(key) = key {
-                    self.expr(key);
-                }
-                self.bind(binding.as_ref());
+            StepKind::Find { .. } => return,
+            _ => {}
+        }
+        for part in step.kind.parts() {
+            match part {
+                Part::Expr(e) => self.expr(e),
+                Part::Str(s) => self.string(s),
             }
         }
-    }
-
-    fn opt_string(&mut self, s: Option<&StringLit>) {
-        if let Some(s) = s {
-            self.string(s);
+        for block in step.blocks() {
+            self.steps(block);
         }
     }
 

@@ -2,8 +2,8 @@
 
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::syntax::ast::{
-    EmailContent, Expr, ExprKind, HeaderKind, MapEntry, Rule, ScheduleKind, SlackTarget, Step,
-    StepKind, StringLit, StringPart, TriggerClause, TriggerKind,
+    Expr, ExprKind, HeaderKind, MapEntry, Part, Rule, ScheduleKind, Step, StringLit, StringPart,
+    TriggerClause, TriggerKind,
 };
 
 pub(super) const LINT: Lint = Lint {
@@ -150,97 +150,11 @@ fn rule_strings<'a>(rule: &'a Rule, out: &mut Vec<&'a StringLit>) {
 }
 
 fn step_strings<'a>(steps: &'a [Step], out: &mut Vec<&'a StringLit>) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Set { value, .. } => expr_strings(value, out),
-            StepKind::Clear(_) | StepKind::Stop => {}
-            StepKind::AddToList(s) | StepKind::RemoveFromList(s) => lit_strings(s, out),
-            StepKind::Slack { target, text } => {
-                match target {
-                    SlackTarget::Channel(s) => lit_strings(s, out),
-                    SlackTarget::Dm(member) => expr_strings(member, out),
-                }
-                opt_lit_strings(text.as_ref(), out);
-            }
-            StepKind::Email { to, content } => {
-                expr_strings(to, out);
-                match content {
-                    EmailContent::Inline { subject, body } => {
-                        lit_strings(subject, out);
-                        lit_strings(body, out);
-                    }
-                    EmailContent::Template(s) => lit_strings(s, out),
-                }
-            }
-            StepKind::CreateTask {
-                title,
-                assignee,
-                due,
-                body,
-                key,
-                ..
-            } => {
-                lit_strings(title, out);
-                opt_expr_strings(assignee.as_ref(), out);
-                opt_expr_strings(due.as_ref(), out);
-                opt_lit_strings(body.as_ref(), out);
-                opt_expr_strings(key.as_ref(), out);
-            }
-            StepKind::Create { fields, key, .. } => {
-                entry_strings(fields, out);
-                opt_expr_strings(key.as_ref(), out);
-            }
-            StepKind::Find { filter, .. } => expr_strings(filter, out),
-            StepKind::Upsert { fields, .. } => entry_strings(fields, out),
-            StepKind::Note { title, body } => {
-                lit_strings(title, out);
-                opt_lit_strings(body.as_ref(), out);
-            }
-            StepKind::Http {
-                url,
-                headers,
-                body,
-                key,
-                ..
-            } => {
-                lit_strings(url, out);
-                entry_strings(headers, out);
-                opt_expr_strings(body.as_ref(), out);
-                opt_expr_strings(key.as_ref(), out);
-            }
-            StepKind::WaitFor(e) | StepKind::WaitUntil(e) => expr_strings(e, out),
-            StepKind::Ask {
-                member,
-                question,
-                timeout,
-                ..
-            } => {
-                expr_strings(member, out);
-                lit_strings(question, out);
-                opt_expr_strings(timeout.as_ref(), out);
-            }
-            StepKind::If {
-                branches,
-                otherwise,
-            }
-            | StepKind::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    expr_strings(&branch.condition, out);
-                    step_strings(&branch.steps, out);
-                }
-                if let Some(otherwise) = otherwise {
-                    step_strings(otherwise, out);
-                }
-            }
-            StepKind::Skip(reason) => opt_lit_strings(reason.as_ref(), out),
-            StepKind::Custom { args, key, .. } => {
-                for arg in args {
-                    expr_strings(&arg.value, out);
-                }
-                opt_expr_strings(key.as_ref(), out);
+    for step in crate::syntax::ast::all_steps(steps) {
+        for part in step.kind.parts() {
+            match part {
+                Part::Expr(e) => expr_strings(e, out),
+                Part::Str(s) => lit_strings(s, out),
             }
         }
     }
@@ -249,18 +163,6 @@ fn step_strings<'a>(steps: &'a [Step], out: &mut Vec<&'a StringLit>) {
 fn entry_strings<'a>(entries: &'a [MapEntry], out: &mut Vec<&'a StringLit>) {
     for entry in entries {
         expr_strings(&entry.value, out);
-    }
-}
-
-fn opt_expr_strings<'a>(e: Option<&'a Expr>, out: &mut Vec<&'a StringLit>) {
-    if let Some(e) = e {
-        expr_strings(e, out);
-    }
-}
-
-fn opt_lit_strings<'a>(s: Option<&'a StringLit>, out: &mut Vec<&'a StringLit>) {
-    if let Some(s) = s {
-        lit_strings(s, out);
     }
 }
 

@@ -349,6 +349,117 @@ impl Step {
     }
 }
 
+/// An expression or a string written in a step.
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a> {
+    /// An expression (conditions, values, keys, recipients).
+    Expr(&'a Expr),
+    /// A string literal (texts, titles, channels, URLs, list names).
+    Str(&'a StringLit),
+}
+
+impl StepKind {
+    /// The expressions and strings written in this step itself, in source order:
+    /// `if`/`route` conditions are included, their nested steps are not (see
+    /// [`Step::blocks`]). Map entries are given by their values.
+    pub fn parts(&self) -> Vec<Part<'_>> {
+        fn exprs<'a>(out: &mut Vec<Part<'a>>, es: &[Option<&'a Expr>]) {
+            out.extend(es.iter().flatten().map(|e| Part::Expr(e)));
+        }
+        let mut out = Vec::new();
+        match self {
+            StepKind::Set { value, .. } => out.push(Part::Expr(value)),
+            StepKind::Clear(_) | StepKind::Stop => {}
+            StepKind::AddToList(s) | StepKind::RemoveFromList(s) => out.push(Part::Str(s)),
+            StepKind::Skip(reason) => out.extend(reason.as_ref().map(Part::Str)),
+            StepKind::Slack { target, text } => {
+                out.push(match target {
+                    SlackTarget::Channel(s) => Part::Str(s),
+                    SlackTarget::Dm(e) => Part::Expr(e),
+                });
+                out.extend(text.as_ref().map(Part::Str));
+            }
+            StepKind::Email { to, content } => {
+                out.push(Part::Expr(to));
+                match content {
+                    EmailContent::Inline { subject, body } => {
+                        out.extend([Part::Str(subject), Part::Str(body)])
+                    }
+                    EmailContent::Template(t) => out.push(Part::Str(t)),
+                }
+            }
+            StepKind::CreateTask {
+                title,
+                assignee,
+                due,
+                body,
+                key,
+                ..
+            } => {
+                out.push(Part::Str(title));
+                exprs(&mut out, &[assignee.as_ref(), due.as_ref()]);
+                out.extend(body.as_ref().map(Part::Str));
+                exprs(&mut out, &[key.as_ref()]);
+            }
+            StepKind::Create { fields, key, .. } => {
+                out.extend(fields.iter().map(|f| Part::Expr(&f.value)));
+                exprs(&mut out, &[key.as_ref()]);
+            }
+            StepKind::Find { filter, .. } => out.push(Part::Expr(filter)),
+            StepKind::Upsert { fields, .. } => {
+                out.extend(fields.iter().map(|f| Part::Expr(&f.value)))
+            }
+            StepKind::Note { title, body } => {
+                out.push(Part::Str(title));
+                out.extend(body.as_ref().map(Part::Str));
+            }
+            StepKind::Http {
+                url,
+                headers,
+                body,
+                key,
+                ..
+            } => {
+                out.push(Part::Str(url));
+                out.extend(headers.iter().map(|h| Part::Expr(&h.value)));
+                exprs(&mut out, &[body.as_ref(), key.as_ref()]);
+            }
+            StepKind::WaitFor(e) | StepKind::WaitUntil(e) => out.push(Part::Expr(e)),
+            StepKind::Ask {
+                member,
+                question,
+                timeout,
+                ..
+            } => {
+                out.push(Part::Expr(member));
+                out.push(Part::Str(question));
+                exprs(&mut out, &[timeout.as_ref()]);
+            }
+            StepKind::If { branches, .. } | StepKind::Route { arms: branches, .. } => {
+                out.extend(branches.iter().map(|b| Part::Expr(&b.condition)));
+            }
+            StepKind::Custom { args, key, .. } => {
+                out.extend(args.iter().map(|a| Part::Expr(&a.value)));
+                exprs(&mut out, &[key.as_ref()]);
+            }
+        }
+        out
+    }
+
+    /// The name a step binds with `as`.
+    pub fn binding(&self) -> Option<&Ident> {
+        match self {
+            StepKind::CreateTask { binding, .. }
+            | StepKind::Create { binding, .. }
+            | StepKind::Upsert { binding, .. }
+            | StepKind::Http { binding, .. }
+            | StepKind::Custom { binding, .. } => binding.as_ref(),
+            StepKind::Find { binding, .. } | StepKind::Ask { binding, .. } => Some(binding),
+            _ => None,
+        }
+    }
+}
+
 /// Every step of a block, depth first, nested blocks included.
 pub fn all_steps(steps: &[Step]) -> Vec<&Step> {
     let mut out = Vec::new();
