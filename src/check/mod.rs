@@ -12,7 +12,7 @@
 mod expr;
 mod infer;
 mod rule;
-mod scope;
+pub(crate) mod scope;
 mod steps;
 
 use std::collections::HashMap;

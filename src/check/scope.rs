@@ -7,7 +7,7 @@ use crate::schema::{Object, OptionSet, StructType, Type};
 use crate::source::Span;
 
 /// Options of `event.source`.
-pub(super) static EVENT_SOURCE: LazyLock<Arc<OptionSet>> = LazyLock::new(|| {
+pub(crate) static EVENT_SOURCE: LazyLock<Arc<OptionSet>> = LazyLock::new(|| {
     Arc::new(OptionSet {
         owner: "event.source".to_string(),
         options: ["app", "api", "import", "workflow", "rule"]
@@ -17,7 +17,7 @@ pub(super) static EVENT_SOURCE: LazyLock<Arc<OptionSet>> = LazyLock::new(|| {
 });
 
 /// The non-member values of `event.actor`.
-pub(super) const ACTOR_KINDS: &[&str] = &["api", "system", "import"];
+pub(crate) const ACTOR_KINDS: &[&str] = &["api", "system", "import"];
 
 fn shape(name: &str, fields: &[(&str, Type)]) -> Arc<StructType> {
     Arc::new(StructType {
@@ -43,7 +43,7 @@ pub(super) static EVENT: LazyLock<Arc<StructType>> = LazyLock::new(|| {
 });
 
 /// The shape of a task (trigger activity and `create task … as t`).
-pub(super) static TASK: LazyLock<Arc<StructType>> = LazyLock::new(|| {
+pub(crate) static TASK: LazyLock<Arc<StructType>> = LazyLock::new(|| {
     shape(
         "task",
         &[
@@ -93,7 +93,7 @@ static CALL: LazyLock<Arc<StructType>> = LazyLock::new(|| {
 });
 
 /// `failure.*` in `rule … failed` rules.
-pub(super) static FAILURE: LazyLock<Arc<StructType>> = LazyLock::new(|| {
+pub(crate) static FAILURE: LazyLock<Arc<StructType>> = LazyLock::new(|| {
     shape(
         "failure",
         &[
@@ -106,7 +106,7 @@ pub(super) static FAILURE: LazyLock<Arc<StructType>> = LazyLock::new(|| {
 });
 
 /// The answer bound by `ask … as <name>`.
-pub(super) static ANSWER: LazyLock<Arc<StructType>> = LazyLock::new(|| {
+pub(crate) static ANSWER: LazyLock<Arc<StructType>> = LazyLock::new(|| {
     shape(
         "answer",
         &[
@@ -186,4 +186,15 @@ impl<'s> Scope<'s> {
     pub fn binding(&self, name: &str) -> Option<&Binding> {
         self.bindings.iter().rev().find(|b| b.name == name)
     }
+}
+
+/// The shape of an activity by its name in scope (`note`, `task`, `comment`, `call`).
+pub(crate) fn activity_shape(name: &str) -> Option<Arc<StructType>> {
+    Some(match name {
+        "note" => NOTE.clone(),
+        "comment" => COMMENT.clone(),
+        "task" => TASK.clone(),
+        "call" => CALL.clone(),
+        _ => return None,
+    })
 }

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod run;
+mod test;
+
 use crate::diagnostics::{self, Diagnostic, Severity, Summary};
 use crate::lint::{self, LINTS};
 use crate::source::SourceFile;
@@ -30,6 +33,10 @@ enum Command {
     Compile(CompileArgs),
     /// List every lint with its default level.
     Lints,
+    /// Replay a JSONL stream of events through the engine with dry-run handlers.
+    Run(run::RunArgs),
+    /// Run the `test` blocks of rule files.
+    Test(test::TestArgs),
     /// Print a lint's documentation.
     Explain {
         /// The lint's name, e.g. `unconditioned-trigger`.
@@ -117,6 +124,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Fmt(args) => fmt(args),
         Command::Compile(args) => compile(args),
+        Command::Run(args) => run::run(args),
+        Command::Test(args) => test::test(args),
         Command::Lints => {
             print!("{}", lint_table());
             Ok(ExitCode::SUCCESS)
@@ -300,9 +309,14 @@ fn summary_line(summary: &Summary) -> String {
     )
 }
 
-fn compile(args: CompileArgs) -> CliResult {
-    let (analysis, mut diagnostics) = analyze(&args.inputs)?;
-    diagnostics.extend(analysis.diagnostics);
+/// Analyzes and insists on no errors: rules with errors cannot compile or run.
+/// `Err(code)` after printing the errors.
+fn checked_analysis(
+    inputs: &Inputs,
+    what: &str,
+) -> Result<Result<workspace::Analysis, ExitCode>, String> {
+    let (analysis, mut diagnostics) = analyze(inputs)?;
+    diagnostics.extend(analysis.diagnostics.iter().cloned());
     let errors: Vec<Diagnostic> = diagnostics
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -311,12 +325,20 @@ fn compile(args: CompileArgs) -> CliResult {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         eprint!("{}", diagnostics::render_human(&errors, color));
         eprintln!(
-            "error: not compiled: {} error{}",
+            "error: not {what}: {} error{}",
             errors.len(),
             if errors.len() == 1 { "" } else { "s" }
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Err(ExitCode::from(1)));
     }
+    Ok(Ok(analysis))
+}
+
+fn compile(args: CompileArgs) -> CliResult {
+    let analysis = match checked_analysis(&args.inputs, "compiled")? {
+        Ok(analysis) => analysis,
+        Err(code) => return Ok(code),
+    };
     let program = analysis.checked.program();
     let json = serde_json::to_string_pretty(&program).map_err(|e| e.to_string())? + "\n";
     match args.output.as_deref() {

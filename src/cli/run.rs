@@ -1,0 +1,271 @@
+//! `rulec run`: replay a JSONL event stream through the engine with dry-run handlers
+//! and print the run history.
+
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{checked_analysis, CliResult, Inputs};
+use crate::engine::{
+    dry_run_answer, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus, SqliteStore,
+};
+
+/// A failpoint for crash-recovery tests: abort the process instead of performing the
+/// effect after this many (a kill between two steps of a run).
+const ABORT_AFTER_EFFECTS: &str = "RULEC_FAILPOINT_ABORT_AFTER_EFFECTS";
+
+#[derive(clap::Args, Debug)]
+pub(super) struct RunArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// The events, one JSON object per line (`-` for standard input).
+    #[arg(long)]
+    events: PathBuf,
+    /// Keep state in this SQLite file (created if missing), so a later run goes on
+    /// where this one stopped. Without it, state lives in memory.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    format: RunFormat,
+    /// After the stream, move time on to this instant (RFC 3339) and run what is due:
+    /// waits, schedules, coalesce windows.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+enum RunFormat {
+    Human,
+    Json,
+}
+
+#[derive(Default)]
+struct Tally {
+    events: usize,
+    rejected: usize,
+    effects: usize,
+    by_status: [usize; 5],
+}
+
+impl Tally {
+    fn add(&mut self, record: &RunRecord) {
+        self.effects += record.effects.len();
+        self.by_status[record.status as usize] += 1;
+    }
+
+    fn line(&self) -> String {
+        let runs: usize = self.by_status.iter().sum();
+        let names = ["completed", "skipped", "failed", "waiting", "suppressed"];
+        let parts: Vec<String> = names
+            .iter()
+            .zip(self.by_status)
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+        let mut line = format!(
+            "replayed {} event{}: {runs} run{}",
+            self.events,
+            plural(self.events),
+            plural(runs)
+        );
+        if !parts.is_empty() {
+            line.push_str(&format!(" ({})", parts.join(", ")));
+        }
+        line.push_str(&format!(
+            ", {} effect{}",
+            self.effects,
+            plural(self.effects)
+        ));
+        if self.rejected > 0 {
+            line.push_str(&format!(
+                "; {} event{} rejected",
+                self.rejected,
+                plural(self.rejected)
+            ));
+        }
+        line
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub(super) fn run(args: RunArgs) -> CliResult {
+    let analysis = match checked_analysis(&args.inputs, "run")? {
+        Ok(analysis) => analysis,
+        Err(code) => return Ok(code),
+    };
+    let until = match &args.until {
+        Some(text) => Some(text.parse::<DateTime<Utc>>().map_err(|_| {
+            format!("--until: `{text}` is not an RFC 3339 time such as 2026-11-03T09:00:00Z")
+        })?),
+        None => None,
+    };
+    let clock = ManualClock::new(DateTime::<Utc>::MIN_UTC);
+    let builder = Engine::builder(analysis.checked.program())
+        .handlers(dry_run_handlers())
+        .clock(clock.clone())
+        .secrets(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| Some(format!("<secret {name}>")))
+        });
+    let builder = match &args.state {
+        Some(path) => builder.store(SqliteStore::open(path).map_err(|e| e.to_string())?),
+        // Replays print every record as they go; the memory store keeps none.
+        None => builder.store(MemoryStore::with_history(0)),
+    };
+    let mut engine = builder.build().map_err(|e| e.to_string())?;
+
+    let (reader, size): (Box<dyn BufRead>, u64) = if args.events.as_os_str() == "-" {
+        (Box::new(BufReader::new(std::io::stdin())), 0)
+    } else {
+        let file = std::fs::File::open(&args.events)
+            .map_err(|e| format!("{}: {e}", args.events.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        (Box::new(BufReader::with_capacity(1 << 16, file)), size)
+    };
+    let progress = progress_bar(size);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut tally = Tally::default();
+    let print =
+        |records: Vec<RunRecord>, tally: &mut Tally, out: &mut dyn Write| -> Result<(), String> {
+            for record in records {
+                tally.add(&record);
+                let text = match args.format {
+                    RunFormat::Json => {
+                        serde_json::to_string(&record).map_err(|e| e.to_string())? + "\n"
+                    }
+                    RunFormat::Human => human(&record),
+                };
+                if let Err(e) = out.write_all(text.as_bytes()) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(());
+                    }
+                    return Err(e.to_string());
+                }
+            }
+            Ok(())
+        };
+
+    let mut read = 0u64;
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", args.events.display()))?;
+        read += line.len() as u64 + 1;
+        if n % 4096 == 0 {
+            if let Some(bar) = &progress {
+                bar.set_position(read);
+            }
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        tally.events += 1;
+        let event = match engine.parse_line(&line, n + 1) {
+            Ok(event) => event,
+            Err(e) => {
+                tally.rejected += 1;
+                let message = format!("rejected: {e}");
+                match &progress {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+                continue;
+            }
+        };
+        clock.advance_to(event.at);
+        let due = engine.tick().map_err(|e| e.to_string())?;
+        print(due, &mut tally, &mut out)?;
+        let records = engine.handle(event).map_err(|e| e.to_string())?;
+        print(records, &mut tally, &mut out)?;
+    }
+    if let Some(t) = until {
+        clock.advance_to(t);
+    }
+    let due = engine.tick().map_err(|e| e.to_string())?;
+    print(due, &mut tally, &mut out)?;
+    engine.flush().map_err(|e| e.to_string())?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let _ = out.flush();
+    eprintln!("{}", tally.line());
+    let failed = tally.by_status[RunStatus::Failed as usize] > 0;
+    Ok(if failed || tally.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn dry_run_handlers() -> Handlers {
+    let abort_after: Option<usize> = std::env::var(ABORT_AFTER_EFFECTS)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let performed = Arc::new(AtomicUsize::new(0));
+    Handlers::new().otherwise(move |effect| {
+        if abort_after.is_some_and(|limit| performed.load(Ordering::SeqCst) >= limit) {
+            std::process::abort();
+        }
+        performed.fetch_add(1, Ordering::SeqCst);
+        dry_run_answer(effect)
+    })
+}
+
+fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {
+    if size < (1 << 20) || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} replaying events {bar:40} {bytes}/{total_bytes} ({eta})",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// A run record as a run history reads.
+pub(crate) fn human(record: &RunRecord) -> String {
+    let mut out = format!("{} ", record.rule);
+    if let (Some(object), Some(id)) = (&record.object, &record.record) {
+        out.push_str(&format!("on {object}/{id} "));
+    }
+    out.push_str(&format!(
+        "(event {}): {}",
+        record.event,
+        record.status.as_str()
+    ));
+    if let Some(reason) = &record.reason {
+        out.push_str(&format!(" — {reason}"));
+    }
+    out.push('\n');
+    for step in &record.steps {
+        out.push_str(&format!(
+            "  line {:<4} {:<12} {:<12}",
+            step.line,
+            step.action,
+            step.status.as_str()
+        ));
+        if let Some(serde_json::Value::Object(input)) = &step.input {
+            let shown: Vec<String> = input.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!(" {}", shown.join(" ")));
+        }
+        if let Some(error) = &step.error {
+            out.push_str(&format!(" error: {error}"));
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,982 @@
+//! From the checked IR to what the engine runs: attribute names become slots, option
+//! values indices, paths lookups, schedules parsed once.
+//!
+//! This is the only place the engine looks names up; a program that fails to compile
+//! here was not produced by this version's checker (a hand-edited IR file), and says so.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+
+use super::eval::{Node, Path, PathRoot, PathStep, Piece};
+use super::record::Layouts;
+use super::value::{parse_time, Val};
+use crate::check::scope::{activity_shape, ANSWER, FAILURE, TASK};
+use crate::ir::{self, Action, ExprKind, Root, TemplatePart, Timing, Trigger, Value};
+use crate::schema::{Schema, Type};
+use crate::syntax::ast::BinaryOp;
+
+/// A rule ready to run.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The checked rule.
+    pub ir: ir::Rule,
+    /// The object's index.
+    pub object: Option<u16>,
+    /// What starts it.
+    pub trigger: When,
+    /// The condition (for schedules: the `for … where` filter).
+    pub condition: Option<Node>,
+    /// The steps.
+    pub steps: Vec<Op>,
+    /// Names bound by `as`, by binding index.
+    pub bindings: Vec<String>,
+    /// The zone `today` is read in.
+    pub zone: Tz,
+}
+
+/// Compiled triggers.
+#[derive(Debug)]
+pub enum When {
+    /// `created`
+    Created,
+    /// `updated`
+    Updated,
+    /// `deleted`
+    Deleted,
+    /// `merged`
+    Merged,
+    /// `<attr> changed [from …] [to …]`
+    Changed {
+        /// The attribute's slot.
+        slot: u16,
+        /// Accepted old values.
+        from: Option<Vec<Val>>,
+        /// Accepted new values.
+        to: Option<Vec<Val>>,
+    },
+    /// `matches <filter>`
+    Matches {
+        /// The filter.
+        filter: Node,
+        /// The slots it reads (an update touching none of them cannot change it).
+        reads: Vec<u16>,
+    },
+    /// List movement.
+    List {
+        /// The list.
+        list: String,
+        /// Added (else removed).
+        added: bool,
+    },
+    /// An activity event.
+    Activity(super::event::EventKind),
+    /// A webhook.
+    Webhook(String),
+    /// Another rule's failure streak.
+    RuleFailed {
+        /// The watched rule.
+        rule: String,
+        /// Streak length.
+        times: u32,
+    },
+    /// A schedule.
+    Schedule(Box<Schedule>),
+}
+
+/// A parsed schedule.
+#[derive(Debug)]
+pub struct Schedule {
+    /// The timing.
+    pub timing: Timing,
+    /// The cron expression, parsed.
+    pub cron: Option<croner::Cron>,
+    /// The zone.
+    pub zone: Tz,
+    /// `for <object>`.
+    pub for_object: Option<u16>,
+}
+
+/// A value handed to a handler.
+#[derive(Debug)]
+pub enum ArgValue {
+    /// An expression of a type; `escape` for Slack text.
+    Expr(Node, Type, bool),
+    /// Attribute values of a record to create.
+    Fields(Vec<(String, Node, Type)>),
+    /// A constant.
+    Const(serde_json::Value),
+}
+
+/// A named argument.
+#[derive(Debug)]
+pub struct Arg {
+    /// Its name in the effect's arguments.
+    pub name: &'static str,
+    /// Its value.
+    pub value: ArgValue,
+}
+
+/// What kind of effect, where the engine must know (record state, follow-on events).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectKind {
+    /// A Slack message.
+    Slack,
+    /// An email.
+    Email,
+    /// A task on the record.
+    Task,
+    /// A new record.
+    Create {
+        /// Object index.
+        object: u16,
+    },
+    /// Find by a unique attribute, else create.
+    Upsert {
+        /// Object index.
+        object: u16,
+        /// The unique attribute's slot.
+        by: u16,
+    },
+    /// A note on the record.
+    Note,
+    /// An HTTP call.
+    Http,
+    /// List membership.
+    List {
+        /// The list.
+        list: String,
+        /// Added (else removed).
+        added: bool,
+    },
+    /// A host-registered action.
+    Custom,
+}
+
+/// A compiled step.
+#[derive(Debug)]
+pub struct Op {
+    /// Its path in the rule (`2`, `3.then.0`).
+    pub path: String,
+    /// Where it is written.
+    pub location: ir::Location,
+    /// `on error continue`.
+    pub continue_on_error: bool,
+    /// `retry n`.
+    pub retry: u32,
+    /// What it does.
+    pub kind: OpKind,
+}
+
+/// Step kinds.
+#[derive(Debug)]
+pub enum OpKind {
+    /// An effect through a handler.
+    Effect {
+        /// Handler name (`slack`, `http`, a custom action's name).
+        action: String,
+        /// What kind.
+        kind: EffectKind,
+        /// Arguments.
+        args: Vec<Arg>,
+        /// `key <expr>`.
+        key: Option<Node>,
+        /// `as <name>`.
+        binding: Option<u16>,
+    },
+    /// `set` / `clear`.
+    Set {
+        /// Slot.
+        slot: u16,
+        /// New value (`None` for `clear`).
+        value: Option<Node>,
+        /// `if empty`.
+        if_empty: bool,
+    },
+    /// `find`.
+    Find {
+        /// Object index.
+        object: u16,
+        /// Filter over the candidate.
+        filter: Node,
+        /// Binding.
+        binding: u16,
+    },
+    /// `wait <duration>` (`until` false) or `wait until <time>`.
+    Wait {
+        /// The duration or time.
+        value: Node,
+        /// `until`.
+        until: bool,
+    },
+    /// `ask`.
+    Ask {
+        /// Member and question.
+        args: Vec<Arg>,
+        /// Timeout.
+        timeout: Option<Node>,
+        /// Binding.
+        binding: u16,
+    },
+    /// `if` and `route`: the first arm whose guard holds.
+    Branch {
+        /// Guarded arms.
+        arms: Vec<(Node, Vec<Op>)>,
+        /// `else`.
+        otherwise: Vec<Op>,
+        /// The word for the step log (`if`, `route`).
+        word: &'static str,
+    },
+    /// `stop`.
+    Stop,
+    /// `skip`.
+    Skip(Option<String>),
+}
+
+/// Compiles every rule of a program.
+pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>, String> {
+    program
+        .rules
+        .iter()
+        .map(|rule| {
+            Compiler {
+                schema: &program.schema,
+                layouts,
+                rule,
+                bindings: HashMap::new(),
+                binding_types: Vec::new(),
+                names: Vec::new(),
+            }
+            .rule()
+            .map_err(|e| format!("rule `{}`: {e}", rule.id))
+        })
+        .collect()
+}
+
+struct Compiler<'a> {
+    schema: &'a Schema,
+    layouts: &'a Layouts,
+    rule: &'a ir::Rule,
+    bindings: HashMap<String, u16>,
+    binding_types: Vec<Type>,
+    names: Vec<String>,
+}
+
+type R<T> = Result<T, String>;
+
+/// A constant of the IR as a runtime value.
+pub fn const_val(value: &Value) -> Val {
+    match value {
+        Value::Empty => Val::Empty,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => Val::Number(*n),
+        Value::Text(s) => Val::text(s),
+        Value::Date(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Val::Date)
+            .unwrap_or(Val::Empty),
+        Value::Timestamp(t) => parse_time(t).map(Val::Time).unwrap_or(Val::Empty),
+        Value::Duration(d) => Val::Duration(*d),
+        Value::Option { index, .. } => Val::Option(*index),
+        Value::List(items) => Val::List(items.iter().map(const_val).collect()),
+    }
+}
+
+impl Compiler<'_> {
+    fn rule(mut self) -> R<Compiled> {
+        let object = match &self.rule.object {
+            Some(name) => Some(self.object(name)?),
+            None => None,
+        };
+        let zone = match &self.rule.trigger {
+            Trigger::Schedule(s) => zone(&s.zone)?,
+            _ => Tz::UTC,
+        };
+        // Bindings first, so every step sees every name's index and type.
+        for step in &self.rule.steps {
+            self.declare_bindings(step)?;
+        }
+        let trigger = self.trigger(object)?;
+        let condition = match &self.rule.condition {
+            Some(c) => Some(self.expr(c, object)?),
+            None => None,
+        };
+        let steps = self.steps(&self.rule.steps, object)?;
+        Ok(Compiled {
+            ir: self.rule.clone(),
+            object,
+            trigger,
+            condition,
+            steps,
+            bindings: self.names,
+            zone,
+        })
+    }
+
+    fn object(&self, name: &str) -> R<u16> {
+        self.layouts
+            .index(name)
+            .ok_or_else(|| format!("unknown object `{name}`"))
+    }
+
+    fn slot(&self, object: u16, attr: &str) -> R<u16> {
+        self.layouts.objects[object as usize]
+            .slot(attr)
+            .ok_or_else(|| format!("unknown attribute `{attr}`"))
+    }
+
+    fn declare_bindings(&mut self, step: &ir::Step) -> R<()> {
+        let bound = match &step.action {
+            Action::CreateTask { binding, .. } => {
+                binding.clone().map(|b| (b, Type::Struct(TASK.clone())))
+            }
+            Action::Create {
+                binding, object, ..
+            }
+            | Action::Upsert {
+                binding, object, ..
+            } => binding.clone().map(|b| (b, Type::Record(object.clone()))),
+            Action::Find {
+                binding, object, ..
+            } => Some((binding.clone(), Type::Record(object.clone()))),
+            Action::Http { binding, .. } | Action::Custom { binding, .. } => {
+                binding.clone().map(|b| (b, Type::Json))
+            }
+            Action::Ask { binding, .. } => Some((binding.clone(), Type::Struct(ANSWER.clone()))),
+            Action::If {
+                branches: arms,
+                otherwise,
+            }
+            | Action::Route { arms, otherwise } => {
+                for step in arms.iter().flat_map(|a| &a.steps).chain(otherwise) {
+                    self.declare_bindings(step)?;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some((name, ty)) = bound {
+            if !self.bindings.contains_key(&name) {
+                self.bindings.insert(name.clone(), self.names.len() as u16);
+                self.names.push(name);
+                self.binding_types.push(ty);
+            }
+        }
+        Ok(())
+    }
+
+    fn binding(&self, name: &str) -> R<u16> {
+        self.bindings
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("unknown binding `{name}`"))
+    }
+
+    fn trigger(&mut self, object: Option<u16>) -> R<When> {
+        use super::event::EventKind as E;
+        Ok(match &self.rule.trigger {
+            Trigger::Created => When::Created,
+            Trigger::Updated => When::Updated,
+            Trigger::Deleted => When::Deleted,
+            Trigger::Merged => When::Merged,
+            Trigger::Changed { attr, from, to } => {
+                let object = self.object(&attr.object)?;
+                let values = |v: &Option<Vec<Value>>| {
+                    v.as_ref().map(|vs| vs.iter().map(const_val).collect())
+                };
+                When::Changed {
+                    slot: self.slot(object, &attr.attr)?,
+                    from: values(from),
+                    to: values(to),
+                }
+            }
+            Trigger::Matches { filter } => {
+                let filter = self.expr(filter, object)?;
+                let mut reads = Vec::new();
+                reads_of(&filter, &mut reads);
+                reads.sort_unstable();
+                reads.dedup();
+                When::Matches { filter, reads }
+            }
+            Trigger::AddedToList { list } => When::List {
+                list: list.clone(),
+                added: true,
+            },
+            Trigger::RemovedFromList { list } => When::List {
+                list: list.clone(),
+                added: false,
+            },
+            Trigger::NoteCreated => When::Activity(E::NoteCreated),
+            Trigger::CommentAdded => When::Activity(E::CommentCreated),
+            Trigger::TaskCreated => When::Activity(E::TaskCreated),
+            Trigger::TaskCompleted => When::Activity(E::TaskCompleted),
+            Trigger::CallRecorded => When::Activity(E::CallRecorded),
+            Trigger::Webhook { name } => When::Webhook(name.clone()),
+            Trigger::RuleFailed { rule, times } => When::RuleFailed {
+                rule: rule.clone(),
+                times: (*times).max(1),
+            },
+            Trigger::Schedule(s) => When::Schedule(Box::new(Schedule {
+                cron: match &s.timing {
+                    Timing::Cron { expression } => Some(
+                        expression
+                            .parse::<croner::Cron>()
+                            .map_err(|e| format!("cron `{expression}`: {e}"))?,
+                    ),
+                    _ => None,
+                },
+                timing: s.timing.clone(),
+                zone: zone(&s.zone)?,
+                for_object: match &s.for_object {
+                    Some(o) => Some(self.object(o)?),
+                    None => None,
+                },
+            })),
+        })
+    }
+
+    fn steps(&mut self, steps: &[ir::Step], object: Option<u16>) -> R<Vec<Op>> {
+        steps.iter().map(|s| self.step(s, object)).collect()
+    }
+
+    fn arg(&mut self, name: &'static str, e: &ir::Expr, object: Option<u16>) -> R<Arg> {
+        Ok(Arg {
+            name,
+            value: ArgValue::Expr(self.expr(e, object)?, e.ty.clone(), false),
+        })
+    }
+
+    fn opt_arg(
+        &mut self,
+        args: &mut Vec<Arg>,
+        name: &'static str,
+        e: &Option<ir::Expr>,
+        object: Option<u16>,
+    ) -> R<()> {
+        if let Some(e) = e {
+            args.push(self.arg(name, e, object)?);
+        }
+        Ok(())
+    }
+
+    fn fields(
+        &mut self,
+        target: u16,
+        fields: &[(String, ir::Expr)],
+        object: Option<u16>,
+    ) -> R<Vec<(String, Node, Type)>> {
+        let layout = &self.layouts.objects[target as usize];
+        let mut out = Vec::new();
+        for (name, e) in fields {
+            let ty = layout
+                .slot(name)
+                .map(|s| layout.types[s as usize].clone())
+                .unwrap_or_else(|| e.ty.clone());
+            out.push((name.clone(), self.expr(e, object)?, ty));
+        }
+        Ok(out)
+    }
+
+    fn opt_binding(&self, b: &Option<String>) -> R<Option<u16>> {
+        b.as_deref().map(|b| self.binding(b)).transpose()
+    }
+
+    fn step(&mut self, step: &ir::Step, object: Option<u16>) -> R<Op> {
+        let effect = |action: &str,
+                      kind: EffectKind,
+                      args: Vec<Arg>,
+                      key: Option<Node>,
+                      binding: Option<u16>| OpKind::Effect {
+            action: action.to_string(),
+            kind,
+            args,
+            key,
+            binding,
+        };
+        let kind = match &step.action {
+            Action::Set {
+                attr,
+                value,
+                if_empty,
+            } => {
+                let o = self.object(&attr.object)?;
+                OpKind::Set {
+                    slot: self.slot(o, &attr.attr)?,
+                    value: Some(self.expr(value, object)?),
+                    if_empty: *if_empty,
+                }
+            }
+            Action::Clear { attr } => {
+                let o = self.object(&attr.object)?;
+                OpKind::Set {
+                    slot: self.slot(o, &attr.attr)?,
+                    value: None,
+                    if_empty: false,
+                }
+            }
+            Action::AddToList { list } | Action::RemoveFromList { list } => {
+                let added = matches!(step.action, Action::AddToList { .. });
+                let args = vec![Arg {
+                    name: "list",
+                    value: ArgValue::Const(serde_json::Value::String(list.clone())),
+                }];
+                let name = if added {
+                    "add_to_list"
+                } else {
+                    "remove_from_list"
+                };
+                effect(
+                    name,
+                    EffectKind::List {
+                        list: list.clone(),
+                        added,
+                    },
+                    args,
+                    None,
+                    None,
+                )
+            }
+            Action::SlackChannel { channel, text } => {
+                let mut args = vec![Arg {
+                    name: "channel",
+                    value: ArgValue::Const(serde_json::Value::String(channel.clone())),
+                }];
+                if let Some(text) = text {
+                    args.push(Arg {
+                        name: "text",
+                        value: ArgValue::Expr(self.expr(text, object)?, text.ty.clone(), true),
+                    });
+                }
+                effect("slack", EffectKind::Slack, args, None, None)
+            }
+            Action::SlackDm { member, text } => {
+                let mut args = vec![self.arg("member", member, object)?];
+                if let Some(text) = text {
+                    args.push(Arg {
+                        name: "text",
+                        value: ArgValue::Expr(self.expr(text, object)?, text.ty.clone(), true),
+                    });
+                }
+                effect("slack", EffectKind::Slack, args, None, None)
+            }
+            Action::Email {
+                to,
+                subject,
+                body,
+                template,
+            } => {
+                let mut args = vec![self.arg("to", to, object)?];
+                self.opt_arg(&mut args, "subject", subject, object)?;
+                self.opt_arg(&mut args, "body", body, object)?;
+                if let Some(t) = template {
+                    args.push(Arg {
+                        name: "template",
+                        value: ArgValue::Const(serde_json::Value::String(t.clone())),
+                    });
+                }
+                effect("email", EffectKind::Email, args, None, None)
+            }
+            Action::CreateTask {
+                title,
+                assignee,
+                due,
+                body,
+                key,
+                binding,
+            } => {
+                let mut args = vec![self.arg("title", title, object)?];
+                self.opt_arg(&mut args, "assignee", assignee, object)?;
+                self.opt_arg(&mut args, "due", due, object)?;
+                self.opt_arg(&mut args, "body", body, object)?;
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                let binding = self.opt_binding(binding)?;
+                effect("create_task", EffectKind::Task, args, key, binding)
+            }
+            Action::Create {
+                object: target,
+                fields,
+                key,
+                binding,
+            } => {
+                let t = self.object(target)?;
+                let args = vec![
+                    Arg {
+                        name: "object",
+                        value: ArgValue::Const(serde_json::Value::String(target.clone())),
+                    },
+                    Arg {
+                        name: "fields",
+                        value: ArgValue::Fields(self.fields(t, fields, object)?),
+                    },
+                ];
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                let binding = self.opt_binding(binding)?;
+                effect(
+                    "create",
+                    EffectKind::Create { object: t },
+                    args,
+                    key,
+                    binding,
+                )
+            }
+            Action::Upsert {
+                object: target,
+                by,
+                fields,
+                binding,
+            } => {
+                let t = self.object(target)?;
+                let args = vec![
+                    Arg {
+                        name: "object",
+                        value: ArgValue::Const(serde_json::Value::String(target.clone())),
+                    },
+                    Arg {
+                        name: "by",
+                        value: ArgValue::Const(serde_json::Value::String(by.clone())),
+                    },
+                    Arg {
+                        name: "fields",
+                        value: ArgValue::Fields(self.fields(t, fields, object)?),
+                    },
+                ];
+                let by = self.slot(t, by)?;
+                let binding = self.opt_binding(binding)?;
+                effect(
+                    "upsert",
+                    EffectKind::Upsert { object: t, by },
+                    args,
+                    None,
+                    binding,
+                )
+            }
+            Action::Find {
+                object: target,
+                filter,
+                binding,
+            } => {
+                let t = self.object(target)?;
+                let filter = self.expr_in(filter, object, Some(t))?;
+                OpKind::Find {
+                    object: t,
+                    filter,
+                    binding: self.binding(binding)?,
+                }
+            }
+            Action::Note { title, body } => {
+                let mut args = vec![self.arg("title", title, object)?];
+                self.opt_arg(&mut args, "body", body, object)?;
+                effect("note", EffectKind::Note, args, None, None)
+            }
+            Action::Http {
+                method,
+                url,
+                headers,
+                body,
+                key,
+                binding,
+            } => {
+                let mut args = vec![
+                    Arg {
+                        name: "method",
+                        value: ArgValue::Const(serde_json::Value::String(method.clone())),
+                    },
+                    self.arg("url", url, object)?,
+                ];
+                if !headers.is_empty() {
+                    args.push(Arg {
+                        name: "headers",
+                        value: ArgValue::Fields(
+                            headers
+                                .iter()
+                                .map(|(k, e)| Ok((k.clone(), self.expr(e, object)?, e.ty.clone())))
+                                .collect::<R<_>>()?,
+                        ),
+                    });
+                }
+                self.opt_arg(&mut args, "body", body, object)?;
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                let binding = self.opt_binding(binding)?;
+                effect("http", EffectKind::Http, args, key, binding)
+            }
+            Action::WaitFor { duration } => OpKind::Wait {
+                value: self.expr(duration, object)?,
+                until: false,
+            },
+            Action::WaitUntil { time } => OpKind::Wait {
+                value: self.expr(time, object)?,
+                until: true,
+            },
+            Action::Ask {
+                member,
+                question,
+                timeout,
+                binding,
+            } => OpKind::Ask {
+                args: vec![
+                    self.arg("member", member, object)?,
+                    self.arg("question", question, object)?,
+                ],
+                timeout: timeout.as_ref().map(|t| self.expr(t, object)).transpose()?,
+                binding: self.binding(binding)?,
+            },
+            Action::If {
+                branches,
+                otherwise,
+            }
+            | Action::Route {
+                arms: branches,
+                otherwise,
+            } => {
+                let word = if matches!(step.action, Action::If { .. }) {
+                    "if"
+                } else {
+                    "route"
+                };
+                let mut arms = Vec::new();
+                for branch in branches {
+                    arms.push((
+                        self.expr(&branch.condition, object)?,
+                        self.steps(&branch.steps, object)?,
+                    ));
+                }
+                OpKind::Branch {
+                    arms,
+                    otherwise: self.steps(otherwise, object)?,
+                    word,
+                }
+            }
+            Action::Stop => OpKind::Stop,
+            Action::Skip { reason } => OpKind::Skip(reason.clone()),
+            Action::Custom {
+                name,
+                args,
+                key,
+                binding,
+            } => {
+                let params = self
+                    .schema
+                    .action(name)
+                    .map(|a| a.params.clone())
+                    .unwrap_or_default();
+                let fields = args
+                    .iter()
+                    .map(|(k, e)| {
+                        let ty = params
+                            .iter()
+                            .find(|(p, _)| p == k)
+                            .map(|(_, t)| t.clone())
+                            .unwrap_or_else(|| e.ty.clone());
+                        Ok((k.clone(), self.expr(e, object)?, ty))
+                    })
+                    .collect::<R<Vec<_>>>()?;
+                let args = vec![Arg {
+                    name: "args",
+                    value: ArgValue::Fields(fields),
+                }];
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                let binding = self.opt_binding(binding)?;
+                effect(name, EffectKind::Custom, args, key, binding)
+            }
+        };
+        Ok(Op {
+            path: step.path.clone(),
+            location: step.location,
+            continue_on_error: step.continue_on_error,
+            retry: step.retry,
+            kind,
+        })
+    }
+
+    fn expr(&mut self, e: &ir::Expr, object: Option<u16>) -> R<Node> {
+        self.expr_in(e, object, None)
+    }
+
+    /// Compiles an expression; `candidate` is the object a `find` searches.
+    fn expr_in(&mut self, e: &ir::Expr, object: Option<u16>, candidate: Option<u16>) -> R<Node> {
+        let mut sub = |x: &ir::Expr| -> R<Node> { self.expr_in(x, object, candidate) };
+        Ok(match &e.kind {
+            ExprKind::Const { value } => Node::Const(const_val(value)),
+            ExprKind::Now => Node::Now,
+            ExprKind::Today => Node::Today,
+            ExprKind::Relative { seconds } => Node::Relative(*seconds),
+            ExprKind::List { items } => {
+                Node::List(items.iter().map(&mut sub).collect::<R<Vec<_>>>()?.into())
+            }
+            ExprKind::Map { entries } => Node::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), sub(v)?, v.ty.clone())))
+                    .collect::<R<Vec<_>>>()?
+                    .into(),
+            ),
+            ExprKind::Template { parts } => Node::Template(
+                parts
+                    .iter()
+                    .map(|p| {
+                        Ok(match p {
+                            TemplatePart::Text(t) => Piece::Text(t.clone()),
+                            TemplatePart::Hole(h) => Piece::Hole(sub(h)?, h.ty.clone()),
+                        })
+                    })
+                    .collect::<R<Vec<_>>>()?
+                    .into(),
+            ),
+            ExprKind::Call { function, args } => Node::Call(
+                *function,
+                args.iter()
+                    .map(|a| Ok((sub(a)?, a.ty.clone())))
+                    .collect::<R<Vec<_>>>()?
+                    .into(),
+            ),
+            ExprKind::Not { operand } => Node::Not(Box::new(sub(operand)?)),
+            ExprKind::Neg { operand } => Node::Neg(Box::new(sub(operand)?)),
+            ExprKind::Test { test, operand } => Node::Test(*test, Box::new(sub(operand)?)),
+            ExprKind::Binary { operator, lhs, rhs } => {
+                let pair = Box::new((sub(lhs)?, sub(rhs)?));
+                match operator {
+                    BinaryOp::And => Node::And(pair),
+                    BinaryOp::Or => Node::Or(pair),
+                    op => Node::Binary(*op, pair),
+                }
+            }
+            ExprKind::Read { root, path } => self.read(root, path, object, candidate)?,
+        })
+    }
+
+    fn read(
+        &mut self,
+        root: &Root,
+        path: &[String],
+        object: Option<u16>,
+        candidate: Option<u16>,
+    ) -> R<Node> {
+        let record_root =
+            |o: Option<u16>, what: &str| o.ok_or_else(|| format!("`{what}` outside a record rule"));
+        let (root, start, rest): (PathRoot, Type, &[String]) = match root {
+            Root::Event => {
+                return Ok(match path.first().map(String::as_str) {
+                    Some("id") => Node::EventId,
+                    Some("actor") => Node::EventActor,
+                    Some("source") => Node::EventSource,
+                    Some("at") => Node::EventAt,
+                    other => return Err(format!("unknown event field {other:?}")),
+                })
+            }
+            Root::Record | Root::Old | Root::Candidate => {
+                let o = match root {
+                    Root::Candidate => record_root(candidate, "find")?,
+                    _ => record_root(object, "record")?,
+                };
+                let [first, rest @ ..] = path else {
+                    return Err("empty path".into());
+                };
+                let slot = self.slot(o, first)?;
+                if rest.is_empty() {
+                    match root {
+                        Root::Record => return Ok(Node::Slot(slot)),
+                        Root::Old => return Ok(Node::OldSlot(slot)),
+                        _ => {}
+                    }
+                }
+                let ty = self.layouts.objects[o as usize].types[slot as usize].clone();
+                let mut steps = vec![PathStep::Attr(slot)];
+                self.walk(&ty, rest, &mut steps)?;
+                let root = match root {
+                    Root::Record => PathRoot::Record,
+                    Root::Old => PathRoot::Old,
+                    _ => PathRoot::Candidate,
+                };
+                return Ok(Node::Path(Box::new(Path { root, steps })));
+            }
+            Root::Binding { name } => {
+                let i = self.binding(name)?;
+                (
+                    PathRoot::Binding(i),
+                    self.binding_types[i as usize].clone(),
+                    path,
+                )
+            }
+            Root::Payload => {
+                let ty = match &self.rule.trigger {
+                    Trigger::Webhook { name } => self
+                        .schema
+                        .webhook(name)
+                        .map(|w| Type::Struct(w.payload.clone()))
+                        .unwrap_or(Type::Json),
+                    _ => Type::Json,
+                };
+                (PathRoot::Payload, ty, path)
+            }
+            Root::Activity => {
+                let name = match &self.rule.trigger {
+                    Trigger::NoteCreated => "note",
+                    Trigger::CommentAdded => "comment",
+                    Trigger::CallRecorded => "call",
+                    _ => "task",
+                };
+                let ty = activity_shape(name).map(Type::Struct).unwrap_or(Type::Json);
+                (PathRoot::Activity, ty, path)
+            }
+            Root::Failure => (PathRoot::Failure, Type::Struct(FAILURE.clone()), path),
+        };
+        let mut steps = Vec::new();
+        self.walk(&start, rest, &mut steps)?;
+        Ok(Node::Path(Box::new(Path { root, steps })))
+    }
+
+    /// Adds one step per field name, following references and JSON.
+    fn walk(&self, start: &Type, fields: &[String], steps: &mut Vec<PathStep>) -> R<()> {
+        let mut ty = start.clone();
+        for field in fields {
+            ty = match &ty {
+                Type::Record(object) => {
+                    let o = self.object(object)?;
+                    let slot = self.slot(o, field)?;
+                    steps.push(PathStep::Deref { object: o, slot });
+                    self.layouts.objects[o as usize].types[slot as usize].clone()
+                }
+                Type::Struct(shape) => {
+                    let t = shape.field(field).cloned().unwrap_or(Type::Json);
+                    steps.push(PathStep::Field(field.clone(), t.clone()));
+                    t
+                }
+                _ => {
+                    steps.push(PathStep::Field(field.clone(), Type::Json));
+                    Type::Json
+                }
+            };
+        }
+        Ok(())
+    }
+}
+
+fn zone(name: &str) -> R<Tz> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone `{name}`"))
+}
+
+/// The record slots an expression reads directly.
+fn reads_of(node: &Node, out: &mut Vec<u16>) {
+    match node {
+        Node::Slot(s) | Node::OldSlot(s) => out.push(*s),
+        Node::Path(p) => {
+            if let (PathRoot::Record, Some(PathStep::Attr(s))) = (p.root, p.steps.first()) {
+                out.push(*s);
+            }
+        }
+        Node::List(items) => items.iter().for_each(|n| reads_of(n, out)),
+        Node::Map(entries) => entries.iter().for_each(|(_, n, _)| reads_of(n, out)),
+        Node::Template(pieces) => pieces.iter().for_each(|p| {
+            if let Piece::Hole(n, _) = p {
+                reads_of(n, out)
+            }
+        }),
+        Node::Call(_, args) => args.iter().for_each(|(n, _)| reads_of(n, out)),
+        Node::Not(n) | Node::Neg(n) | Node::Test(_, n) => reads_of(n, out),
+        Node::And(pair) | Node::Or(pair) | Node::Binary(_, pair) => {
+            reads_of(&pair.0, out);
+            reads_of(&pair.1, out);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,279 @@
+//! Effects and the handlers a host registers for them (engine.md, Effects).
+//!
+//! Every action reaches the outside world through a handler: the engine computes the
+//! arguments and an idempotency key, the handler does the work and answers
+//! [`Outcome::Done`], [`Outcome::Defer`] or [`Outcome::Error`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+/// One effect for a handler to perform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effect {
+    /// `slack`, `email`, `http`, `set`, `create`, … or a custom action's name.
+    pub action: String,
+    /// Typed arguments, with secrets resolved (never log these).
+    pub args: Map<String, Json>,
+    /// The idempotency key: stable across retries and redelivery. Pass it on to APIs
+    /// that take one.
+    pub key: String,
+    /// The rule that caused it.
+    pub rule: String,
+    /// The record it concerns, when there is one: object and id.
+    pub record: Option<(String, String)>,
+    /// 1 for the first attempt, more on `retry`.
+    pub attempt: u32,
+}
+
+impl Effect {
+    /// A text argument.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.args.get(name).and_then(Json::as_str)
+    }
+}
+
+/// What a handler answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Done; the output is bound by `as` (HTTP response body, created record's id …).
+    Done(Json),
+    /// Not done yet: the run waits, durably, until the host calls `Engine::resume`.
+    Defer,
+    /// Failed; `retryable` errors are retried by `retry n`.
+    Error {
+        /// What went wrong (secrets are scrubbed before it is stored).
+        message: String,
+        /// Whether trying again may help.
+        retryable: bool,
+    },
+}
+
+impl Outcome {
+    /// Done with no output.
+    pub fn done() -> Outcome {
+        Outcome::Done(Json::Null)
+    }
+
+    /// A retryable error.
+    pub fn retry(message: impl Into<String>) -> Outcome {
+        Outcome::Error {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// An error retrying cannot fix.
+    pub fn fail(message: impl Into<String>) -> Outcome {
+        Outcome::Error {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// A function that performs effects.
+pub type HandlerFn = dyn Fn(&Effect) -> Outcome + Send + Sync;
+
+/// The actions whose effects are writes to the CRM itself.
+pub const RECORD_ACTIONS: &[&str] = &[
+    "set",
+    "clear",
+    "create",
+    "upsert",
+    "add_to_list",
+    "remove_from_list",
+    "note",
+    "create_task",
+];
+
+/// The handlers a host registers, by action name.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_action: HashMap<String, Arc<HandlerFn>>,
+    records: Option<Arc<HandlerFn>>,
+    fallback: Option<Arc<HandlerFn>>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.by_action.keys().collect();
+        names.sort();
+        f.debug_struct("Handlers")
+            .field("actions", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handlers {
+    /// No handlers: every effect fails with "no handler".
+    pub fn new() -> Handlers {
+        Handlers::default()
+    }
+
+    /// Handles one action (`slack`, `http`, or a custom action's name).
+    pub fn on(
+        mut self,
+        action: &str,
+        f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static,
+    ) -> Handlers {
+        self.by_action.insert(action.to_string(), Arc::new(f));
+        self
+    }
+
+    /// Handles the CRM writes ([`RECORD_ACTIONS`]) not given their own handler.
+    pub fn records(mut self, f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static) -> Handlers {
+        self.records = Some(Arc::new(f));
+        self
+    }
+
+    /// Handles every action without a handler of its own.
+    pub fn otherwise(mut self, f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static) -> Handlers {
+        self.fallback = Some(Arc::new(f));
+        self
+    }
+
+    /// Dry-run handlers: every effect is recorded in `log` and succeeds; `ask`
+    /// waits for an answer; `create`/`upsert`/tasks answer with an id from the key.
+    pub fn dry_run(log: Arc<Mutex<Vec<Effect>>>) -> Handlers {
+        Handlers::new().otherwise(move |effect| {
+            if let Ok(mut log) = log.lock() {
+                log.push(effect.clone());
+            }
+            dry_run_answer(effect)
+        })
+    }
+
+    /// Runs the handler for an effect.
+    pub fn call(&self, effect: &Effect) -> Outcome {
+        let handler = self
+            .by_action
+            .get(&effect.action)
+            .or_else(|| {
+                RECORD_ACTIONS
+                    .contains(&effect.action.as_str())
+                    .then_some(self.records.as_ref())
+                    .flatten()
+            })
+            .or(self.fallback.as_ref());
+        match handler {
+            // A panicking handler fails its step, not the engine.
+            Some(h) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(effect)))
+                .unwrap_or_else(|_| {
+                    Outcome::fail(format!("the `{}` handler panicked", effect.action))
+                }),
+            None => Outcome::fail(format!(
+                "no handler is registered for `{}`; register one with Handlers::on(\"{}\", …)",
+                effect.action, effect.action
+            )),
+        }
+    }
+}
+
+/// What dry-run handlers answer.
+pub fn dry_run_answer(effect: &Effect) -> Outcome {
+    match effect.action.as_str() {
+        "ask" => Outcome::Defer,
+        "create" | "upsert" | "create_task" => {
+            let short: String = effect.key.chars().take(12).collect();
+            Outcome::Done(serde_json::json!({ "id": format!("dry-{short}") }))
+        }
+        "http" => Outcome::Done(Json::Object(Map::new())),
+        _ => Outcome::done(),
+    }
+}
+
+/// The idempotency key of an effect: (rule, version, event, step path, loop index).
+pub fn idempotency_key(rule: &str, version: &str, event: &str, step: &str, index: u32) -> String {
+    let mut h = Sha256::new();
+    for part in [rule, version, event, step] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update(index.to_le_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(32);
+    for byte in &digest[..16] {
+        use std::fmt::Write;
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// Escapes text for Slack's mrkdwn so record data cannot ping `<!channel>` or
+/// forge links.
+pub fn slack_escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// An effect as run records show it: secrets redacted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EffectRecord {
+    /// The action.
+    pub action: String,
+    /// Arguments, secrets shown as `***`.
+    pub args: Map<String, Json>,
+    /// The idempotency key.
+    pub key: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_differ_by_every_part_and_are_stable() {
+        let k = idempotency_key("r", "v1", "e1", "0", 0);
+        assert_eq!(k, idempotency_key("r", "v1", "e1", "0", 0));
+        assert_eq!(k.len(), 32);
+        for other in [
+            idempotency_key("r2", "v1", "e1", "0", 0),
+            idempotency_key("r", "v2", "e1", "0", 0),
+            idempotency_key("r", "v1", "e2", "0", 0),
+            idempotency_key("r", "v1", "e1", "1", 0),
+            idempotency_key("r", "v1", "e1", "0", 1),
+            // Boundaries between parts matter: ("ab","c") is not ("a","bc").
+            idempotency_key("rv", "1", "e1", "0", 0),
+        ] {
+            assert_ne!(k, other);
+        }
+    }
+
+    #[test]
+    fn slack_markup_in_data_is_escaped() {
+        let mut out = String::new();
+        slack_escape("<!channel> & <http://x|y>", &mut out);
+        assert_eq!(out, "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    }
+
+    #[test]
+    fn missing_handlers_and_panics_fail_the_step() {
+        let effect = Effect {
+            action: "slack".into(),
+            args: Map::new(),
+            key: "k".into(),
+            rule: "r".into(),
+            record: None,
+            attempt: 1,
+        };
+        assert!(matches!(
+            Handlers::new().call(&effect),
+            Outcome::Error {
+                retryable: false,
+                ..
+            }
+        ));
+        let panicky = Handlers::new().on("slack", |_| panic!("boom"));
+        assert!(matches!(panicky.call(&effect), Outcome::Error { .. }));
+    }
+}

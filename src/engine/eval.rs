@@ -1,0 +1,663 @@
+//! Evaluation of compiled expressions.
+//!
+//! Total by construction: the checker typed every expression, so a value of the wrong
+//! shape can only be empty data, and empty data makes comparisons false (language.md
+//! §4, "Empty values") instead of failing. Nothing here allocates for the common
+//! conditions over numbers and options.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
+use serde_json::Value as Json;
+
+use super::event::Event;
+use super::record::Record;
+use super::value::{display, from_json, Secret, Val};
+use crate::ir::Function;
+use crate::schema::Type;
+use crate::syntax::ast::{BinaryOp, TestOp};
+
+/// A compiled expression: names resolved to slots, paths to lookups.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A constant.
+    Const(Val),
+    /// An attribute of the rule's record.
+    Slot(u16),
+    /// An attribute's value before the event.
+    OldSlot(u16),
+    /// A longer path.
+    Path(Box<Path>),
+    /// `event.id`
+    EventId,
+    /// `event.actor`
+    EventActor,
+    /// `event.source`
+    EventSource,
+    /// `event.at`
+    EventAt,
+    /// `now`
+    Now,
+    /// `today`
+    Today,
+    /// `now` plus seconds.
+    Relative(i64),
+    /// A list.
+    List(Box<[Node]>),
+    /// A JSON object.
+    Map(Box<[(String, Node, Type)]>),
+    /// A template string.
+    Template(Box<[Piece]>),
+    /// A built-in function.
+    Call(Function, Box<[(Node, Type)]>),
+    /// `not`
+    Not(Box<Node>),
+    /// unary `-`
+    Neg(Box<Node>),
+    /// `and`, short-circuit.
+    And(Box<(Node, Node)>),
+    /// `or`, short-circuit.
+    Or(Box<(Node, Node)>),
+    /// Every other binary operator.
+    Binary(BinaryOp, Box<(Node, Node)>),
+    /// `is set`, `is empty`, …
+    Test(TestOp, Box<Node>),
+}
+
+/// A piece of a template.
+#[derive(Clone, Debug)]
+pub enum Piece {
+    /// Literal text.
+    Text(String),
+    /// A hole with the type its value is shown as.
+    Hole(Node, Type),
+}
+
+/// A path through records, references and JSON.
+#[derive(Clone, Debug)]
+pub struct Path {
+    /// Where it starts.
+    pub root: PathRoot,
+    /// The steps.
+    pub steps: Vec<PathStep>,
+}
+
+/// Path roots.
+#[derive(Clone, Copy, Debug)]
+pub enum PathRoot {
+    /// The rule's record.
+    Record,
+    /// Its old values.
+    Old,
+    /// The record `find … where` is testing.
+    Candidate,
+    /// An `as` binding, by index.
+    Binding(u16),
+    /// The webhook body.
+    Payload,
+    /// The activity of an activity trigger.
+    Activity,
+    /// The failing run of a meta-rule.
+    Failure,
+}
+
+/// One step of a path.
+#[derive(Clone, Debug)]
+pub enum PathStep {
+    /// Read a slot of the record at hand.
+    Attr(u16),
+    /// The value is a record id of `object`: read `slot` of that record.
+    Deref {
+        /// Object index.
+        object: u16,
+        /// Slot in that object.
+        slot: u16,
+    },
+    /// Read a JSON field, typed.
+    Field(String, Type),
+}
+
+/// What evaluation may ask of the engine: other records, secrets, cursors.
+pub trait World {
+    /// The current values of a record the engine knows.
+    fn lookup(&self, object: u16, id: &str) -> Option<Record>;
+    /// A secret's value; `None` when the host does not have it.
+    fn secret(&mut self, name: &str) -> Option<String>;
+    /// The next member of a team, fairly.
+    fn round_robin(&mut self, team: &str) -> Val;
+}
+
+/// A world with no records, secrets or teams (conditions that need none).
+pub struct NoWorld;
+
+impl World for NoWorld {
+    fn lookup(&self, _: u16, _: &str) -> Option<Record> {
+        None
+    }
+    fn secret(&mut self, _: &str) -> Option<String> {
+        None
+    }
+    fn round_robin(&mut self, _: &str) -> Val {
+        Val::Empty
+    }
+}
+
+/// The names in scope for one evaluation.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// The rule's record, current values.
+    pub record: Option<&'a Record>,
+    /// Values before the event.
+    pub old: Option<&'a Record>,
+    /// The event.
+    pub event: Option<&'a Event>,
+    /// The failing run (`failure.`).
+    pub failure: Option<&'a Json>,
+    /// The record a `find` is testing.
+    pub candidate: Option<&'a Record>,
+    /// `as` bindings by index.
+    pub bindings: &'a [Val],
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// The zone `today` is read in.
+    pub zone: Tz,
+}
+
+impl<'a> Scope<'a> {
+    /// A scope over a record and its old values.
+    pub fn new(now: DateTime<Utc>) -> Scope<'a> {
+        Scope {
+            record: None,
+            old: None,
+            event: None,
+            failure: None,
+            candidate: None,
+            bindings: &[],
+            now,
+            zone: Tz::UTC,
+        }
+    }
+}
+
+/// Evaluates a condition: only `true` is true.
+#[inline]
+pub fn holds(node: &Node, scope: &Scope, world: &mut dyn World) -> bool {
+    matches!(eval(node, scope, world), Val::Bool(true))
+}
+
+/// Evaluates an expression.
+pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
+    match node {
+        Node::Const(v) => v.clone(),
+        Node::Slot(slot) => scope
+            .record
+            .map(|r| r.get(*slot).clone())
+            .unwrap_or(Val::Empty),
+        Node::OldSlot(slot) => scope
+            .old
+            .map(|r| r.get(*slot).clone())
+            .unwrap_or(Val::Empty),
+        Node::Path(path) => eval_path(path, scope, world),
+        Node::EventId => scope
+            .event
+            .map(|e| Val::Text(e.id.clone()))
+            .unwrap_or(Val::Empty),
+        Node::EventActor => scope.event.map(|e| e.actor.clone()).unwrap_or(Val::Empty),
+        Node::EventSource => scope.event.map(|e| e.source.clone()).unwrap_or(Val::Empty),
+        Node::EventAt => scope.event.map(|e| Val::Time(e.at)).unwrap_or(Val::Empty),
+        Node::Now => Val::Time(scope.now),
+        Node::Today => Val::Date(scope.now.with_timezone(&scope.zone).date_naive()),
+        Node::Relative(seconds) => Val::Time(scope.now + Duration::seconds(*seconds)),
+        Node::List(items) => Val::List(items.iter().map(|n| eval(n, scope, world)).collect()),
+        Node::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            let mut secret = false;
+            let mut redacted = serde_json::Map::new();
+            for (key, node, ty) in entries.iter() {
+                let v = eval(node, scope, world);
+                secret |= matches!(v, Val::Secret(_));
+                map.insert(key.clone(), super::value::to_json(&v, ty, true));
+                redacted.insert(key.clone(), super::value::to_json(&v, ty, false));
+            }
+            if secret {
+                Val::Secret(Arc::new(Secret {
+                    redacted: Json::Object(redacted).to_string(),
+                    value: Json::Object(map).to_string(),
+                }))
+            } else {
+                Val::Json(Arc::new(Json::Object(map)))
+            }
+        }
+        Node::Template(pieces) => template(pieces, scope, world, None),
+        Node::Call(function, args) => call(*function, args, scope, world),
+        Node::Not(operand) => match eval(operand, scope, world) {
+            Val::Bool(b) => Val::Bool(!b),
+            _ => Val::Bool(true),
+        },
+        Node::Neg(operand) => match eval(operand, scope, world) {
+            Val::Number(n) => Val::Number(-n),
+            Val::Duration(d) => Val::Duration(-d),
+            _ => Val::Empty,
+        },
+        Node::And(pair) => Val::Bool(holds(&pair.0, scope, world) && holds(&pair.1, scope, world)),
+        Node::Or(pair) => Val::Bool(holds(&pair.0, scope, world) || holds(&pair.1, scope, world)),
+        Node::Binary(op, pair) => {
+            let l = eval(&pair.0, scope, world);
+            let r = eval(&pair.1, scope, world);
+            binary(*op, &l, &r, scope.now)
+        }
+        Node::Test(op, operand) => {
+            let empty = eval(operand, scope, world).is_empty();
+            Val::Bool(if op.wants_value() { !empty } else { empty })
+        }
+    }
+}
+
+/// Builds a template's text; `escape` rewrites interpolated values (Slack's `<`, `>`
+/// and `&`) so record data cannot become markup.
+pub fn template(
+    pieces: &[Piece],
+    scope: &Scope,
+    world: &mut dyn World,
+    escape: Option<fn(&str, &mut String)>,
+) -> Val {
+    let mut out = String::new();
+    let mut redacted: Option<String> = None;
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => {
+                out.push_str(text);
+                if let Some(r) = &mut redacted {
+                    r.push_str(text);
+                }
+            }
+            Piece::Hole(node, ty) => {
+                let value = eval(node, scope, world);
+                if let Val::Secret(secret) = &value {
+                    // From here on the text holds a secret: keep a redacted twin.
+                    let r = redacted.get_or_insert_with(|| out.clone());
+                    r.push_str(&secret.redacted);
+                    out.push_str(&secret.value);
+                    continue;
+                }
+                let mut shown = String::new();
+                display(&value, ty, &mut shown);
+                match escape {
+                    Some(escape) => {
+                        let start = out.len();
+                        escape(&shown, &mut out);
+                        if let Some(r) = &mut redacted {
+                            r.push_str(&out[start..]);
+                        }
+                    }
+                    None => {
+                        out.push_str(&shown);
+                        if let Some(r) = &mut redacted {
+                            r.push_str(&shown);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    match redacted {
+        Some(redacted) => Val::Secret(Arc::new(Secret {
+            redacted,
+            value: out,
+        })),
+        None => Val::Text(Arc::from(out)),
+    }
+}
+
+fn eval_path(path: &Path, scope: &Scope, world: &mut dyn World) -> Val {
+    let mut steps = path.steps.iter();
+    let mut current = match path.root {
+        PathRoot::Record | PathRoot::Old | PathRoot::Candidate => {
+            let record = match path.root {
+                PathRoot::Record => scope.record,
+                PathRoot::Old => scope.old,
+                _ => scope.candidate,
+            };
+            match (record, steps.next()) {
+                (Some(record), Some(PathStep::Attr(slot))) => record.get(*slot).clone(),
+                _ => return Val::Empty,
+            }
+        }
+        PathRoot::Binding(i) => scope
+            .bindings
+            .get(i as usize)
+            .cloned()
+            .unwrap_or(Val::Empty),
+        PathRoot::Payload => scope
+            .event
+            .and_then(|e| e.payload.clone())
+            .map(Val::Json)
+            .unwrap_or(Val::Empty),
+        PathRoot::Activity => scope
+            .event
+            .and_then(|e| e.activity.clone())
+            .map(Val::Json)
+            .unwrap_or(Val::Empty),
+        PathRoot::Failure => scope
+            .failure
+            .map(|f| Val::Json(Arc::new(f.clone())))
+            .unwrap_or(Val::Empty),
+    };
+    for step in steps {
+        current = match step {
+            PathStep::Attr(_) => Val::Empty,
+            PathStep::Deref { object, slot } => match current.as_text() {
+                Some(id) => world
+                    .lookup(*object, id)
+                    .map(|r| r.get(*slot).clone())
+                    .unwrap_or(Val::Empty),
+                None => Val::Empty,
+            },
+            PathStep::Field(name, ty) => match &current {
+                Val::Json(json) => json
+                    .get(name)
+                    .and_then(|v| from_json(v, ty).ok())
+                    .unwrap_or(Val::Empty),
+                _ => Val::Empty,
+            },
+        };
+        if matches!(current, Val::Empty) {
+            break;
+        }
+    }
+    current
+}
+
+fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dyn World) -> Val {
+    let mut arg = |i: usize| {
+        args.get(i)
+            .map(|(n, _)| eval(n, scope, world))
+            .unwrap_or(Val::Empty)
+    };
+    let text_map = |v: Val, f: &dyn Fn(&str) -> String| match v.as_text() {
+        Some(s) => Val::Text(Arc::from(f(s))),
+        None => Val::Empty,
+    };
+    match function {
+        Function::Lower => text_map(arg(0), &|s| s.to_lowercase()),
+        Function::Upper => text_map(arg(0), &|s| s.to_uppercase()),
+        Function::Trim => text_map(arg(0), &|s| s.trim().to_string()),
+        Function::Capitalize => text_map(arg(0), &|s| {
+            let mut chars = s.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }),
+        Function::Domain => match arg(0).as_text().and_then(|s| s.rsplit_once('@')) {
+            Some((_, domain)) if !domain.is_empty() => Val::text(&domain.to_lowercase()),
+            _ => Val::Empty,
+        },
+        Function::Len => match arg(0) {
+            Val::Text(s) => Val::Number(s.chars().count() as f64),
+            Val::List(items) => Val::Number(items.len() as f64),
+            Val::Options(items) => Val::Number(items.len() as f64),
+            Val::Empty => Val::Number(0.0),
+            _ => Val::Empty,
+        },
+        Function::Coalesce => {
+            let first = arg(0);
+            if first.is_empty() {
+                arg(1)
+            } else {
+                first
+            }
+        }
+        Function::DaysBetween => match (arg(0).as_time(), arg(1).as_time()) {
+            (Some(a), Some(b)) => Val::Number((b - a).num_days() as f64),
+            _ => Val::Empty,
+        },
+        Function::NextBusinessDay => {
+            let from = if args.is_empty() {
+                Some(scope.now.with_timezone(&scope.zone).date_naive())
+            } else {
+                match arg(0) {
+                    Val::Date(d) => Some(d),
+                    Val::Time(t) => Some(t.with_timezone(&scope.zone).date_naive()),
+                    _ => None,
+                }
+            };
+            from.map(next_business_day)
+                .map(Val::Date)
+                .unwrap_or(Val::Empty)
+        }
+        Function::RoundRobin => match &args.first() {
+            Some((Node::Const(Val::Text(team)), _)) => world.round_robin(team),
+            _ => Val::Empty,
+        },
+        Function::Secret => match &args.first() {
+            Some((Node::Const(Val::Text(name)), _)) => match world.secret(name) {
+                Some(value) => Val::Secret(Arc::new(Secret {
+                    redacted: "***".to_string(),
+                    value,
+                })),
+                None => Val::Empty,
+            },
+            _ => Val::Empty,
+        },
+    }
+}
+
+fn next_business_day(from: NaiveDate) -> NaiveDate {
+    let mut day = from;
+    loop {
+        day = day.succ_opt().unwrap_or(day);
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            return day;
+        }
+    }
+}
+
+/// Equality as rules see it: empty equals only empty.
+pub fn equal(l: &Val, r: &Val) -> bool {
+    match (l, r) {
+        (Val::Empty, Val::Empty) => true,
+        (Val::Empty, _) | (_, Val::Empty) => false,
+        (Val::Number(a), Val::Number(b)) => a == b,
+        (Val::Option(a), Val::Option(b)) => a == b,
+        (Val::Bool(a), Val::Bool(b)) => a == b,
+        (Val::Duration(a), Val::Duration(b)) => a == b,
+        (Val::Date(a), Val::Date(b)) => a == b,
+        (Val::Options(a), Val::Option(b)) | (Val::Option(b), Val::Options(a)) => {
+            a.len() == 1 && a[0] == *b
+        }
+        (Val::List(a), Val::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| equal(x, y))
+        }
+        (Val::Json(a), Val::Json(b)) => a == b,
+        (Val::Json(j), other) | (other, Val::Json(j)) => match (j.as_ref(), other) {
+            (Json::String(s), v) => v.as_text() == Some(s.as_str()),
+            (Json::Number(n), Val::Number(b)) => n.as_f64() == Some(*b),
+            (Json::Bool(a), Val::Bool(b)) => a == b,
+            _ => false,
+        },
+        _ => match (l.as_time(), r.as_time()) {
+            (Some(a), Some(b)) if !matches!((l, r), (Val::Text(_), _) | (_, Val::Text(_))) => {
+                a == b
+            }
+            _ => match (l.as_text(), r.as_text()) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            },
+        },
+    }
+}
+
+fn order(l: &Val, r: &Val) -> Option<std::cmp::Ordering> {
+    match (l, r) {
+        (Val::Number(a), Val::Number(b)) => a.partial_cmp(b),
+        (Val::Option(a), Val::Option(b)) => Some(a.cmp(b)),
+        (Val::Duration(a), Val::Duration(b)) => Some(a.cmp(b)),
+        (Val::Json(j), Val::Number(b)) => j.as_f64().and_then(|a| a.partial_cmp(b)),
+        (Val::Number(a), Val::Json(j)) => j.as_f64().and_then(|b| a.partial_cmp(&b)),
+        _ => match (l.as_time(), r.as_time()) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            _ => None,
+        },
+    }
+}
+
+fn contains(l: &Val, r: &Val) -> bool {
+    match (l, r) {
+        (_, Val::Empty) | (Val::Empty, _) => false,
+        (Val::List(items), item) => items.iter().any(|x| equal(x, item)),
+        (Val::Options(items), Val::Option(o)) => items.contains(o),
+        _ => match (l.as_text(), r.as_text()) {
+            (Some(a), Some(b)) => a.contains(b),
+            _ => false,
+        },
+    }
+}
+
+/// `l op r` for every operator but `and`/`or`.
+pub fn binary(op: BinaryOp, l: &Val, r: &Val, now: DateTime<Utc>) -> Val {
+    use std::cmp::Ordering::*;
+    use BinaryOp as B;
+    let cmp =
+        |accept: &[std::cmp::Ordering]| Val::Bool(order(l, r).is_some_and(|o| accept.contains(&o)));
+    match op {
+        B::And => Val::Bool(matches!((l, r), (Val::Bool(true), Val::Bool(true)))),
+        B::Or => Val::Bool(matches!(l, Val::Bool(true)) || matches!(r, Val::Bool(true))),
+        B::Eq => Val::Bool(equal(l, r)),
+        B::Ne => Val::Bool(!equal(l, r)),
+        B::Lt | B::Before => cmp(&[Less]),
+        B::Le => cmp(&[Less, Equal]),
+        B::Gt | B::After => cmp(&[Greater]),
+        B::Ge => cmp(&[Greater, Equal]),
+        B::In => Val::Bool(!matches!(l, Val::Empty) && contains(r, l)),
+        B::NotIn => Val::Bool(matches!(l, Val::Empty) || !contains(r, l)),
+        B::Contains => Val::Bool(contains(l, r)),
+        B::StartsWith | B::EndsWith => Val::Bool(match (l.as_text(), r.as_text()) {
+            (Some(a), Some(b)) if op == B::StartsWith => a.starts_with(b),
+            (Some(a), Some(b)) => a.ends_with(b),
+            _ => false,
+        }),
+        B::WithinLast | B::WithinNext => match (l.as_time(), r) {
+            (Some(t), Val::Duration(d)) => {
+                let span = Duration::seconds(*d);
+                Val::Bool(if op == B::WithinLast {
+                    t >= now - span && t <= now
+                } else {
+                    t >= now && t <= now + span
+                })
+            }
+            _ => Val::Bool(false),
+        },
+        B::Add | B::Sub | B::Mul | B::Div => arithmetic(op, l, r),
+    }
+}
+
+fn arithmetic(op: BinaryOp, l: &Val, r: &Val) -> Val {
+    use BinaryOp as B;
+    match (op, l, r) {
+        (B::Add, Val::Number(a), Val::Number(b)) => Val::Number(a + b),
+        (B::Sub, Val::Number(a), Val::Number(b)) => Val::Number(a - b),
+        (B::Mul, Val::Number(a), Val::Number(b)) => Val::Number(a * b),
+        (B::Div, Val::Number(a), Val::Number(b)) if *b != 0.0 => Val::Number(a / b),
+        (B::Add, Val::Duration(a), Val::Duration(b)) => Val::Duration(a.saturating_add(*b)),
+        (B::Sub, Val::Duration(a), Val::Duration(b)) => Val::Duration(a.saturating_sub(*b)),
+        (B::Mul, Val::Duration(d), Val::Number(n)) | (B::Mul, Val::Number(n), Val::Duration(d)) => {
+            Val::Duration((*d as f64 * n) as i64)
+        }
+        (B::Div, Val::Duration(d), Val::Number(n)) if *n != 0.0 => {
+            Val::Duration((*d as f64 / n) as i64)
+        }
+        (B::Add | B::Sub, Val::Date(date), Val::Duration(d)) => {
+            let d = if op == B::Add { *d } else { -*d };
+            date.checked_add_signed(Duration::seconds(d))
+                .map(Val::Date)
+                .unwrap_or(Val::Empty)
+        }
+        (B::Add | B::Sub, Val::Time(t), Val::Duration(d)) => {
+            let d = if op == B::Add { *d } else { -*d };
+            Val::Time(*t + Duration::seconds(d))
+        }
+        (B::Add, Val::Duration(_), Val::Time(_) | Val::Date(_)) => arithmetic(op, r, l),
+        (B::Sub, a, b) if a.as_time().is_some() && b.as_time().is_some() => {
+            match (a.as_time(), b.as_time()) {
+                (Some(a), Some(b)) => Val::Duration((a - b).num_seconds()),
+                _ => Val::Empty,
+            }
+        }
+        (B::Add, a, b) => match (a.as_text(), b.as_text()) {
+            (Some(x), Some(y)) => Val::Text(Arc::from(format!("{x}{y}"))),
+            _ => Val::Empty,
+        },
+        _ => Val::Empty,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        super::super::value::parse_time("2026-11-02T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn empty_makes_comparisons_false_but_not_inequality() {
+        let e = Val::Empty;
+        let n = Val::Number(5.0);
+        assert_eq!(binary(BinaryOp::Gt, &e, &n, now()), Val::Bool(false));
+        assert_eq!(binary(BinaryOp::Lt, &e, &n, now()), Val::Bool(false));
+        assert_eq!(binary(BinaryOp::Eq, &e, &n, now()), Val::Bool(false));
+        assert_eq!(binary(BinaryOp::Ne, &e, &n, now()), Val::Bool(true));
+        assert_eq!(
+            binary(
+                BinaryOp::NotIn,
+                &e,
+                &Val::List(Arc::new([n.clone()])),
+                now()
+            ),
+            Val::Bool(true)
+        );
+        assert_eq!(
+            binary(BinaryOp::Eq, &e, &Val::Empty, now()),
+            Val::Bool(true)
+        );
+    }
+
+    #[test]
+    fn within_last_is_a_window_ending_now() {
+        let day = Val::Duration(86_400);
+        let hour_ago = Val::Time(now() - Duration::hours(1));
+        let week_ago = Val::Time(now() - Duration::days(7));
+        assert_eq!(
+            binary(BinaryOp::WithinLast, &hour_ago, &day, now()),
+            Val::Bool(true)
+        );
+        assert_eq!(
+            binary(BinaryOp::WithinLast, &week_ago, &day, now()),
+            Val::Bool(false)
+        );
+        assert_eq!(
+            binary(BinaryOp::WithinNext, &hour_ago, &day, now()),
+            Val::Bool(false)
+        );
+    }
+
+    #[test]
+    fn dates_compare_with_timestamps() {
+        let date = Val::Date(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        assert_eq!(
+            binary(BinaryOp::Before, &date, &Val::Time(now()), now()),
+            Val::Bool(true)
+        );
+    }
+
+    #[test]
+    fn business_days_skip_weekends() {
+        let friday = NaiveDate::from_ymd_opt(2026, 11, 6).unwrap();
+        assert_eq!(
+            next_business_day(friday),
+            NaiveDate::from_ymd_opt(2026, 11, 9).unwrap()
+        );
+    }
+}

@@ -1,0 +1,861 @@
+//! Running a rule's steps: effects through handlers, waits, branches, bindings.
+//!
+//! A run is a walk over the compiled steps from a position (`pc`); when it must wait,
+//! the position after the waiting step is saved with everything the run needs, so
+//! resuming after a restart is the same walk from the saved position.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Map, Value as Json};
+
+use super::compile::{Arg, ArgValue, Compiled, EffectKind, Op, OpKind};
+use super::effect::{idempotency_key, slack_escape, Effect, EffectRecord, Handlers, Outcome};
+use super::eval::{self, Node, Scope, World};
+use super::event::Event;
+use super::record::{Layouts, Record, Snapshot};
+use super::run::{RunRecord, RunState, StepLog, StepStatus, Waiting};
+use super::store::{Space, Store, StoreError};
+use super::value::{display, to_json, Val};
+use crate::schema::Schema;
+
+/// Resolves `secret("NAME")`.
+pub type SecretFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// What evaluation and steps may touch: the store, the schema, secrets.
+pub(super) struct Env<'a> {
+    pub store: &'a mut dyn Store,
+    pub layouts: &'a Layouts,
+    pub schema: &'a Schema,
+    pub secrets: &'a SecretFn,
+    /// A secret the host did not have, noticed during evaluation.
+    pub missing_secret: Option<String>,
+    /// Secret values resolved in this run, scrubbed from error messages.
+    pub revealed: Vec<String>,
+    /// A store failure noticed during evaluation.
+    pub failed: Option<StoreError>,
+}
+
+impl World for Env<'_> {
+    fn lookup(&self, object: u16, id: &str) -> Option<Record> {
+        let layout = self.layouts.objects.get(object as usize)?;
+        match self.store.record(&layout.object, id) {
+            Ok(snapshot) => snapshot.map(|s| s.aligned(layout)),
+            Err(_) => None,
+        }
+    }
+
+    fn secret(&mut self, name: &str) -> Option<String> {
+        let value = (self.secrets)(name);
+        match &value {
+            Some(v) => self.revealed.push(v.clone()),
+            None => self.missing_secret = Some(name.to_string()),
+        }
+        value
+    }
+
+    fn round_robin(&mut self, team: &str) -> Val {
+        let Some(members) = self.schema.team(team).map(|t| t.members.clone()) else {
+            return Val::Empty;
+        };
+        if members.is_empty() {
+            return Val::Empty;
+        }
+        let cursor = match self.store.get(Space::Cursors, team) {
+            Ok(v) => v.and_then(|v| v.as_u64()).unwrap_or(0),
+            Err(e) => {
+                self.failed = Some(e);
+                0
+            }
+        };
+        if let Err(e) = self.store.put(Space::Cursors, team, json!(cursor + 1)) {
+            self.failed = Some(e);
+        }
+        Val::text(&members[(cursor % members.len() as u64) as usize])
+    }
+}
+
+/// The run's scope, built from fields so `env` stays free to borrow mutably.
+macro_rules! scope {
+    ($exec:expr) => {
+        Scope {
+            record: $exec.record.as_ref(),
+            old: $exec.old.as_ref(),
+            event: $exec.event,
+            failure: $exec.failure.as_ref(),
+            candidate: None,
+            bindings: &$exec.bindings,
+            now: $exec.now,
+            zone: $exec.rule.zone,
+        }
+    };
+}
+
+/// Arguments as the handler gets them, as records show them, and the values of
+/// record fields.
+type Evaluated = (Map<String, Json>, Map<String, Json>, Vec<(String, Val)>);
+
+/// How a walk over steps ended.
+pub(super) enum Flow {
+    /// Fell off the end.
+    Next,
+    /// `stop`.
+    Stop,
+    /// `skip`.
+    Skip(Option<String>),
+    /// Must wait; the run's state says for what.
+    Suspend(Waiting),
+    /// A step failed.
+    Fail(String),
+}
+
+/// One run in progress.
+pub(super) struct Exec<'a> {
+    pub env: Env<'a>,
+    pub handlers: &'a Handlers,
+    pub rule: &'a Compiled,
+    pub now: DateTime<Utc>,
+    pub event: Option<&'a Event>,
+    pub failure: Option<Json>,
+    pub record: Option<Record>,
+    pub old: Option<Record>,
+    pub bindings: Vec<Val>,
+    pub run: RunRecord,
+    /// Attribute writes to the run's record: slot and value before the first write.
+    pub writes: Vec<(u16, Val)>,
+    /// Events the run's effects cause (records created, notes, tasks, list entries).
+    pub follow: Vec<Json>,
+    /// Save the run after each effect (durable stores).
+    pub durable: bool,
+    pub chain: Vec<String>,
+    pub occurrence: Option<DateTime<Utc>>,
+    /// The position after the step being run, saved when the run waits.
+    next_pc: Vec<u32>,
+}
+
+impl<'a> Exec<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        env: Env<'a>,
+        handlers: &'a Handlers,
+        rule: &'a Compiled,
+        now: DateTime<Utc>,
+        event: Option<&'a Event>,
+        run: RunRecord,
+        durable: bool,
+    ) -> Exec<'a> {
+        Exec {
+            env,
+            handlers,
+            rule,
+            now,
+            event,
+            failure: None,
+            record: None,
+            old: None,
+            bindings: vec![Val::Empty; rule.bindings.len()],
+            run,
+            writes: Vec::new(),
+            follow: Vec::new(),
+            durable,
+            chain: Vec::new(),
+            occurrence: None,
+            next_pc: Vec::new(),
+        }
+    }
+
+    /// Evaluates in the run's scope.
+    pub fn eval(&mut self, node: &Node) -> Val {
+        let scope = scope!(self);
+        eval::eval(node, &scope, &mut self.env)
+    }
+
+    /// The durable form of this run, to go on at `pc`.
+    pub fn state(&self, pc: Vec<u32>, waiting: Waiting) -> RunState {
+        RunState {
+            record: self.run.clone(),
+            event: self.event.map(|e| e.raw.as_ref().clone()),
+            failure: self.failure.clone(),
+            bindings: self.bindings.clone(),
+            pc,
+            waiting,
+            chain: self.chain.clone(),
+            occurrence: self.occurrence,
+        }
+    }
+
+    /// Runs from `pc` (empty: the start) to the end or a wait.
+    pub fn walk(&mut self, pc: &[u32]) -> Result<(Flow, Vec<u32>), StoreError> {
+        let steps = &self.rule.steps;
+        let mut position = Vec::new();
+        let flow = self.block(steps, pc, &mut position)?;
+        Ok((flow, std::mem::take(&mut self.next_pc)))
+    }
+
+    fn block(
+        &mut self,
+        ops: &'a [Op],
+        start: &[u32],
+        position: &mut Vec<u32>,
+    ) -> Result<Flow, StoreError> {
+        let (mut i, mut inner) = match start.split_first() {
+            Some((i, rest)) => (*i as usize, rest),
+            None => (0, &[][..]),
+        };
+        while i < ops.len() {
+            position.push(i as u32);
+            let flow = match (inner.split_first(), &ops[i].kind) {
+                (
+                    Some((arm, rest)),
+                    OpKind::Branch {
+                        arms, otherwise, ..
+                    },
+                ) => {
+                    let body = arms.get(*arm as usize).map(|(_, b)| b).unwrap_or(otherwise);
+                    position.push(*arm);
+                    let flow = self.block(body, rest, position)?;
+                    position.pop();
+                    flow
+                }
+                _ => self.op(&ops[i], position)?,
+            };
+            inner = &[];
+            position.pop();
+            match flow {
+                Flow::Next => i += 1,
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn log(&mut self, op: &Op, action: &str, status: StepStatus, started: Instant) -> usize {
+        self.run.steps.push(StepLog {
+            path: op.path.clone(),
+            line: op.location.line,
+            column: op.location.column,
+            action: action.to_string(),
+            status,
+            input: None,
+            output: None,
+            error: None,
+            attempts: 0,
+            duration_us: started.elapsed().as_micros() as u64,
+        });
+        self.run.steps.len() - 1
+    }
+
+    fn set_next(&mut self, position: &[u32]) {
+        let mut next = position.to_vec();
+        if let Some(last) = next.last_mut() {
+            *last += 1;
+        }
+        self.next_pc = next;
+    }
+
+    fn op(&mut self, op: &'a Op, position: &mut Vec<u32>) -> Result<Flow, StoreError> {
+        let started = Instant::now();
+        self.set_next(position);
+        let flow = match &op.kind {
+            OpKind::Effect {
+                action,
+                kind,
+                args,
+                key,
+                binding,
+            } => self.effect(op, action, kind, args, key.as_ref(), *binding, started)?,
+            OpKind::Set {
+                slot,
+                value,
+                if_empty,
+            } => self.set(op, *slot, value.as_ref(), *if_empty, started)?,
+            OpKind::Find {
+                object,
+                filter,
+                binding,
+            } => {
+                let layout = &self.env.layouts.objects[*object as usize];
+                let records = self.env.store.records(&layout.object)?;
+                let mut found = Val::Empty;
+                for (id, snapshot) in records {
+                    let candidate = snapshot.aligned(layout);
+                    let mut scope = scope!(self);
+                    scope.candidate = Some(&candidate);
+                    if eval::holds(filter, &scope, &mut self.env) {
+                        found = Val::text(&id);
+                        break;
+                    }
+                }
+                let i = self.log(op, "find", StepStatus::Done, started);
+                self.run.steps[i].output =
+                    Some(json!({ "id": to_json(&found, &crate::schema::Type::Text, false) }));
+                self.bindings[*binding as usize] = found;
+                Flow::Next
+            }
+            OpKind::Wait { value, until } => {
+                let v = self.eval(value);
+                let at = if *until {
+                    v.as_time()
+                } else {
+                    match v {
+                        Val::Duration(d) => Some(self.now + Duration::seconds(d)),
+                        _ => None,
+                    }
+                };
+                match at {
+                    Some(at) if at > self.now => {
+                        let i = self.log(op, "wait", StepStatus::Waiting, started);
+                        self.run.steps[i].output = Some(json!({ "until": at }));
+                        Flow::Suspend(Waiting::Time { until: at })
+                    }
+                    // A time already past (or empty) does not hold the run up.
+                    _ => {
+                        self.log(op, "wait", StepStatus::Done, started);
+                        Flow::Next
+                    }
+                }
+            }
+            OpKind::Ask {
+                args,
+                timeout,
+                binding,
+            } => {
+                let timeout = timeout.as_ref().and_then(|t| match self.eval(t) {
+                    Val::Duration(d) => Some(self.now + Duration::seconds(d)),
+                    _ => None,
+                });
+                let flow = self.effect(
+                    op,
+                    "ask",
+                    &EffectKind::Custom,
+                    args,
+                    None,
+                    Some(*binding),
+                    started,
+                )?;
+                match flow {
+                    Flow::Suspend(Waiting::Answer {
+                        key, binding, log, ..
+                    }) => Flow::Suspend(Waiting::Answer {
+                        key,
+                        binding,
+                        timeout,
+                        log,
+                    }),
+                    other => other,
+                }
+            }
+            OpKind::Branch {
+                arms,
+                otherwise,
+                word,
+            } => {
+                let mut chosen = arms.len();
+                for (n, (guard, _)) in arms.iter().enumerate() {
+                    let scope = scope!(self);
+                    if eval::holds(guard, &scope, &mut self.env) {
+                        chosen = n;
+                        break;
+                    }
+                }
+                let i = self.log(op, word, StepStatus::Branched, started);
+                self.run.steps[i].output = Some(if chosen < arms.len() {
+                    json!({ "arm": chosen })
+                } else {
+                    json!({ "arm": "else" })
+                });
+                let body = arms.get(chosen).map(|(_, b)| b).unwrap_or(otherwise);
+                position.push(chosen as u32);
+                let flow = self.block(body, &[], position)?;
+                position.pop();
+                flow
+            }
+            OpKind::Stop => {
+                self.log(op, "stop", StepStatus::Stopped, started);
+                Flow::Stop
+            }
+            OpKind::Skip(reason) => {
+                self.log(op, "skip", StepStatus::Skipped, started);
+                Flow::Skip(reason.clone())
+            }
+        };
+        if let Some(e) = self.env.failed.take() {
+            return Err(e);
+        }
+        Ok(flow)
+    }
+
+    /// Evaluates arguments: what the handler gets, what records show, and the values
+    /// of record fields (for the engine's own snapshot of a created record).
+    fn args(&mut self, args: &[Arg]) -> Evaluated {
+        let mut real = Map::new();
+        let mut shown = Map::new();
+        let mut fields = Vec::new();
+        for arg in args {
+            match &arg.value {
+                ArgValue::Const(c) => {
+                    real.insert(arg.name.to_string(), c.clone());
+                    shown.insert(arg.name.to_string(), c.clone());
+                }
+                ArgValue::Expr(node, ty, escape) => {
+                    let v = match (escape, node) {
+                        (true, Node::Template(pieces)) => {
+                            let scope = scope!(self);
+                            eval::template(pieces, &scope, &mut self.env, Some(slack_escape))
+                        }
+                        (true, Node::Const(_)) | (false, _) => self.eval(node),
+                        (true, _) => {
+                            let v = self.eval(node);
+                            let mut text = String::new();
+                            display(&v, ty, &mut text);
+                            let mut escaped = String::new();
+                            slack_escape(&text, &mut escaped);
+                            Val::Text(Arc::from(escaped))
+                        }
+                    };
+                    real.insert(arg.name.to_string(), to_json(&v, ty, true));
+                    shown.insert(arg.name.to_string(), to_json(&v, ty, false));
+                }
+                ArgValue::Fields(entries) => {
+                    let mut r = Map::new();
+                    let mut s = Map::new();
+                    for (name, node, ty) in entries {
+                        let v = self.eval(node);
+                        r.insert(name.clone(), to_json(&v, ty, true));
+                        s.insert(name.clone(), to_json(&v, ty, false));
+                        fields.push((name.clone(), v));
+                    }
+                    real.insert(arg.name.to_string(), Json::Object(r));
+                    shown.insert(arg.name.to_string(), Json::Object(s));
+                }
+            }
+        }
+        (real, shown, fields)
+    }
+
+    fn record_ref(&self) -> Option<(String, String)> {
+        Some((self.run.object.clone()?, self.run.record.clone()?))
+    }
+
+    /// Removes every secret value from a handler's message.
+    fn scrub(&self, message: &str) -> String {
+        let mut out = message.to_string();
+        for secret in &self.env.revealed {
+            if !secret.is_empty() {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn key(&mut self, op: &Op, key: Option<&Node>, action: &str) -> String {
+        let rule = &self.rule.ir;
+        match key {
+            Some(node) => {
+                let v = self.eval(node);
+                let mut text = String::new();
+                display(&v, &crate::schema::Type::Text, &mut text);
+                idempotency_key(&rule.id, "key", action, &text, 0)
+            }
+            None => idempotency_key(&rule.id, &rule.version, &self.run.event, &op.path, 0),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn effect(
+        &mut self,
+        op: &Op,
+        action: &str,
+        kind: &EffectKind,
+        args: &[Arg],
+        key: Option<&Node>,
+        binding: Option<u16>,
+        started: Instant,
+    ) -> Result<Flow, StoreError> {
+        let (mut real, mut shown, fields) = self.args(args);
+        if let Some(name) = self.env.missing_secret.take() {
+            let i = self.log(op, action, StepStatus::Failed, started);
+            let message = format!("secret `{name}` is not set in the host");
+            self.run.steps[i].error = Some(message.clone());
+            return Ok(self.failed_step(op, i, message));
+        }
+        if *kind == EffectKind::Slack && !real.contains_key("text") {
+            let text = self.default_message();
+            real.insert("text".into(), Json::String(text.clone()));
+            shown.insert("text".into(), Json::String(text));
+        }
+        if let (EffectKind::Upsert { object, by }, Some(Json::Object(f))) =
+            (kind, real.get("fields"))
+        {
+            if let Some(id) = self.find_unique(*object, *by, f)? {
+                real.insert("id".into(), Json::String(id.clone()));
+                shown.insert("id".into(), Json::String(id));
+            }
+        }
+        let key = self.key(op, key, action);
+        let i = self.log(op, action, StepStatus::Done, started);
+        self.run.steps[i].input = Some(Json::Object(shown.clone()));
+
+        if let Some(output) = self.env.store.get(Space::Effects, &key)? {
+            self.run.steps[i].status = StepStatus::AlreadyDone;
+            self.run.steps[i].output = Some(output.clone());
+            if let Some(b) = binding {
+                self.bindings[b as usize] = self.bound(kind, &output);
+            }
+            return Ok(Flow::Next);
+        }
+        let mut effect = Effect {
+            action: action.to_string(),
+            args: real,
+            key: key.clone(),
+            rule: self.rule.ir.id.clone(),
+            record: self.record_ref(),
+            attempt: 0,
+        };
+        loop {
+            effect.attempt += 1;
+            let outcome = self.handlers.call(&effect);
+            self.run.steps[i].attempts = effect.attempt;
+            self.run.steps[i].duration_us = started.elapsed().as_micros() as u64;
+            match outcome {
+                Outcome::Done(output) => {
+                    self.env.store.put(Space::Effects, &key, output.clone())?;
+                    self.run.effects.push(EffectRecord {
+                        action: action.to_string(),
+                        args: shown.clone(),
+                        key: key.clone(),
+                    });
+                    let output = self.after_effect(kind, &key, &effect.args, &fields, output)?;
+                    if !output.is_null() {
+                        self.run.steps[i].output = Some(output.clone());
+                    }
+                    if let Some(b) = binding {
+                        self.bindings[b as usize] = self.bound(kind, &output);
+                    }
+                    self.checkpoint()?;
+                    return Ok(Flow::Next);
+                }
+                Outcome::Defer => {
+                    self.run.steps[i].status = StepStatus::Waiting;
+                    return Ok(Flow::Suspend(Waiting::Answer {
+                        key,
+                        binding,
+                        timeout: None,
+                        log: i,
+                    }));
+                }
+                Outcome::Error { message, retryable } => {
+                    if retryable && effect.attempt <= op.retry {
+                        continue;
+                    }
+                    let message = self.scrub(&message);
+                    self.run.steps[i].error = Some(message.clone());
+                    if op.continue_on_error {
+                        self.run.steps[i].status = StepStatus::Continued;
+                        return Ok(Flow::Next);
+                    }
+                    self.run.steps[i].status = StepStatus::Failed;
+                    return Ok(self.failed_step(op, i, message));
+                }
+            }
+        }
+    }
+
+    fn failed_step(&mut self, op: &Op, log: usize, message: String) -> Flow {
+        if op.continue_on_error {
+            self.run.steps[log].status = StepStatus::Continued;
+            return Flow::Next;
+        }
+        Flow::Fail(format!(
+            "step {} (line {}): {}",
+            self.run.steps[log].action, op.location.line, message
+        ))
+    }
+
+    /// What `as` binds for an effect's output.
+    fn bound(&self, kind: &EffectKind, output: &Json) -> Val {
+        match kind {
+            EffectKind::Create { .. } | EffectKind::Upsert { .. } => output
+                .get("id")
+                .and_then(Json::as_str)
+                .map(Val::text)
+                .unwrap_or(Val::Empty),
+            _ if output.is_null() => Val::Empty,
+            _ => Val::Json(Arc::new(output.clone())),
+        }
+    }
+
+    fn default_message(&self) -> String {
+        let rule = &self.rule.ir;
+        let title = rule.title.as_deref().unwrap_or(&rule.id);
+        let name = self
+            .record
+            .as_ref()
+            .zip(self.rule.object)
+            .and_then(|(r, o)| {
+                let slot = self.env.layouts.objects[o as usize].slot("name")?;
+                r.get(slot).as_text().map(str::to_string)
+            });
+        match (&self.run.object, &self.run.record) {
+            (Some(object), Some(id)) => {
+                let who = name.map(|n| format!("{n} ")).unwrap_or_default();
+                let mut escaped = String::new();
+                slack_escape(&who, &mut escaped);
+                format!("{title}: {escaped}<crm://{object}/{id}|{object}/{id}>")
+            }
+            _ => format!("{title} ran"),
+        }
+    }
+
+    fn find_unique(
+        &self,
+        object: u16,
+        by: u16,
+        fields: &Map<String, Json>,
+    ) -> Result<Option<String>, StoreError> {
+        let layout = &self.env.layouts.objects[object as usize];
+        let Some(wanted) = fields.get(layout.names[by as usize].as_ref()) else {
+            return Ok(None);
+        };
+        let wanted =
+            super::value::from_json(wanted, &layout.types[by as usize]).unwrap_or(Val::Empty);
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        for (id, snapshot) in self.env.store.records(&layout.object)? {
+            if eval::equal(snapshot.aligned(layout).get(by), &wanted) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps the engine's view of the CRM in step with a done effect, and queues the
+    /// event the effect causes. Returns the output to bind (a created record's id).
+    fn after_effect(
+        &mut self,
+        kind: &EffectKind,
+        key: &str,
+        args: &Map<String, Json>,
+        fields: &[(String, Val)],
+        output: Json,
+    ) -> Result<Json, StoreError> {
+        let base = |kind: &str, object: &str, id: &str, at: DateTime<Utc>| {
+            json!({
+                "type": kind, "object": object, "record_id": id,
+                "at": at, "source": "rule", "actor": { "type": "system" },
+            })
+        };
+        let short: String = key.chars().take(12).collect();
+        let event_id = format!("{}>{}#{}", self.run.event, self.rule.ir.id, short);
+        match kind {
+            EffectKind::Create { object } | EffectKind::Upsert { object, .. } => {
+                let existing = args.get("id").and_then(Json::as_str).map(str::to_string);
+                let id = output
+                    .get("id")
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+                    .or(existing.clone())
+                    .unwrap_or_else(|| format!("rec-{short}"));
+                let layout = &self.env.layouts.objects[*object as usize];
+                let previous = self.env.store.record(&layout.object, &id)?;
+                let mut values = previous
+                    .as_ref()
+                    .map(|s| s.aligned(layout))
+                    .unwrap_or_else(|| layout.empty());
+                let mut old = Map::new();
+                let mut new = Map::new();
+                for (name, v) in fields {
+                    if let Some(slot) = layout.slot(name) {
+                        let ty = &layout.types[slot as usize];
+                        old.insert(name.clone(), to_json(values.get(slot), ty, false));
+                        new.insert(name.clone(), to_json(v, ty, false));
+                        values.0[slot as usize] = v.clone();
+                    }
+                }
+                let snapshot = Snapshot {
+                    at: Some(self.now),
+                    names: layout.names.clone(),
+                    values,
+                };
+                let object_name = layout.object.clone();
+                self.env
+                    .store
+                    .put_record(&object_name, &id, Arc::new(snapshot))?;
+                let created = previous.is_none();
+                let mut event = base(
+                    if created {
+                        "record.created"
+                    } else {
+                        "record.updated"
+                    },
+                    &object_name,
+                    &id,
+                    self.now,
+                );
+                event["id"] = json!(event_id);
+                event["record"] = Json::Object(new);
+                if !created {
+                    event["old"] = Json::Object(old);
+                }
+                self.follow.push(event);
+                let mut output = if output.is_object() {
+                    output
+                } else {
+                    json!({})
+                };
+                output["id"] = json!(id);
+                Ok(output)
+            }
+            EffectKind::Note | EffectKind::Task | EffectKind::List { .. } => {
+                let Some((object, id)) = self.record_ref() else {
+                    return Ok(output);
+                };
+                let mut event = base(
+                    match kind {
+                        EffectKind::Note => "note.created",
+                        EffectKind::Task => "task.created",
+                        EffectKind::List { added: true, .. } => "list-entry.created",
+                        _ => "list-entry.deleted",
+                    },
+                    &object,
+                    &id,
+                    self.now,
+                );
+                event["id"] = json!(event_id);
+                match kind {
+                    EffectKind::List { list, .. } => event["list"] = json!(list),
+                    EffectKind::Note => event["note"] = Json::Object(args.clone()),
+                    _ => {
+                        let mut task = args.clone();
+                        if let Some(tid) = output.get("id") {
+                            task.insert("id".into(), tid.clone());
+                        }
+                        event["task"] = Json::Object(task);
+                    }
+                }
+                self.follow.push(event);
+                Ok(output)
+            }
+            _ => Ok(output),
+        }
+    }
+
+    fn set(
+        &mut self,
+        op: &Op,
+        slot: u16,
+        value: Option<&Node>,
+        if_empty: bool,
+        started: Instant,
+    ) -> Result<Flow, StoreError> {
+        let action = if value.is_some() { "set" } else { "clear" };
+        let Some(object) = self.rule.object else {
+            self.log(op, action, StepStatus::Unchanged, started);
+            return Ok(Flow::Next);
+        };
+        let layout = &self.env.layouts.objects[object as usize];
+        let (name, ty) = (
+            layout.names[slot as usize].to_string(),
+            layout.types[slot as usize].clone(),
+        );
+        let current = self
+            .record
+            .as_ref()
+            .map(|r| r.get(slot).clone())
+            .unwrap_or(Val::Empty);
+        let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
+        if (if_empty && !current.is_empty()) || current == new {
+            let i = self.log(op, action, StepStatus::Unchanged, started);
+            self.run.steps[i].input =
+                Some(json!({ "attribute": name, "value": to_json(&new, &ty, false) }));
+            return Ok(Flow::Next);
+        }
+        let args = vec![
+            Arg {
+                name: "object",
+                value: ArgValue::Const(json!(layout.object)),
+            },
+            Arg {
+                name: "record",
+                value: ArgValue::Const(json!(self.run.record)),
+            },
+            Arg {
+                name: "attribute",
+                value: ArgValue::Const(json!(name)),
+            },
+            Arg {
+                name: "value",
+                value: ArgValue::Const(to_json(&new, &ty, true)),
+            },
+        ];
+        let flow = self.effect(op, action, &EffectKind::Custom, &args, None, None, started)?;
+        let done = self
+            .run
+            .steps
+            .last()
+            .is_some_and(|s| matches!(s.status, StepStatus::Done | StepStatus::AlreadyDone));
+        if done {
+            if !self.writes.iter().any(|(s, _)| *s == slot) {
+                self.writes.push((slot, current));
+            }
+            if let Some(record) = &mut self.record {
+                record.0[slot as usize] = new;
+                if let Some(id) = self.run.record.clone() {
+                    let layout = &self.env.layouts.objects[object as usize];
+                    let at = self
+                        .env
+                        .store
+                        .record(&layout.object, &id)?
+                        .and_then(|s| s.at);
+                    let snapshot = Snapshot {
+                        at,
+                        names: layout.names.clone(),
+                        values: record.clone(),
+                    };
+                    let object_name = layout.object.clone();
+                    self.env
+                        .store
+                        .put_record(&object_name, &id, Arc::new(snapshot))?;
+                }
+            }
+        }
+        Ok(flow)
+    }
+
+    /// Saves the run after an effect, so a crash before the next step loses nothing.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if !self.durable {
+            return Ok(());
+        }
+        let state = self.state(self.next_pc.clone(), Waiting::Nothing);
+        let value = serde_json::to_value(&state).map_err(|e| StoreError(e.to_string()))?;
+        self.env.store.put(Space::Runs, &self.run.run, value)?;
+        self.env.store.commit()
+    }
+
+    /// The follow-on update event for the run's own writes, if any.
+    pub fn update_event(&self) -> Option<Json> {
+        if self.writes.is_empty() {
+            return None;
+        }
+        let object = self.rule.object?;
+        let layout = &self.env.layouts.objects[object as usize];
+        let record = self.record.as_ref()?;
+        let mut old = Map::new();
+        let mut new = Map::new();
+        for (slot, before) in &self.writes {
+            let name = layout.names[*slot as usize].to_string();
+            let ty = &layout.types[*slot as usize];
+            old.insert(name.clone(), to_json(before, ty, false));
+            new.insert(name, to_json(record.get(*slot), ty, false));
+        }
+        Some(json!({
+            "id": format!("{}>{}", self.run.event, self.rule.ir.id),
+            "type": "record.updated", "object": layout.object, "record_id": self.run.record,
+            "at": self.now, "source": "rule", "actor": { "type": "system" },
+            "record": new, "old": old,
+        }))
+    }
+}

@@ -1,0 +1,668 @@
+//! From an event to runs: what changed, which rules fire, the checks before a run
+//! (status, duplicate delivery, cascade depth, condition, `limit`), and what a run
+//! leaves behind (its record, failure streaks, follow-on events).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value as Json};
+
+use super::compile::{Compiled, When};
+use super::eval::{self, Scope};
+use super::event::{self, Event, EventKind};
+use super::exec::{Env, Exec, Flow};
+use super::record::{Record, Snapshot};
+use super::run::{RunRecord, RunState, RunStatus, Waiting};
+use super::store::{Space, StoreError};
+use super::value::{describe_duration, from_json, to_json, Val};
+use super::Engine;
+use crate::ir::Status;
+
+/// An event waiting to be processed, with how it came about.
+pub(super) struct Pending {
+    pub event: Event,
+    /// Rule writes that led to it.
+    pub depth: u32,
+    /// The rules whose writes led to it, in order.
+    pub chain: Vec<String>,
+}
+
+/// What an event did to its record, shared by every candidate rule.
+#[derive(Default)]
+pub(super) struct Facts {
+    /// Values after the event (all known attributes).
+    pub new: Option<Record>,
+    /// Values before.
+    pub old: Option<Record>,
+    /// Slots whose value differs.
+    pub changed: Vec<u16>,
+}
+
+/// Everything a run starts from.
+pub(super) struct Start<'a> {
+    pub event: Option<&'a Event>,
+    pub event_id: String,
+    pub record_id: Option<String>,
+    pub facts: Facts,
+    pub failure: Option<Json>,
+    pub depth: u32,
+    pub chain: &'a [String],
+    pub occurrence: Option<DateTime<Utc>>,
+    /// The condition was already applied (schedule filters).
+    pub filtered: bool,
+}
+
+fn key(parts: &[&str]) -> String {
+    parts.join("\u{1f}")
+}
+
+impl Engine {
+    pub(super) fn env(&mut self) -> Env<'_> {
+        Env {
+            store: self.store.as_mut(),
+            layouts: &self.layouts,
+            schema: &self.schema,
+            secrets: self.secrets.as_ref(),
+            missing_secret: None,
+            revealed: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Handles an event and every event its rules' writes cause, breadth first.
+    pub(super) fn process(
+        &mut self,
+        event: Event,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        let mut queue = VecDeque::from([Pending {
+            event,
+            depth: 0,
+            chain: Vec::new(),
+        }]);
+        while let Some(pending) = queue.pop_front() {
+            let follow = self.process_one(&pending, out)?;
+            queue.extend(follow);
+        }
+        Ok(())
+    }
+
+    fn process_one(
+        &mut self,
+        pending: &Pending,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<Vec<Pending>, StoreError> {
+        let event = &pending.event;
+        let facts = self.observe(event)?;
+        let candidates = self.index.candidates(
+            event.kind,
+            event.object,
+            event.webhook.as_deref(),
+            &facts.changed,
+        );
+        let rules = self.rules.clone();
+        let mut follow = Vec::new();
+        for i in candidates {
+            let rule = &rules[i];
+            if let (Some(window), Some(id)) = (rule.ir.coalesce_seconds, &event.record_id) {
+                if matches!(
+                    event.kind,
+                    EventKind::RecordCreated | EventKind::RecordUpdated
+                ) {
+                    self.buffer(rule, event, id, &facts, window)?;
+                    continue;
+                }
+            }
+            if !self.fires(rule, event, &facts)? {
+                continue;
+            }
+            let start = Start {
+                event: Some(event),
+                event_id: event.id.to_string(),
+                record_id: event.record_id.as_deref().map(str::to_string),
+                facts: Facts {
+                    new: facts.new.clone(),
+                    old: facts.old.clone(),
+                    changed: Vec::new(),
+                },
+                failure: None,
+                depth: pending.depth,
+                chain: &pending.chain,
+                occurrence: None,
+                filtered: false,
+            };
+            self.start(i, start, out, &mut follow)?;
+        }
+        Ok(follow)
+    }
+
+    /// Works out the record's values before and after, and keeps the snapshot.
+    fn observe(&mut self, event: &Event) -> Result<Facts, StoreError> {
+        let (Some(object), Some(id)) = (event.object, event.record_id.as_deref()) else {
+            return Ok(Facts::default());
+        };
+        let layout = &self.layouts.objects[object as usize];
+        let previous = self.store.record(&layout.object, id)?;
+        let stale = previous
+            .as_ref()
+            .and_then(|s| s.at)
+            .is_some_and(|at| at > event.at);
+        let prev = previous.as_ref().map(|s| s.aligned(layout));
+        let mut new = prev.clone().unwrap_or_else(|| layout.empty());
+        if let Some(partial) = &event.record {
+            for slot in &partial.present {
+                new.0[*slot as usize] = partial.values.get(*slot).clone();
+            }
+        }
+        let old = match (&event.old, &prev) {
+            (Some(partial), _) => {
+                let mut old = new.clone();
+                for slot in &partial.present {
+                    old.0[*slot as usize] = partial.values.get(*slot).clone();
+                }
+                old
+            }
+            // A creation is a change from empty, whatever the engine held before.
+            _ if event.kind == EventKind::RecordCreated => layout.empty(),
+            // Without `old`, the last snapshot is the before; a late event cannot
+            // say what it changed, so it changes nothing.
+            (None, Some(prev)) if !stale => prev.clone(),
+            _ => new.clone(),
+        };
+        let changed = if matches!(
+            event.kind,
+            EventKind::RecordCreated | EventKind::RecordUpdated
+        ) {
+            (0..new.0.len() as u16)
+                .filter(|s| old.get(*s) != new.get(*s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match event.kind {
+            EventKind::RecordDeleted => self.store.remove_record(&layout.object, id)?,
+            _ if stale => {}
+            EventKind::RecordCreated | EventKind::RecordUpdated | EventKind::RecordMerged
+                if prev.as_ref() != Some(&new)
+                    || previous.as_ref().and_then(|s| s.at) != Some(event.at) =>
+            {
+                let snapshot = Snapshot {
+                    at: Some(event.at),
+                    names: layout.names.clone(),
+                    values: new.clone(),
+                };
+                self.store
+                    .put_record(&layout.object, id, Arc::new(snapshot))?;
+            }
+            EventKind::RecordCreated | EventKind::RecordUpdated | EventKind::RecordMerged => {}
+            _ if event.record.is_some() => {
+                let snapshot = Snapshot {
+                    at: Some(event.at),
+                    names: layout.names.clone(),
+                    values: new.clone(),
+                };
+                self.store
+                    .put_record(&layout.object, id, Arc::new(snapshot))?;
+            }
+            _ => {}
+        }
+        Ok(Facts {
+            new: Some(new),
+            old: Some(old),
+            changed,
+        })
+    }
+
+    /// Whether a candidate rule's trigger matches the event.
+    pub(super) fn fires(
+        &mut self,
+        rule: &Compiled,
+        event: &Event,
+        facts: &Facts,
+    ) -> Result<bool, StoreError> {
+        Ok(match &rule.trigger {
+            When::Created | When::Deleted | When::Merged | When::Webhook(_) => true,
+            When::Updated => !facts.changed.is_empty(),
+            When::Changed { slot, from, to } => {
+                let (Some(old), Some(new)) = (&facts.old, &facts.new) else {
+                    return Ok(false);
+                };
+                let accepts = |values: &Option<Vec<Val>>, v: &Val| {
+                    values
+                        .as_ref()
+                        .is_none_or(|vs| vs.iter().any(|x| eval::equal(x, v)))
+                };
+                facts.changed.contains(slot)
+                    && accepts(from, old.get(*slot))
+                    && accepts(to, new.get(*slot))
+            }
+            When::Matches { filter, .. } => {
+                let Some(id) = event.record_id.as_deref() else {
+                    return Ok(false);
+                };
+                let now = self.clock.now();
+                let zone = rule.zone;
+                let mut env = self.env();
+                let scope = |record| Scope {
+                    record,
+                    old: None,
+                    event: Some(event),
+                    failure: None,
+                    candidate: None,
+                    bindings: &[],
+                    now,
+                    zone,
+                };
+                let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
+                let flag = key(&[&rule.ir.id, id]);
+                let before = match env.store.get(Space::Flags, &flag)? {
+                    Some(v) => v.as_bool().unwrap_or(false),
+                    None if event.kind == EventKind::RecordCreated => false,
+                    None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
+                };
+                if before != inside {
+                    env.store.put(Space::Flags, &flag, Json::Bool(inside))?;
+                }
+                inside && !before
+            }
+            When::List { list, .. } => event.list.as_deref() == Some(list.as_str()),
+            When::Activity(kind) => event.kind == *kind,
+            When::RuleFailed { .. } | When::Schedule(_) => false,
+        })
+    }
+
+    fn record_for(&self, rule: &Compiled, start: &Start, run: String) -> RunRecord {
+        RunRecord {
+            rule: rule.ir.id.clone(),
+            version: rule.ir.version.clone(),
+            event: start.event_id.clone(),
+            object: rule
+                .object
+                .map(|o| self.layouts.objects[o as usize].object.clone()),
+            record: start.record_id.clone(),
+            status: RunStatus::Completed,
+            reason: None,
+            effects: Vec::new(),
+            steps: Vec::new(),
+            run,
+            at: self.clock.now(),
+            depth: start.depth,
+        }
+    }
+
+    /// Checks and runs one rule for one trigger.
+    pub(super) fn start(
+        &mut self,
+        i: usize,
+        start: Start,
+        out: &mut Vec<RunRecord>,
+        follow: &mut Vec<Pending>,
+    ) -> Result<(), StoreError> {
+        let rules = self.rules.clone();
+        let rule = &rules[i];
+        let run_id = format!("{}@{}", rule.ir.id, start.event_id);
+        let mut record = self.record_for(rule, &start, run_id.clone());
+        let suppressed = |mut record: RunRecord, status: RunStatus, reason: String| {
+            record.status = status;
+            record.reason = Some(reason);
+            record
+        };
+        if rule.ir.status != Status::Active {
+            let status = format!("{:?}", rule.ir.status).to_lowercase();
+            let record = suppressed(
+                record,
+                RunStatus::Suppressed,
+                format!("inactive (status {status})"),
+            );
+            return self.finish(rule, record, start.depth, out, follow);
+        }
+        let delivered = key(&[&rule.ir.id, &start.event_id]);
+        if self.store.get(Space::Delivered, &delivered)?.is_some() {
+            let record = suppressed(record, RunStatus::Suppressed, "duplicate".into());
+            out.push(record);
+            return Ok(());
+        }
+        self.store
+            .put(Space::Delivered, &delivered, Json::Bool(true))?;
+        if start.depth > self.max_depth {
+            let mut chain = start.chain.to_vec();
+            chain.push(rule.ir.id.clone());
+            let reason = format!(
+                "cascade stopped: rule writes led to one another more than {} times ({}); the rules in the loop are {}",
+                self.max_depth,
+                chain.join(" → "),
+                loop_of(&chain).join(", ")
+            );
+            let record = suppressed(record, RunStatus::Failed, reason);
+            return self.finish(rule, record, start.depth, out, follow);
+        }
+        let now = self.clock.now();
+        if let (Some(condition), false) = (&rule.condition, start.filtered) {
+            let scope = Scope {
+                record: start.facts.new.as_ref(),
+                old: start.facts.old.as_ref(),
+                event: start.event,
+                failure: start.failure.as_ref(),
+                candidate: None,
+                bindings: &[],
+                now,
+                zone: rule.zone,
+            };
+            let mut env = self.env();
+            if !eval::holds(condition, &scope, &mut env) {
+                let record = suppressed(record, RunStatus::Skipped, "condition is false".into());
+                return self.finish(rule, record, start.depth, out, follow);
+            }
+        }
+        if let Some(limit) = rule.ir.limit {
+            let mut times: Vec<i64> = self
+                .store
+                .get(Space::Limits, &rule.ir.id)?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let t = now.timestamp();
+            times.retain(|x| *x > t - limit.window_seconds);
+            if times.len() >= limit.count as usize {
+                let reason = format!(
+                    "rate-limit: {} runs in the last {}",
+                    limit.count,
+                    describe_duration(limit.window_seconds)
+                );
+                let record = suppressed(record, RunStatus::Suppressed, reason);
+                return self.finish(rule, record, start.depth, out, follow);
+            }
+            times.push(t);
+            self.store.put(Space::Limits, &rule.ir.id, json!(times))?;
+        }
+        record.at = now;
+        let durable = self.store.batch() != usize::MAX;
+        let handlers = self.handlers.clone();
+        let mut exec = Exec::new(
+            self.env(),
+            &handlers,
+            rule,
+            now,
+            start.event,
+            record,
+            durable,
+        );
+        exec.record = start.facts.new;
+        exec.old = start.facts.old;
+        exec.failure = start.failure;
+        exec.chain = start.chain.to_vec();
+        exec.occurrence = start.occurrence;
+        let (flow, pc) = exec.walk(&[])?;
+        let (record, next_due) = conclude(exec, flow, pc, follow)?;
+        if let Some(due) = next_due {
+            self.note_due(due);
+        }
+        self.finish(rule, record, start.depth, out, follow)
+    }
+
+    /// Keeps the earliest due time known.
+    pub(super) fn note_due(&mut self, due: DateTime<Utc>) {
+        if let Some(known) = &mut self.next_due {
+            *known = Some(known.map_or(due, |k| k.min(due)));
+        }
+    }
+
+    /// Stores a run's record, then runs the meta-rules its failure streak starts.
+    pub(super) fn finish(
+        &mut self,
+        rule: &Compiled,
+        record: RunRecord,
+        depth: u32,
+        out: &mut Vec<RunRecord>,
+        follow: &mut Vec<Pending>,
+    ) -> Result<(), StoreError> {
+        self.store.append_run(&record)?;
+        let streak = match record.status {
+            RunStatus::Failed => {
+                let n = self
+                    .store
+                    .get(Space::Streaks, &rule.ir.id)?
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0)
+                    + 1;
+                self.store.put(Space::Streaks, &rule.ir.id, json!(n))?;
+                Some(n)
+            }
+            RunStatus::Completed => {
+                if self.store.get(Space::Streaks, &rule.ir.id)?.is_some() {
+                    self.store.remove(Space::Streaks, &rule.ir.id)?;
+                }
+                None
+            }
+            _ => None,
+        };
+        let failure = streak.map(|n| {
+            let step = record
+                .steps
+                .iter()
+                .rev()
+                .find(|s| s.error.is_some())
+                .map(|s| format!("{} (line {})", s.action, s.line))
+                .unwrap_or_default();
+            json!({ "rule": record.rule, "error": record.reason, "step": step, "count": n })
+        });
+        let event_id = record.event.clone();
+        let chain = vec![rule.ir.id.clone()];
+        out.push(record);
+        let (Some(failure), Some(n)) = (failure, streak) else {
+            return Ok(());
+        };
+        let watchers: Vec<usize> = self.index.watching(&rule.ir.id).to_vec();
+        let rules = self.rules.clone();
+        for w in watchers {
+            let When::RuleFailed { times, .. } = &rules[w].trigger else {
+                continue;
+            };
+            if n != u64::from(*times) {
+                continue;
+            }
+            let start = Start {
+                event: None,
+                event_id: format!("{event_id}>failed:{}", rule.ir.id),
+                record_id: None,
+                facts: Facts::default(),
+                failure: Some(failure.clone()),
+                depth: depth + 1,
+                chain: &chain,
+                occurrence: None,
+                filtered: false,
+            };
+            self.start(w, start, out, follow)?;
+        }
+        Ok(())
+    }
+
+    /// Adds an update to a rule's coalesce buffer for the record.
+    fn buffer(
+        &mut self,
+        rule: &Compiled,
+        event: &Event,
+        id: &str,
+        facts: &Facts,
+        window: i64,
+    ) -> Result<(), StoreError> {
+        let buffer_key = key(&[&rule.ir.id, id]);
+        let now = self.clock.now();
+        let mut entry = match self.store.get(Space::Coalesce, &buffer_key)? {
+            Some(entry) => entry,
+            None => {
+                let object = event.object.unwrap_or(0);
+                let layout = &self.layouts.objects[object as usize];
+                let mut old = Map::new();
+                if let Some(values) = &facts.old {
+                    for (slot, name) in layout.names.iter().enumerate() {
+                        old.insert(
+                            name.to_string(),
+                            to_json(values.get(slot as u16), &layout.types[slot], false),
+                        );
+                    }
+                }
+                let due = now + chrono::Duration::seconds(window);
+                self.note_due(due);
+                json!({ "due": due, "first": event.id.as_ref(), "old": old, "count": 0 })
+            }
+        };
+        entry["last"] = event.raw.as_ref().clone();
+        entry["count"] = json!(entry["count"].as_u64().unwrap_or(0) + 1);
+        self.store.put(Space::Coalesce, &buffer_key, entry)
+    }
+
+    /// Runs a coalesced burst as one event: values before the first, after the last.
+    pub(super) fn flush_buffer(
+        &mut self,
+        buffer_key: &str,
+        entry: &Json,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        self.store.remove(Space::Coalesce, buffer_key)?;
+        let rule_id = buffer_key.split('\u{1f}').next().unwrap_or_default();
+        let Some(&i) = self.by_id.get(rule_id) else {
+            return Ok(());
+        };
+        let Ok(last) = event::parse(entry["last"].clone(), &self.schema, &self.layouts) else {
+            return Ok(());
+        };
+        let (Some(object), Some(id)) = (last.object, last.record_id.clone()) else {
+            return Ok(());
+        };
+        let layout = &self.layouts.objects[object as usize];
+        let new = match self.store.record(&layout.object, &id)? {
+            Some(s) => s.aligned(layout),
+            None => layout.empty(),
+        };
+        let mut old = layout.empty();
+        if let Some(Json::Object(values)) = entry.get("old") {
+            for (name, v) in values {
+                if let Some(slot) = layout.slot(name) {
+                    old.0[slot as usize] =
+                        from_json(v, &layout.types[slot as usize]).unwrap_or(Val::Empty);
+                }
+            }
+        }
+        let changed = (0..new.0.len() as u16)
+            .filter(|s| old.get(*s) != new.get(*s))
+            .collect();
+        let facts = Facts {
+            new: Some(new),
+            old: Some(old),
+            changed,
+        };
+        let rules = self.rules.clone();
+        if !self.fires(&rules[i], &last, &facts)? {
+            return Ok(());
+        }
+        let first = entry["first"].as_str().unwrap_or(&last.id).to_string();
+        let count = entry["count"].as_u64().unwrap_or(1);
+        let mut follow = Vec::new();
+        let start = Start {
+            event: Some(&last),
+            event_id: if count > 1 {
+                format!("{first}+{}", count - 1)
+            } else {
+                first
+            },
+            record_id: Some(id.to_string()),
+            facts,
+            failure: None,
+            depth: 0,
+            chain: &[],
+            occurrence: None,
+            filtered: false,
+        };
+        self.start(i, start, out, &mut follow)?;
+        self.drain(follow, out)
+    }
+
+    /// Processes follow-on events (and theirs).
+    pub(super) fn drain(
+        &mut self,
+        follow: Vec<Pending>,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        let mut queue: VecDeque<Pending> = follow.into();
+        while let Some(pending) = queue.pop_front() {
+            let more = self.process_one(&pending, out)?;
+            queue.extend(more);
+        }
+        Ok(())
+    }
+}
+
+/// The repeating tail of a cascade chain: the rules in the loop.
+fn loop_of(chain: &[String]) -> Vec<String> {
+    let Some(last) = chain.last() else {
+        return Vec::new();
+    };
+    let start = chain[..chain.len() - 1]
+        .iter()
+        .rposition(|r| r == last)
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let mut rules: Vec<String> = chain[start..].to_vec();
+    rules.dedup();
+    rules
+}
+
+/// Turns the end of a walk into the run's record, saving the run if it waits and
+/// queueing the events its writes cause. Returns when a waiting run is due.
+pub(super) fn conclude(
+    exec: Exec,
+    flow: Flow,
+    pc: Vec<u32>,
+    follow: &mut Vec<Pending>,
+) -> Result<(RunRecord, Option<DateTime<Utc>>), StoreError> {
+    let mut exec = exec;
+    let mut due = None;
+    let run_key = exec.run.run.clone();
+    match flow {
+        Flow::Next | Flow::Stop => exec.run.status = RunStatus::Completed,
+        Flow::Skip(reason) => {
+            exec.run.status = RunStatus::Skipped;
+            exec.run.reason = Some(reason.unwrap_or_else(|| "skipped".into()));
+        }
+        Flow::Fail(message) => {
+            exec.run.status = RunStatus::Failed;
+            exec.run.reason = Some(message);
+        }
+        Flow::Suspend(waiting) => {
+            exec.run.status = RunStatus::Waiting;
+            exec.run.reason = Some(match &waiting {
+                Waiting::Time { until } => format!("waiting until {}", until.to_rfc3339()),
+                Waiting::Answer {
+                    timeout: Some(t), ..
+                } => {
+                    format!("waiting for an answer (until {})", t.to_rfc3339())
+                }
+                _ => "waiting for an answer".to_string(),
+            });
+            let state: RunState = exec.state(pc, waiting);
+            due = state.due();
+            let value = serde_json::to_value(&state).map_err(|e| StoreError(e.to_string()))?;
+            exec.env.store.put(Space::Runs, &run_key, value)?;
+        }
+    }
+    if exec.run.status != RunStatus::Waiting && exec.env.store.get(Space::Runs, &run_key)?.is_some()
+    {
+        exec.env.store.remove(Space::Runs, &run_key)?;
+    }
+    let mut chain = exec.chain.clone();
+    chain.push(exec.rule.ir.id.clone());
+    let depth = exec.run.depth + 1;
+    let mut raw: Vec<Json> = std::mem::take(&mut exec.follow);
+    raw.extend(exec.update_event());
+    for json in raw {
+        if let Ok(event) = event::parse(json, exec.env.schema, exec.env.layouts) {
+            follow.push(Pending {
+                event,
+                depth,
+                chain: chain.clone(),
+            });
+        }
+    }
+    Ok((exec.run, due))
+}

@@ -1,0 +1,355 @@
+//! The engine: runs checked rules on CRM events (engine.md, Events to State).
+//!
+//! A host builds an [`Engine`] from a compiled [`Program`](crate::ir::Program), the
+//! [`Handlers`] that perform effects, a [`Store`] and a [`Clock`]; feeds it events
+//! with [`Engine::handle`]; moves time on with [`Engine::tick`] (schedules, `wait`,
+//! `coalesce`, `ask` timeouts); and answers deferred steps with [`Engine::resume`].
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use rulec::engine::{Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus};
+//! use rulec::workspace::analyze_text;
+//!
+//! let rules = r##"
+//! rule big_wins
+//!   when stage changed from Open to ClosedWon and value > 10000
+//!   do slack "#wins" "{{name}} closed for {{value}}"
+//! "##;
+//! let program = analyze_text("wins.rules", rules).checked.program();
+//!
+//! let sent = Arc::new(Mutex::new(Vec::new()));
+//! let log = sent.clone();
+//! let handlers = Handlers::new().on("slack", move |effect| {
+//!     log.lock().unwrap().push(effect.text("text").unwrap_or("").to_string());
+//!     Outcome::done()
+//! });
+//! let clock = ManualClock::new("2026-11-02T10:00:00Z".parse().unwrap());
+//! let mut engine = Engine::builder(program)
+//!     .handlers(handlers)
+//!     .store(MemoryStore::new())
+//!     .clock(clock)
+//!     .build()
+//!     .unwrap();
+//!
+//! let event = r#"{"id":"evt-1","type":"record.updated","object":"deals","record_id":"d1",
+//!   "at":"2026-11-02T10:00:00Z","record":{"name":"Acme","stage":"ClosedWon","value":25000},
+//!   "old":{"stage":"Open"}}"#;
+//! let runs = engine.handle_json(event).unwrap();
+//! assert_eq!(runs[0].status, RunStatus::Completed);
+//! assert_eq!(sent.lock().unwrap().as_slice(), ["Acme closed for 25000"]);
+//!
+//! // Redelivery is recognised: no second message.
+//! let again = engine.handle_json(event).unwrap();
+//! assert_eq!(again[0].status, RunStatus::Suppressed);
+//! assert_eq!(sent.lock().unwrap().len(), 1);
+//! ```
+
+mod clock;
+mod compile;
+mod dispatch;
+mod effect;
+mod eval;
+mod event;
+mod exec;
+mod intake;
+mod record;
+mod run;
+mod schedule;
+mod store;
+mod timers;
+mod value;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use effect::{
+    dry_run_answer, idempotency_key, slack_escape, Effect, EffectRecord, HandlerFn, Handlers,
+    Outcome, RECORD_ACTIONS,
+};
+pub use eval::{holds, NoWorld, Node, Scope, World};
+pub use event::{Event, EventError, EventKind, Partial};
+pub use exec::SecretFn;
+pub use record::{Layout, Layouts, Record, Snapshot};
+pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
+pub use store::{MemoryStore, Space, SqliteStore, Store, StoreError};
+pub use value::{Secret, Val};
+
+use crate::ir::Program;
+use crate::schema::Schema;
+
+/// Cascades of rule writes stop at this depth unless configured otherwise.
+pub const DEFAULT_MAX_DEPTH: u32 = 8;
+
+/// Why an engine could not be built or an operation failed.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The program does not fit this engine (a hand-edited or foreign IR file).
+    Program(String),
+    /// The store failed.
+    Store(StoreError),
+    /// An event was rejected (the stream can go on).
+    Event(EventError),
+    /// `resume` named no waiting run.
+    NotWaiting(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Program(e) => write!(f, "the compiled rules cannot run: {e}"),
+            EngineError::Store(e) => e.fmt(f),
+            EngineError::Event(e) => e.fmt(f),
+            EngineError::NotWaiting(run) => write!(f, "no run `{run}` is waiting for an answer"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e)
+    }
+}
+
+impl From<EventError> for EngineError {
+    fn from(e: EventError) -> Self {
+        EngineError::Event(e)
+    }
+}
+
+/// Builds an [`Engine`].
+pub struct Builder {
+    program: Program,
+    handlers: Handlers,
+    store: Option<Box<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    secrets: Arc<SecretFn>,
+    max_depth: u32,
+}
+
+impl Builder {
+    /// The handlers effects go to (default: none, so every effect fails).
+    pub fn handlers(mut self, handlers: Handlers) -> Builder {
+        self.handlers = handlers;
+        self
+    }
+
+    /// Where state lives (default: a [`MemoryStore`]).
+    pub fn store(mut self, store: impl Store + 'static) -> Builder {
+        self.store = Some(Box::new(store));
+        self
+    }
+
+    /// Where time comes from (default: the [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Builder {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Resolves `secret("NAME")` (default: nothing is resolved, and steps that need a
+    /// secret fail saying which).
+    pub fn secrets(
+        mut self,
+        f: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Builder {
+        self.secrets = Arc::new(f);
+        self
+    }
+
+    /// How many rule writes may lead to one another before the cascade is stopped.
+    pub fn max_depth(mut self, depth: u32) -> Builder {
+        self.max_depth = depth;
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Result<Engine, EngineError> {
+        let layouts = Layouts::new(&self.program.schema);
+        let rules = compile::compile(&self.program, &layouts).map_err(EngineError::Program)?;
+        let index = dispatch::Index::new(&rules);
+        let by_id = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.ir.id.clone(), i))
+            .collect();
+        Ok(Engine {
+            schema: self.program.schema,
+            layouts,
+            rules: Arc::new(rules),
+            index,
+            by_id,
+            handlers: self.handlers,
+            store: self.store.unwrap_or_else(|| Box::new(MemoryStore::new())),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            secrets: self.secrets,
+            max_depth: self.max_depth,
+            since_commit: 0,
+            next_due: None,
+            recovered: false,
+            last_schedule_minute: None,
+        })
+    }
+}
+
+/// Runs checked rules on events. See the [module docs](self) for an example.
+pub struct Engine {
+    schema: Schema,
+    layouts: Layouts,
+    rules: Arc<Vec<compile::Compiled>>,
+    index: dispatch::Index,
+    by_id: HashMap<String, usize>,
+    handlers: Handlers,
+    store: Box<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<SecretFn>,
+    max_depth: u32,
+    since_commit: usize,
+    /// The earliest time a waiting run or coalesce buffer is due; `None` until known.
+    next_due: Option<Option<DateTime<Utc>>>,
+    recovered: bool,
+    last_schedule_minute: Option<i64>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.rules.len())
+            .field("handlers", &self.handlers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts building an engine for a compiled program.
+    pub fn builder(program: Program) -> Builder {
+        Builder {
+            program,
+            handlers: Handlers::new(),
+            store: None,
+            clock: None,
+            secrets: Arc::new(|_| None),
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// The schema events are checked against.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Validates one event (JSON) against the schema.
+    pub fn parse_event(&self, json: &str) -> Result<Event, EventError> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
+            line: None,
+            id: None,
+            field: String::new(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        event::parse(value, &self.schema, &self.layouts)
+    }
+
+    /// Validates line `line` of a JSONL stream.
+    pub fn parse_line(&self, text: &str, line: usize) -> Result<Event, EventError> {
+        event::parse_line(text, line, &self.schema, &self.layouts)
+    }
+
+    /// Parses and handles one event given as JSON.
+    pub fn handle_json(&mut self, json: &str) -> Result<Vec<RunRecord>, EngineError> {
+        let event = self.parse_event(json)?;
+        Ok(self.handle(event)?)
+    }
+
+    /// Handles one event and the events its rules' writes cause; returns a record
+    /// for every rule whose trigger matched.
+    pub fn handle(&mut self, event: Event) -> Result<Vec<RunRecord>, StoreError> {
+        let mut out = Vec::new();
+        self.recover(&mut out)?;
+        self.process(event, &mut out)?;
+        self.since_commit += 1;
+        if self.since_commit >= self.store.batch() {
+            self.flush()?;
+        }
+        Ok(out)
+    }
+
+    /// Moves time to the clock's now: due schedules, waits, `ask` timeouts and
+    /// coalesce windows run.
+    pub fn tick(&mut self) -> Result<Vec<RunRecord>, StoreError> {
+        let mut out = Vec::new();
+        self.recover(&mut out)?;
+        self.run_timers(&mut out)?;
+        Ok(out)
+    }
+
+    /// Answers a deferred step (a handler's `defer`, or `ask`) of a waiting run; the
+    /// answer is the step's output (`{"approved": true, "answer": "…"}` for `ask`).
+    pub fn resume(
+        &mut self,
+        run: &str,
+        answer: serde_json::Value,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        let mut out = Vec::new();
+        self.recover(&mut out)?;
+        self.resume_run(run, Some(answer), &mut out)?;
+        Ok(out)
+    }
+
+    /// Makes everything so far durable.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.since_commit = 0;
+        self.store.commit()
+    }
+
+    /// The most recent run records, oldest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.store.history(limit)
+    }
+
+    /// Runs that are waiting, with what they wait for.
+    pub fn waiting(&self) -> Result<Vec<RunState>, StoreError> {
+        let mut out = Vec::new();
+        for (_, value) in self.store.scan(Space::Runs)? {
+            if let Ok(state) = serde_json::from_value::<RunState>(value) {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tells the engine a record's current values (for `find`, schedules and
+    /// reference paths), without running any rule.
+    pub fn load_record(
+        &mut self,
+        object: &str,
+        id: &str,
+        values: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let json = serde_json::json!({
+            "id": "load", "type": "record.updated", "object": object, "record_id": id,
+            "at": self.clock.now(), "record": values,
+        });
+        let event = event::parse(json, &self.schema, &self.layouts)?;
+        let layout = &self.layouts.objects[event.object.unwrap_or(0) as usize];
+        let mut values = match self.store.record(object, id)? {
+            Some(s) => s.aligned(layout),
+            None => layout.empty(),
+        };
+        if let Some(partial) = &event.record {
+            for slot in &partial.present {
+                values.0[*slot as usize] = partial.values.get(*slot).clone();
+            }
+        }
+        let snapshot = Snapshot {
+            at: None,
+            names: layout.names.clone(),
+            values,
+        };
+        self.store.put_record(object, id, Arc::new(snapshot))?;
+        Ok(())
+    }
+}

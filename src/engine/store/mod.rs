@@ -1,0 +1,126 @@
+//! Everything the engine remembers, behind one trait (engine.md, State).
+//!
+//! Record snapshots are typed (they are read on the hot path); the rest is small
+//! JSON values in named spaces, which keeps the trait short enough that a host can
+//! implement it over its own database. Two implementations ship: [`MemoryStore`] and
+//! [`SqliteStore`] (one file, survives restarts).
+
+mod memory;
+mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use super::record::Snapshot;
+use super::run::RunRecord;
+
+/// The kinds of small state the engine keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Space {
+    /// `(rule, event)` pairs already handled: redelivery is suppressed as a duplicate.
+    Delivered,
+    /// Idempotency keys of effects done, with their outputs.
+    Effects,
+    /// Per-rule, per-record `matches` flags (is the record inside the filter now).
+    Flags,
+    /// Per-rule run times inside the `limit` window.
+    Limits,
+    /// Round-robin cursors per team.
+    Cursors,
+    /// Runs not finished: waiting (`wait`, `ask`, `defer`) or interrupted mid-run.
+    Runs,
+    /// Coalesce buffers per rule and record.
+    Coalesce,
+    /// Last schedule occurrence handled, per rule.
+    Watermarks,
+    /// Consecutive failures per rule (for `rule … failed N times in a row`).
+    Streaks,
+}
+
+impl Space {
+    /// Every space.
+    pub const ALL: [Space; 9] = [
+        Space::Delivered,
+        Space::Effects,
+        Space::Flags,
+        Space::Limits,
+        Space::Cursors,
+        Space::Runs,
+        Space::Coalesce,
+        Space::Watermarks,
+        Space::Streaks,
+    ];
+
+    /// A stable name, for on-disk tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Delivered => "delivered",
+            Space::Effects => "effects",
+            Space::Flags => "flags",
+            Space::Limits => "limits",
+            Space::Cursors => "cursors",
+            Space::Runs => "runs",
+            Space::Coalesce => "coalesce",
+            Space::Watermarks => "watermarks",
+            Space::Streaks => "streaks",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A store failure (I/O, corruption).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "state store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where the engine keeps its state.
+///
+/// Writes may be buffered until [`Store::commit`]; the engine commits after every
+/// effect (so a crash never forgets one that happened) and at least every
+/// [`Store::batch`] events.
+pub trait Store: Send {
+    /// The snapshot of a record.
+    fn record(&self, object: &str, id: &str) -> Result<Option<Arc<Snapshot>>>;
+    /// Replaces a record's snapshot.
+    fn put_record(&mut self, object: &str, id: &str, snapshot: Arc<Snapshot>) -> Result<()>;
+    /// Forgets a record.
+    fn remove_record(&mut self, object: &str, id: &str) -> Result<()>;
+    /// Every record of an object, ordered by id (schedules `for <object>`, `find`).
+    fn records(&self, object: &str) -> Result<Vec<(String, Arc<Snapshot>)>>;
+    /// A value in a space.
+    fn get(&self, space: Space, key: &str) -> Result<Option<Json>>;
+    /// Sets a value.
+    fn put(&mut self, space: Space, key: &str, value: Json) -> Result<()>;
+    /// Removes a value.
+    fn remove(&mut self, space: Space, key: &str) -> Result<()>;
+    /// Every value of a space, ordered by key.
+    fn scan(&self, space: Space) -> Result<Vec<(String, Json)>>;
+    /// Appends a run to the history.
+    fn append_run(&mut self, run: &RunRecord) -> Result<()>;
+    /// The most recent runs, oldest first.
+    fn history(&self, limit: usize) -> Result<Vec<RunRecord>>;
+    /// Makes every write so far durable.
+    fn commit(&mut self) -> Result<()>;
+    /// How many events may share one commit.
+    fn batch(&self) -> usize {
+        1
+    }
+}

@@ -1,0 +1,281 @@
+//! Time-driven work: schedules, runs waiting on time or answers, coalesce windows,
+//! and runs a crash interrupted.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value as Json};
+
+use super::compile::When;
+use super::eval::{self, Scope};
+use super::event::{self, Event};
+use super::exec::Exec;
+use super::intake::{conclude, Facts, Start};
+use super::run::{RunRecord, RunState, RunStatus, StepStatus, Waiting};
+use super::schedule;
+use super::store::{Space, StoreError};
+use super::value::Val;
+use super::{Engine, EngineError};
+
+impl Engine {
+    /// Once per engine: finish runs a crash interrupted between steps, and learn when
+    /// the next waiting run is due.
+    pub(super) fn recover(&mut self, out: &mut Vec<RunRecord>) -> Result<(), StoreError> {
+        if self.recovered {
+            return Ok(());
+        }
+        self.recovered = true;
+        let interrupted: Vec<String> = self
+            .store
+            .scan(Space::Runs)?
+            .into_iter()
+            .filter(|(_, v)| v.get("waiting").and_then(|w| w.get("for")) == Some(&json!("nothing")))
+            .map(|(k, _)| k)
+            .collect();
+        for run in interrupted {
+            // A run that cannot go on (its rule was removed) is reported, not retried.
+            if let Err(EngineError::Store(e)) = self.resume_run(&run, None, out) {
+                return Err(e);
+            }
+        }
+        self.next_due = None;
+        Ok(())
+    }
+
+    /// Runs everything due at the clock's now.
+    pub(super) fn run_timers(&mut self, out: &mut Vec<RunRecord>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.run_schedules(now, out)?;
+        let due = match self.next_due {
+            Some(due) => due,
+            None => self.earliest_due()?,
+        };
+        self.next_due = Some(due);
+        if due.is_none_or(|d| d > now) {
+            return Ok(());
+        }
+        for (key, value) in self.store.scan(Space::Runs)? {
+            let Ok(state) = serde_json::from_value::<RunState>(value) else {
+                continue;
+            };
+            if state.due().is_some_and(|d| d <= now) {
+                if let Err(EngineError::Store(e)) = self.resume_run(&key, None, out) {
+                    return Err(e);
+                }
+            }
+        }
+        for (key, entry) in self.store.scan(Space::Coalesce)? {
+            let due = entry["due"].as_str().and_then(super::value::parse_time);
+            if due.is_some_and(|d| d <= now) {
+                self.flush_buffer(&key, &entry, out)?;
+            }
+        }
+        self.next_due = Some(self.earliest_due()?);
+        Ok(())
+    }
+
+    fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut due: Option<DateTime<Utc>> = None;
+        for (_, value) in self.store.scan(Space::Runs)? {
+            if let Some(d) = serde_json::from_value::<RunState>(value)
+                .ok()
+                .and_then(|s| s.due())
+            {
+                due = Some(due.map_or(d, |x| x.min(d)));
+            }
+        }
+        for (_, entry) in self.store.scan(Space::Coalesce)? {
+            if let Some(d) = entry["due"].as_str().and_then(super::value::parse_time) {
+                due = Some(due.map_or(d, |x| x.min(d)));
+            }
+        }
+        Ok(due)
+    }
+
+    fn run_schedules(
+        &mut self,
+        now: DateTime<Utc>,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        // Schedules have minute granularity: look once per minute of engine time.
+        let minute = now.timestamp().div_euclid(60);
+        if self.index.schedules.is_empty() || self.last_schedule_minute == Some(minute) {
+            return Ok(());
+        }
+        self.last_schedule_minute = Some(minute);
+        let rules = self.rules.clone();
+        for &i in &self.index.schedules.clone() {
+            let rule = &rules[i];
+            let When::Schedule(schedule) = &rule.trigger else {
+                continue;
+            };
+            let mark = self
+                .store
+                .get(Space::Watermarks, &rule.ir.id)?
+                .and_then(|v| v.as_str().and_then(super::value::parse_time));
+            let Some(mark) = mark else {
+                // The first look only starts the clock: a schedule added today does
+                // not fire for every past occurrence.
+                self.store.put(Space::Watermarks, &rule.ir.id, json!(now))?;
+                continue;
+            };
+            let Some(occurrence) = schedule::latest(schedule, mark, now) else {
+                continue;
+            };
+            self.store
+                .put(Space::Watermarks, &rule.ir.id, json!(occurrence))?;
+            let stamp = occurrence.to_rfc3339();
+            let mut follow = Vec::new();
+            match schedule.for_object {
+                None => {
+                    let start = Start {
+                        event: None,
+                        event_id: format!("schedule@{stamp}"),
+                        record_id: None,
+                        facts: Facts::default(),
+                        failure: None,
+                        depth: 0,
+                        chain: &[],
+                        occurrence: Some(occurrence),
+                        filtered: false,
+                    };
+                    self.start(i, start, out, &mut follow)?;
+                }
+                Some(object) => {
+                    let layout_object = self.layouts.objects[object as usize].object.clone();
+                    for (id, snapshot) in self.store.records(&layout_object)? {
+                        let record = snapshot.aligned(&self.layouts.objects[object as usize]);
+                        if let Some(filter) = &rule.condition {
+                            let scope = Scope {
+                                record: Some(&record),
+                                ..Scope::new(now)
+                            };
+                            let scope = Scope {
+                                zone: rule.zone,
+                                ..scope
+                            };
+                            let mut env = self.env();
+                            if !eval::holds(filter, &scope, &mut env) {
+                                continue;
+                            }
+                        }
+                        let start = Start {
+                            event: None,
+                            event_id: format!("schedule@{stamp}/{id}"),
+                            record_id: Some(id.clone()),
+                            facts: Facts {
+                                new: Some(record),
+                                old: None,
+                                changed: Vec::new(),
+                            },
+                            failure: None,
+                            depth: 0,
+                            chain: &[],
+                            occurrence: Some(occurrence),
+                            filtered: true,
+                        };
+                        self.start(i, start, out, &mut follow)?;
+                    }
+                }
+            }
+            self.drain(follow, out)?;
+        }
+        Ok(())
+    }
+
+    /// Continues a saved run: with an answer (`resume`), after its time, after an
+    /// `ask` timeout (`answer` is `None`), or after a crash.
+    pub(super) fn resume_run(
+        &mut self,
+        run: &str,
+        answer: Option<Json>,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), EngineError> {
+        let Some(value) = self.store.get(Space::Runs, run)? else {
+            return Err(EngineError::NotWaiting(run.to_string()));
+        };
+        let state: RunState = serde_json::from_value(value)
+            .map_err(|e| StoreError(format!("damaged waiting run `{run}`: {e}")))?;
+        if answer.is_some() && !matches!(state.waiting, Waiting::Answer { .. }) {
+            return Err(EngineError::NotWaiting(run.to_string()));
+        }
+        let rules = self.rules.clone();
+        let rule = match self.by_id.get(&state.record.rule) {
+            Some(&i) if rules[i].ir.version == state.record.version => &rules[i],
+            _ => {
+                // The rule changed or went away while the run waited: its saved place
+                // may not exist any more, so the run ends here, visibly.
+                self.store.remove(Space::Runs, run)?;
+                let mut record = state.record;
+                record.status = RunStatus::Failed;
+                record.reason =
+                    Some("the rule changed while this run was waiting; it was not resumed".into());
+                self.store.append_run(&record)?;
+                out.push(record);
+                return Ok(());
+            }
+        };
+        let event: Option<Event> = match &state.event {
+            Some(raw) => event::parse(raw.clone(), &self.schema, &self.layouts).ok(),
+            None => None,
+        };
+        let now = self.clock.now();
+        // After a wait the record is read afresh: the run acts on the CRM as it is now.
+        let record_values = match (&state.record.object, &state.record.record, rule.object) {
+            (Some(object), Some(id), Some(o)) => self
+                .store
+                .record(object, id)?
+                .map(|s| s.aligned(&self.layouts.objects[o as usize])),
+            _ => None,
+        };
+        let mut record = state.record.clone();
+        record.status = RunStatus::Completed;
+        record.reason = None;
+        record.at = now;
+        let durable = self.store.batch() != usize::MAX;
+        let handlers = self.handlers.clone();
+        let depth = record.depth;
+        let mut exec = Exec::new(
+            self.env(),
+            &handlers,
+            rule,
+            now,
+            event.as_ref(),
+            record,
+            durable,
+        );
+        exec.record = record_values;
+        exec.failure = state.failure.clone();
+        exec.bindings = state.bindings.clone();
+        exec.bindings.resize(rule.bindings.len(), Val::Empty);
+        exec.chain = state.chain.clone();
+        exec.occurrence = state.occurrence;
+        if let Waiting::Answer {
+            key, binding, log, ..
+        } = &state.waiting
+        {
+            let (output, status) = match answer {
+                Some(a) => (a, StepStatus::Done),
+                None => (
+                    json!({ "approved": false, "answer": null, "answered_by": null, "timed_out": true }),
+                    StepStatus::Done,
+                ),
+            };
+            exec.env.store.put(Space::Effects, key, output.clone())?;
+            if let Some(b) = binding {
+                exec.bindings[*b as usize] = Val::Json(std::sync::Arc::new(output.clone()));
+            }
+            if let Some(step) = exec.run.steps.get_mut(*log) {
+                step.status = status;
+                step.output = Some(output);
+            }
+        }
+        let (flow, pc) = exec.walk(&state.pc)?;
+        let mut follow = Vec::new();
+        let (record, due) = conclude(exec, flow, pc, &mut follow)?;
+        if let Some(due) = due {
+            self.note_due(due);
+        }
+        self.finish(rule, record, depth, out, &mut follow)?;
+        self.drain(follow, out)?;
+        Ok(())
+    }
+}

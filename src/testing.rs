@@ -1,0 +1,419 @@
+//! `test` blocks (language.md §7): scenarios run through the real engine with dry-run
+//! handlers, so a test sees exactly the effects production would cause.
+//!
+//! Each test gets a fresh engine over every rule of the workspace: `given` puts a
+//! record in the engine's memory, each `event` is turned into the CRM event its
+//! trigger syntax describes, and `expect` lines are matched against the effects
+//! (and runs) that followed. Time stands still at [`TEST_TIME`].
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::engine::{Effect, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus};
+use crate::source::{SourceFile, Span};
+use crate::syntax::ast::{self, ExprKind, TestClauseKind, TriggerKind};
+use crate::workspace::Analysis;
+
+/// The instant tests run at: a Monday morning, so `weekday` schedules and
+/// `next_business_day` read naturally.
+pub const TEST_TIME: &str = "2026-01-05T10:00:00Z";
+
+/// The id of the record a test's `given` describes.
+pub const TEST_RECORD: &str = "test-record";
+
+/// One test's outcome.
+#[derive(Clone, Debug)]
+pub struct TestResult {
+    /// The file.
+    pub file: Arc<SourceFile>,
+    /// The test's name.
+    pub name: String,
+    /// The `test` block.
+    pub span: Span,
+    /// `None` when it passed; otherwise why not.
+    pub failure: Option<String>,
+}
+
+impl TestResult {
+    /// True when every expectation held.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Runs every test block of a checked workspace (which must have no errors).
+pub fn run(analysis: &Analysis) -> Vec<TestResult> {
+    let program = analysis.checked.program();
+    let mut results = Vec::new();
+    for unit in &analysis.units {
+        for item in &unit.parsed.document.items {
+            let ast::Item::Test(test) = item else {
+                continue;
+            };
+            let name = test.name.plain().unwrap_or_default();
+            let failure = run_one(&program, &unit.file, test).err();
+            results.push(TestResult {
+                file: unit.file.clone(),
+                name,
+                span: test.span,
+                failure,
+            });
+        }
+    }
+    results
+}
+
+/// Runs the test block at `span` of `file` only (the editor's "run test" lens).
+pub fn run_at(analysis: &Analysis, file: &str, offset: usize) -> Option<TestResult> {
+    run(analysis)
+        .into_iter()
+        .find(|r| r.file.name() == file && r.span.lo() <= offset && offset < r.span.hi())
+}
+
+fn run_one(
+    program: &crate::ir::Program,
+    file: &SourceFile,
+    test: &ast::TestBlock,
+) -> Result<(), String> {
+    let log: Arc<Mutex<Vec<Effect>>> = Arc::default();
+    let clock = ManualClock::new(TEST_TIME.parse().map_err(|_| "bad test time".to_string())?);
+    let mut engine = Engine::builder(program.clone())
+        .handlers(Handlers::dry_run(log.clone()))
+        .store(MemoryStore::new())
+        .clock(clock)
+        .secrets(|name| Some(format!("test-secret-{name}")))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let at = |span: Span| {
+        let p = file.line_col(span.lo());
+        format!("line {}", p.line)
+    };
+
+    let mut given: Option<(String, Map<String, Json>)> = None;
+    let mut runs: Vec<RunRecord> = Vec::new();
+    let mut events = 0;
+    for clause in &test.clauses {
+        match &clause.kind {
+            TestClauseKind::Given { object, fields } => {
+                let values =
+                    literal_map(fields).map_err(|e| format!("{}: {e}", at(clause.span)))?;
+                engine
+                    .load_record(&object.name, TEST_RECORD, &Json::Object(values.clone()))
+                    .map_err(|e| format!("{}: `given`: {e}", at(clause.span)))?;
+                given = Some((object.name.clone(), values));
+            }
+            TestClauseKind::Event {
+                object,
+                trigger,
+                fields,
+            } => {
+                events += 1;
+                let extra = match fields {
+                    Some(f) => literal_map(f).map_err(|e| format!("{}: {e}", at(clause.span)))?,
+                    None => Map::new(),
+                };
+                let object = object
+                    .as_ref()
+                    .map(|o| o.name.clone())
+                    .or_else(|| given.as_ref().map(|g| g.0.clone()));
+                let json = event_json(
+                    events,
+                    object.as_deref(),
+                    given.as_ref().map(|g| &g.1),
+                    trigger,
+                    extra,
+                )
+                .map_err(|e| format!("{}: {e}", at(clause.span)))?;
+                let text = json.to_string();
+                let handled = engine
+                    .handle_json(&text)
+                    .map_err(|e| format!("{}: the event is not valid: {e}", at(clause.span)))?;
+                runs.extend(handled);
+                // Whatever the event set going in time (none: the clock stands still).
+                runs.extend(engine.tick().map_err(|e| e.to_string())?);
+                if let Some((_, values)) = &mut given {
+                    // Later events see the record as this one left it.
+                    if let Some(Json::Object(record)) = json.get("record") {
+                        values.extend(record.clone());
+                    }
+                }
+            }
+            TestClauseKind::Expect {
+                negated,
+                action,
+                args,
+            } => {
+                let wanted = args
+                    .iter()
+                    .map(literal)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("{}: {e}", at(clause.span)))?;
+                let effects = log.lock().map(|l| l.clone()).unwrap_or_default();
+                let found = expectation_holds(&action.name, &wanted, &effects, &runs);
+                if found == *negated {
+                    let what = describe(&action.name, &wanted);
+                    let seen = summary(&effects, &runs);
+                    return Err(if *negated {
+                        format!(
+                            "{}: expected no {what}, but there was one\n{seen}",
+                            at(clause.span)
+                        )
+                    } else {
+                        format!(
+                            "{}: expected {what}, but there was none\n{seen}",
+                            at(clause.span)
+                        )
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(action: &str, args: &[Json]) -> String {
+    let mut out = format!("a `{action}` effect");
+    if !args.is_empty() {
+        let shown: Vec<String> = args.iter().map(Json::to_string).collect();
+        out.push_str(&format!(" with {}", shown.join(" and ")));
+    }
+    out
+}
+
+fn summary(effects: &[Effect], runs: &[RunRecord]) -> String {
+    let mut out = String::new();
+    if runs.is_empty() {
+        out.push_str("  no rule ran\n");
+    }
+    for run in runs {
+        out.push_str(&format!(
+            "  run {} on {}: {}{}\n",
+            run.rule,
+            run.record.as_deref().unwrap_or("-"),
+            run.status.as_str(),
+            run.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    for effect in effects {
+        out.push_str(&format!(
+            "  effect {} {}\n",
+            effect.action,
+            Json::Object(effect.args.clone())
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+/// Whether an effect (or run) answers an `expect` line.
+fn expectation_holds(
+    action: &str,
+    wanted: &[Json],
+    effects: &[Effect],
+    runs: &[RunRecord],
+) -> bool {
+    let status = match action {
+        "run" => Some(RunStatus::Completed),
+        "skip" => Some(RunStatus::Skipped),
+        "stop" => Some(RunStatus::Completed),
+        "wait" => Some(RunStatus::Waiting),
+        _ => None,
+    };
+    if let Some(status) = status {
+        return runs.iter().any(|r| {
+            r.status == status
+                && wanted.iter().all(|w| match w {
+                    Json::String(s) => {
+                        r.rule == *s || r.reason.as_deref().is_some_and(|x| x.contains(s.as_str()))
+                    }
+                    _ => false,
+                })
+        });
+    }
+    let single = [action];
+    let names: &[&str] = match action {
+        "task" => &["create_task"],
+        "list" => &["add_to_list", "remove_from_list"],
+        "set" => &["set", "clear"],
+        _ => &single,
+    };
+    effects
+        .iter()
+        .filter(|e| names.contains(&e.action.as_str()))
+        .any(|e| {
+            wanted
+                .iter()
+                .all(|w| arg_matches(&Json::Object(e.args.clone()), w))
+        })
+}
+
+/// An expected literal matches an argument equal to it, or text containing it, at
+/// any depth of the effect's arguments.
+fn arg_matches(value: &Json, wanted: &Json) -> bool {
+    match value {
+        Json::Object(map) => map.values().any(|v| arg_matches(v, wanted)),
+        Json::Array(items) => items.iter().any(|v| arg_matches(v, wanted)),
+        Json::String(s) => match wanted {
+            Json::String(w) => s == w || s.contains(w.as_str()),
+            _ => false,
+        },
+        Json::Number(n) => wanted.as_f64().is_some_and(|w| n.as_f64() == Some(w)),
+        other => other == wanted,
+    }
+}
+
+/// The CRM event a test's `event` line describes.
+fn event_json(
+    n: usize,
+    object: Option<&str>,
+    given: Option<&Map<String, Json>>,
+    trigger: &ast::Trigger,
+    extra: Map<String, Json>,
+) -> Result<Json, String> {
+    let mut event = json!({
+        "id": format!("test-event-{n}"),
+        "at": TEST_TIME,
+        "source": "app",
+        "actor": { "type": "workspace-member", "id": "tester@example.com" },
+    });
+    let record_event = |kind: &str,
+                        record: Map<String, Json>,
+                        old: Option<Map<String, Json>>|
+     -> Result<Json, String> {
+        let object =
+            object.ok_or("say which object: `event deals created`, or start with `given`")?;
+        let mut e = event.clone();
+        e["type"] = json!(kind);
+        e["object"] = json!(object);
+        e["record_id"] = json!(TEST_RECORD);
+        e["record"] = Json::Object(record);
+        if let Some(old) = old {
+            e["old"] = Json::Object(old);
+        }
+        Ok(e)
+    };
+    let before = |fields: &Map<String, Json>| -> Map<String, Json> {
+        fields
+            .keys()
+            .map(|k| {
+                (
+                    k.clone(),
+                    given.and_then(|g| g.get(k)).cloned().unwrap_or(Json::Null),
+                )
+            })
+            .collect()
+    };
+    let mut record: Map<String, Json> = given.cloned().unwrap_or_default();
+    match &trigger.kind {
+        TriggerKind::Created => {
+            record.extend(extra);
+            record_event("record.created", record, None)
+        }
+        TriggerKind::Updated => {
+            let old = before(&extra);
+            record.extend(extra);
+            record_event("record.updated", record, Some(old))
+        }
+        TriggerKind::Deleted => record_event("record.deleted", record, None),
+        TriggerKind::Merged => record_event("record.merged", record, None),
+        TriggerKind::Changed { attr, from, to } => {
+            let one = |v: &Option<ast::Values>| -> Result<Option<Json>, String> {
+                match v.as_ref().and_then(|v| v.items.first()) {
+                    Some(e) => literal(e).map(Some),
+                    None => Ok(None),
+                }
+            };
+            let new = one(to)?.or_else(|| extra.get(&attr.name).cloned());
+            let Some(new) = new else {
+                return Err(format!("say what `{}` changed to: `{} changed to <value>`", attr.name, attr.name));
+            };
+            let mut old = before(&extra);
+            let old_value = match one(from)? {
+                Some(v) => v,
+                None => given.and_then(|g| g.get(&attr.name)).cloned().unwrap_or(Json::Null),
+            };
+            old.insert(attr.name.clone(), old_value);
+            record.extend(extra);
+            record.insert(attr.name.clone(), new);
+            record_event("record.updated", record, Some(old))
+        }
+        TriggerKind::AddedToList(list) | TriggerKind::RemovedFromList(list) => {
+            let kind = if matches!(trigger.kind, TriggerKind::AddedToList(_)) {
+                "list-entry.created"
+            } else {
+                "list-entry.deleted"
+            };
+            let mut e = record_event(kind, record, None)?;
+            e["list"] = json!(list.plain().unwrap_or_default());
+            Ok(e)
+        }
+        TriggerKind::NoteCreated
+        | TriggerKind::CommentAdded
+        | TriggerKind::TaskCreated
+        | TriggerKind::TaskCompleted
+        | TriggerKind::CallRecorded => {
+            let (kind, field) = match trigger.kind {
+                TriggerKind::NoteCreated => ("note.created", "note"),
+                TriggerKind::CommentAdded => ("comment.created", "comment"),
+                TriggerKind::TaskCreated => ("task.created", "task"),
+                TriggerKind::TaskCompleted => ("task.completed", "task"),
+                _ => ("call-recording.created", "call"),
+            };
+            let mut e = record_event(kind, record, None)?;
+            e[field] = Json::Object(extra);
+            Ok(e)
+        }
+        TriggerKind::Webhook(name) => {
+            event["type"] = json!("webhook");
+            event["name"] = json!(name.name);
+            event["payload"] = Json::Object(extra);
+            Ok(event)
+        }
+        TriggerKind::Matches(_) => Err(
+            "a `matches` event cannot be simulated; write the change that makes the record match, e.g. `event stage changed to Qualified`".into(),
+        ),
+        TriggerKind::RuleFailed { .. } => Err(
+            "`rule … failed` cannot be simulated as an event; make the watched rule fail instead".into(),
+        ),
+    }
+}
+
+fn literal_map(fields: &[ast::MapEntry]) -> Result<Map<String, Json>, String> {
+    fields
+        .iter()
+        .map(|f| Ok((f.key.name.clone(), literal(&f.value)?)))
+        .collect()
+}
+
+/// A literal of a test block as event JSON: option names become text, `empty` null.
+fn literal(expr: &ast::Expr) -> Result<Json, String> {
+    Ok(match &expr.kind {
+        ExprKind::Number(n) => json!(n.value),
+        ExprKind::String(s) => json!(s
+            .plain()
+            .ok_or("test values are literals; `{{ }}` is not evaluated here")?),
+        ExprKind::Bool(b) => json!(b),
+        ExprKind::Empty => Json::Null,
+        ExprKind::Date(d) | ExprKind::DateTime(d) => json!(d),
+        ExprKind::Duration(d) => json!(d.seconds()),
+        ExprKind::List(items) => Json::Array(items.iter().map(literal).collect::<Result<_, _>>()?),
+        ExprKind::Map(entries) => Json::Object(literal_map(entries)?),
+        ExprKind::Path(segments) if segments.len() == 1 => json!(segments[0].name),
+        ExprKind::Paren(inner) => literal(inner)?,
+        ExprKind::Unary {
+            op: ast::UnaryOp::Neg,
+            operand,
+        } => match literal(operand)? {
+            Json::Number(n) => json!(-n.as_f64().unwrap_or(0.0)),
+            _ => return Err("only numbers can be negative".into()),
+        },
+        _ => {
+            return Err(
+                "test values must be literals (text, numbers, options, dates, lists)".into(),
+            )
+        }
+    })
+}
