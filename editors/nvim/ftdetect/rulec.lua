@@ -1,0 +1,2 @@
+-- `*.rules` files are rulec rules.
+vim.filetype.add({ extension = { rules = 'rulec' } })
