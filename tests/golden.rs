@@ -4,6 +4,9 @@
 //!   (checked alone against the prelude), in `*.snap` beside it.
 //! - `tests/data/fmt/*.rules`: the formatted file, in `*.snap` beside it; formatting
 //!   must also be idempotent and keep the file's diagnostics.
+//! - `tests/data/run/*.rules` with the event stream `*.jsonl` beside it: what
+//!   `rulec run` prints (the run history, then the summary and any rejected events).
+//!   A line `# until: <time>` in the rules file moves time on after the stream.
 //!
 //! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
 //!
@@ -85,7 +88,36 @@ fn fmt_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     Ok(())
 }
 
+fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
+    let events = path.with_extension("jsonl");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rulec"));
+    command
+        .current_dir(
+            path.parent()
+                .map(Utf8Path::as_std_path)
+                .unwrap_or(".".as_ref()),
+        )
+        .arg("run")
+        .arg(path.file_name().unwrap_or_default())
+        .arg("--events")
+        .arg(events.file_name().unwrap_or_default())
+        .env("RULEC_TEST_SECRET", "s3cr3t-value");
+    if let Some(until) = text.lines().find_map(|l| l.strip_prefix("# until: ")) {
+        command.arg("--until").arg(until.trim());
+    }
+    let output = command.output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stdout.contains("s3cr3t-value") || stderr.contains("s3cr3t-value") {
+        return Err("a secret's value reached the output".into());
+    }
+    let code = output.status.code().unwrap_or(-1);
+    snapshot(path, &format!("{stdout}---\n{stderr}exit {code}\n"));
+    Ok(())
+}
+
 datatest_stable::harness! {
     { test = check_case, root = "tests/data/check", pattern = r"\.rules$" },
     { test = fmt_case, root = "tests/data/fmt", pattern = r"\.rules$" },
+    { test = run_case, root = "tests/data/run", pattern = r"\.rules$" },
 }

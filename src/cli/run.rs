@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::{checked_analysis, CliResult, Inputs};
 use crate::engine::{
-    dry_run_answer, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus, SqliteStore,
+    dry_run_answer, Clock, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus,
+    SqliteStore,
 };
 
 /// A failpoint for crash-recovery tests: abort the process instead of performing the
@@ -183,17 +184,16 @@ pub(super) fn run(args: RunArgs) -> CliResult {
                 continue;
             }
         };
-        clock.advance_to(event.at);
-        let due = engine.tick().map_err(|e| e.to_string())?;
-        print(due, &mut tally, &mut out)?;
+        for due in advance(&mut engine, &clock, event.at)? {
+            print(due, &mut tally, &mut out)?;
+        }
         let records = engine.handle(event).map_err(|e| e.to_string())?;
         print(records, &mut tally, &mut out)?;
     }
-    if let Some(t) = until {
-        clock.advance_to(t);
+    let end = until.unwrap_or_else(|| clock.now());
+    for due in advance(&mut engine, &clock, end)? {
+        print(due, &mut tally, &mut out)?;
     }
-    let due = engine.tick().map_err(|e| e.to_string())?;
-    print(due, &mut tally, &mut out)?;
     engine.flush().map_err(|e| e.to_string())?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -206,6 +206,35 @@ pub(super) fn run(args: RunArgs) -> CliResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Moves the clock to `target` through every instant something falls due on the way,
+/// so a replay runs each wait, timeout and schedule at its own time, as a live engine
+/// would, rather than all of them late at the next event.
+fn advance(
+    engine: &mut Engine,
+    clock: &ManualClock,
+    target: DateTime<Utc>,
+) -> Result<Vec<Vec<RunRecord>>, String> {
+    let mut batches = Vec::new();
+    loop {
+        let due = engine.next_due().map_err(|e| e.to_string())?;
+        match due {
+            Some(at) if at <= target => {
+                clock.advance_to(at);
+                batches.push(engine.tick().map_err(|e| e.to_string())?);
+                // Work that stays due after its tick would loop forever.
+                let next = engine.next_due().map_err(|e| e.to_string())?;
+                if next.is_some_and(|n| n <= clock.now()) {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    clock.advance_to(target);
+    batches.push(engine.tick().map_err(|e| e.to_string())?);
+    Ok(batches)
 }
 
 fn dry_run_handlers() -> Handlers {
@@ -252,7 +281,7 @@ pub(crate) fn human(record: &RunRecord) -> String {
     out.push('\n');
     for step in &record.steps {
         out.push_str(&format!(
-            "  line {:<4} {:<12} {:<12}",
+            "  line {:<4} {:<16} {:<12}",
             step.line,
             step.action,
             step.status.as_str()
@@ -260,6 +289,9 @@ pub(crate) fn human(record: &RunRecord) -> String {
         if let Some(serde_json::Value::Object(input)) = &step.input {
             let shown: Vec<String> = input.iter().map(|(k, v)| format!("{k}={v}")).collect();
             out.push_str(&format!(" {}", shown.join(" ")));
+        }
+        if step.attempts > 1 {
+            out.push_str(&format!(" ({} attempts)", step.attempts));
         }
         if let Some(error) = &step.error {
             out.push_str(&format!(" error: {error}"));

@@ -111,7 +111,7 @@ pub enum ArgValue {
 /// A named argument.
 #[derive(Debug)]
 pub struct Arg {
-    /// Its name in the effect's arguments.
+    /// Its name in the effect's arguments (empty: fields spread into the arguments).
     pub name: &'static str,
     /// Its value.
     pub value: ArgValue,
@@ -769,8 +769,9 @@ impl Compiler<'_> {
                         Ok((k.clone(), self.expr(e, object)?, ty))
                     })
                     .collect::<R<Vec<_>>>()?;
+                // A custom action's parameters are its arguments, side by side.
                 let args = vec![Arg {
-                    name: "args",
+                    name: "",
                     value: ArgValue::Fields(fields),
                 }];
                 let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;

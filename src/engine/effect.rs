@@ -174,8 +174,16 @@ impl Handlers {
 }
 
 /// What dry-run handlers answer.
+///
+/// Nothing leaves the machine. `http` calls answer an empty body, except calls to a
+/// host under `.invalid` (a name reserved never to resolve), which fail as a real
+/// call would: that is how a test or a replay exercises `retry`, `on error continue`
+/// and `rule … failed` triggers.
 pub fn dry_run_answer(effect: &Effect) -> Outcome {
     match effect.action.as_str() {
+        "http" if effect.text("url").is_some_and(is_invalid_host) => {
+            Outcome::retry("could not resolve the host (a `.invalid` host never resolves)")
+        }
         "ask" => Outcome::Defer,
         "create" | "upsert" | "create_task" => {
             let short: String = effect.key.chars().take(12).collect();
@@ -184,6 +192,14 @@ pub fn dry_run_answer(effect: &Effect) -> Outcome {
         "http" => Outcome::Done(Json::Object(Map::new())),
         _ => Outcome::done(),
     }
+}
+
+fn is_invalid_host(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("").trim_end_matches('.');
+    host == "invalid" || host.ends_with(".invalid")
 }
 
 /// The idempotency key of an effect: (rule, version, event, step path, loop index).

@@ -227,8 +227,8 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
         err(
             "type",
             format!(
-                "unknown event type `{kind_name}`; expected one of {}",
-                crate::schema::quoted_list(&names)
+                "unknown event type `{kind_name}`; expected {}",
+                crate::schema::one_of(&names)
             ),
         )
     })?;
@@ -249,8 +249,8 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
                 return Err(err(
                     "source",
                     format!(
-                        "unknown source `{name}`; expected one of {}",
-                        crate::schema::quoted_list(&EVENT_SOURCE.options)
+                        "unknown source `{name}`; expected {}",
+                        crate::schema::one_of(&EVENT_SOURCE.options)
                     ),
                 ))
             }
@@ -377,8 +377,8 @@ fn parse_actor(actor: Option<&Json>) -> Result<Val, EventError> {
                 None => Err(err(
                     "actor",
                     format!(
-                        "expected {{\"type\": \"workspace-member\", \"id\": …}} or a type among {}",
-                        crate::schema::quoted_list(ACTOR_KINDS)
+                        "expected {{\"type\": \"workspace-member\", \"id\": …}} or a type that is {}",
+                        crate::schema::one_of(ACTOR_KINDS)
                     ),
                 )),
             }

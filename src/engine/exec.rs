@@ -426,8 +426,13 @@ impl<'a> Exec<'a> {
                         s.insert(name.clone(), to_json(&v, ty, false));
                         fields.push((name.clone(), v));
                     }
-                    real.insert(arg.name.to_string(), Json::Object(r));
-                    shown.insert(arg.name.to_string(), Json::Object(s));
+                    if arg.name.is_empty() {
+                        real.extend(r);
+                        shown.extend(s);
+                    } else {
+                        real.insert(arg.name.to_string(), Json::Object(r));
+                        shown.insert(arg.name.to_string(), Json::Object(s));
+                    }
                 }
             }
         }

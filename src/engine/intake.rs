@@ -325,18 +325,6 @@ impl Engine {
         }
         self.store
             .put(Space::Delivered, &delivered, Json::Bool(true))?;
-        if start.depth > self.max_depth {
-            let mut chain = start.chain.to_vec();
-            chain.push(rule.ir.id.clone());
-            let reason = format!(
-                "cascade stopped: rule writes led to one another more than {} times ({}); the rules in the loop are {}",
-                self.max_depth,
-                chain.join(" → "),
-                loop_of(&chain).join(", ")
-            );
-            let record = suppressed(record, RunStatus::Failed, reason);
-            return self.finish(rule, record, start.depth, out, follow);
-        }
         let now = self.clock.now();
         if let (Some(condition), false) = (&rule.condition, start.filtered) {
             let scope = Scope {
@@ -354,6 +342,19 @@ impl Engine {
                 let record = suppressed(record, RunStatus::Skipped, "condition is false".into());
                 return self.finish(rule, record, start.depth, out, follow);
             }
+        }
+        // Only a run that would act counts towards a cascade.
+        if start.depth > self.max_depth {
+            let mut chain = start.chain.to_vec();
+            chain.push(rule.ir.id.clone());
+            let reason = format!(
+                "cascade stopped: rule writes led to one another more than {} times ({}); the rules in the loop are {}",
+                self.max_depth,
+                chain.join(" → "),
+                loop_of(&chain).join(", ")
+            );
+            let record = suppressed(record, RunStatus::Failed, reason);
+            return self.finish(rule, record, start.depth, out, follow);
         }
         if let Some(limit) = rule.ir.limit {
             let mut times: Vec<i64> = self

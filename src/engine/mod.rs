@@ -192,6 +192,7 @@ impl Builder {
             next_due: None,
             recovered: false,
             last_schedule_minute: None,
+            next_schedule: None,
         })
     }
 }
@@ -213,6 +214,8 @@ pub struct Engine {
     next_due: Option<Option<DateTime<Utc>>>,
     recovered: bool,
     last_schedule_minute: Option<i64>,
+    /// The next schedule occurrence, as of the last look at the schedules.
+    next_schedule: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Engine {
@@ -313,10 +316,10 @@ impl Engine {
     /// Runs that are waiting, with what they wait for.
     pub fn waiting(&self) -> Result<Vec<RunState>, StoreError> {
         let mut out = Vec::new();
-        for (_, value) in self.store.scan(Space::Runs)? {
-            if let Ok(state) = serde_json::from_value::<RunState>(value) {
-                out.push(state);
-            }
+        for (key, value) in self.store.scan(Space::Runs)? {
+            let state = serde_json::from_value::<RunState>(value)
+                .map_err(|e| StoreError(format!("damaged waiting run `{key}`: {e}")))?;
+            out.push(state);
         }
         Ok(out)
     }

@@ -91,16 +91,16 @@ pub struct StepLog {
     /// What happened.
     pub status: StepStatus,
     /// The step's inputs (secrets redacted).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Json>,
     /// Its output.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Json>,
     /// Its error.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Handler calls made (more than 1 after retries).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts: u32,
     /// Time spent, in microseconds.
     pub duration_us: u64,

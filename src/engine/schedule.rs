@@ -59,6 +59,44 @@ pub fn latest(
     (found > after).then_some(found)
 }
 
+/// The earliest occurrence strictly after `after`.
+pub fn next_after(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match &schedule.timing {
+        Timing::Interval { seconds } => {
+            let period = (*seconds).max(60);
+            let t = (after.timestamp().div_euclid(period) + 1) * period;
+            DateTime::from_timestamp(t, 0)
+        }
+        Timing::Cron { .. } => schedule.cron.as_ref().and_then(|cron| {
+            cron.find_next_occurrence(&after.with_timezone(&schedule.zone), false)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        }),
+        Timing::Daily {
+            weekdays,
+            hour,
+            minute,
+        } => {
+            let time = NaiveTime::from_hms_opt(u32::from(*hour), u32::from(*minute), 0)?;
+            let today = after.with_timezone(&schedule.zone).date_naive();
+            (0..=8)
+                .filter_map(|ahead| today.checked_add_signed(Duration::days(ahead)))
+                .filter(|d| weekdays.contains(&(d.weekday().num_days_from_monday() as u8)))
+                .map(|d| instant(schedule.zone, d.and_time(time)))
+                .find(|t| *t > after)
+        }
+        Timing::Monthly { day, hour, minute } => {
+            let time = NaiveTime::from_hms_opt(u32::from(*hour), u32::from(*minute), 0)?;
+            let local = after.with_timezone(&schedule.zone).date_naive();
+            (-2..=0)
+                .rev()
+                .filter_map(|back| month_day(local, back, *day))
+                .map(|d| instant(schedule.zone, d.and_time(time)))
+                .find(|t| *t > after)
+        }
+    }
+}
+
 /// The `day` of the month `back` months before `from`'s, clamped to the month's end.
 fn month_day(from: NaiveDate, back: i32, day: u8) -> Option<NaiveDate> {
     let months = from.year() * 12 + from.month0() as i32 - back;
@@ -141,6 +179,40 @@ mod tests {
             latest(&s, t("2026-03-08T05:00:00Z"), t("2026-03-08T12:00:00Z")),
             Some(t("2026-03-08T07:00:00Z"))
         );
+    }
+
+    #[test]
+    fn the_next_occurrence_agrees_with_the_latest() {
+        let schedules = [
+            daily(2, 30, "America/New_York"),
+            daily(9, 0, "Europe/Berlin"),
+            Schedule {
+                timing: Timing::Monthly {
+                    day: 31,
+                    hour: 8,
+                    minute: 0,
+                },
+                cron: None,
+                zone: Tz::UTC,
+                for_object: None,
+            },
+            Schedule {
+                timing: Timing::Interval { seconds: 7200 },
+                cron: None,
+                zone: Tz::UTC,
+                for_object: None,
+            },
+        ];
+        for s in &schedules {
+            let mut at = t("2026-01-20T00:00:00Z");
+            for _ in 0..40 {
+                let next = next_after(s, at).unwrap();
+                assert!(next > at);
+                // Nothing fires between `at` and `next`, and `next` itself does.
+                assert_eq!(latest(s, at, next), Some(next), "{:?} after {at}", s.timing);
+                at = next;
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl Engine {
             return Ok(());
         }
         self.last_schedule_minute = Some(minute);
+        let mut soonest = None;
         let rules = self.rules.clone();
         for &i in &self.index.schedules.clone() {
             let rule = &rules[i];
@@ -115,11 +116,14 @@ impl Engine {
                 // The first look only starts the clock: a schedule added today does
                 // not fire for every past occurrence.
                 self.store.put(Space::Watermarks, &rule.ir.id, json!(now))?;
+                soonest = earliest(soonest, schedule::next_after(schedule, now));
                 continue;
             };
             let Some(occurrence) = schedule::latest(schedule, mark, now) else {
+                soonest = earliest(soonest, schedule::next_after(schedule, mark));
                 continue;
             };
+            soonest = earliest(soonest, schedule::next_after(schedule, occurrence));
             self.store
                 .put(Space::Watermarks, &rule.ir.id, json!(occurrence))?;
             let stamp = occurrence.to_rfc3339();
@@ -178,7 +182,20 @@ impl Engine {
             }
             self.drain(follow, out)?;
         }
+        self.next_schedule = soonest;
         Ok(())
+    }
+
+    /// When [`Engine::tick`] next has work: the earliest waiting run, `ask` timeout,
+    /// coalesce window or schedule occurrence. Schedules are known after the first
+    /// tick; `None` means nothing is pending.
+    pub fn next_due(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due = match self.next_due {
+            Some(due) => due,
+            None => self.earliest_due()?,
+        };
+        self.next_due = Some(due);
+        Ok(earliest(due, self.next_schedule))
     }
 
     /// Continues a saved run: with an answer (`resume`), after its time, after an
@@ -248,6 +265,18 @@ impl Engine {
         exec.bindings.resize(rule.bindings.len(), Val::Empty);
         exec.chain = state.chain.clone();
         exec.occurrence = state.occurrence;
+        if let Waiting::Time { .. } = &state.waiting {
+            // The wait is over: its log line says so.
+            if let Some(step) = exec
+                .run
+                .steps
+                .iter_mut()
+                .rev()
+                .find(|s| s.status == StepStatus::Waiting)
+            {
+                step.status = StepStatus::Done;
+            }
+        }
         if let Waiting::Answer {
             key, binding, log, ..
         } = &state.waiting
@@ -277,5 +306,12 @@ impl Engine {
         self.finish(rule, record, depth, out, &mut follow)?;
         self.drain(follow, out)?;
         Ok(())
+    }
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

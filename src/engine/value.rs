@@ -122,16 +122,6 @@ pub struct Mismatch {
     pub found: String,
 }
 
-/// "one of `A`, `B` or `C`": the options an option-typed field accepts.
-fn one_of(options: &[String]) -> String {
-    let quoted: Vec<String> = options.iter().map(|o| format!("`{o}`")).collect();
-    match quoted.as_slice() {
-        [] => "no value (the attribute has no options)".to_string(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("one of {} or {last}", init.join(", ")),
-    }
-}
-
 fn mismatch(expected: impl Into<String>, found: &Json) -> Mismatch {
     let mut shown = found.to_string();
     if shown.len() > 60 {
@@ -220,7 +210,7 @@ pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
             };
             match name.and_then(|n| set.index_of(n)) {
                 Some(i) => Ok(Val::Option(i as u32)),
-                None => Err(mismatch(one_of(&set.options), json)),
+                None => Err(mismatch(crate::schema::one_of(&set.options), json)),
             }
         }
         Type::MultiSelect(set) => {

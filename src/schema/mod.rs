@@ -571,6 +571,17 @@ impl SchemaBuilder {
 }
 
 /// `a`, `b` and `c` in backticks.
+/// "one of `a`, `b` or `c`" (just "`a`" for one): the values something accepts.
+pub fn one_of<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    match quoted.as_slice() {
+        [] => "nothing (no values are declared)".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("one of {} or {last}", init.join(", ")),
+    }
+}
+
+/// "`a`, `b` and `c`": a list of names.
 pub fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
     match quoted.as_slice() {

@@ -1,0 +1,424 @@
+//! Engine behaviour through the public embedding API: what a host sees.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rulec::diagnostics::Severity;
+use rulec::engine::{
+    Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus, SqliteStore,
+    StepStatus, Store,
+};
+use rulec::ir::Program;
+use rulec::workspace::analyze_text;
+
+fn program(rules: &str) -> Program {
+    let analysis = analyze_text("t.rules", rules);
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    analysis.checked.program()
+}
+
+fn clock(at: &str) -> ManualClock {
+    ManualClock::new(at.parse().unwrap())
+}
+
+fn build(
+    rules: &str,
+    handlers: Handlers,
+    store: impl Store + 'static,
+    clock: &ManualClock,
+) -> Engine {
+    Engine::builder(program(rules))
+        .handlers(handlers)
+        .store(store)
+        .clock(clock.clone())
+        .secrets(|name| (name == "API_TOKEN").then(|| "tok-9f8e7d".to_string()))
+        .build()
+        .unwrap()
+}
+
+fn dry(rules: &str, at: &str) -> (Engine, ManualClock, Arc<Mutex<Vec<Effect>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let clock = clock(at);
+    let engine = build(
+        rules,
+        Handlers::dry_run(log.clone()),
+        MemoryStore::new(),
+        &clock,
+    );
+    (engine, clock, log)
+}
+
+fn created(id: &str, record: &str, fields: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","type":"record.created","object":"deals","record_id":"{record}","at":"2026-03-02T10:00:00Z","record":{fields}}}"#
+    )
+}
+
+const WAIT_THEN_SLACK: &str = r##"rule w
+  when stage changed to ClosedWon
+  do
+    slack "#wins" "now"
+    wait 2 days
+    slack "#wins" "later"
+"##;
+
+#[test]
+fn a_wait_resumes_when_its_time_has_come_and_not_before() {
+    let (mut engine, clock, log) = dry(WAIT_THEN_SLACK, "2026-03-02T10:00:00Z");
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"A","stage":"ClosedWon"}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    assert_eq!(engine.waiting().unwrap().len(), 1);
+    assert_eq!(
+        engine.next_due().unwrap(),
+        Some("2026-03-04T10:00:00Z".parse().unwrap())
+    );
+    clock.advance_to("2026-03-03T10:00:00Z".parse().unwrap());
+    assert!(engine.tick().unwrap().is_empty());
+    clock.advance_to("2026-03-04T10:00:00Z".parse().unwrap());
+    let resumed = engine.tick().unwrap();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert_eq!(resumed[0].status, RunStatus::Completed);
+    let texts: Vec<_> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.text("text").unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["now", "later"]);
+    assert!(engine.waiting().unwrap().is_empty());
+}
+
+#[test]
+fn an_answered_ask_continues_down_the_branch_the_answer_picks() {
+    let rules = r##"rule discount
+  when stage changed to Negotiation
+  do
+    ask owner "Discount for {{name}}?" timeout 2 days as decision
+    if decision.approved then
+      slack "#deals" "approved by {{decision.answered_by}}: {{decision.answer}}"
+    else
+      slack "#deals" "declined"
+    end
+"##;
+    let (mut engine, _clock, log) = dry(rules, "2026-03-02T10:00:00Z");
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"Negotiation","owner":"ana@acme.com"}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    let run = runs[0].run.clone();
+    let done = engine
+        .resume(&run, serde_json::json!({"approved": true, "answer": "10% max", "answered_by": "bo@acme.com"}))
+        .unwrap();
+    assert_eq!(done[0].status, RunStatus::Completed);
+    let last = log
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .text("text")
+        .unwrap()
+        .to_string();
+    assert_eq!(last, "approved by bo@acme.com: 10% max");
+    // A second answer finds nothing waiting.
+    assert!(engine
+        .resume(&run, serde_json::json!({"approved": false}))
+        .is_err());
+}
+
+#[test]
+fn a_custom_action_gets_typed_arguments_and_retries_only_retryable_errors() {
+    let rules = r##"action pagerduty(severity: select [low, high], summary: text, count: number) idempotent
+
+rule page
+  when stage changed to ClosedLost and value > 0
+  do
+    pagerduty(severity: high, summary: "{{name}} lost", count: value) retry 3
+"##;
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (c, s) = (calls.clone(), seen.clone());
+    let handlers = Handlers::new().on("pagerduty", move |effect| {
+        s.lock().unwrap().push(effect.args.clone());
+        match c.fetch_add(1, Ordering::SeqCst) {
+            0 => Outcome::retry("503 from PagerDuty"),
+            _ => Outcome::done(),
+        }
+    });
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedLost","value":1200}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed, "{runs:?}");
+    assert_eq!(runs[0].steps[0].attempts, 2);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let args = seen.lock().unwrap()[0].clone();
+    assert_eq!(args["severity"], "high");
+    assert_eq!(args["summary"], "A lost");
+    assert_eq!(args["count"], 1200);
+
+    // A permanent error is not retried, and fails the run.
+    let handlers = Handlers::new().on("pagerduty", |_| Outcome::fail("401 unauthorised"));
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedLost","value":1200}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert_eq!(runs[0].steps[0].attempts, 1);
+    assert!(runs[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("401 unauthorised"));
+}
+
+#[test]
+fn on_error_continue_logs_the_error_and_goes_on() {
+    let rules = r##"rule notify
+  when stage changed to ClosedWon and value > 0
+  do
+    http POST "https://hooks.example.com/won" body { name: name } on error continue
+    slack "#wins" "{{name}}"
+"##;
+    let sent = Arc::new(AtomicU32::new(0));
+    let s = sent.clone();
+    let handlers = Handlers::new()
+        .on("http", |_| Outcome::fail("connection refused"))
+        .on("slack", move |_| {
+            s.fetch_add(1, Ordering::SeqCst);
+            Outcome::done()
+        });
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed);
+    assert_eq!(runs[0].steps[0].status, StepStatus::Continued);
+    assert_eq!(
+        runs[0].steps[0].error.as_deref(),
+        Some("connection refused")
+    );
+    assert_eq!(sent.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panicking_handler_fails_its_step_and_the_engine_goes_on() {
+    let rules = r##"rule notify
+  when stage changed to ClosedWon and value > 0
+  do slack "#wins" "{{name}}"
+"##;
+    let handlers = Handlers::new().on("slack", |_| panic!("handler bug"));
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    let runs = engine
+        .handle_json(&created(
+            "e2",
+            "d2",
+            r#"{"name":"B","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+}
+
+#[test]
+fn secrets_reach_the_handler_but_never_the_run_record() {
+    let rules = r##"rule sync
+  when stage changed to ClosedWon and value > 0
+  do http POST "https://api.example.com/sync" headers { Authorization: "Bearer {{secret("API_TOKEN")}}" } body { name: name }
+"##;
+    let seen = Arc::new(Mutex::new(String::new()));
+    let s = seen.clone();
+    let handlers = Handlers::new().on("http", move |effect| {
+        *s.lock().unwrap() = effect.args["headers"]["Authorization"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // A careless API echoes the credential back in its error.
+        Outcome::fail("rejected token Bearer tok-9f8e7d")
+    });
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().as_str(), "Bearer tok-9f8e7d");
+    let json = serde_json::to_string(&runs).unwrap();
+    assert!(!json.contains("tok-9f8e7d"), "{json}");
+    let history = serde_json::to_string(&engine.history(10).unwrap()).unwrap();
+    assert!(!history.contains("tok-9f8e7d"), "{history}");
+}
+
+#[test]
+fn round_robin_rotates_fairly_and_remembers_its_cursor_across_restarts() {
+    let rules = r##"team sdr = ["ana@acme.com", "bo@acme.com", "cy@acme.com"]
+
+rule assign
+  when deals created and value > 0
+  do set owner = round_robin(sdr)
+"##;
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut owners = Vec::new();
+    for batch in 0..2 {
+        let mut engine = build(
+            rules,
+            Handlers::dry_run(Default::default()),
+            SqliteStore::open(&path).unwrap(),
+            &clock,
+        );
+        for i in 0..3 {
+            let id = format!("e{batch}{i}");
+            let runs = engine
+                .handle_json(&created(&id, &id, r#"{"name":"A","value":5}"#))
+                .unwrap();
+            owners.push(
+                runs[0].steps[0].input.as_ref().unwrap()["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        engine.flush().unwrap();
+    }
+    assert_eq!(
+        owners,
+        [
+            "ana@acme.com",
+            "bo@acme.com",
+            "cy@acme.com",
+            "ana@acme.com",
+            "bo@acme.com",
+            "cy@acme.com"
+        ]
+    );
+}
+
+#[test]
+fn a_waiting_run_survives_a_restart_on_the_same_file_and_nothing_repeats() {
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let first = Arc::new(Mutex::new(Vec::new()));
+    {
+        let mut engine = build(
+            WAIT_THEN_SLACK,
+            Handlers::dry_run(first.clone()),
+            SqliteStore::open(&path).unwrap(),
+            &clock,
+        );
+        let runs = engine
+            .handle_json(&created("e1", "d1", r#"{"name":"A","stage":"ClosedWon"}"#))
+            .unwrap();
+        assert_eq!(runs[0].status, RunStatus::Waiting);
+        engine.flush().unwrap();
+    }
+    let second = Arc::new(Mutex::new(Vec::new()));
+    let mut engine = build(
+        WAIT_THEN_SLACK,
+        Handlers::dry_run(second.clone()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    // The same event again, after the restart: recognised.
+    let again = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"A","stage":"ClosedWon"}"#))
+        .unwrap();
+    assert!(
+        again.iter().all(|r| r.status == RunStatus::Suppressed),
+        "{again:?}"
+    );
+    clock.advance_to("2026-03-05T00:00:00Z".parse().unwrap());
+    let resumed = engine.tick().unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].status, RunStatus::Completed);
+    assert_eq!(first.lock().unwrap().len(), 1);
+    let after: Vec<_> = second
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.text("text").unwrap().to_string())
+        .collect();
+    assert_eq!(after, ["later"]);
+}
+
+#[test]
+fn a_deferred_effect_waits_for_the_host_to_resume_it() {
+    let rules = r##"action provision(person: text)
+
+rule onboard
+  when deals created and value > 0
+  do
+    provision(person: name) as laptop
+    note "laptop" "ticket {{laptop.ticket}}"
+"##;
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let n = notes.clone();
+    let handlers = Handlers::new()
+        .on("provision", |_| Outcome::Defer)
+        .on("note", move |e| {
+            n.lock().unwrap().push(e.text("body").unwrap().to_string());
+            Outcome::done()
+        });
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"A","value":5}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    let done = engine
+        .resume(&runs[0].run, serde_json::json!({"ticket": "IT-42"}))
+        .unwrap();
+    assert_eq!(done[0].status, RunStatus::Completed);
+    assert_eq!(notes.lock().unwrap().as_slice(), ["ticket IT-42"]);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "rulec-engine-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
