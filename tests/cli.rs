@@ -431,3 +431,159 @@ fn http_allow_list_sees_through_backslashes_and_empty_hosts() {
         .collect();
     assert_eq!(lines, [7, 8], "{}", stdout(&out));
 }
+
+const KILL_RULES: &str = r##"rule onboard
+  when stage changed to ClosedWon and value > 0
+  do
+    slack "#wins" "first {{name}}"
+    slack "#wins" "second {{name}}"
+    wait 1 day
+    slack "#wins" "third {{name}}"
+"##;
+
+const KILL_EVENTS: &str = r#"{"id":"e1","type":"record.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"ClosedWon","value":5}}
+"#;
+
+/// `rulec run` with the failpoint that aborts the process before its (n+1)th effect.
+fn run_with_budget(dir: &Path, effects: usize, until: Option<&str>) -> Output {
+    let mut args = vec![
+        "run", "r.rules", "--events", "e.jsonl", "--state", "state.db",
+    ];
+    if let Some(t) = until {
+        args.extend(["--until", t]);
+    }
+    Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .args(&args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("RULEC_FAILPOINT_ABORT_AFTER_EFFECTS", effects.to_string())
+        .output()
+        .expect("rulec runs")
+}
+
+#[test]
+fn a_run_killed_between_steps_resumes_from_its_state_file_without_repeating_effects() {
+    let dir = project("kill", &[("r.rules", KILL_RULES), ("e.jsonl", KILL_EVENTS)]);
+    // The process dies after the first Slack message, before the second.
+    let killed = run_with_budget(&dir, 1, None);
+    assert!(
+        !killed.status.success(),
+        "the failpoint should have aborted the process"
+    );
+    assert_eq!(stdout(&killed), "", "nothing was printed before the crash");
+
+    // Started again on the same file, with the same stream (redelivered), and a
+    // budget of two effects: one more repeat of the first message would abort it.
+    let resumed = run_with_budget(&dir, 2, Some("2026-03-04T00:00:00Z"));
+    let out = stdout(&resumed);
+    assert_eq!(resumed.status.code(), Some(0), "{out}{}", stderr(&resumed));
+    assert!(
+        out.contains("onboard on deals/d1 (event e1): completed"),
+        "{out}"
+    );
+    assert!(out.contains(r#"text="third Acme""#), "{out}");
+    assert!(out.contains("(event e1): suppressed — duplicate"), "{out}");
+
+    // And once more: nothing is due, nothing is repeated, no effect at all.
+    let again = run_with_budget(&dir, 0, Some("2026-03-10T00:00:00Z"));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stderr(&again).contains(", 0 effects"), "{}", stderr(&again));
+}
+
+#[test]
+fn rulec_run_prints_json_run_records_and_rejects_bad_lines() {
+    let dir = project(
+        "run-json",
+        &[
+            ("wins.rules", ONE_LINER),
+            (
+                "e.jsonl",
+                concat!(
+                    r#"{"id":"e1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"ClosedWon","value":25000},"old":{"stage":"Open"}}"#,
+                    "\n",
+                    r#"{"id":"e2","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"value":"a lot"}}"#,
+                    "\n"
+                ),
+            ),
+        ],
+    );
+    let out = rulec(
+        &dir,
+        &[
+            "run",
+            "wins.rules",
+            "--events",
+            "e.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a rejected event fails the replay"
+    );
+    let records: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1);
+    let run = &records[0];
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["event"], "e1");
+    assert_eq!(run["effects"][0]["action"], "slack");
+    assert_eq!(run["effects"][0]["args"]["channel"], "#wins");
+    assert_eq!(run["steps"][0]["line"], 1);
+    assert!(stderr(&out).contains(
+        "rejected: line 2: event `e2`: field `record.value`: expected a number, found \"a lot\""
+    ));
+}
+
+#[test]
+fn rulec_test_reports_like_cargo_test() {
+    let passing = r##"rule big_wins
+  when stage changed from Open to ClosedWon and value > 10000
+  do slack "#wins" "{{name}} won"
+
+test "a big win pings #wins"
+  given deals { name: "Acme", stage: Open, value: 25000 }
+  event stage changed to ClosedWon
+  expect slack "#wins"
+  expect no email
+
+test "a small win stays quiet"
+  given deals { name: "Tiny", stage: Open, value: 50 }
+  event stage changed to ClosedWon
+  expect no slack
+"##;
+    let dir = project("test-pass", &[("wins.rules", passing)]);
+    let out = rulec(&dir, &["test"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("test wins.rules:5 \"a big win pings #wins\" ... ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test result: ok. 2 passed; 0 failed"),
+        "{text}"
+    );
+
+    let failing = passing.replace("expect no slack", "expect slack \"#losses\"");
+    let dir = project("test-fail", &[("wins.rules", &failing)]);
+    let out = rulec(&dir, &["test"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("\"a small win stays quiet\" ... FAILED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test result: FAILED. 1 passed; 1 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#losses"),
+        "the failure says what was expected: {text}"
+    );
+}

@@ -256,10 +256,18 @@ impl Engine {
                 };
                 let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
                 let flag = key(&[&rule.ir.id, id]);
-                let before = match env.store.get(Space::Flags, &flag)? {
-                    Some(v) => v.as_bool().unwrap_or(false),
-                    None if event.kind == EventKind::RecordCreated => false,
-                    None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
+                // Like `changed`: an event that says what the record was decides the
+                // edge itself (so late and repeated deliveries agree); otherwise the
+                // engine's own memory of whether the record matched does.
+                let before = if event.kind == EventKind::RecordCreated {
+                    false
+                } else if event.old.is_some() {
+                    eval::holds(filter, &scope(facts.old.as_ref()), &mut env)
+                } else {
+                    match env.store.get(Space::Flags, &flag)? {
+                        Some(v) => v.as_bool().unwrap_or(false),
+                        None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
+                    }
                 };
                 if before != inside {
                     env.store.put(Space::Flags, &flag, Json::Bool(inside))?;
