@@ -4,7 +4,9 @@
 //! Each test gets a fresh engine over every rule of the workspace: `given` puts a
 //! record in the engine's memory, each `event` is turned into the CRM event its
 //! trigger syntax describes, and `expect` lines are matched against the effects
-//! (and runs) that followed. Time stands still at [`TEST_TIME`].
+//! (and runs) that followed. Time stands still at [`TEST_TIME`]. A test without an
+//! `event` exercises the scheduled rules: each runs once, at its first `expect`, as if
+//! its occurrence had come.
 
 use std::sync::{Arc, Mutex};
 
@@ -93,6 +95,7 @@ fn run_one(
     let mut given: Option<(String, Map<String, Json>)> = None;
     let mut runs: Vec<RunRecord> = Vec::new();
     let mut events = 0;
+    let mut scheduled = false;
     for clause in &test.clauses {
         match &clause.kind {
             TestClauseKind::Given { object, fields } => {
@@ -144,6 +147,19 @@ fn run_one(
                 action,
                 args,
             } => {
+                if events == 0 && !scheduled {
+                    // No event: the scheduled rules run once, now, over the records
+                    // given — how a test exercises `every …` rules.
+                    scheduled = true;
+                    for rule in &program.rules {
+                        if matches!(rule.trigger, crate::ir::Trigger::Schedule(_)) {
+                            let fired = engine
+                                .fire(&rule.id)
+                                .map_err(|e| format!("{}: {e}", at(clause.span)))?;
+                            runs.extend(fired);
+                        }
+                    }
+                }
                 let wanted = args
                     .iter()
                     .map(literal)
@@ -173,7 +189,7 @@ fn run_one(
 }
 
 fn describe(action: &str, args: &[Json]) -> String {
-    let mut out = format!("a `{action}` effect");
+    let mut out = format!("`{action}`");
     if !args.is_empty() {
         let shown: Vec<String> = args.iter().map(Json::to_string).collect();
         out.push_str(&format!(" with {}", shown.join(" and ")));

@@ -95,6 +95,10 @@ pub enum EngineError {
     Event(EventError),
     /// `resume` named no waiting run.
     NotWaiting(String),
+    /// `fire` named no rule.
+    UnknownRule(String),
+    /// `fire` named a rule that is not scheduled.
+    NotScheduled(String),
 }
 
 impl fmt::Display for EngineError {
@@ -104,6 +108,10 @@ impl fmt::Display for EngineError {
             EngineError::Store(e) => e.fmt(f),
             EngineError::Event(e) => e.fmt(f),
             EngineError::NotWaiting(run) => write!(f, "no run `{run}` is waiting for an answer"),
+            EngineError::UnknownRule(rule) => write!(f, "no rule `{rule}` is loaded"),
+            EngineError::NotScheduled(rule) => {
+                write!(f, "rule `{rule}` runs on events, not on a schedule")
+            }
         }
     }
 }

@@ -126,61 +126,7 @@ impl Engine {
             soonest = earliest(soonest, schedule::next_after(schedule, occurrence));
             self.store
                 .put(Space::Watermarks, &rule.ir.id, json!(occurrence))?;
-            let stamp = occurrence.to_rfc3339();
-            let mut follow = Vec::new();
-            match schedule.for_object {
-                None => {
-                    let start = Start {
-                        event: None,
-                        event_id: format!("schedule@{stamp}"),
-                        record_id: None,
-                        facts: Facts::default(),
-                        failure: None,
-                        depth: 0,
-                        chain: &[],
-                        occurrence: Some(occurrence),
-                        filtered: false,
-                    };
-                    self.start(i, start, out, &mut follow)?;
-                }
-                Some(object) => {
-                    let layout_object = self.layouts.objects[object as usize].object.clone();
-                    for (id, snapshot) in self.store.records(&layout_object)? {
-                        let record = snapshot.aligned(&self.layouts.objects[object as usize]);
-                        if let Some(filter) = &rule.condition {
-                            let scope = Scope {
-                                record: Some(&record),
-                                ..Scope::new(now)
-                            };
-                            let scope = Scope {
-                                zone: rule.zone,
-                                ..scope
-                            };
-                            let mut env = self.env();
-                            if !eval::holds(filter, &scope, &mut env) {
-                                continue;
-                            }
-                        }
-                        let start = Start {
-                            event: None,
-                            event_id: format!("schedule@{stamp}/{id}"),
-                            record_id: Some(id.clone()),
-                            facts: Facts {
-                                new: Some(record),
-                                old: None,
-                                changed: Vec::new(),
-                            },
-                            failure: None,
-                            depth: 0,
-                            chain: &[],
-                            occurrence: Some(occurrence),
-                            filtered: true,
-                        };
-                        self.start(i, start, out, &mut follow)?;
-                    }
-                }
-            }
-            self.drain(follow, out)?;
+            self.fire_schedule(i, occurrence, now, out)?;
         }
         self.next_schedule = soonest;
         Ok(())
@@ -196,6 +142,94 @@ impl Engine {
         };
         self.next_due = Some(due);
         Ok(earliest(due, self.next_schedule))
+    }
+
+    /// Runs schedule rule `i` for one occurrence: once, or once per matching record.
+    fn fire_schedule(
+        &mut self,
+        i: usize,
+        occurrence: DateTime<Utc>,
+        now: DateTime<Utc>,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        let rules = self.rules.clone();
+        let rule = &rules[i];
+        let When::Schedule(schedule) = &rule.trigger else {
+            return Ok(());
+        };
+        let stamp = occurrence.to_rfc3339();
+        let mut follow = Vec::new();
+        match schedule.for_object {
+            None => {
+                let start = Start {
+                    event: None,
+                    event_id: format!("schedule@{stamp}"),
+                    record_id: None,
+                    facts: Facts::default(),
+                    failure: None,
+                    depth: 0,
+                    chain: &[],
+                    occurrence: Some(occurrence),
+                    filtered: false,
+                };
+                self.start(i, start, out, &mut follow)?;
+            }
+            Some(object) => {
+                let layout_object = self.layouts.objects[object as usize].object.clone();
+                for (id, snapshot) in self.store.records(&layout_object)? {
+                    let record = snapshot.aligned(&self.layouts.objects[object as usize]);
+                    if let Some(filter) = &rule.condition {
+                        let scope = Scope {
+                            record: Some(&record),
+                            ..Scope::new(now)
+                        };
+                        let scope = Scope {
+                            zone: rule.zone,
+                            ..scope
+                        };
+                        let mut env = self.env();
+                        if !eval::holds(filter, &scope, &mut env) {
+                            continue;
+                        }
+                    }
+                    let start = Start {
+                        event: None,
+                        event_id: format!("schedule@{stamp}/{id}"),
+                        record_id: Some(id.clone()),
+                        facts: Facts {
+                            new: Some(record),
+                            old: None,
+                            changed: Vec::new(),
+                        },
+                        failure: None,
+                        depth: 0,
+                        chain: &[],
+                        occurrence: Some(occurrence),
+                        filtered: true,
+                    };
+                    self.start(i, start, out, &mut follow)?;
+                }
+            }
+        }
+        self.drain(follow, out)?;
+        Ok(())
+    }
+
+    /// Runs a scheduled rule now, as if its occurrence had come: a "run now" button,
+    /// and how `rulec test` exercises schedules. Its regular occurrences are not
+    /// affected.
+    pub fn fire(&mut self, rule: &str) -> Result<Vec<RunRecord>, EngineError> {
+        let Some(&i) = self.by_id.get(rule) else {
+            return Err(EngineError::UnknownRule(rule.to_string()));
+        };
+        if !matches!(self.rules[i].trigger, When::Schedule(_)) {
+            return Err(EngineError::NotScheduled(rule.to_string()));
+        }
+        let mut out = Vec::new();
+        self.recover(&mut out)?;
+        let now = self.clock.now();
+        self.fire_schedule(i, now, now, &mut out)?;
+        Ok(out)
     }
 
     /// Continues a saved run: with an answer (`resume`), after its time, after an

@@ -1,0 +1,166 @@
+//! Embedding the rulec engine in an integration service.
+//!
+//! `cargo run --example embed` checks a rule set, registers a Slack handler and a
+//! custom `provision_laptop` action, feeds the engine a few CRM events (one of them
+//! redelivered), answers an approval, and prints the run history.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use rulec::engine::{Engine, Handlers, ManualClock, MemoryStore, Outcome, RunRecord};
+use rulec::workspace::analyze_text;
+
+const RULES: &str = r##"
+list "New hires" of people
+
+object people {
+  manager: member
+}
+
+action provision_laptop(person: text, os: select [macOS, Linux]) idempotent
+
+rule big_wins "Big wins"
+  when stage changed from Open to ClosedWon and value > 10000
+  do slack "#wins" "{{name}} closed for {{value}}"
+
+rule onboarding "New-hire laptop"
+  when people added to list "New hires" and manager is set
+  do
+    ask manager "Approve a laptop for {{name}}?" timeout 3 days as approval
+    if approval.approved then
+      provision_laptop(person: name, os: macOS) retry 2
+    else
+      note "No laptop" "{{approval.answer}}"
+    end
+"##;
+
+const EVENTS: &[&str] = &[
+    r#"{"id":"evt-1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-11-02T10:00:00Z","record":{"name":"Acme <!channel>","stage":"ClosedWon","value":25000},"old":{"stage":"Open"}}"#,
+    // The webhook source retried: the same event again. No second Slack message.
+    r#"{"id":"evt-1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-11-02T10:00:00Z","record":{"name":"Acme <!channel>","stage":"ClosedWon","value":25000},"old":{"stage":"Open"}}"#,
+    r#"{"id":"evt-2","type":"list-entry.created","object":"people","record_id":"p1","list":"New hires","at":"2026-11-02T10:05:00Z","record":{"name":"Ada","manager":"dana@acme.com"}}"#,
+];
+
+fn main() -> Result<(), Box<dyn Error>> {
+    // 1. Check the rules. A real service would load files (`rulec::workspace`) or a
+    //    compiled IR shipped by CI (`rulec compile`).
+    let analysis = analyze_text("service.rules", RULES);
+    if let Some(error) = analysis
+        .diagnostics
+        .iter()
+        .find(|d| d.severity.as_str() == "error")
+    {
+        return Err(format!("the rules do not check: {}", error.message).into());
+    }
+
+    // 2. Handlers: how effects reach the outside world. Each gets typed arguments
+    //    and an idempotency key to pass on to APIs that take one.
+    let laptops = Arc::new(AtomicU32::new(0));
+    let counter = laptops.clone();
+    let handlers = Handlers::new()
+        .on("slack", |effect| {
+            // Interpolated record values arrive escaped: `<!channel>` cannot ping.
+            println!(
+                "  -> slack {}: {}",
+                effect.text("channel").unwrap_or("?"),
+                effect.text("text").unwrap_or("")
+            );
+            Outcome::done()
+        })
+        .on("ask", |effect| {
+            // Post the question where the member will see it, and wait for the answer.
+            println!(
+                "  -> ask {}: {}",
+                effect.text("member").unwrap_or("?"),
+                effect.text("question").unwrap_or("")
+            );
+            Outcome::Defer
+        })
+        .on("provision_laptop", move |effect| {
+            // The first call fails as a flaky API would; `retry 2` tries again.
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Outcome::retry("IT service unavailable (503)");
+            }
+            println!(
+                "  -> laptop ({}) for {} [key {}]",
+                effect.args["os"], effect.args["person"], effect.key
+            );
+            Outcome::Done(serde_json::json!({ "ticket": "IT-1042" }))
+        })
+        .otherwise(|effect| {
+            println!(
+                "  -> {} {}",
+                effect.action,
+                serde_json::Value::Object(effect.args.clone())
+            );
+            Outcome::done()
+        });
+
+    // 3. The engine: rules, handlers, a store (memory here; `SqliteStore::open` for
+    //    durable state) and a clock (the system clock unless a test sets one).
+    let clock = ManualClock::new("2026-11-02T10:00:00Z".parse()?);
+    let mut engine = Engine::builder(analysis.checked.program())
+        .handlers(handlers)
+        .store(MemoryStore::new())
+        .clock(clock.clone())
+        .build()?;
+
+    // 4. Feed it events; an `ask` leaves its run waiting for an answer.
+    let mut waiting = None;
+    for event in EVENTS {
+        for run in engine.handle_json(event)? {
+            if run.status.as_str() == "waiting" {
+                waiting = Some(run.run.clone());
+            }
+        }
+    }
+
+    // 5. The manager answers (from Slack, email, a UI …): the run continues.
+    if let Some(run) = waiting {
+        println!("answering {run}");
+        engine.resume(&run, serde_json::json!({ "approved": true, "answer": "yes", "answered_by": "dana@acme.com" }))?;
+    }
+
+    // 6. Time moves on (a host calls `tick` on a timer); nothing else is due.
+    clock.advance_to("2026-11-06T00:00:00Z".parse()?);
+    engine.tick()?;
+
+    println!("\nrun history:");
+    for run in engine.history(20)? {
+        print_run(&run);
+    }
+    Ok(())
+}
+
+fn print_run(run: &RunRecord) {
+    let on = run
+        .record
+        .as_deref()
+        .map(|r| format!(" on {r}"))
+        .unwrap_or_default();
+    let reason = run
+        .reason
+        .as_deref()
+        .map(|r| format!(" — {r}"))
+        .unwrap_or_default();
+    println!(
+        "{}{on} (event {}): {}{reason}",
+        run.rule,
+        run.event,
+        run.status.as_str()
+    );
+    for step in &run.steps {
+        let attempts = if step.attempts > 1 {
+            format!(" after {} attempts", step.attempts)
+        } else {
+            String::new()
+        };
+        println!(
+            "  line {:<3} {:<17} {}{attempts}",
+            step.line,
+            step.action,
+            step.status.as_str()
+        );
+    }
+}
