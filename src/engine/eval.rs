@@ -5,12 +5,14 @@
 //! §4, "Empty values") instead of failing. Nothing here allocates for the common
 //! conditions over numbers and options.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use serde_json::Value as Json;
 
+use super::clock::Clock;
 use super::event::Event;
 use super::record::Record;
 use super::value::{display, from_json, Secret, Val};
@@ -159,14 +161,41 @@ pub struct Scope<'a> {
     /// `as` bindings by index.
     pub bindings: &'a [Val],
     /// The current time.
-    pub now: DateTime<Utc>,
+    pub now: Now<'a>,
     /// The zone `today` is read in.
     pub zone: Tz,
 }
 
+/// The instant an evaluation happens at, read from the clock or turned into a
+/// date-time only when an expression asks: most conditions never do, and reading and
+/// converting the time costs more than the rest of a typical condition.
+#[derive(Clone, Copy)]
+pub enum Now<'a> {
+    /// A fixed instant, in microseconds since the Unix epoch.
+    At(i64),
+    /// Whatever the clock says when asked.
+    Clock(&'a dyn Clock),
+}
+
+impl Now<'_> {
+    /// As a date-time.
+    pub fn get(self) -> DateTime<Utc> {
+        match self {
+            Now::At(micros) => DateTime::from_timestamp_micros(micros).unwrap_or_default(),
+            Now::Clock(clock) => clock.now(),
+        }
+    }
+}
+
+impl From<DateTime<Utc>> for Now<'_> {
+    fn from(at: DateTime<Utc>) -> Self {
+        Now::At(at.timestamp_micros())
+    }
+}
+
 impl<'a> Scope<'a> {
     /// A scope over a record and its old values.
-    pub fn new(now: DateTime<Utc>) -> Scope<'a> {
+    pub fn new(now: impl Into<Now<'a>>) -> Scope<'a> {
         Scope {
             record: None,
             old: None,
@@ -174,16 +203,37 @@ impl<'a> Scope<'a> {
             failure: None,
             candidate: None,
             bindings: &[],
-            now,
+            now: now.into(),
             zone: Tz::UTC,
         }
     }
 }
 
 /// Evaluates a condition: only `true` is true.
-#[inline]
 pub fn holds(node: &Node, scope: &Scope, world: &mut dyn World) -> bool {
-    matches!(eval(node, scope, world), Val::Bool(true))
+    use std::cmp::Ordering::{Greater, Less};
+    use BinaryOp as B;
+    // Conditions are mostly `and`s of comparisons: answer those without building
+    // intermediate values.
+    match node {
+        Node::And(pair) => holds(&pair.0, scope, world) && holds(&pair.1, scope, world),
+        Node::Or(pair) => holds(&pair.0, scope, world) || holds(&pair.1, scope, world),
+        Node::Binary(op @ (B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge), pair) => {
+            let l = operand(&pair.0, scope, world);
+            let r = operand(&pair.1, scope, world);
+            match op {
+                B::Eq => equal(&l, &r),
+                B::Ne => !equal(&l, &r),
+                _ => order(&l, &r).is_some_and(|o| match op {
+                    B::Lt => o == Less,
+                    B::Le => o != Greater,
+                    B::Gt => o == Greater,
+                    _ => o != Less,
+                }),
+            }
+        }
+        _ => matches!(eval(node, scope, world), Val::Bool(true)),
+    }
 }
 
 /// Evaluates an expression.
@@ -206,9 +256,9 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::EventActor => scope.event.map(|e| e.actor.clone()).unwrap_or(Val::Empty),
         Node::EventSource => scope.event.map(|e| e.source.clone()).unwrap_or(Val::Empty),
         Node::EventAt => scope.event.map(|e| Val::Time(e.at)).unwrap_or(Val::Empty),
-        Node::Now => Val::Time(scope.now),
-        Node::Today => Val::Date(scope.now.with_timezone(&scope.zone).date_naive()),
-        Node::Relative(seconds) => Val::Time(scope.now + Duration::seconds(*seconds)),
+        Node::Now => Val::Time(scope.now.get()),
+        Node::Today => Val::Date(scope.now.get().with_timezone(&scope.zone).date_naive()),
+        Node::Relative(seconds) => Val::Time(scope.now.get() + Duration::seconds(*seconds)),
         Node::List(items) => Val::List(items.iter().map(|n| eval(n, scope, world)).collect()),
         Node::Map(entries) => {
             let mut map = serde_json::Map::new();
@@ -243,14 +293,27 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::And(pair) => Val::Bool(holds(&pair.0, scope, world) && holds(&pair.1, scope, world)),
         Node::Or(pair) => Val::Bool(holds(&pair.0, scope, world) || holds(&pair.1, scope, world)),
         Node::Binary(op, pair) => {
-            let l = eval(&pair.0, scope, world);
-            let r = eval(&pair.1, scope, world);
+            let l = operand(&pair.0, scope, world);
+            let r = operand(&pair.1, scope, world);
             binary(*op, &l, &r, scope.now)
         }
         Node::Test(op, operand) => {
             let empty = eval(operand, scope, world).is_empty();
             Val::Bool(if op.wants_value() { !empty } else { empty })
         }
+    }
+}
+
+static EMPTY: Val = Val::Empty;
+
+/// An operand of a comparison: attributes and constants are borrowed, not cloned,
+/// because most conditions compare exactly those.
+fn operand<'s>(node: &'s Node, scope: &'s Scope, world: &mut dyn World) -> Cow<'s, Val> {
+    match node {
+        Node::Const(v) => Cow::Borrowed(v),
+        Node::Slot(slot) => Cow::Borrowed(scope.record.map_or(&EMPTY, |r| r.get(*slot))),
+        Node::OldSlot(slot) => Cow::Borrowed(scope.old.map_or(&EMPTY, |r| r.get(*slot))),
+        _ => Cow::Owned(eval(node, scope, world)),
     }
 }
 
@@ -415,7 +478,7 @@ fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dy
         },
         Function::NextBusinessDay => {
             let from = if args.is_empty() {
-                Some(scope.now.with_timezone(&scope.zone).date_naive())
+                Some(scope.now.get().with_timezone(&scope.zone).date_naive())
             } else {
                 match arg(0) {
                     Val::Date(d) => Some(d),
@@ -489,6 +552,7 @@ pub fn equal(l: &Val, r: &Val) -> bool {
     }
 }
 
+#[inline]
 fn order(l: &Val, r: &Val) -> Option<std::cmp::Ordering> {
     match (l, r) {
         (Val::Number(a), Val::Number(b)) => a.partial_cmp(b),
@@ -516,7 +580,7 @@ fn contains(l: &Val, r: &Val) -> bool {
 }
 
 /// `l op r` for every operator but `and`/`or`.
-pub fn binary(op: BinaryOp, l: &Val, r: &Val, now: DateTime<Utc>) -> Val {
+pub fn binary<'a>(op: BinaryOp, l: &Val, r: &Val, now: impl Into<Now<'a>>) -> Val {
     use std::cmp::Ordering::*;
     use BinaryOp as B;
     let cmp =
@@ -540,6 +604,7 @@ pub fn binary(op: BinaryOp, l: &Val, r: &Val, now: DateTime<Utc>) -> Val {
         }),
         B::WithinLast | B::WithinNext => match (l.as_time(), r) {
             (Some(t), Val::Duration(d)) => {
+                let now = now.into().get();
                 let span = Duration::seconds(*d);
                 Val::Bool(if op == B::WithinLast {
                     t >= now - span && t <= now

@@ -86,7 +86,7 @@ macro_rules! scope {
             failure: $exec.failure.as_ref(),
             candidate: None,
             bindings: &$exec.bindings,
-            now: $exec.now,
+            now: $exec.now.into(),
             zone: $exec.rule.zone,
         }
     };

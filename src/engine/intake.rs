@@ -251,7 +251,7 @@ impl Engine {
                     failure: None,
                     candidate: None,
                     bindings: &[],
-                    now,
+                    now: now.into(),
                     zone,
                 };
                 let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
@@ -342,7 +342,7 @@ impl Engine {
                 failure: start.failure.as_ref(),
                 candidate: None,
                 bindings: &[],
-                now,
+                now: now.into(),
                 zone: rule.zone,
             };
             let mut env = self.env();

@@ -52,6 +52,7 @@ mod eval;
 mod event;
 mod exec;
 mod intake;
+mod probe;
 mod record;
 mod run;
 mod schedule;
@@ -70,7 +71,7 @@ pub use effect::{
     dry_run_answer, idempotency_key, slack_escape, Effect, EffectRecord, HandlerFn, Handlers,
     Outcome, RECORD_ACTIONS,
 };
-pub use eval::{holds, NoWorld, Node, Scope, World};
+pub use eval::{holds, NoWorld, Node, Now, Scope, World};
 pub use event::{Event, EventError, EventKind, Partial};
 pub use exec::SecretFn;
 pub use record::{Layout, Layouts, Record, Snapshot};

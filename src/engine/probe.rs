@@ -1,0 +1,133 @@
+//! Evaluating one rule against one change, without running anything: for hosts that
+//! preview rules ("would this fire?") and for benchmarks of the evaluator itself.
+
+use serde_json::Value as Json;
+
+use super::compile::When;
+use super::eval::{self, Now, Scope};
+use super::event;
+use super::exec::Env;
+use super::record::Record;
+use super::{Engine, EngineError};
+
+impl Engine {
+    /// The position of rule `id` in the engine, for [`Engine::evaluate`].
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// A record of `object` with the given attribute values (JSON as in events),
+    /// checked against the schema like an event's.
+    pub fn record_from_json(&self, object: &str, values: &Json) -> Result<Record, EngineError> {
+        let json = serde_json::json!({
+            "id": "probe", "type": "record.updated", "object": object, "record_id": "probe",
+            "at": self.clock.now(), "record": values,
+        });
+        let event = event::parse(json, &self.schema, &self.layouts)?;
+        let layout = &self.layouts.objects[event.object.unwrap_or(0) as usize];
+        let mut record = layout.empty();
+        if let Some(partial) = &event.record {
+            for slot in &partial.present {
+                record.0[*slot as usize] = partial.values.get(*slot).clone();
+            }
+        }
+        Ok(record)
+    }
+
+    /// Whether rule number `rule` would fire for a record changing from `old` to
+    /// `new`: its trigger and condition only — no `limit`, duplicate check or
+    /// effects. Triggers that need more than a record change (lists, activities,
+    /// webhooks, schedules, failures) answer `false`.
+    pub fn evaluate(&mut self, rule: usize, old: &Record, new: &Record) -> bool {
+        // Field by field, so the rule can stay borrowed while the store is lent out.
+        let Some(rule) = self.rules.get(rule) else {
+            return false;
+        };
+        let now = Now::Clock(self.clock.as_ref());
+        let mut env = Env {
+            store: self.store.as_mut(),
+            layouts: &self.layouts,
+            schema: &self.schema,
+            secrets: self.secrets.as_ref(),
+            missing_secret: None,
+            revealed: Vec::new(),
+            failed: None,
+        };
+        let fired = match &rule.trigger {
+            When::Created | When::Deleted | When::Merged => true,
+            When::Updated => old != new,
+            When::Changed { slot, from, to } => {
+                let accepts = |values: &Option<Vec<_>>, v| {
+                    values
+                        .as_ref()
+                        .is_none_or(|vs: &Vec<_>| vs.iter().any(|x| eval::equal(x, v)))
+                };
+                old.get(*slot) != new.get(*slot)
+                    && accepts(from, old.get(*slot))
+                    && accepts(to, new.get(*slot))
+            }
+            When::Matches { filter, .. } => {
+                eval::holds(filter, &scope(rule.zone, now, new, Some(old)), &mut env)
+                    && !eval::holds(filter, &scope(rule.zone, now, old, None), &mut env)
+            }
+            _ => false,
+        };
+        fired
+            && rule
+                .condition
+                .as_ref()
+                .is_none_or(|c| eval::holds(c, &scope(rule.zone, now, new, Some(old)), &mut env))
+    }
+}
+
+fn scope<'a>(
+    zone: chrono_tz::Tz,
+    now: Now<'a>,
+    record: &'a Record,
+    old: Option<&'a Record>,
+) -> Scope<'a> {
+    Scope {
+        record: Some(record),
+        old,
+        event: None,
+        failure: None,
+        candidate: None,
+        bindings: &[],
+        now,
+        zone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, ManualClock};
+    use crate::workspace::analyze_text;
+    use serde_json::json;
+
+    #[test]
+    fn evaluate_applies_trigger_and_condition() {
+        let rules =
+            "when stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\"\n";
+        let program = analyze_text("t.rules", rules).checked.program();
+        let clock = ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap());
+        let mut engine = Engine::builder(program).clock(clock).build().unwrap();
+        let rule = engine.rule_index(&engine_rule_id(&engine)).unwrap();
+        let open = engine
+            .record_from_json("deals", &json!({"stage": "Open", "value": 20000}))
+            .unwrap();
+        let won = engine
+            .record_from_json("deals", &json!({"stage": "ClosedWon", "value": 20000}))
+            .unwrap();
+        let small = engine
+            .record_from_json("deals", &json!({"stage": "ClosedWon", "value": 20}))
+            .unwrap();
+        assert!(engine.evaluate(rule, &open, &won));
+        assert!(!engine.evaluate(rule, &won, &won));
+        assert!(!engine.evaluate(rule, &open, &small));
+        assert!(!engine.evaluate(rule, &won, &open));
+    }
+
+    fn engine_rule_id(engine: &Engine) -> String {
+        engine.rules[0].ir.id.clone()
+    }
+}
