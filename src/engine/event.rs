@@ -188,16 +188,16 @@ pub fn parse_line(
 
 /// Validates an event against the schema.
 pub fn parse(json: Json, schema: &Schema, layouts: &Layouts) -> Result<Event, EventError> {
-    let id = json.get("id").and_then(Json::as_str).map(str::to_string);
-    parse_fields(&json, schema, layouts)
-        .map(|mut event| {
-            event.raw = Arc::new(json.clone());
-            event
-        })
-        .map_err(|mut e| {
-            e.id = id;
-            e
-        })
+    match parse_fields(&json, schema, layouts) {
+        Ok(mut event) => {
+            event.raw = Arc::new(json);
+            Ok(event)
+        }
+        Err(mut e) => {
+            e.id = json.get("id").and_then(Json::as_str).map(str::to_string);
+            Err(e)
+        }
+    }
 }
 
 fn text_field<'j>(map: &'j Map<String, Json>, field: &str) -> Result<Option<&'j str>, EventError> {

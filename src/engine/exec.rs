@@ -126,8 +126,6 @@ pub(super) struct Exec<'a> {
     pub writes: Vec<(u16, Val)>,
     /// Events the run's effects cause (records created, notes, tasks, list entries).
     pub follow: Vec<Json>,
-    /// Save the run after each effect (durable stores).
-    pub durable: bool,
     pub chain: Vec<String>,
     pub occurrence: Option<DateTime<Utc>>,
     /// The position after the step being run, saved when the run waits.
@@ -143,7 +141,6 @@ impl<'a> Exec<'a> {
         now: DateTime<Utc>,
         event: Option<&'a Event>,
         run: RunRecord,
-        durable: bool,
     ) -> Exec<'a> {
         Exec {
             env,
@@ -158,7 +155,6 @@ impl<'a> Exec<'a> {
             run,
             writes: Vec::new(),
             follow: Vec::new(),
-            durable,
             chain: Vec::new(),
             occurrence: None,
             next_pc: Vec::new(),
@@ -525,7 +521,7 @@ impl<'a> Exec<'a> {
             self.run.steps[i].duration_us = started.elapsed().as_micros() as u64;
             match outcome {
                 Outcome::Done(output) => {
-                    self.env.store.put(Space::Effects, &key, output.clone())?;
+                    self.env.store.effect_done(&key, &output)?;
                     self.run.effects.push(EffectRecord {
                         action: action.to_string(),
                         args: shown.clone(),
@@ -538,7 +534,6 @@ impl<'a> Exec<'a> {
                     if let Some(b) = binding {
                         self.bindings[b as usize] = self.bound(kind, &output);
                     }
-                    self.checkpoint()?;
                     return Ok(Flow::Next);
                 }
                 Outcome::Defer => {
@@ -827,17 +822,6 @@ impl<'a> Exec<'a> {
             }
         }
         Ok(flow)
-    }
-
-    /// Saves the run after an effect, so a crash before the next step loses nothing.
-    fn checkpoint(&mut self) -> Result<(), StoreError> {
-        if !self.durable {
-            return Ok(());
-        }
-        let state = self.state(self.next_pc.clone(), Waiting::Nothing);
-        let value = serde_json::to_value(&state).map_err(|e| StoreError(e.to_string()))?;
-        self.env.store.put(Space::Runs, &self.run.run, value)?;
-        self.env.store.commit()
     }
 
     /// The follow-on update event for the run's own writes, if any.

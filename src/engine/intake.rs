@@ -155,7 +155,9 @@ impl Engine {
                 new.0[*slot as usize] = partial.values.get(*slot).clone();
             }
         }
-        let old = match (&event.old, &prev) {
+        let snapshot_differs =
+            prev.as_ref() != Some(&new) || previous.as_ref().and_then(|s| s.at) != Some(event.at);
+        let old = match (&event.old, prev) {
             (Some(partial), _) => {
                 let mut old = new.clone();
                 for slot in &partial.present {
@@ -167,7 +169,7 @@ impl Engine {
             _ if event.kind == EventKind::RecordCreated => layout.empty(),
             // Without `old`, the last snapshot is the before; a late event cannot
             // say what it changed, so it changes nothing.
-            (None, Some(prev)) if !stale => prev.clone(),
+            (None, Some(prev)) if !stale => prev,
             _ => new.clone(),
         };
         let changed = if matches!(
@@ -184,8 +186,7 @@ impl Engine {
             EventKind::RecordDeleted => self.store.remove_record(&layout.object, id)?,
             _ if stale => {}
             EventKind::RecordCreated | EventKind::RecordUpdated | EventKind::RecordMerged
-                if prev.as_ref() != Some(&new)
-                    || previous.as_ref().and_then(|s| s.at) != Some(event.at) =>
+                if snapshot_differs =>
             {
                 let snapshot = Snapshot {
                     at: Some(event.at),
@@ -385,17 +386,8 @@ impl Engine {
             self.store.put(Space::Limits, &rule.ir.id, json!(times))?;
         }
         record.at = now;
-        let durable = self.store.batch() != usize::MAX;
         let handlers = self.handlers.clone();
-        let mut exec = Exec::new(
-            self.env(),
-            &handlers,
-            rule,
-            now,
-            start.event,
-            record,
-            durable,
-        );
+        let mut exec = Exec::new(self.env(), &handlers, rule, now, start.event, record);
         exec.record = start.facts.new;
         exec.old = start.facts.old;
         exec.failure = start.failure;

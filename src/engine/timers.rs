@@ -281,18 +281,9 @@ impl Engine {
         record.status = RunStatus::Completed;
         record.reason = None;
         record.at = now;
-        let durable = self.store.batch() != usize::MAX;
         let handlers = self.handlers.clone();
         let depth = record.depth;
-        let mut exec = Exec::new(
-            self.env(),
-            &handlers,
-            rule,
-            now,
-            event.as_ref(),
-            record,
-            durable,
-        );
+        let mut exec = Exec::new(self.env(), &handlers, rule, now, event.as_ref(), record);
         exec.record = record_values;
         exec.failure = state.failure.clone();
         exec.bindings = state.bindings.clone();
@@ -322,7 +313,7 @@ impl Engine {
                     StepStatus::Done,
                 ),
             };
-            exec.env.store.put(Space::Effects, key, output.clone())?;
+            exec.env.store.effect_done(key, &output)?;
             if let Some(b) = binding {
                 exec.bindings[*b as usize] = Val::Json(std::sync::Arc::new(output.clone()));
             }

@@ -1,6 +1,6 @@
 //! The in-memory store: for tests, `rulec test`, and hosts that keep state elsewhere.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -12,7 +12,7 @@ use crate::engine::run::RunRecord;
 /// State in memory; the run history keeps the most recent runs only.
 #[derive(Debug)]
 pub struct MemoryStore {
-    records: HashMap<String, BTreeMap<String, Arc<Snapshot>>>,
+    records: HashMap<String, HashMap<String, Arc<Snapshot>>>,
     spaces: Vec<HashMap<String, Json>>,
     history: VecDeque<RunRecord>,
     history_limit: usize,
@@ -68,11 +68,14 @@ impl Store for MemoryStore {
     }
 
     fn records(&self, object: &str) -> Result<Vec<(String, Arc<Snapshot>)>> {
-        Ok(self
+        let mut out: Vec<(String, Arc<Snapshot>)> = self
             .records
             .get(object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        // Schedules visit records in a stable order, whatever the hash map's.
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     fn get(&self, space: Space, key: &str) -> Result<Option<Json>> {

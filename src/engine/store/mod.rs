@@ -119,6 +119,14 @@ pub trait Store: Send {
     fn history(&self, limit: usize) -> Result<Vec<RunRecord>>;
     /// Makes every write so far durable.
     fn commit(&mut self) -> Result<()>;
+    /// Records that the effect `key` was performed, with its output. From the moment
+    /// this returns the fact must survive a crash of the process — the effect must
+    /// never be performed again — even if other writes since the last commit are lost
+    /// (their events are delivered again and re-derive them).
+    fn effect_done(&mut self, key: &str, output: &Json) -> Result<()> {
+        self.put(Space::Effects, key, output.clone())?;
+        self.commit()
+    }
     /// How many events may share one commit.
     fn batch(&self) -> usize {
         1

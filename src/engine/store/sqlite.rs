@@ -1,10 +1,18 @@
 //! The on-disk store: one SQLite file (bundled; nothing to install).
 //!
-//! Writes go into one open transaction until [`Store::commit`]; the engine commits
-//! after each effect and every [`SqliteStore::BATCH`] events, so bookkeeping for a
-//! stream of events costs one commit per batch. WAL mode with `synchronous=NORMAL`:
-//! a killed process loses nothing that was committed; a power cut may lose the last
-//! commits but never corrupts the file.
+//! Writes go into one open transaction until [`Store::commit`], which the engine
+//! calls every [`SqliteStore::BATCH`] events and on `flush`: bookkeeping for a stream
+//! costs one commit per batch, not one per event. A performed effect cannot wait for
+//! the batch, though — a crash would make it happen again — so its key is also
+//! appended to a journal beside the database (`<file>-effects`, one `write` per
+//! effect, no `fsync`): what the process wrote survives the process. Opening the
+//! store folds a journal left by a crash into the database; each commit empties it.
+//!
+//! After a crash, the events since the last commit must be delivered again (a host
+//! acknowledges events to its source after `flush`): they re-derive snapshots, flags
+//! and waiting runs, and every effect already performed is recognised by its key.
+//! WAL mode with `synchronous=NORMAL`: a killed process loses nothing committed or
+//! journaled; a power cut may lose the last commits but never corrupts the file.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +28,14 @@ use crate::engine::run::RunRecord;
 pub struct SqliteStore {
     conn: Connection,
     in_transaction: bool,
+    /// Effects performed since the last commit, one `key<TAB>output` line each.
+    journal: Option<Journal>,
+}
+
+#[derive(Debug)]
+struct Journal {
+    file: std::fs::File,
+    dirty: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -35,6 +51,8 @@ fn fail(e: impl std::fmt::Display) -> StoreError {
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+PRAGMA wal_autocheckpoint = 16384;
+PRAGMA cache_size = -65536;
 CREATE TABLE IF NOT EXISTS records (
   object TEXT NOT NULL, id TEXT NOT NULL, snapshot TEXT NOT NULL,
   PRIMARY KEY (object, id)) WITHOUT ROWID;
@@ -46,13 +64,44 @@ CREATE TABLE IF NOT EXISTS runs (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 
 impl SqliteStore {
     /// Events per commit when no effect forces one sooner.
-    pub const BATCH: usize = 2_000;
+    pub const BATCH: usize = 20_000;
 
     /// Opens (or creates) the state file.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let conn = Connection::open(path)
             .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        let mut journal_path = path.as_os_str().to_owned();
+        journal_path.push("-effects");
+        let journal_path = std::path::PathBuf::from(journal_path);
+        store.recover_journal(&journal_path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal_path)
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", journal_path.display())))?;
+        store.journal = Some(Journal { file, dirty: true });
+        store.commit()?;
+        Ok(store)
+    }
+
+    /// Folds the effects a crashed process journaled into the database.
+    fn recover_journal(&mut self, path: &Path) -> Result<()> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError(format!("cannot read {}: {e}", path.display()))),
+        };
+        for line in text.lines() {
+            // A line cut short by the crash names no complete effect: skip it.
+            let Some((key, output)) = line.split_once('\t') else {
+                continue;
+            };
+            if let Ok(output) = serde_json::from_str::<Json>(output) {
+                self.put(Space::Effects, key, output)?;
+            }
+        }
+        Ok(())
     }
 
     /// A store in memory, for tests of the SQL itself.
@@ -69,6 +118,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             in_transaction: false,
+            journal: None,
         })
     }
 
@@ -217,7 +267,26 @@ impl Store for SqliteStore {
             self.conn.execute_batch("COMMIT").map_err(fail)?;
             self.in_transaction = false;
         }
+        if let Some(journal) = self.journal.as_mut().filter(|j| j.dirty) {
+            journal.file.set_len(0).map_err(fail)?;
+            journal.dirty = false;
+        }
         Ok(())
+    }
+
+    fn effect_done(&mut self, key: &str, output: &Json) -> Result<()> {
+        self.put(Space::Effects, key, output.clone())?;
+        match self.journal.as_mut() {
+            Some(journal) => {
+                use std::io::Write;
+                // One write, so a crash leaves whole lines (or a cut last line).
+                let line = format!("{key}\t{output}\n");
+                journal.file.write_all(line.as_bytes()).map_err(fail)?;
+                journal.dirty = true;
+                Ok(())
+            }
+            None => self.commit(),
+        }
     }
 
     fn batch(&self) -> usize {
