@@ -101,6 +101,10 @@ pub fn context_at(text: &str, offset: usize) -> (Context, usize) {
     let item_start = chunks.last().map_or(0, |c| c.span.lo());
     let prefix = text.get(item_start..offset).unwrap_or("");
     let (mut tokens, end) = lexer::lex_with_end(prefix);
+    let end = match end {
+        End::Str(start) => End::Str(start + item_start),
+        other => other,
+    };
     for t in &mut tokens {
         t.span = t.span.shift(item_start);
     }
@@ -192,8 +196,14 @@ fn classify(c: &Cursor<'_>) -> Context {
         };
     }
     if c.at_line_start() {
-        if past_do {
+        // Steps are indented; a word at the margin starts the next item.
+        let at_margin =
+            c.word_start == 0 || c.text.as_bytes().get(c.word_start - 1) == Some(&b'\n');
+        if past_do && !at_margin {
             return Context::Step;
+        }
+        if at_margin && (past_do || !past_trigger) {
+            return Context::ItemStart;
         }
         if !past_trigger {
             return Context::ItemStart;

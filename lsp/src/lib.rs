@@ -28,6 +28,7 @@ pub mod resolve;
 pub mod semantic_tokens;
 pub mod server;
 pub mod symbols;
+pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,8 +41,13 @@ pub async fn serve_stdio() -> bool {
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = shutdown.clone();
     let (service, socket) = LspService::new(move |client| server::Backend::new(client, flag));
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    transport::serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        move |input, output| {
+            Box::pin(async move { Server::new(input, output, socket).serve(service).await })
+        },
+    )
+    .await;
     shutdown.load(Ordering::SeqCst)
 }

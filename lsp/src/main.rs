@@ -1,17 +1,23 @@
 //! The `rulec-lsp` binary: a language server on standard input and output.
 
-use std::process::ExitCode;
-
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() {
     if std::env::args().any(|a| a == "--version" || a == "-V") {
         println!("rulec-lsp {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
+        return;
     }
-    if rulec_lsp::serve_stdio().await {
-        ExitCode::SUCCESS
-    } else {
-        // `exit` without `shutdown` (or the client went away), as the protocol says.
-        ExitCode::from(1)
-    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("rulec-lsp: cannot start: {e}");
+            std::process::exit(2);
+        }
+    };
+    let clean = runtime.block_on(rulec_lsp::serve_stdio());
+    // Exit now: a blocking read of standard input would keep the runtime from shutting
+    // down. `exit` without `shutdown` (or a vanished client) is status 1, as the
+    // protocol says.
+    std::process::exit(if clean { 0 } else { 1 });
 }

@@ -450,6 +450,9 @@ impl<'a> Walker<'a> {
         for header in &rule.headers {
             match &header.kind {
                 ast::HeaderKind::On(object) => self.object_name(object),
+                ast::HeaderKind::Rule { id, .. } => {
+                    self.declare(id.span, Meaning::Rule(id.name.clone()))
+                }
                 ast::HeaderKind::Allow { lint, .. } => {
                     self.push(lint.span, Meaning::Lint(lint.name.clone()))
                 }
@@ -559,7 +562,18 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
         Item::Team(decl) => w.declare(decl.name.span, Meaning::Team(decl.name.name.clone())),
         Item::Webhook(decl) => {
             w.declare(decl.name.span, Meaning::Webhook(decl.name.name.clone()));
+            let payload = schema.webhook(&decl.name.name).map(|w| w.payload.clone());
             for field in &decl.fields {
+                w.declare(
+                    field.name.span,
+                    Meaning::Field {
+                        shape: format!("payload of {}", decl.name.name),
+                        field: field.name.name.clone(),
+                        ty: payload
+                            .as_ref()
+                            .and_then(|p| p.field(&field.name.name).cloned()),
+                    },
+                );
                 w.type_expr(&field.ty);
             }
         }
