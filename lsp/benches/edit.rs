@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark may fail loudly
 
+// The same allocator as the `rulec-lsp` binary, so the numbers are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use rulec_lsp::document::Store;
 use rulec_lsp::position::Encoding;
@@ -28,13 +32,38 @@ pub fn generate(rules: usize) -> String {
     text
 }
 
-fn bench(c: &mut Criterion) {
-    let text = generate(5_000);
+fn stages(text: &str) {
+    use rulec::check::Unit;
+    use rulec::source::SourceFile;
+    use std::time::Instant;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let unit = Unit::parse(SourceFile::new("big.rules", text));
+        let t1 = Instant::now();
+        let units = vec![unit];
+        let checked = rulec::check::check(&units);
+        let t2 = Instant::now();
+        let lints = rulec::lint::run(&units, &checked, &Default::default());
+        let t3 = Instant::now();
+        eprintln!(
+            "stages: parse {:?}, check {:?}, lint {:?} ({} diagnostics, {} bytes)",
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            checked.diagnostics.len() + lints.len(),
+            text.len()
+        );
+    }
+}
+
+/// Times one keystroke (a digit typed, then deleted, in a `value > N` condition
+/// halfway down) in a document of `rules` rules.
+fn keystroke_bench(c: &mut Criterion, rules: usize) {
+    let text = generate(rules);
     let lines = text.lines().count() as u32;
     let uri: Uri = "file:///tmp/rulec-lsp-bench/big.rules".parse().unwrap();
     let mut store = Store::new(Encoding::Utf16);
     store.open_with(uri.clone(), text.clone(), 0, Default::default());
-    // Typing in the middle of the document: a digit in a `value > N` or `score > N`.
     let line = (0..lines)
         .rev()
         .find(|l| {
@@ -51,35 +80,35 @@ fn bench(c: &mut Criterion) {
         .unwrap() as u32
         + 8;
     let mut version = 0;
-    let mut keystroke = |store: &mut Store, insert: bool| {
-        version += 1;
-        let at = Position::new(line, column);
-        let change = TextDocumentContentChangeEvent {
-            range: Some(if insert {
-                Range::new(at, at)
-            } else {
-                Range::new(at, Position::new(line, column + 1))
-            }),
-            range_length: None,
-            text: if insert { "9".into() } else { String::new() },
-        };
-        store.change(&uri, version, vec![change]);
-        let doc = store.get_mut(&uri).unwrap();
-        let analysis = doc.analysis();
-        let lines = analysis.lines(Encoding::Utf16);
-        rulec_lsp::diagnostics::document_diagnostics(&analysis, &lines, &uri).len()
-    };
     let mut insert = true;
-    c.bench_function(
-        "keystroke in a 5,000-rule document (edit + diagnostics)",
-        |b| {
-            b.iter(|| {
-                let n = keystroke(&mut store, insert);
-                insert = !insert;
-                n
-            })
-        },
-    );
+    let name = format!("keystroke in a {rules}-rule document (edit + diagnostics)");
+    c.bench_function(&name, |b| {
+        b.iter(|| {
+            version += 1;
+            let at = Position::new(line, column);
+            let change = TextDocumentContentChangeEvent {
+                range: Some(if insert {
+                    Range::new(at, at)
+                } else {
+                    Range::new(at, Position::new(line, column + 1))
+                }),
+                range_length: None,
+                text: if insert { "9".into() } else { String::new() },
+            };
+            insert = !insert;
+            store.change(&uri, version, vec![change]);
+            let doc = store.get_mut(&uri).unwrap();
+            let analysis = doc.analysis();
+            let lines = analysis.lines(Encoding::Utf16);
+            rulec_lsp::diagnostics::document_diagnostics(&analysis, &lines, &uri).len()
+        })
+    });
+}
+
+fn bench(c: &mut Criterion) {
+    stages(&generate(5_000));
+    keystroke_bench(c, 5_000);
+    keystroke_bench(c, 100);
 }
 
 criterion_group! {

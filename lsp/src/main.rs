@@ -1,5 +1,9 @@
 //! The `rulec-lsp` binary: a language server on standard input and output.
 
+// The allocator of the `rulec` binary: analysis allocates many small trees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if std::env::args().any(|a| a == "--version" || a == "-V") {
         println!("rulec-lsp {}", env!("CARGO_PKG_VERSION"));

@@ -336,3 +336,36 @@ impl LanguageServer for Backend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+    use super::*;
+    use tower_lsp_server::LspService;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_an_error_and_the_server_goes_on() {
+        let (service, _socket) =
+            LspService::new(|client| Backend::new(client, Arc::new(AtomicBool::new(false))));
+        let backend = service.inner();
+        let uri: Uri = "file:///tmp/rulec-lsp-panic/a.rules".parse().unwrap();
+        backend
+            .did_open(DidOpenTextDocumentParams {
+                text_document: TextDocumentItem::new(
+                    uri.clone(),
+                    "rulec".into(),
+                    1,
+                    "when deals created and value > 5 do slack \"#x\"\n".into(),
+                ),
+            })
+            .await;
+        let failed = backend.answer(&uri, |_, _, _| -> u32 { panic!("a bug") });
+        assert!(failed.is_err());
+        // The store survived: the next request is answered normally.
+        let symbols = backend.answer(&uri, |a, lines, _| {
+            crate::symbols::document_symbols(a, lines).len()
+        });
+        assert_eq!(symbols.unwrap(), Some(1));
+    }
+}
