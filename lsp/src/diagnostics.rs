@@ -74,6 +74,11 @@ pub fn to_lsp(d: &Diagnostic, lines: &Lines<'_>, uri: &Uri) -> lsp::Diagnostic {
     }
 }
 
+/// Diagnostics of the document text `lines` converts for.
+pub fn convert(diagnostics: &[Diagnostic], lines: &Lines<'_>, uri: &Uri) -> Vec<lsp::Diagnostic> {
+    diagnostics.iter().map(|d| to_lsp(d, lines, uri)).collect()
+}
+
 /// Every diagnostic of the document, in `rulec check` order.
 pub fn document_diagnostics(
     analysis: &DocAnalysis,

@@ -12,6 +12,7 @@ use rulec::source::LineIndex;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::analysis::{display_name, DocAnalysis, Settings};
+use crate::incremental::{self, Base};
 use crate::position::{Encoding, Lines};
 
 /// One open document.
@@ -33,6 +34,9 @@ pub struct Document {
     pub settings: Arc<Settings>,
     /// The analysis of generation `.0`.
     analysis: Option<(u64, Arc<DocAnalysis>)>,
+    /// The latest diagnostics and what the next edit starts from, of generation `.0`
+    /// (possibly an older one).
+    base: Option<(u64, Arc<Base>)>,
 }
 
 impl Document {
@@ -49,6 +53,7 @@ impl Document {
             path,
             settings,
             analysis: None,
+            base: None,
         }
     }
 
@@ -117,6 +122,9 @@ impl Document {
         if generation != self.generation {
             return false;
         }
+        if self.base.as_ref().is_none_or(|(g, _)| *g != generation) {
+            self.base = Some((generation, Arc::new(Base::of(&analysis))));
+        }
         self.analysis = Some((generation, analysis));
         true
     }
@@ -128,8 +136,48 @@ impl Document {
         }
         let job = self.job();
         let analysis = Arc::new(job.run());
-        self.analysis = Some((job.generation, analysis.clone()));
+        self.store(job.generation, analysis.clone());
         analysis
+    }
+
+    /// What is needed to produce the diagnostics of the current text off the lock.
+    pub fn diagnostics_job(&self) -> DiagnosticsJob {
+        DiagnosticsJob {
+            job: self.job(),
+            base: self.base.as_ref().map(|(_, b)| b.clone()),
+        }
+    }
+
+    /// Keeps diagnostics (and the full analysis, when one was made) if they are of the
+    /// current text; returns whether they were kept.
+    pub fn store_diagnostics(
+        &mut self,
+        generation: u64,
+        base: Arc<Base>,
+        analysis: Option<Arc<DocAnalysis>>,
+    ) -> bool {
+        if generation != self.generation {
+            return false;
+        }
+        self.base = Some((generation, base));
+        if let Some(analysis) = analysis {
+            self.analysis = Some((generation, analysis));
+        }
+        true
+    }
+
+    /// The diagnostics of the current text (in `rulec check` order), re-checking only
+    /// what the last edit touched when that is exact (see [`incremental`]).
+    pub fn diagnostics(&mut self) -> Arc<Base> {
+        if let Some((g, base)) = &self.base {
+            if *g == self.generation {
+                return base.clone();
+            }
+        }
+        let job = self.diagnostics_job();
+        let (base, analysis) = job.run();
+        self.store_diagnostics(job.job.generation, base.clone(), analysis);
+        base
     }
 
     /// Bytes held for this document's text and line table (the analysis is replaced,
@@ -158,6 +206,27 @@ impl AnalysisJob {
     /// Runs the analysis.
     pub fn run(&self) -> DocAnalysis {
         DocAnalysis::new(&self.name, &self.text, &self.settings)
+    }
+}
+
+/// A snapshot to produce diagnostics from, off the lock.
+#[derive(Debug)]
+pub struct DiagnosticsJob {
+    /// The text and settings.
+    pub job: AnalysisJob,
+    /// The previous diagnostics to start from.
+    pub base: Option<Arc<Base>>,
+}
+
+impl DiagnosticsJob {
+    /// The diagnostics, and the full analysis when one was needed.
+    pub fn run(&self) -> (Arc<Base>, Option<Arc<DocAnalysis>>) {
+        incremental::diagnostics(
+            self.base.as_deref(),
+            &self.job.name,
+            &self.job.text,
+            &self.job.settings,
+        )
     }
 }
 
@@ -243,7 +312,11 @@ impl Store {
     pub fn retained_bytes(&self) -> usize {
         self.docs
             .values()
-            .map(|d| d.retained_bytes() + usize::from(d.analysis.is_some()))
+            .map(|d| {
+                d.retained_bytes()
+                    + usize::from(d.analysis.is_some())
+                    + d.base.as_ref().map_or(0, |(_, b)| b.text().len() + 1)
+            })
             .sum()
     }
 }

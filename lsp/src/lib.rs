@@ -21,6 +21,7 @@ pub mod document;
 pub mod folding;
 pub mod formatting;
 pub mod hover;
+pub mod incremental;
 pub mod keywords;
 pub mod lexer;
 pub mod position;

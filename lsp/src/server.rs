@@ -109,12 +109,12 @@ impl Backend {
             let job = {
                 let state = lock(&state);
                 match state.store.get(&uri) {
-                    Some(doc) if doc.generation == generation => doc.job(),
+                    Some(doc) if doc.generation == generation => doc.diagnostics_job(),
                     _ => return,
                 }
             };
-            let analysis = match tokio::task::spawn_blocking(move || job.run()).await {
-                Ok(analysis) => Arc::new(analysis),
+            let (base, analysis) = match tokio::task::spawn_blocking(move || job.run()).await {
+                Ok(result) => result,
                 Err(e) => {
                     client
                         .log_message(
@@ -130,10 +130,10 @@ impl Backend {
                 let encoding = state.store.encoding;
                 match state.store.get_mut(&uri) {
                     Some(doc) if doc.generation == generation => {
-                        doc.store(generation, analysis.clone());
-                        let lines = analysis.lines(encoding);
+                        doc.store_diagnostics(generation, base.clone(), analysis);
+                        let lines = doc.lines(encoding);
                         let diagnostics = catch_unwind(AssertUnwindSafe(|| {
-                            crate::diagnostics::document_diagnostics(&analysis, &lines, &uri)
+                            crate::diagnostics::convert(&base.diagnostics, &lines, &uri)
                         }));
                         diagnostics.ok().map(|d| (d, doc.version))
                     }

@@ -43,6 +43,13 @@ const PIECES: &[&str] = &[
     "\t",
 ];
 
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn uri() -> Uri {
     "file:///tmp/rulec-lsp-prop/edit.rules".parse().unwrap()
 }
@@ -51,9 +58,10 @@ fn diagnostics(store: &mut Store) -> Vec<(String, String, u32, u32)> {
     let encoding = store.encoding;
     let uri = uri();
     let doc = store.get_mut(&uri).unwrap();
-    let analysis = doc.analysis();
-    let lines = analysis.lines(encoding);
-    rulec_lsp::diagnostics::document_diagnostics(&analysis, &lines, &uri)
+    // The publisher's path: incremental when exact, else a full analysis.
+    let base = doc.diagnostics();
+    let lines = doc.lines(encoding);
+    rulec_lsp::diagnostics::convert(&base.diagnostics, &lines, &uri)
         .into_iter()
         .map(|d| {
             let span = lines.span(d.range);
@@ -83,7 +91,7 @@ fn expected(text: &str) -> Vec<(String, String, u32, u32)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(24), ..ProptestConfig::default() })]
 
     #[test]
     fn random_edits_keep_diagnostics_equal_to_rulec_check(
@@ -110,6 +118,120 @@ proptest! {
             }
         }
     }
+}
+
+/// A document with rules that check, rules that do not, ids, `allow`s, a meta-rule,
+/// duplicates and declarations between rules.
+const TYPING: &str = r##"team sdr = ["ana@acme.com"]
+list "VIP" of people
+
+rule r1
+  owner "a@acme.com"
+  description "d"
+  on people
+  allow missing-description "x"
+  when created and event.source != import
+  do set owner = round_robin(sdr) if empty
+
+when stage changed from Open to ClosedWon and value > 10000 do slack "#wins" "🎉 {{name}}"
+when stage changed from Open to ClosedWon and value > 10000 do slack "#wins" "🎉 {{name}}"
+when deals created and valu > 5 do slack "#x"
+
+rule r2
+  owner "a@acme.com"
+  when rule r1 failed do slack "#ops"
+
+object people { tier: select [gold, silver] }
+
+rule r3
+  owner "a@acme.com"
+  description "broken"
+  when people tier changed to bronze do add to list "VIP"
+when deals updated do note "x" "y"
+rule r1
+  owner "b@acme.com"
+  when deals deleted and value > 1 do stop
+"##;
+
+fn rows(diagnostics: &[rulec::diagnostics::Diagnostic]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            format!(
+                "{:?} {} {:?} {:?} {:?}",
+                d,
+                d.span.start,
+                d.span.end,
+                d.related,
+                d.fix.as_ref().map(|f| (
+                    &f.title,
+                    f.edits
+                        .iter()
+                        .map(|e| (e.span, &e.replacement))
+                        .collect::<Vec<_>>()
+                ))
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    // `PROPTEST_CASES=5000` searches harder.
+    #![proptest_config(ProptestConfig { cases: cases(48), ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_diagnostics_equal_a_full_check(
+        edits in prop::collection::vec((0usize..2000, 0usize..4, 0usize..PIECES.len()), 1..12)
+    ) {
+        let settings = rulec_lsp::analysis::Settings::default();
+        let mut text = TYPING.to_string();
+        let full = rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings);
+        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+        for (at, width, piece) in edits {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + width).min(text.len());
+            while !text.is_char_boundary(end) { end += 1; }
+            text.replace_range(at..end, PIECES[piece]);
+            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+            let want = analyze_text("typing.rules", &text);
+            prop_assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "after editing to:\n{}", text);
+            base = next;
+        }
+    }
+}
+
+#[test]
+fn typing_a_rule_rechecks_only_that_rule_and_stays_exact() {
+    let settings = rulec_lsp::analysis::Settings::default();
+    let typed =
+        "when deals stage changed to ClosedWon and value > 5000 do slack \"#wins\" \"{{name}}\"\n";
+    let at = TYPING.find("\nrule r2").unwrap() + 1;
+    // Start with the first word of the new rule already there.
+    let mut text = format!("{}{}{}", &TYPING[..at], "when d\n", &TYPING[at..]);
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(
+        &rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
+    ));
+    let mut fast = 0;
+    let mut steps = 0;
+    for (i, ch) in typed.char_indices().skip(6) {
+        if ch == '\n' {
+            break;
+        }
+        text.insert(at + i, ch);
+        let (next, full) =
+            rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+        let want = analyze_text("typing.rules", &text);
+        assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "{text}");
+        fast += usize::from(full.is_none());
+        steps += 1;
+        base = next;
+    }
+    // Most keystrokes leave the rule unfinished, so most take the fast path.
+    assert!(
+        fast * 2 > steps,
+        "{fast} of {steps} keystrokes re-checked one rule"
+    );
 }
 
 #[test]
