@@ -56,59 +56,81 @@ fn stages(text: &str) {
     }
 }
 
-/// Times one keystroke (a digit typed, then deleted, in a `value > N` condition
-/// halfway down) in a document of `rules` rules.
-fn keystroke_bench(c: &mut Criterion, rules: usize) {
-    let text = generate(rules);
-    let lines = text.lines().count() as u32;
+/// Times keystrokes at `needle` (`+ offset`) halfway down a document of `rules` rules:
+/// `typed` is inserted, then deleted again, alternately, with the diagnostics the
+/// server would publish produced after each (through the same path: incremental when
+/// exact, else a full analysis).
+fn keystroke_bench(c: &mut Criterion, name: &str, text: &str, needle: &str, typed: &str) {
     let uri: Uri = "file:///tmp/rulec-lsp-bench/big.rules".parse().unwrap();
     let mut store = Store::new(Encoding::Utf16);
-    store.open_with(uri.clone(), text.clone(), 0, Default::default());
-    let line = (0..lines)
-        .rev()
-        .find(|l| {
-            text.lines()
-                .nth(*l as usize)
-                .is_some_and(|t| t.contains("value > ") && *l < lines / 2 + 20)
-        })
-        .unwrap();
-    let column = text
-        .lines()
-        .nth(line as usize)
-        .unwrap()
-        .find("value > ")
-        .unwrap() as u32
-        + 8;
+    store.open_with(uri.clone(), text.to_string(), 0, Default::default());
+    let half = text.len() / 2;
+    let at = half + text[half..].find(needle).unwrap() + needle.len();
+    let line = text[..at].matches('\n').count() as u32;
+    let column = (at - text[..at].rfind('\n').map_or(0, |n| n + 1)) as u32;
+    let width = typed.encode_utf16().count() as u32;
     let mut version = 0;
     let mut insert = true;
-    let name = format!("keystroke in a {rules}-rule document (edit + diagnostics)");
-    c.bench_function(&name, |b| {
+    let publish = |store: &mut Store| {
+        let doc = store.get_mut(&uri).unwrap();
+        let base = doc.diagnostics();
+        let lines = doc.lines(Encoding::Utf16);
+        rulec_lsp::diagnostics::convert(&base.diagnostics, &lines, &uri).len()
+    };
+    publish(&mut store);
+    c.bench_function(name, |b| {
         b.iter(|| {
             version += 1;
-            let at = Position::new(line, column);
+            let start = Position::new(line, column);
             let change = TextDocumentContentChangeEvent {
                 range: Some(if insert {
-                    Range::new(at, at)
+                    Range::new(start, start)
                 } else {
-                    Range::new(at, Position::new(line, column + 1))
+                    Range::new(start, Position::new(line, column + width))
                 }),
                 range_length: None,
-                text: if insert { "9".into() } else { String::new() },
+                text: if insert { typed.into() } else { String::new() },
             };
             insert = !insert;
             store.change(&uri, version, vec![change]);
-            let doc = store.get_mut(&uri).unwrap();
-            let analysis = doc.analysis();
-            let lines = analysis.lines(Encoding::Utf16);
-            rulec_lsp::diagnostics::document_diagnostics(&analysis, &lines, &uri).len()
+            publish(&mut store)
         })
     });
 }
 
 fn bench(c: &mut Criterion) {
-    stages(&generate(5_000));
-    keystroke_bench(c, 5_000);
-    keystroke_bench(c, 100);
+    let big = generate(5_000);
+    stages(&big);
+    // A rule being typed (it does not check yet): only that rule is re-checked.
+    let half = big.len() / 2;
+    let cut = half + big[half..].find("\nwhen ").unwrap() + 1;
+    let typing = format!(
+        "{}when deals created and value > 10 and stge = Open do slack \"#x\"\n{}",
+        &big[..cut],
+        &big[cut..]
+    );
+    keystroke_bench(
+        c,
+        "keystroke in a rule being typed, 5,000-rule document",
+        &typing,
+        "and stge",
+        "x",
+    );
+    // A digit in a rule that checks before and after: the whole document is re-checked.
+    keystroke_bench(
+        c,
+        "keystroke in a checked rule, 5,000-rule document",
+        &big,
+        "value > ",
+        "9",
+    );
+    keystroke_bench(
+        c,
+        "keystroke in a checked rule, 100-rule document",
+        &generate(100),
+        "value > ",
+        "9",
+    );
 }
 
 criterion_group! {
