@@ -384,16 +384,23 @@ fn binding_type(schema: &Schema, tokens: &[Token], text: &str, name: &str) -> Op
     }
 }
 
-/// Completions at `position`.
+/// Completions at `position` of the analysed text.
 pub fn completion(
     analysis: &DocAnalysis,
     lines: &Lines<'_>,
     position: Position,
 ) -> Vec<CompletionItem> {
-    let text = analysis.text();
+    complete(analysis.schema(), lines, position)
+}
+
+/// Completions at `position` of the text `lines` holds, with the names of `schema`.
+/// The schema may come from an analysis of an earlier version of the text: while a
+/// rule is typed the declarations rarely change, and completion must not wait for a
+/// whole large document to be checked again.
+pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<CompletionItem> {
+    let text = lines.text();
     let offset = lines.offset(position);
     let (context, item_start) = context_at(text, offset);
-    let schema = analysis.schema();
     let item_text = text.get(item_start..offset).unwrap_or("");
     let object = guess_object(schema, item_text);
     let mut out = Vec::new();

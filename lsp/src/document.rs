@@ -88,14 +88,8 @@ impl Document {
         }
         self.version = version;
         self.generation += 1;
-        if self
-            .analysis
-            .as_ref()
-            .is_some_and(|(g, _)| *g != self.generation)
-        {
-            // Stale; dropped now so an old tree is not kept alive by a busy typist.
-            self.analysis = None;
-        }
+        // The analysis of an earlier text is kept (one, replaced, never accumulated):
+        // completion uses its schema while the new text is being checked.
     }
 
     /// The analysis of the current text, if already made.
@@ -104,6 +98,11 @@ impl Document {
             .as_ref()
             .filter(|(g, _)| *g == self.generation)
             .map(|(_, a)| a.clone())
+    }
+
+    /// The latest analysis, possibly of an earlier text.
+    pub fn latest_analysis(&self) -> Option<Arc<DocAnalysis>> {
+        self.analysis.as_ref().map(|(_, a)| a.clone())
     }
 
     /// What is needed to analyse the current text off the lock.

@@ -99,6 +99,36 @@ impl Backend {
         })
     }
 
+    /// Runs a pure handler on the current text with the latest analysis, possibly of an
+    /// earlier version (made now only if there is none); a panic becomes an error.
+    fn answer_latest<T>(
+        &self,
+        uri: &Uri,
+        handler: impl FnOnce(&DocAnalysis, &Lines<'_>) -> T,
+    ) -> Result<Option<T>> {
+        let run = || {
+            let latest = {
+                let state = lock(&self.state);
+                state.store.get(uri)?.latest_analysis()
+            };
+            let analysis = match latest {
+                Some(a) => a,
+                None => self.snapshot(uri)?.0,
+            };
+            let state = lock(&self.state);
+            let encoding = state.store.encoding;
+            let doc = state.store.get(uri)?;
+            Some(handler(&analysis, &doc.lines(encoding)))
+        };
+        catch_unwind(AssertUnwindSafe(run)).map_err(|_| {
+            let mut error = Error::internal_error();
+            error.message =
+                "rulec-lsp: internal error while answering (a bug); the server is still running"
+                    .into();
+            error
+        })
+    }
+
     /// Analyses a document after `delay` and publishes its diagnostics, unless a newer
     /// change arrived meanwhile.
     fn schedule(&self, uri: Uri, generation: u64, delay: Duration) {
@@ -280,8 +310,8 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
-        self.answer(&p.text_document.uri, |a, lines, _| {
-            CompletionResponse::Array(crate::completion::completion(a, lines, p.position))
+        self.answer_latest(&p.text_document.uri, |a, lines| {
+            CompletionResponse::Array(crate::completion::complete(a.schema(), lines, p.position))
         })
     }
 

@@ -166,6 +166,19 @@ fn a_session_over_stdio() {
         .collect();
     assert!(!codes.contains(&&json!("unknown-option")), "{codes:?}");
 
+    let completion = c.request(
+        8,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 22}}),
+    );
+    let labels: Vec<&str> = completion["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{completion}"))
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(labels.contains(&"ClosedWon"), "{labels:?}");
+
     let shutdown = c.request(7, "shutdown", Value::Null);
     assert!(shutdown["result"].is_null(), "{shutdown}");
     c.notify("exit", Value::Null);
