@@ -474,7 +474,14 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
             }
         }
         Context::Trigger => {
-            for o in &schema.objects {
+            // `when <object> |`: the object is written, the trigger follows.
+            let object_written = lexer::lex(item_text)
+                .last()
+                .and_then(|t| item_text.get(t.span.lo()..t.span.hi()))
+                .is_some_and(|w| {
+                    schema.object(w).is_some() && item_text.ends_with(char::is_whitespace)
+                });
+            for o in schema.objects.iter().filter(|_| !object_written) {
                 out.push(item(
                     &o.name,
                     CompletionItemKind::CLASS,
@@ -641,10 +648,13 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
                 (_, Some(shape)) => {
                     if let Some((_, fields)) = keywords::SHAPES.iter().find(|(n, _)| *n == shape) {
                         for f in *fields {
+                            let ty = keywords::shape_field_type(shape, f)
+                                .map(|t| format!(": {t}"))
+                                .unwrap_or_default();
                             out.push(item(
                                 f,
                                 CompletionItemKind::FIELD,
-                                Some(format!("{shape}.{f}")),
+                                Some(format!("{shape}.{f}{ty}")),
                             ));
                         }
                     }

@@ -24,7 +24,12 @@ pub fn hover(analysis: &DocAnalysis, lines: &Lines<'_>, position: Position) -> O
         }
     }
     if sections.is_empty() {
-        if let Some((span, text)) = keyword_at(analysis.text(), offset) {
+        // After `do`, a word like `note` is the action, before it the trigger.
+        let in_steps = matches!(
+            analysis.item_at(offset),
+            Some((_, rulec::syntax::ast::Item::Rule(rule))) if rule.do_span.hi() <= offset
+        );
+        if let Some((span, text)) = keyword_at(analysis.text(), offset, in_steps) {
             sections.push(text);
             range = Some(lines.range(span));
         }
@@ -106,7 +111,10 @@ pub fn describe(schema: &Schema, meaning: &Meaning) -> Option<String> {
         }
         Meaning::Field { shape, field, ty } => match ty {
             Some(ty) => format!("`{shape}.{field}`: {}", type_text(ty)),
-            None => format!("`{shape}.{field}`"),
+            None => match keywords::shape_field_type(shape, field) {
+                Some(ty) => format!("`{shape}.{field}`: {ty}"),
+                None => format!("`{shape}.{field}`"),
+            },
         },
         Meaning::Builtin(name) => keywords::builtin_doc(name)?.to_string(),
         Meaning::Option { owner, name } => option_text(schema, owner, name)?,
@@ -216,14 +224,16 @@ fn option_text(schema: &Schema, owner: &str, name: &str) -> Option<String> {
 }
 
 /// The keyword under the cursor and its meaning (not in strings or comments).
-fn keyword_at(text: &str, offset: usize) -> Option<(rulec::source::Span, String)> {
+fn keyword_at(text: &str, offset: usize, in_steps: bool) -> Option<(rulec::source::Span, String)> {
     let token = lexer::lex(text)
         .into_iter()
         .find(|t| t.span.lo() <= offset && offset <= t.span.hi() && t.kind == Kind::Word)?;
     let word = text.get(token.span.lo()..token.span.hi())?;
-    let doc = keywords::doc(
-        word,
-        &[TRIGGERS, ACTIONS, HEADERS, ITEMS, OPERATORS, FUNCTIONS],
-    )?;
+    let tables: &[&[keywords::Keyword]] = if in_steps {
+        &[ACTIONS, OPERATORS, FUNCTIONS, TRIGGERS, HEADERS, ITEMS]
+    } else {
+        &[TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS]
+    };
+    let doc = keywords::doc(word, tables)?;
     Some((token.span, doc.to_string()))
 }

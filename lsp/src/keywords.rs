@@ -184,6 +184,22 @@ pub const SHAPES: &[(&str, &[&str])] = &[
     ("failure", &["rule", "error", "step", "count"]),
 ];
 
+/// The type of a field of a built-in shape, as language.md writes it.
+pub fn shape_field_type(shape: &str, field: &str) -> Option<&'static str> {
+    Some(match (shape, field) {
+        (_, "id" | "title" | "body" | "recording_url" | "rule" | "error" | "step") => "text",
+        ("event", "actor") => "actor: a member, `api`, `system` or `import`",
+        ("event", "source") => "select: app, api, import, workflow, rule",
+        ("event", "at") => "timestamp",
+        (_, "author" | "assignee") => "member",
+        ("task", "due") => "timestamp",
+        ("task", "completed") => "checkbox",
+        ("call", "duration") => "duration",
+        ("failure", "count") => "number",
+        _ => return None,
+    })
+}
+
 /// What a built-in name means.
 pub fn builtin_doc(name: &str) -> Option<&'static str> {
     Some(match name {
