@@ -283,6 +283,8 @@ impl Store {
         if let Some(path) = &doc.path {
             doc.settings = Arc::new(Settings::discover(path));
         }
+        // Diagnostics computed under the old settings are no starting point.
+        doc.base = None;
         doc.generation += 1;
         Some(doc.generation)
     }

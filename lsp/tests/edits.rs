@@ -185,7 +185,7 @@ proptest! {
     ) {
         let settings = rulec_lsp::analysis::Settings::default();
         let mut text = TYPING.to_string();
-        let full = rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings);
+        let full = std::sync::Arc::new(rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings));
         let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
         for (at, width, piece) in edits {
             let mut at = at % (text.len() + 1);
@@ -209,9 +209,9 @@ fn typing_a_rule_rechecks_only_that_rule_and_stays_exact() {
     let at = TYPING.find("\nrule r2").unwrap() + 1;
     // Start with the first word of the new rule already there.
     let mut text = format!("{}{}{}", &TYPING[..at], "when d\n", &TYPING[at..]);
-    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(
-        &rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
-    ));
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&std::sync::Arc::new(
+        rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
+    )));
     let mut fast = 0;
     let mut steps = 0;
     for (i, ch) in typed.char_indices().skip(6) {
@@ -272,4 +272,46 @@ fn ten_thousand_edits_keep_the_store_flat() {
         }
     }
     assert_eq!(store.get(&uri()).unwrap().text(), START);
+}
+
+#[test]
+fn editing_a_checked_rule_rechecks_it_alone_and_stays_exact() {
+    let settings = rulec_lsp::analysis::Settings::default();
+    let mut text = TYPING.to_string();
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&std::sync::Arc::new(
+        rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
+    )));
+    // Either of two duplicate rules stops and starts being a duplicate (one of them
+    // even becomes unsatisfiable); a rule that does not check is edited.
+    let second = TYPING.rfind("value > 10000").unwrap() + "value > 10000".len();
+    let first = TYPING.find("value > 10000").unwrap() + "value > 10000".len();
+    let broken = TYPING.find("broken").unwrap() + 1;
+    let edits: Vec<(usize, &str)> = vec![
+        (second, "1"),
+        (first, " and value < 5"),
+        (broken, "x"),
+        (second, "2"),
+    ];
+    let mut fast = 0;
+    let mut steps = 0;
+    for (at, piece) in edits {
+        for undo in [false, true] {
+            if undo {
+                text.replace_range(at..at + piece.len(), "");
+            } else {
+                text.insert_str(at, piece);
+            }
+            let (next, full) =
+                rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+            let want = analyze_text("typing.rules", &text);
+            assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "{text}");
+            fast += usize::from(full.is_none());
+            steps += 1;
+            base = next;
+        }
+    }
+    assert!(
+        fast * 2 > steps,
+        "{fast} of {steps} edits re-checked one rule"
+    );
 }
