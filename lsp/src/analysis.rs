@@ -24,6 +24,8 @@ pub struct Settings {
     pub schema: Option<SchemaFile>,
     /// Problems in `rulec.toml` itself.
     pub config_diagnostics: Vec<Diagnostic>,
+    /// Where `rulec.toml` is, when there is one.
+    pub config_path: Option<PathBuf>,
 }
 
 /// The schema file named in `rulec.toml`.
@@ -74,6 +76,7 @@ impl Settings {
             lints: config.lints,
             schema,
             config_diagnostics,
+            config_path: Some(config_path),
         }
     }
 }
@@ -82,6 +85,30 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+impl Settings {
+    /// The problems in `rulec.toml`, for the protocol (`rulec check` prints them too).
+    pub fn config_report(
+        &self,
+        encoding: crate::position::Encoding,
+    ) -> Option<(
+        tower_lsp_server::ls_types::Uri,
+        Vec<tower_lsp_server::ls_types::Diagnostic>,
+    )> {
+        let path = self.config_path.as_ref()?;
+        let uri = tower_lsp_server::ls_types::Uri::from_file_path(path)?;
+        let diagnostics = match self.config_diagnostics.first() {
+            Some(first) => {
+                let text = first.file.text();
+                let index = LineIndex::new(text);
+                let lines = crate::position::Lines::new(text, &index, encoding);
+                crate::diagnostics::convert(&self.config_diagnostics, &lines, &uri)
+            }
+            None => Vec::new(),
+        };
+        Some((uri, diagnostics))
     }
 }
 

@@ -178,6 +178,24 @@ impl Backend {
         });
     }
 
+    /// Publishes the problems of the `rulec.toml` governing `uri` (none clears them).
+    fn report_config(&self, uri: &Uri) {
+        let report = {
+            let state = lock(&self.state);
+            let encoding = state.store.encoding;
+            state
+                .store
+                .get(uri)
+                .and_then(|doc| doc.settings.config_report(encoding))
+        };
+        if let Some((config, diagnostics)) = report {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                client.publish_diagnostics(config, diagnostics, None).await;
+            });
+        }
+    }
+
     fn reanalyze_all(&self) {
         let generations: Vec<(Uri, u64)> = {
             let mut state = lock(&self.state);
@@ -190,6 +208,7 @@ impl Backend {
                 .collect()
         };
         for (uri, generation) in generations {
+            self.report_config(&uri);
             self.schedule(uri, generation, Duration::ZERO);
         }
     }
@@ -271,6 +290,7 @@ impl LanguageServer for Backend {
             state.store.get(&doc.uri).map(|d| d.generation)
         };
         if let Some(generation) = generation {
+            self.report_config(&doc.uri);
             self.schedule(doc.uri, generation, Duration::ZERO);
         }
     }

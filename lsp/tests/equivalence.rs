@@ -153,5 +153,24 @@ fn rulec_toml_levels_and_schema_are_respected() {
         .find(|r| r.1 == "unconditioned-trigger")
         .unwrap_or_else(|| panic!("{rows:?}"));
     assert_eq!(lint.3, DiagnosticSeverity::ERROR);
+
+    // A mistake in rulec.toml is reported on rulec.toml, as `rulec check` reports it.
+    std::fs::write(
+        dir.join("rulec.toml"),
+        "[lints]\nno-such-lint = \"error\"\n",
+    )
+    .unwrap();
+    let settings = rulec_lsp::analysis::Settings::discover(&path);
+    let (config_uri, diagnostics) = settings.config_report(Encoding::Utf16).unwrap();
+    assert!(
+        config_uri.as_str().ends_with("rulec.toml"),
+        "{config_uri:?}"
+    );
+    let codes: Vec<_> = diagnostics.iter().map(|d| d.code.clone()).collect();
+    assert_eq!(
+        codes,
+        vec![Some(NumberOrString::String("unknown-lint".into()))]
+    );
+    assert_eq!(diagnostics[0].range.start, Position::new(1, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
