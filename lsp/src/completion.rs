@@ -212,8 +212,8 @@ fn classify(c: &Cursor<'_>) -> Context {
     Context::Expression
 }
 
-/// Filled in by [`options_target`]'s caller: whether a word could be an object (the
-/// schema is not known here, so any identifier qualifies).
+/// Whether a word could name an object (the schema is not known here, so any
+/// identifier qualifies; completion then offers triggers either way).
 fn is_object_word(word: &str) -> bool {
     word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !word.is_empty()
 }

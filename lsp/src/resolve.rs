@@ -283,6 +283,7 @@ impl<'a> Walker<'a> {
         } else if rest.is_empty() && self.schema.team(&head.name).is_some() {
             self.push(head.span, Meaning::Team(head.name.clone()));
         } else if rest.is_empty() && self.option(head) {
+            // A bare option name (`stage = Open`): recorded by `option`.
         } else if let Some(object) = self.schema.object(&head.name) {
             // `<object>.<attr>` inside `find <object> where …`.
             current = Some(Type::Record(object.name.clone()));

@@ -315,3 +315,70 @@ fn editing_a_checked_rule_rechecks_it_alone_and_stays_exact() {
         "{fast} of {steps} edits re-checked one rule"
     );
 }
+
+/// Settings as a `rulec.toml` would give them: levels, and a schema file that holds a
+/// declaration and a rule of its own (so workspace lints see rules of two files).
+fn configured() -> rulec_lsp::analysis::Settings {
+    let mut lints = rulec::lint::LintConfig::default();
+    lints
+        .levels
+        .insert("duplicate-rule".into(), rulec::lint::Level::Error);
+    lints
+        .levels
+        .insert("missing-owner".into(), rulec::lint::Level::Allow);
+    rulec_lsp::analysis::Settings {
+        lints,
+        schema: Some(rulec_lsp::analysis::SchemaFile {
+            name: "schema/workspace.rules".into(),
+            path: "/nonexistent/schema/workspace.rules".into(),
+            text: "list \"Partners\" of companies\n\nwhen stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\" \"🎉 {{name}}\"\n".into(),
+        }),
+        config_diagnostics: Vec::new(),
+        config_path: None,
+    }
+}
+
+fn expected_with(settings: &rulec_lsp::analysis::Settings, text: &str) -> Vec<String> {
+    let schema = settings.schema.as_ref().unwrap();
+    let units = vec![
+        rulec::check::Unit::parse(rulec::source::SourceFile::new(
+            schema.name.clone(),
+            schema.text.as_str(),
+        )),
+        rulec::check::Unit::parse(rulec::source::SourceFile::new("typing.rules", text)),
+    ];
+    let analysis = rulec::workspace::analyze(units, &settings.lints);
+    let doc = analysis.units[1].file.clone();
+    let mine: Vec<rulec::diagnostics::Diagnostic> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| std::sync::Arc::ptr_eq(&d.file, &doc))
+        .cloned()
+        .collect();
+    rows(&mine)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(32), ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_diagnostics_equal_a_full_check_under_rulec_toml(
+        edits in prop::collection::vec((0usize..2000, 0usize..4, 0usize..PIECES.len()), 1..10)
+    ) {
+        let settings = configured();
+        let mut text = TYPING.to_string();
+        let full = std::sync::Arc::new(rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings));
+        prop_assert_eq!(rows(&full.diagnostics().cloned().collect::<Vec<_>>()), expected_with(&settings, &text));
+        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+        for (at, width, piece) in edits {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + width).min(text.len());
+            while !text.is_char_boundary(end) { end += 1; }
+            text.replace_range(at..end, PIECES[piece]);
+            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+            prop_assert_eq!(rows(&next.diagnostics), expected_with(&settings, &text), "after editing to:\n{}", text);
+            base = next;
+        }
+    }
+}
