@@ -24,7 +24,7 @@ use crate::document::Store;
 use crate::position::{Encoding, Lines};
 
 /// How long to wait after a change before analysing (a newer change restarts it).
-pub const DEBOUNCE: Duration = Duration::from_millis(75);
+pub const DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// Server state shared by handlers and background tasks.
 #[derive(Debug, Default)]
