@@ -1,0 +1,217 @@
+//! The language's keywords with one line of meaning each (language.md §3–§8), for
+//! hover and completion.
+
+/// A keyword or construct: the word, a snippet to insert, and what it means.
+pub struct Keyword {
+    /// The word as written.
+    pub word: &'static str,
+    /// What to insert (LSP snippet syntax).
+    pub snippet: &'static str,
+    /// One line of meaning.
+    pub doc: &'static str,
+}
+
+const fn kw(word: &'static str, snippet: &'static str, doc: &'static str) -> Keyword {
+    Keyword { word, snippet, doc }
+}
+
+/// Words that start an item.
+pub const ITEMS: &[Keyword] = &[
+    kw("rule", "rule ${1:id} \"${2:Title}\"", "`rule <id> [\"Title\"]`: a rule's stable id and display title"),
+    kw("when", "when ", "`when [<object>] <trigger> [and <condition>]`: an event-triggered rule"),
+    kw("every", "every ", "`every …`: a scheduled rule (`every weekday at 09:00`, `every 15 minutes`, `every cron \"…\"`)"),
+    kw("object", "object ${1:name} {\n  ${2:attr}: ${3:text}\n}", "`object <name> { attr: type … }`: declares an object or extends a built-in one"),
+    kw("list", "list \"${1:name}\" of ${2:people}", "`list \"<name>\" of <object>`: declares a list of records"),
+    kw("team", "team ${1:name} = [\"${2:a@acme.com}\"]", "`team <name> = [\"email\", …]`: members in rotation order, for `round_robin`"),
+    kw("webhook", "webhook ${1:name} {\n  ${2:field}: ${3:text}\n}", "`webhook <name> { field: type … }`: declares an inbound webhook and its payload"),
+    kw("action", "action ${1:name}(${2:param}: ${3:text})", "`action <name>(param: type, …) [idempotent]`: a custom action the host registers"),
+    kw("test", "test \"${1:name}\"\n  ", "`test \"<name>\" given … event … expect …`: a test block"),
+];
+
+/// Rule header lines.
+pub const HEADERS: &[Keyword] = &[
+    kw("owner", "owner \"${1:revops@acme.com}\"", "`owner \"<email>\"`: who answers for the rule"),
+    kw("description", "description \"${1}\"", "`description \"<text>\"`: why the rule exists"),
+    kw("on", "on ", "`on <object>`: the object whose records trigger the rule"),
+    kw("status", "status ${1|active,paused,draft,archived|}", "`status active|paused|draft|archived`: only `active` rules fire (default `active`)"),
+    kw("limit", "limit ${1:50} per ${2:hour}", "`limit <n> per [<k>] <unit>`: at most n runs per window; excess runs are recorded as suppressed"),
+    kw("coalesce", "coalesce ${1:2 minutes}", "`coalesce <duration>`: updates to one record inside the window become one run"),
+    kw("allow", "allow ${1:lint} \"${2:reason}\"", "`allow <lint> [\"reason\"]`: silence one lint for this rule"),
+];
+
+/// Triggers after `when`.
+pub const TRIGGERS: &[Keyword] = &[
+    kw("created", "created", "`created`: fires when a record is created"),
+    kw("updated", "updated", "`updated`: fires when any attribute of a record changes"),
+    kw("deleted", "deleted", "`deleted`: fires when a record is deleted"),
+    kw("merged", "merged", "`merged`: fires when a record is merged into another"),
+    kw("changed", "${1:attr} changed from ${2} to ${3}", "`<attr> changed [from <vals>] [to <vals>]`: fires when that attribute's value changes"),
+    kw("matches", "matches ", "`matches <filter>`: fires when a record that did not match the filter now does"),
+    kw("added", "added to list \"${1}\"", "`added to list \"<name>\"`: fires when a record is added to the list"),
+    kw("removed", "removed from list \"${1}\"", "`removed from list \"<name>\"`: fires when a record is removed from the list"),
+    kw("note", "note created", "`note created`: fires when a note is added to a record; `note` is in scope"),
+    kw("comment", "comment added", "`comment added`: fires when a comment is added; `comment` is in scope"),
+    kw("task", "task ${1|created,completed|}", "`task created` / `task completed`: fires when a task is created / completed; `task` is in scope"),
+    kw("call", "call recorded", "`call recorded`: fires when a call recording is added; `call` is in scope"),
+    kw("webhook", "webhook ", "`webhook <name>`: fires when a declared inbound webhook arrives; `payload` is in scope"),
+    kw("rule", "rule ${1:id} failed", "`rule <id> failed [<n> times in a row]`: fires when another rule's run fails; `failure` is in scope"),
+];
+
+/// Steps after `do`.
+pub const ACTIONS: &[Keyword] = &[
+    kw("set", "set ${1:attr} = ${2}", "`set <attr> = <expr> [if empty]`: overwrite an attribute; with `if empty`, only when it is empty"),
+    kw("clear", "clear ${1:attr}", "`clear <attr>`: empty an attribute"),
+    kw("add", "add to list \"${1}\"", "`add to list \"<name>\"`: add the record to a list"),
+    kw("remove", "remove from list \"${1}\"", "`remove from list \"<name>\"`: remove the record from a list"),
+    kw("slack", "slack \"${1:#channel}\" \"${2:text}\"", "`slack \"<#channel>\" [\"<text>\"]` / `slack dm <member> [\"<text>\"]`: post to Slack"),
+    kw("email", "email ${1:owner} subject \"${2}\" body \"${3}\"", "`email <to> subject \"<s>\" body \"<b>\"` / `email <to> template \"<id>\"`: send an email"),
+    kw("create", "create task \"${1:title}\" for ${2:owner} due ${3:next_business_day()} key ${4:event.id}", "`create task \"<title>\" …` / `create <object> { … } [key <expr>] [as <name>]`: a task or a new record"),
+    kw("find", "find ${1:companies} where ${2} as ${3:name}", "`find <object> where <filter> as <name>`: look a record up (may be empty)"),
+    kw("upsert", "upsert ${1:people} by ${2:email_addresses} { ${3} } as ${4:name}", "`upsert <object> by <attr> { … } [as <name>]`: find by a unique attribute, else create"),
+    kw("note", "note \"${1:title}\" \"${2:body}\"", "`note \"<title>\" [\"<body>\"]`: an audit-trail note on the record"),
+    kw("http", "http ${1|GET,POST,PUT,PATCH,DELETE|} \"${2:https://}\"", "`http <METHOD> \"<url>\" [headers {…}] [body <expr>] [key <expr>] [as <name>]`: call an API"),
+    kw("wait", "wait ${1:1 day}", "`wait <duration>` / `wait until <time>`: suspend the run durably, resume later"),
+    kw("ask", "ask ${1:owner} \"${2:question}\" timeout ${3:2 days} as ${4:approval}", "`ask <member> \"<question>\" [timeout <duration>] as <name>`: human approval; suspends until answered"),
+    kw("if", "if ${1} then\n  ${2}\nend", "`if <cond> then … [else if …] [else …] end`: branch"),
+    kw("route", "route\n  ${1} => ${2}\n  else => ${3}\nend", "`route <cond> => <steps> … [else => <steps>] end`: the first arm that holds runs"),
+    kw("stop", "stop", "`stop`: end the run (completed)"),
+    kw("skip", "skip \"${1:reason}\"", "`skip [\"<reason>\"]`: end the run (skipped, with reason)"),
+];
+
+/// Functions.
+pub const FUNCTIONS: &[Keyword] = &[
+    kw("lower", "lower(${1})", "`lower(text) -> text`"),
+    kw("upper", "upper(${1})", "`upper(text) -> text`"),
+    kw("trim", "trim(${1})", "`trim(text) -> text`"),
+    kw(
+        "capitalize",
+        "capitalize(${1})",
+        "`capitalize(text) -> text`",
+    ),
+    kw(
+        "domain",
+        "domain(${1})",
+        "`domain(email) -> domain`: the domain of an email address",
+    ),
+    kw(
+        "len",
+        "len(${1})",
+        "`len(x) -> number`: length of a text, list or multi-select",
+    ),
+    kw(
+        "coalesce",
+        "coalesce(${1}, ${2})",
+        "`coalesce(a, b)`: `a` if set, else `b`",
+    ),
+    kw(
+        "days_between",
+        "days_between(${1}, ${2})",
+        "`days_between(a, b) -> number`: days between two dates/timestamps",
+    ),
+    kw(
+        "next_business_day",
+        "next_business_day()",
+        "`next_business_day([from]) -> date`: the next working day (default: after today)",
+    ),
+    kw(
+        "round_robin",
+        "round_robin(${1:team})",
+        "`round_robin(<team>) -> member`: the next member of a declared team, in rotation",
+    ),
+    kw(
+        "secret",
+        "secret(\"${1:NAME}\")",
+        "`secret(\"NAME\") -> text`: a secret, allowed only where its value goes to an API",
+    ),
+];
+
+/// Words inside conditions.
+pub const OPERATORS: &[Keyword] = &[
+    kw("and", "and ", "both conditions hold"),
+    kw("or", "or ", "either condition holds"),
+    kw("not", "not ", "the condition does not hold"),
+    kw(
+        "in",
+        "in [${1}]",
+        "`x in [a, b]`: the value is one of the list",
+    ),
+    kw(
+        "contains",
+        "contains ",
+        "text contains a substring, or a list/multi-select contains a value",
+    ),
+    kw(
+        "is",
+        "is ${1|set,not set,empty,not empty|}",
+        "`is set` / `is not set` / `is empty` / `is not empty`",
+    ),
+    kw(
+        "before",
+        "before ",
+        "`a before b`: an earlier date or timestamp",
+    ),
+    kw("after", "after ", "`a after b`: a later date or timestamp"),
+    kw(
+        "within",
+        "within ${1|last,next|} ${2:30 days}",
+        "`within last|next <duration>`: a date or timestamp in the window around now",
+    ),
+    kw("ago", "ago", "`14 days ago`: that long before now"),
+    kw("now", "now", "the current instant"),
+    kw("today", "today", "the current date"),
+    kw("empty", "empty", "no value"),
+];
+
+/// The meaning of a keyword, searched in the given tables in order.
+pub fn doc(word: &str, tables: &[&[Keyword]]) -> Option<&'static str> {
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|k| k.word == word)
+        .map(|k| k.doc)
+}
+
+/// The shapes in scope in rules (language.md §6 "Names in scope").
+pub const SHAPES: &[(&str, &[&str])] = &[
+    ("event", &["id", "actor", "source", "at"]),
+    ("note", &["id", "title", "body", "author"]),
+    ("comment", &["id", "body", "author"]),
+    (
+        "task",
+        &["id", "title", "body", "assignee", "due", "completed"],
+    ),
+    ("call", &["id", "title", "duration", "recording_url"]),
+    ("failure", &["rule", "error", "step", "count"]),
+];
+
+/// The type of a field of a built-in shape, as language.md writes it.
+pub fn shape_field_type(shape: &str, field: &str) -> Option<&'static str> {
+    Some(match (shape, field) {
+        (_, "id" | "title" | "body" | "recording_url" | "rule" | "error" | "step") => "text",
+        ("event", "actor") => "actor: a member, `api`, `system` or `import`",
+        ("event", "source") => "select: app, api, import, workflow, rule",
+        ("event", "at") => "timestamp",
+        (_, "author" | "assignee") => "member",
+        ("task", "due") => "timestamp",
+        ("task", "completed") => "checkbox",
+        ("call", "duration") => "duration",
+        ("failure", "count") => "number",
+        _ => return None,
+    })
+}
+
+/// What a built-in name means.
+pub fn builtin_doc(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "event" => "`event`: the event that started the run — `id`, `actor` (a member, `api`, `system` or `import`), `source` (`app`, `api`, `import`, `workflow`, `rule`), `at`",
+        "old" => "`old.<attr>`: the value before this event",
+        "record" => "`record.<attr>`: the rule's own record (also inside `find … where`)",
+        "payload" => "`payload.<field>`: the webhook's payload",
+        "failure" => "`failure`: the failed run — `rule`, `error`, `step`, `count`",
+        "note" => "`note`: the note that was created — `id`, `title`, `body`, `author`",
+        "comment" => "`comment`: the comment that was added — `id`, `body`, `author`",
+        "task" => "`task`: the task — `id`, `title`, `body`, `assignee`, `due`, `completed`",
+        "call" => "`call`: the call recording — `id`, `title`, `duration`, `recording_url`",
+        _ => return None,
+    })
+}

@@ -1,0 +1,421 @@
+//! The protocol layer: the only module that knows tower-lsp and tokio.
+//!
+//! Every request goes through [`Backend::answer`], which takes a snapshot (the current
+//! analysis, made if needed) and runs a pure handler from one of the feature modules
+//! under `catch_unwind`: a bug answers an error and the server keeps serving. Document
+//! changes are applied before the first `await`, in the order they arrive.
+//! Diagnostics are published per document version after a short debounce; a newer
+//! version cancels the publication of an older one.
+//!
+//! Adding a feature (e.g. a "run tests" code lens) is one pure function in its own
+//! module, one capability in `initialize`, and one three-line handler here.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::analysis::DocAnalysis;
+use crate::document::Store;
+use crate::position::{Encoding, Lines};
+
+/// How long to wait after a change before analysing (a newer change restarts it).
+pub const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// Server state shared by handlers and background tasks.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Open documents.
+    pub store: Store,
+}
+
+/// The language server.
+#[derive(Debug)]
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+    shutdown: Arc<AtomicBool>,
+    debounce: Duration,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while the lock was held leaves the store usable: edits are applied whole.
+    match state.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Backend {
+    /// A server talking to `client`; `shutdown` is set when `shutdown` is received.
+    pub fn new(client: Client, shutdown: Arc<AtomicBool>) -> Backend {
+        Backend {
+            client,
+            state: Arc::new(Mutex::new(State::default())),
+            shutdown,
+            debounce: DEBOUNCE,
+        }
+    }
+
+    /// The current analysis of a document (made now if the debounced one is not ready).
+    fn snapshot(&self, uri: &Uri) -> Option<(Arc<DocAnalysis>, Encoding)> {
+        let (job, encoding) = {
+            let mut state = lock(&self.state);
+            let encoding = state.store.encoding;
+            let doc = state.store.get_mut(uri)?;
+            if let Some(analysis) = doc.current_analysis() {
+                return Some((analysis, encoding));
+            }
+            (doc.job(), encoding)
+        };
+        let analysis = Arc::new(job.run());
+        if let Some(doc) = lock(&self.state).store.get_mut(uri) {
+            doc.store(job.generation, analysis.clone());
+        }
+        Some((analysis, encoding))
+    }
+
+    /// Runs a pure handler on a document's analysis; a panic becomes an error response.
+    fn answer<T>(
+        &self,
+        uri: &Uri,
+        handler: impl FnOnce(&DocAnalysis, &Lines<'_>, Encoding) -> T,
+    ) -> Result<Option<T>> {
+        let run = || {
+            let (analysis, encoding) = self.snapshot(uri)?;
+            let lines = analysis.lines(encoding);
+            Some(handler(&analysis, &lines, encoding))
+        };
+        catch_unwind(AssertUnwindSafe(run)).map_err(|_| {
+            let mut error = Error::internal_error();
+            error.message =
+                "rulec-lsp: internal error while answering (a bug); the server is still running"
+                    .into();
+            error
+        })
+    }
+
+    /// Runs a pure handler on the current text with the latest analysis, possibly of an
+    /// earlier version (made now only if there is none); a panic becomes an error.
+    fn answer_latest<T>(
+        &self,
+        uri: &Uri,
+        handler: impl FnOnce(&DocAnalysis, &Lines<'_>) -> T,
+    ) -> Result<Option<T>> {
+        let run = || {
+            let latest = {
+                let state = lock(&self.state);
+                state.store.get(uri)?.latest_analysis()
+            };
+            let analysis = match latest {
+                Some(a) => a,
+                None => self.snapshot(uri)?.0,
+            };
+            let state = lock(&self.state);
+            let encoding = state.store.encoding;
+            let doc = state.store.get(uri)?;
+            Some(handler(&analysis, &doc.lines(encoding)))
+        };
+        catch_unwind(AssertUnwindSafe(run)).map_err(|_| {
+            let mut error = Error::internal_error();
+            error.message =
+                "rulec-lsp: internal error while answering (a bug); the server is still running"
+                    .into();
+            error
+        })
+    }
+
+    /// Analyses a document after `delay` and publishes its diagnostics, unless a newer
+    /// change arrived meanwhile.
+    fn schedule(&self, uri: Uri, generation: u64, delay: Duration) {
+        let state = self.state.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let job = {
+                let state = lock(&state);
+                match state.store.get(&uri) {
+                    Some(doc) if doc.generation == generation => doc.diagnostics_job(),
+                    _ => return,
+                }
+            };
+            let (base, analysis) = match tokio::task::spawn_blocking(move || job.run()).await {
+                Ok(result) => result,
+                Err(e) => {
+                    client
+                        .log_message(
+                            MessageType::ERROR,
+                            format!("rulec-lsp: analysis failed: {e}"),
+                        )
+                        .await;
+                    return;
+                }
+            };
+            let published = {
+                let mut state = lock(&state);
+                let encoding = state.store.encoding;
+                match state.store.get_mut(&uri) {
+                    Some(doc) if doc.generation == generation => {
+                        doc.store_diagnostics(generation, base.clone(), analysis);
+                        let lines = doc.lines(encoding);
+                        let diagnostics = catch_unwind(AssertUnwindSafe(|| {
+                            crate::diagnostics::convert(&base.diagnostics, &lines, &uri)
+                        }));
+                        diagnostics.ok().map(|d| (d, doc.version))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some((diagnostics, version)) = published {
+                client
+                    .publish_diagnostics(uri, diagnostics, Some(version))
+                    .await;
+            }
+        });
+    }
+
+    /// Publishes the problems of the `rulec.toml` governing `uri` (none clears them).
+    fn report_config(&self, uri: &Uri) {
+        let report = {
+            let state = lock(&self.state);
+            let encoding = state.store.encoding;
+            state
+                .store
+                .get(uri)
+                .and_then(|doc| doc.settings.config_report(encoding))
+        };
+        if let Some((config, diagnostics)) = report {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                client.publish_diagnostics(config, diagnostics, None).await;
+            });
+        }
+    }
+
+    fn reanalyze_all(&self) {
+        let generations: Vec<(Uri, u64)> = {
+            let mut state = lock(&self.state);
+            let uris = state.store.uris();
+            uris.into_iter()
+                .filter_map(|uri| {
+                    let generation = state.store.reload_settings(&uri)?;
+                    Some((uri, generation))
+                })
+                .collect()
+        };
+        for (uri, generation) in generations {
+            self.report_config(&uri);
+            self.schedule(uri, generation, Duration::ZERO);
+        }
+    }
+}
+
+/// What the server announces.
+pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                will_save: None,
+                will_save_wait_until: None,
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(
+                [".", "\"", "{", "(", "="]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+                legend: crate::semantic_tokens::legend(),
+                range: None,
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+            },
+        )),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+            resolve_provider: None,
+        })),
+        ..ServerCapabilities::default()
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_deref());
+        let encoding = Encoding::negotiate(offered);
+        lock(&self.state).store.encoding = encoding;
+        Ok(InitializeResult {
+            capabilities: capabilities(encoding),
+            server_info: Some(ServerInfo {
+                name: "rulec-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.shutdown.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let generation = {
+            let mut state = lock(&self.state);
+            state.store.open(doc.uri.clone(), doc.text, doc.version);
+            state.store.get(&doc.uri).map(|d| d.generation)
+        };
+        if let Some(generation) = generation {
+            self.report_config(&doc.uri);
+            self.schedule(doc.uri, generation, Duration::ZERO);
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        // Applied here, before any await, so changes keep their order.
+        let generation = lock(&self.state).store.change(
+            &uri,
+            params.text_document.version,
+            params.content_changes,
+        );
+        if let Some(generation) = generation {
+            self.schedule(uri, generation, self.debounce);
+        }
+    }
+
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {
+        // `rulec.toml` or the schema file may have changed.
+        self.reanalyze_all();
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        lock(&self.state).store.close(&uri);
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let p = params.text_document_position_params;
+        Ok(self
+            .answer(&p.text_document.uri, |a, lines, _| {
+                crate::hover::hover(a, lines, p.position)
+            })?
+            .flatten())
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let p = params.text_document_position;
+        self.answer_latest(&p.text_document.uri, |a, lines| {
+            CompletionResponse::Array(crate::completion::complete(a.schema(), lines, p.position))
+        })
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        let uri = p.text_document.uri.clone();
+        Ok(self
+            .answer(&p.text_document.uri, |a, lines, encoding| {
+                crate::definition::definition(a, lines, &uri, p.position, encoding)
+                    .map(GotoDefinitionResponse::Scalar)
+            })?
+            .flatten())
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            DocumentSymbolResponse::Nested(crate::symbols::document_symbols(a, lines))
+        })
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            crate::folding::folding_ranges(a, lines)
+        })
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            SemanticTokensResult::Tokens(crate::semantic_tokens::semantic_tokens(a, lines))
+        })
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            crate::formatting::format(a, lines)
+        })
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri.clone();
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            crate::code_actions::code_actions(a, lines, &uri, params.range)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+    use super::*;
+    use tower_lsp_server::LspService;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_an_error_and_the_server_goes_on() {
+        let (service, _socket) =
+            LspService::new(|client| Backend::new(client, Arc::new(AtomicBool::new(false))));
+        let backend = service.inner();
+        let uri: Uri = "file:///tmp/rulec-lsp-panic/a.rules".parse().unwrap();
+        backend
+            .did_open(DidOpenTextDocumentParams {
+                text_document: TextDocumentItem::new(
+                    uri.clone(),
+                    "rulec".into(),
+                    1,
+                    "when deals created and value > 5 do slack \"#x\"\n".into(),
+                ),
+            })
+            .await;
+        let failed = backend.answer(&uri, |_, _, _| -> u32 { panic!("a bug") });
+        assert!(failed.is_err());
+        // The store survived: the next request is answered normally.
+        let symbols = backend.answer(&uri, |a, lines, _| {
+            crate::symbols::document_symbols(a, lines).len()
+        });
+        assert_eq!(symbols.unwrap(), Some(1));
+    }
+}

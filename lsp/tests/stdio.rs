@@ -1,0 +1,194 @@
+//! The real binary over stdio: initialize, open a file with an error, receive its
+//! diagnostics, hover, survive malformed input, then shutdown and exit with status 0.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    messages: Receiver<Value>,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rulec-lsp"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, messages) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        length = n.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            messages,
+        }
+    }
+
+    fn raw(&mut self, body: &str) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: Value) {
+        self.raw(&message.to_string());
+    }
+
+    fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.wait(|m| m["id"] == json!(id))
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn wait(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self
+                .messages
+                .recv_timeout(left)
+                .expect("no answer from the server");
+            if want(&message) {
+                return message;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_session_over_stdio() {
+    let mut c = Client::start();
+    let init = c.request(
+        1,
+        "initialize",
+        json!({"capabilities": {"general": {"positionEncodings": ["utf-16"]}}}),
+    );
+    assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
+    c.notify("initialized", json!({}));
+
+    let uri = "file:///tmp/rulec-lsp-smoke/wins.rules";
+    let text = "when stage changed to Opn and value > 10000 do slack \"#wins\"\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rulec", "version": 1, "text": text}}),
+    );
+    let published = c.wait(|m| m["method"] == "textDocument/publishDiagnostics");
+    assert_eq!(published["params"]["uri"], uri);
+    assert_eq!(published["params"]["version"], 1);
+    let diagnostics = published["params"]["diagnostics"].as_array().unwrap();
+    let error = diagnostics
+        .iter()
+        .find(|d| d["code"] == "unknown-option")
+        .unwrap_or_else(|| panic!("{diagnostics:?}"));
+    assert_eq!(error["range"]["start"], json!({"line": 0, "character": 22}));
+
+    let hover = c.request(
+        2,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 7}}),
+    );
+    let value = hover["result"]["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("deals.stage"), "{value}");
+
+    // Malformed input of several kinds: the server keeps answering.
+    c.raw("{this is not json");
+    c.raw("[]");
+    c.send(json!({"jsonrpc": "2.0", "id": 3, "method": "no/such/method"}));
+    let unknown = c.wait(|m| m["id"] == json!(3));
+    assert!(unknown["error"].is_object(), "{unknown}");
+    let bad = c.request(4, "textDocument/hover", json!({"nonsense": true}));
+    assert!(bad["error"].is_object(), "{bad}");
+    let unopened = c.request(
+        5,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nowhere.rules"}, "position": {"line": 99, "character": 99}}),
+    );
+    assert!(unopened["result"].is_null(), "{unopened}");
+    let far = c.request(
+        6,
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 4000000000u32, "character": 4000000000u32}}),
+    );
+    assert!(far.get("result").is_some(), "{far}");
+
+    // An edit fixing the typo publishes the next version without the error.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
+            {"range": {"start": {"line": 0, "character": 22}, "end": {"line": 0, "character": 25}}, "text": "Open"}
+        ]}),
+    );
+    let again =
+        c.wait(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == 2);
+    let codes: Vec<&Value> = again["params"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["code"])
+        .collect();
+    assert!(!codes.contains(&&json!("unknown-option")), "{codes:?}");
+
+    let completion = c.request(
+        8,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 22}}),
+    );
+    let labels: Vec<&str> = completion["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{completion}"))
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(labels.contains(&"ClosedWon"), "{labels:?}");
+
+    let shutdown = c.request(7, "shutdown", Value::Null);
+    assert!(shutdown["result"].is_null(), "{shutdown}");
+    c.notify("exit", Value::Null);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = c.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
