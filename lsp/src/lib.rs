@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod code_actions;
+pub mod code_lens;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;

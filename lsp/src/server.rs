@@ -254,6 +254,13 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
             work_done_progress_options: WorkDoneProgressOptions::default(),
             resolve_provider: None,
         })),
+        code_lens_provider: Some(CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![crate::code_lens::RUN_TEST.to_string()],
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        }),
         ..ServerCapabilities::default()
     }
 }
@@ -384,6 +391,49 @@ impl LanguageServer for Backend {
         self.answer(&params.text_document.uri, |a, lines, _| {
             crate::code_actions::code_actions(a, lines, &uri, params.range)
         })
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri.clone();
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            crate::code_lens::code_lenses(a, lines, &uri)
+        })
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != crate::code_lens::RUN_TEST {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`; this server runs `{}`",
+                params.command,
+                crate::code_lens::RUN_TEST
+            )));
+        }
+        let uri = params
+            .arguments
+            .first()
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uri>().ok());
+        let offset = params.arguments.get(1).and_then(|v| v.as_u64());
+        let (Some(uri), Some(offset)) = (uri, offset) else {
+            return Err(Error::invalid_params(
+                "expected the arguments [document URI, test offset]",
+            ));
+        };
+        let outcome = self.answer(&uri, |a, _, _| {
+            crate::code_lens::run_test(a, offset as usize)
+        })?;
+        let Some((passed, message)) = outcome else {
+            return Err(Error::invalid_params("the document is not open"));
+        };
+        let kind = if passed {
+            MessageType::INFO
+        } else {
+            MessageType::ERROR
+        };
+        self.client.show_message(kind, &message).await;
+        Ok(Some(
+            serde_json::json!({ "passed": passed, "message": message }),
+        ))
     }
 }
 

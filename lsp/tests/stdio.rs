@@ -179,6 +179,31 @@ fn a_session_over_stdio() {
         .collect();
     assert!(labels.contains(&"ClosedWon"), "{labels:?}");
 
+    // A test block gets a "Run test" lens; running it answers and shows a message.
+    let tested = "file:///tmp/rulec-lsp-smoke/tested.rules";
+    let text = "when stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\"\n\ntest \"a big win\"\n  given deals { name: \"Acme\", stage: Open, value: 25000 }\n  event stage changed to ClosedWon\n  expect slack \"#wins\"\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": tested, "languageId": "rulec", "version": 1, "text": text}}),
+    );
+    let lenses = c.request(
+        9,
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": tested}}),
+    );
+    let lens = &lenses["result"][0];
+    assert_eq!(lens["range"]["start"]["line"], 2, "{lenses}");
+    let command = &lens["command"];
+    assert_eq!(command["command"], "rulec.runTest");
+    let ran = c.request(
+        10,
+        "workspace/executeCommand",
+        json!({"command": command["command"], "arguments": command["arguments"]}),
+    );
+    assert_eq!(ran["result"]["passed"], true, "{ran}");
+    let shown = c.wait(|m| m["method"] == "window/showMessage");
+    assert_eq!(shown["params"]["message"], "test \"a big win\" passed");
+
     let shutdown = c.request(7, "shutdown", Value::Null);
     assert!(shutdown["result"].is_null(), "{shutdown}");
     c.notify("exit", Value::Null);
