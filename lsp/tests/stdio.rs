@@ -14,6 +14,8 @@ struct Client {
     child: Child,
     stdin: ChildStdin,
     messages: Receiver<Value>,
+    /// Messages received while waiting for another one, in order.
+    passed: Vec<Value>,
 }
 
 impl Client {
@@ -57,6 +59,7 @@ impl Client {
             child,
             stdin,
             messages,
+            passed: Vec::new(),
         }
     }
 
@@ -78,7 +81,11 @@ impl Client {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
+    /// The first message, received earlier or from now on, that `want` accepts.
     fn wait(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.passed.iter().position(&want) {
+            return self.passed.remove(i);
+        }
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -89,6 +96,7 @@ impl Client {
             if want(&message) {
                 return message;
             }
+            self.passed.push(message);
         }
     }
 }
