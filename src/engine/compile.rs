@@ -27,6 +27,8 @@ pub struct Compiled {
     pub trigger: When,
     /// The condition (for schedules: the `for … where` filter).
     pub condition: Option<Node>,
+    /// The condition reads only the record and the event (no [`World`](super::World)).
+    pub condition_is_local: bool,
     /// The steps.
     pub steps: Vec<Op>,
     /// Names bound by `as`, by binding index.
@@ -305,6 +307,7 @@ impl Compiler<'_> {
             ir: self.rule.clone(),
             object,
             trigger,
+            condition_is_local: condition.as_ref().is_none_or(|c| !c.needs_world()),
             condition,
             steps,
             bindings: self.names,

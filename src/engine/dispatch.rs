@@ -5,7 +5,7 @@
 //! `stage` looks at the rules on `stage` and nothing else, so the cost of an event
 //! grows with the rules that could match it, not with the size of the rule set.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::compile::{Compiled, When};
 use super::event::EventKind;

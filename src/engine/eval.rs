@@ -67,6 +67,26 @@ pub enum Node {
     Test(TestOp, Box<Node>),
 }
 
+impl Node {
+    /// Whether evaluating it may ask the [`World`] (reference paths, stateful or
+    /// secret functions); the rest needs only the scope.
+    pub fn needs_world(&self) -> bool {
+        match self {
+            Node::Path(_) | Node::Call(..) => true,
+            Node::List(items) => items.iter().any(Node::needs_world),
+            Node::Map(entries) => entries.iter().any(|(_, n, _)| n.needs_world()),
+            Node::Template(pieces) => pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Hole(n, _) if n.needs_world())),
+            Node::Not(n) | Node::Neg(n) | Node::Test(_, n) => n.needs_world(),
+            Node::And(pair) | Node::Or(pair) | Node::Binary(_, pair) => {
+                pair.0.needs_world() || pair.1.needs_world()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A piece of a template.
 #[derive(Clone, Debug)]
 pub enum Piece {

@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::compile::When;
-use super::eval::{self, Now, Scope};
+use super::eval::{self, NoWorld, Now, Scope, World};
 use super::event;
 use super::exec::Env;
 use super::record::Record;
@@ -44,15 +44,24 @@ impl Engine {
             return false;
         };
         let now = Now::Clock(self.clock.as_ref());
-        let mut env = Env {
-            store: self.store.as_mut(),
-            layouts: &self.layouts,
-            schema: &self.schema,
-            secrets: self.secrets.as_ref(),
-            missing_secret: None,
-            revealed: Vec::new(),
-            failed: None,
-        };
+        let mut env;
+        let mut local = NoWorld;
+        // Most conditions read only the record: skip setting up store access for them.
+        let world: &mut dyn World =
+            if rule.condition_is_local && !matches!(rule.trigger, When::Matches { .. }) {
+                &mut local
+            } else {
+                env = Env {
+                    store: self.store.as_mut(),
+                    layouts: &self.layouts,
+                    schema: &self.schema,
+                    secrets: self.secrets.as_ref(),
+                    missing_secret: None,
+                    revealed: Vec::new(),
+                    failed: None,
+                };
+                &mut env
+            };
         let fired = match &rule.trigger {
             When::Created | When::Deleted | When::Merged => true,
             When::Updated => old != new,
@@ -67,8 +76,8 @@ impl Engine {
                     && accepts(to, new.get(*slot))
             }
             When::Matches { filter, .. } => {
-                eval::holds(filter, &scope(rule.zone, now, new, Some(old)), &mut env)
-                    && !eval::holds(filter, &scope(rule.zone, now, old, None), &mut env)
+                eval::holds(filter, &scope(rule.zone, now, new, Some(old)), world)
+                    && !eval::holds(filter, &scope(rule.zone, now, old, None), world)
             }
             _ => false,
         };
@@ -76,7 +85,7 @@ impl Engine {
             && rule
                 .condition
                 .as_ref()
-                .is_none_or(|c| eval::holds(c, &scope(rule.zone, now, new, Some(old)), &mut env))
+                .is_none_or(|c| eval::holds(c, &scope(rule.zone, now, new, Some(old)), world))
     }
 }
 
@@ -125,6 +134,26 @@ mod tests {
         assert!(!engine.evaluate(rule, &won, &won));
         assert!(!engine.evaluate(rule, &open, &small));
         assert!(!engine.evaluate(rule, &won, &open));
+    }
+
+    #[test]
+    fn conditions_through_references_still_read_the_store() {
+        let rules = "when stage changed to ClosedWon and company is set and company.name = \"Acme\" do slack \"#wins\"\n";
+        let program = analyze_text("t.rules", rules).checked.program();
+        let clock = ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap());
+        let mut engine = Engine::builder(program).clock(clock).build().unwrap();
+        let rule = engine.rule_index(&engine_rule_id(&engine)).unwrap();
+        assert!(!engine.rules[rule].condition_is_local);
+        engine
+            .load_record("companies", "c1", &json!({"name": "Acme"}))
+            .unwrap();
+        let open = engine
+            .record_from_json("deals", &json!({"stage": "Open", "company": "c1"}))
+            .unwrap();
+        let won = engine
+            .record_from_json("deals", &json!({"stage": "ClosedWon", "company": "c1"}))
+            .unwrap();
+        assert!(engine.evaluate(rule, &open, &won));
     }
 
     fn engine_rule_id(engine: &Engine) -> String {
