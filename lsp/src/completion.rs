@@ -686,3 +686,63 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
     out.retain(|i| seen.insert(i.label.clone()));
     out
 }
+
+/// The same items for a client without snippet support: each snippet becomes the plain
+/// text it would insert with its placeholders' defaults (`${1:reason}` → `reason`,
+/// bare tab stops dropped).
+pub fn without_snippets(items: Vec<CompletionItem>) -> Vec<CompletionItem> {
+    items
+        .into_iter()
+        .map(|mut item| {
+            if item.insert_text_format == Some(InsertTextFormat::SNIPPET) {
+                item.insert_text = item.insert_text.as_deref().map(plain);
+                item.insert_text_format = Some(InsertTextFormat::PLAIN_TEXT);
+            }
+            item
+        })
+        .collect()
+}
+
+fn plain(snippet: &str) -> String {
+    let mut out = String::with_capacity(snippet.len());
+    let mut rest = snippet;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(body) = after.strip_prefix('{') {
+            let end = body.find('}').unwrap_or(body.len());
+            let inner = &body[..end];
+            if let Some((_, default)) = inner.split_once(':') {
+                out.push_str(default);
+            }
+            rest = body.get(end + 1..).unwrap_or("");
+        } else {
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 {
+                out.push('$');
+            }
+            rest = &after[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod plain_text_tests {
+    use super::plain;
+
+    #[test]
+    fn snippets_become_their_defaults() {
+        assert_eq!(plain("allow-x \"${1:reason}\""), "allow-x \"reason\"");
+        assert_eq!(
+            plain("pagerduty(severity: ${1}, summary: ${2})$0"),
+            "pagerduty(severity: , summary: )"
+        );
+        assert_eq!(plain("a $ b"), "a $ b");
+        assert_eq!(
+            plain("slack \"${1:#channel}\" \"${2:text}\""),
+            "slack \"#channel\" \"text\""
+        );
+    }
+}

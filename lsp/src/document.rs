@@ -235,6 +235,8 @@ pub struct Store {
     docs: HashMap<Uri, Document>,
     /// The negotiated position encoding.
     pub encoding: Encoding,
+    /// Whether the client takes snippets in completions.
+    pub snippets: bool,
 }
 
 impl Store {
@@ -243,6 +245,8 @@ impl Store {
         Store {
             docs: HashMap::new(),
             encoding,
+            // Until `initialize` says otherwise.
+            snippets: true,
         }
     }
 

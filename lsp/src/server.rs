@@ -273,7 +273,19 @@ impl LanguageServer for Backend {
             .as_ref()
             .and_then(|g| g.position_encodings.as_deref());
         let encoding = Encoding::negotiate(offered);
-        lock(&self.state).store.encoding = encoding;
+        let snippets = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .and_then(|t| t.completion.as_ref())
+            .and_then(|c| c.completion_item.as_ref())
+            .and_then(|i| i.snippet_support)
+            .unwrap_or(false);
+        {
+            let mut state = lock(&self.state);
+            state.store.encoding = encoding;
+            state.store.snippets = snippets;
+        }
         Ok(InitializeResult {
             capabilities: capabilities(encoding),
             server_info: Some(ServerInfo {
@@ -337,8 +349,14 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
+        let snippets = lock(&self.state).store.snippets;
         self.answer_latest(&p.text_document.uri, |a, lines| {
-            CompletionResponse::Array(crate::completion::complete(a.schema(), lines, p.position))
+            let items = crate::completion::complete(a.schema(), lines, p.position);
+            CompletionResponse::Array(if snippets {
+                items
+            } else {
+                crate::completion::without_snippets(items)
+            })
         })
     }
 
