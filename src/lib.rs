@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one module per stage (see ARCHITECTURE.md):
 //! [`syntax`] (text → AST) → [`check`] (AST + [`schema`] → [`ir`]) → [`lint`], with
-//! every problem reported as a [`diagnostics::Diagnostic`]. [`format`] prints the AST
+//! every problem reported as a [`diagnostics::Diagnostic`]. [`format`](mod@format) prints the AST
 //! back canonically; [`workspace`] ties the stages together for the CLI and editors.
 //!
 //! ```

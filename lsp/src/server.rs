@@ -1,6 +1,6 @@
 //! The protocol layer: the only module that knows tower-lsp and tokio.
 //!
-//! Every request goes through [`Backend::answer`], which takes a snapshot (the current
+//! Every request goes through `Backend::answer`, which takes a snapshot (the current
 //! analysis, made if needed) and runs a pure handler from one of the feature modules
 //! under `catch_unwind`: a bug answers an error and the server keeps serving. Document
 //! changes are applied before the first `await`, in the order they arrive.

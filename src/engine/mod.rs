@@ -1,6 +1,6 @@
 //! The engine: runs checked rules on CRM events (engine.md, Events to State).
 //!
-//! A host builds an [`Engine`] from a compiled [`Program`](crate::ir::Program), the
+//! A host builds an [`Engine`] from a compiled [`Program`], the
 //! [`Handlers`] that perform effects, a [`Store`] and a [`Clock`]; feeds it events
 //! with [`Engine::handle`]; moves time on with [`Engine::tick`] (schedules, `wait`,
 //! `coalesce`, `ask` timeouts); and answers deferred steps with [`Engine::resume`].
