@@ -46,31 +46,43 @@ impl TestResult {
 
 /// Runs every test block of a checked workspace (which must have no errors).
 pub fn run(analysis: &Analysis) -> Vec<TestResult> {
-    let program = analysis.checked.program();
+    run_matching(analysis, |_, _| true)
+}
+
+/// Runs the test block of `file` that holds `offset`, only (the editor's "run test"
+/// lens).
+pub fn run_at(analysis: &Analysis, file: &str, offset: usize) -> Option<TestResult> {
+    run_matching(analysis, |f, span| {
+        f.name() == file && span.lo() <= offset && offset < span.hi()
+    })
+    .pop()
+}
+
+fn run_matching(
+    analysis: &Analysis,
+    wanted: impl Fn(&SourceFile, Span) -> bool,
+) -> Vec<TestResult> {
+    let mut program = None;
     let mut results = Vec::new();
     for unit in &analysis.units {
         for item in &unit.parsed.document.items {
             let ast::Item::Test(test) = item else {
                 continue;
             };
-            let name = test.name.plain().unwrap_or_default();
-            let failure = run_one(&program, &unit.file, test).err();
+            if !wanted(&unit.file, test.span) {
+                continue;
+            }
+            let program = program.get_or_insert_with(|| analysis.checked.program());
+            let failure = run_one(program, &unit.file, test).err();
             results.push(TestResult {
                 file: unit.file.clone(),
-                name,
+                name: test.name.plain().unwrap_or_default(),
                 span: test.span,
                 failure,
             });
         }
     }
     results
-}
-
-/// Runs the test block at `span` of `file` only (the editor's "run test" lens).
-pub fn run_at(analysis: &Analysis, file: &str, offset: usize) -> Option<TestResult> {
-    run(analysis)
-        .into_iter()
-        .find(|r| r.file.name() == file && r.span.lo() <= offset && offset < r.span.hi())
 }
 
 fn run_one(

@@ -90,13 +90,7 @@ impl Backend {
             let lines = analysis.lines(encoding);
             Some(handler(&analysis, &lines, encoding))
         };
-        catch_unwind(AssertUnwindSafe(run)).map_err(|_| {
-            let mut error = Error::internal_error();
-            error.message =
-                "rulec-lsp: internal error while answering (a bug); the server is still running"
-                    .into();
-            error
-        })
+        catch_unwind(AssertUnwindSafe(run)).map_err(|_| handler_panicked())
     }
 
     /// Runs a pure handler on the current text with the latest analysis, possibly of an
@@ -120,13 +114,7 @@ impl Backend {
             let doc = state.store.get(uri)?;
             Some(handler(&analysis, &doc.lines(encoding)))
         };
-        catch_unwind(AssertUnwindSafe(run)).map_err(|_| {
-            let mut error = Error::internal_error();
-            error.message =
-                "rulec-lsp: internal error while answering (a bug); the server is still running"
-                    .into();
-            error
-        })
+        catch_unwind(AssertUnwindSafe(run)).map_err(|_| handler_panicked())
     }
 
     /// Analyses a document after `delay` and publishes its diagnostics, unless a newer
@@ -212,6 +200,14 @@ impl Backend {
             self.schedule(uri, generation, Duration::ZERO);
         }
     }
+}
+
+/// The answer to a request whose handler panicked.
+fn handler_panicked() -> Error {
+    let mut error = Error::internal_error();
+    error.message =
+        "rulec-lsp: internal error while answering (a bug); the server is still running".into();
+    error
 }
 
 /// What the server announces.

@@ -110,6 +110,14 @@ pub enum ArgValue {
     Const(serde_json::Value),
 }
 
+/// A constant text argument.
+fn text_arg(name: &'static str, text: &str) -> Arg {
+    Arg {
+        name,
+        value: ArgValue::Const(serde_json::Value::String(text.to_string())),
+    }
+}
+
 /// A named argument.
 #[derive(Debug)]
 pub struct Arg {
@@ -518,10 +526,7 @@ impl Compiler<'_> {
             }
             Action::AddToList { list } | Action::RemoveFromList { list } => {
                 let added = matches!(step.action, Action::AddToList { .. });
-                let args = vec![Arg {
-                    name: "list",
-                    value: ArgValue::Const(serde_json::Value::String(list.clone())),
-                }];
+                let args = vec![text_arg("list", list)];
                 let name = if added {
                     "add_to_list"
                 } else {
@@ -539,10 +544,7 @@ impl Compiler<'_> {
                 )
             }
             Action::SlackChannel { channel, text } => {
-                let mut args = vec![Arg {
-                    name: "channel",
-                    value: ArgValue::Const(serde_json::Value::String(channel.clone())),
-                }];
+                let mut args = vec![text_arg("channel", channel)];
                 if let Some(text) = text {
                     args.push(Arg {
                         name: "text",
@@ -571,10 +573,7 @@ impl Compiler<'_> {
                 self.opt_arg(&mut args, "subject", subject, object)?;
                 self.opt_arg(&mut args, "body", body, object)?;
                 if let Some(t) = template {
-                    args.push(Arg {
-                        name: "template",
-                        value: ArgValue::Const(serde_json::Value::String(t.clone())),
-                    });
+                    args.push(text_arg("template", t));
                 }
                 effect("email", EffectKind::Email, args, None, None)
             }
@@ -602,10 +601,7 @@ impl Compiler<'_> {
             } => {
                 let t = self.object(target)?;
                 let args = vec![
-                    Arg {
-                        name: "object",
-                        value: ArgValue::Const(serde_json::Value::String(target.clone())),
-                    },
+                    text_arg("object", target),
                     Arg {
                         name: "fields",
                         value: ArgValue::Fields(self.fields(t, fields, object)?),
@@ -629,14 +625,8 @@ impl Compiler<'_> {
             } => {
                 let t = self.object(target)?;
                 let args = vec![
-                    Arg {
-                        name: "object",
-                        value: ArgValue::Const(serde_json::Value::String(target.clone())),
-                    },
-                    Arg {
-                        name: "by",
-                        value: ArgValue::Const(serde_json::Value::String(by.clone())),
-                    },
+                    text_arg("object", target),
+                    text_arg("by", by),
                     Arg {
                         name: "fields",
                         value: ArgValue::Fields(self.fields(t, fields, object)?),
@@ -678,13 +668,7 @@ impl Compiler<'_> {
                 key,
                 binding,
             } => {
-                let mut args = vec![
-                    Arg {
-                        name: "method",
-                        value: ArgValue::Const(serde_json::Value::String(method.clone())),
-                    },
-                    self.arg("url", url, object)?,
-                ];
+                let mut args = vec![text_arg("method", method), self.arg("url", url, object)?];
                 if !headers.is_empty() {
                     args.push(Arg {
                         name: "headers",

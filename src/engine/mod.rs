@@ -199,7 +199,6 @@ impl Builder {
             max_depth: self.max_depth,
             since_commit: 0,
             next_due: None,
-            recovered: false,
             last_schedule_minute: None,
             next_schedule: None,
         })
@@ -221,7 +220,6 @@ pub struct Engine {
     since_commit: usize,
     /// The earliest time a waiting run or coalesce buffer is due; `None` until known.
     next_due: Option<Option<DateTime<Utc>>>,
-    recovered: bool,
     last_schedule_minute: Option<i64>,
     /// The next schedule occurrence, as of the last look at the schedules.
     next_schedule: Option<DateTime<Utc>>,
@@ -280,7 +278,6 @@ impl Engine {
     /// for every rule whose trigger matched.
     pub fn handle(&mut self, event: Event) -> Result<Vec<RunRecord>, StoreError> {
         let mut out = Vec::new();
-        self.recover(&mut out)?;
         self.process(event, &mut out)?;
         self.since_commit += 1;
         if self.since_commit >= self.store.batch() {
@@ -293,7 +290,6 @@ impl Engine {
     /// coalesce windows run.
     pub fn tick(&mut self) -> Result<Vec<RunRecord>, StoreError> {
         let mut out = Vec::new();
-        self.recover(&mut out)?;
         self.run_timers(&mut out)?;
         Ok(out)
     }
@@ -306,7 +302,6 @@ impl Engine {
         answer: serde_json::Value,
     ) -> Result<Vec<RunRecord>, EngineError> {
         let mut out = Vec::new();
-        self.recover(&mut out)?;
         self.resume_run(run, Some(answer), &mut out)?;
         Ok(out)
     }

@@ -143,8 +143,6 @@ pub struct RunRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "for", rename_all = "snake_case")]
 pub enum Waiting {
-    /// Nothing: the run was interrupted between steps and resumes at once.
-    Nothing,
     /// `wait`: a time.
     Time {
         /// When to go on.
@@ -188,7 +186,6 @@ impl RunState {
     /// When the run is due without outside help.
     pub fn due(&self) -> Option<DateTime<Utc>> {
         match &self.waiting {
-            Waiting::Nothing => Some(DateTime::<Utc>::MIN_UTC),
             Waiting::Time { until } => Some(*until),
             Waiting::Answer { timeout, .. } => *timeout,
         }

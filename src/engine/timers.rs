@@ -16,30 +16,6 @@ use super::value::Val;
 use super::{Engine, EngineError};
 
 impl Engine {
-    /// Once per engine: finish runs a crash interrupted between steps, and learn when
-    /// the next waiting run is due.
-    pub(super) fn recover(&mut self, out: &mut Vec<RunRecord>) -> Result<(), StoreError> {
-        if self.recovered {
-            return Ok(());
-        }
-        self.recovered = true;
-        let interrupted: Vec<String> = self
-            .store
-            .scan(Space::Runs)?
-            .into_iter()
-            .filter(|(_, v)| v.get("waiting").and_then(|w| w.get("for")) == Some(&json!("nothing")))
-            .map(|(k, _)| k)
-            .collect();
-        for run in interrupted {
-            // A run that cannot go on (its rule was removed) is reported, not retried.
-            if let Err(EngineError::Store(e)) = self.resume_run(&run, None, out) {
-                return Err(e);
-            }
-        }
-        self.next_due = None;
-        Ok(())
-    }
-
     /// Runs everything due at the clock's now.
     pub(super) fn run_timers(&mut self, out: &mut Vec<RunRecord>) -> Result<(), StoreError> {
         let now = self.clock.now();
@@ -226,14 +202,13 @@ impl Engine {
             return Err(EngineError::NotScheduled(rule.to_string()));
         }
         let mut out = Vec::new();
-        self.recover(&mut out)?;
         let now = self.clock.now();
         self.fire_schedule(i, now, now, &mut out)?;
         Ok(out)
     }
 
-    /// Continues a saved run: with an answer (`resume`), after its time, after an
-    /// `ask` timeout (`answer` is `None`), or after a crash.
+    /// Continues a saved run: with an answer (`resume`), after its time, or after an
+    /// `ask` timeout (`answer` is `None`).
     pub(super) fn resume_run(
         &mut self,
         run: &str,

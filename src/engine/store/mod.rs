@@ -32,7 +32,7 @@ pub enum Space {
     Limits,
     /// Round-robin cursors per team.
     Cursors,
-    /// Runs not finished: waiting (`wait`, `ask`, `defer`) or interrupted mid-run.
+    /// Runs waiting for time or an answer (`wait`, `ask`, a handler's `defer`).
     Runs,
     /// Coalesce buffers per rule and record.
     Coalesce,
