@@ -56,7 +56,7 @@ fn engine(n: usize) -> Engine {
     let text = rules(n);
     let unit = Unit::parse(SourceFile::new("bench.rules", text.as_str()));
     let analysis = analyze(vec![unit], &LintConfig::default());
-    Engine::builder(analysis.checked.program())
+    Engine::builder(analysis.program().expect("the bench rules check"))
         .handlers(Handlers::dry_run(Default::default()))
         .store(MemoryStore::with_history(0))
         .clock(ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap()))
@@ -114,8 +114,8 @@ fn condition(c: &mut Criterion) {
     let rules = "object deals {\n  region: text\n}\nrule wins\n  when stage changed from Open to ClosedWon and value > 10000\n  do slack \"#wins\"\n";
     let unit = Unit::parse(SourceFile::new("bench.rules", rules));
     let program = analyze(vec![unit], &LintConfig::default())
-        .checked
-        .program();
+        .program()
+        .expect("the bench rules check");
     let mut engine = Engine::builder(program)
         .clock(ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap()))
         .build()

@@ -45,14 +45,19 @@ const EVENTS: &[&str] = &[
 fn main() -> Result<(), Box<dyn Error>> {
     // 1. Check the rules. A real service would load files (`rulec::workspace`) or a
     //    compiled IR shipped by CI (`rulec compile`).
+    //    A workspace with errors has no program: `program()` says how many there are,
+    //    and the diagnostics say where.
     let analysis = analyze_text("service.rules", RULES);
-    if let Some(error) = analysis
-        .diagnostics
-        .iter()
-        .find(|d| d.severity.as_str() == "error")
-    {
-        return Err(format!("the rules do not check: {}", error.message).into());
-    }
+    let program = analysis.program().inspect_err(|_| {
+        for d in analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity.as_str() == "error")
+        {
+            let at = d.start();
+            eprintln!("{}:{}:{}: {}", d.file.name(), at.line, at.column, d.message);
+        }
+    })?;
 
     // 2. Handlers: how effects reach the outside world. Each gets typed arguments
     //    and an idempotency key to pass on to APIs that take one.
@@ -100,7 +105,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // 3. The engine: rules, handlers, a store (memory here; `SqliteStore::open` for
     //    durable state) and a clock (the system clock unless a test sets one).
     let clock = ManualClock::new("2026-11-02T10:00:00Z".parse()?);
-    let mut engine = Engine::builder(analysis.checked.program())
+    let mut engine = Engine::builder(program)
         .handlers(handlers)
         .store(MemoryStore::new())
         .clock(clock.clone())

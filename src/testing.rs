@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::check::test_block::{literal, literal_map};
 use crate::engine::{Effect, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus};
 use crate::source::{SourceFile, Span};
-use crate::syntax::ast::{self, ExprKind, TestClauseKind, TriggerKind};
+use crate::syntax::ast::{self, TestClauseKind, TriggerKind};
 use crate::workspace::Analysis;
 
 /// The instant tests run at: a Monday morning, so `weekday` schedules and
@@ -72,8 +73,11 @@ fn run_matching(
             if !wanted(&unit.file, test.span) {
                 continue;
             }
-            let program = program.get_or_insert_with(|| analysis.checked.program());
-            let failure = run_one(program, &unit.file, test).err();
+            let program = program.get_or_insert_with(|| analysis.program());
+            let failure = match program {
+                Ok(program) => run_one(program, &unit.file, test).err(),
+                Err(e) => Some(e.to_string()),
+            };
             results.push(TestResult {
                 file: unit.file.clone(),
                 name: test.name.plain().unwrap_or_default(),
@@ -407,41 +411,4 @@ fn event_json(
             "`rule … failed` cannot be simulated as an event; make the watched rule fail instead".into(),
         ),
     }
-}
-
-fn literal_map(fields: &[ast::MapEntry]) -> Result<Map<String, Json>, String> {
-    fields
-        .iter()
-        .map(|f| Ok((f.key.name.clone(), literal(&f.value)?)))
-        .collect()
-}
-
-/// A literal of a test block as event JSON: option names become text, `empty` null.
-fn literal(expr: &ast::Expr) -> Result<Json, String> {
-    Ok(match &expr.kind {
-        ExprKind::Number(n) => json!(n.value),
-        ExprKind::String(s) => json!(s
-            .plain()
-            .ok_or("test values are literals; `{{ }}` is not evaluated here")?),
-        ExprKind::Bool(b) => json!(b),
-        ExprKind::Empty => Json::Null,
-        ExprKind::Date(d) | ExprKind::DateTime(d) => json!(d),
-        ExprKind::Duration(d) => json!(d.seconds()),
-        ExprKind::List(items) => Json::Array(items.iter().map(literal).collect::<Result<_, _>>()?),
-        ExprKind::Map(entries) => Json::Object(literal_map(entries)?),
-        ExprKind::Path(segments) if segments.len() == 1 => json!(segments[0].name),
-        ExprKind::Paren(inner) => literal(inner)?,
-        ExprKind::Unary {
-            op: ast::UnaryOp::Neg,
-            operand,
-        } => match literal(operand)? {
-            Json::Number(n) => json!(-n.as_f64().unwrap_or(0.0)),
-            _ => return Err("only numbers can be negative".into()),
-        },
-        _ => {
-            return Err(
-                "test values must be literals (text, numbers, options, dates, lists)".into(),
-            )
-        }
-    })
 }

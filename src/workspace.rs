@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::check::{self, Checked, Unit};
+use crate::check::{self, Checked, ProgramError, Unit};
 use crate::diagnostics::Diagnostic;
 use crate::lint::{self, Level, LintConfig};
 use crate::source::{SourceFile, Span};
@@ -186,6 +186,25 @@ pub struct Analysis {
     pub checked: Checked,
     /// Syntax, type and lint diagnostics, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    /// The program to run, or [`ProgramError`] when any diagnostic is an error —
+    /// a type error, a syntax error, or a lint set to `error` (`rule-cycle`).
+    ///
+    /// ```
+    /// let analysis = rulec::workspace::analyze_text("wins.rules", "when stage changed to Opn do slack \"#wins\"");
+    /// assert!(analysis.program().is_err());
+    /// ```
+    pub fn program(&self) -> Result<crate::ir::Program, ProgramError> {
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
+            .count();
+        ProgramError::check(errors)?;
+        Ok(self.checked.program_unchecked())
+    }
 }
 
 /// Checks and lints `units` together under `config`.

@@ -21,7 +21,7 @@ fn program(rules: &str) -> Program {
         .filter(|d| d.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    analysis.checked.program()
+    analysis.program().unwrap()
 }
 
 fn clock(at: &str) -> ManualClock {
@@ -421,4 +421,40 @@ fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn an_unset_secret_fails_its_step_by_name() {
+    let rules = r##"rule sync
+  when stage changed to ClosedWon and value > 0
+  do http POST "https://api.example.com/sync" headers { Authorization: secret("MISSING_TOKEN") }
+"##;
+    let (mut engine, _clock, log) = dry(rules, "2026-03-02T10:00:00Z");
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"A","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    let error = runs[0].steps[0].error.as_deref().unwrap();
+    assert_eq!(error, "`secret(\"MISSING_TOKEN\")` is not set");
+    assert!(log.lock().unwrap().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn a_workspace_with_errors_has_no_program_to_run() {
+    let analysis = analyze_text(
+        "t.rules",
+        "rule ok\n  when stage changed to ClosedWon do slack \"#wins\"\n\nrule broken\n  when stage changed to Opn do slack \"#wins\"\n",
+    );
+    // The rule that checks is compiled, the broken one is not: running the rest would
+    // silently run less than the file says.
+    assert_eq!(analysis.checked.rules.len(), 1);
+    assert!(analysis.checked.has_errors());
+    let error = analysis.program().unwrap_err();
+    assert_eq!(error.errors, 1);
+    assert!(analysis.checked.program().is_err());
+    assert!(error.to_string().contains("1 error"), "{error}");
 }

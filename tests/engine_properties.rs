@@ -115,7 +115,7 @@ proptest! {
         copies in prop::collection::vec(1..4usize, 16),
         order in prop::collection::vec(any::<u32>(), 48),
     ) {
-        let program = analyze_text("p.rules", RULES).checked.program();
+        let program = analyze_text("p.rules", RULES).program().unwrap();
         let clean: Vec<String> = events.iter().enumerate().map(|(n, e)| line(n, *e)).collect();
         let mut deliveries: Vec<(u32, String)> = Vec::new();
         for (n, text) in clean.iter().enumerate() {
@@ -147,7 +147,7 @@ fn examples_program() -> Program {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         units.push(Unit::parse(SourceFile::new(&name, text.as_str())));
     }
-    analyze(units, &LintConfig::default()).checked.program()
+    analyze(units, &LintConfig::default()).program().unwrap()
 }
 
 const TEXTS: [&str; 6] = [

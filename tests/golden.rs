@@ -7,6 +7,7 @@
 //! - `tests/data/run/*.rules` with the event stream `*.jsonl` beside it: what
 //!   `rulec run` prints (the run history, then the summary and any rejected events).
 //!   A line `# until: <time>` in the rules file moves time on after the stream.
+//! - `tests/data/test/*.rules`: what `rulec test` prints for the file's test blocks.
 //!
 //! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
 //!
@@ -101,7 +102,8 @@ fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
         .arg(path.file_name().unwrap_or_default())
         .arg("--events")
         .arg(events.file_name().unwrap_or_default())
-        .env("RULEC_TEST_SECRET", "s3cr3t-value");
+        .env("RULEC_TEST_SECRET", "s3cr3t-value")
+        .env("RULEC_SHORT_SECRET", "t");
     if let Some(until) = text.lines().find_map(|l| l.strip_prefix("# until: ")) {
         command.arg("--until").arg(until.trim());
     }
@@ -116,8 +118,26 @@ fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     Ok(())
 }
 
+fn test_case(path: &Utf8Path, _text: String) -> datatest_stable::Result<()> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .current_dir(
+            path.parent()
+                .map(Utf8Path::as_std_path)
+                .unwrap_or(".".as_ref()),
+        )
+        .arg("test")
+        .arg(path.file_name().unwrap_or_default())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code().unwrap_or(-1);
+    snapshot(path, &format!("{stdout}---\n{stderr}exit {code}\n"));
+    Ok(())
+}
+
 datatest_stable::harness! {
     { test = check_case, root = "tests/data/check", pattern = r"\.rules$" },
     { test = fmt_case, root = "tests/data/fmt", pattern = r"\.rules$" },
     { test = run_case, root = "tests/data/run", pattern = r"\.rules$" },
+    { test = test_case, root = "tests/data/test", pattern = r"\.rules$" },
 }

@@ -89,6 +89,11 @@ pub const FUNCTIONS: &[Keyword] = &[
         "`capitalize(text) -> text`",
     ),
     kw(
+        "title_case",
+        "title_case(${1})",
+        "`title_case(text) -> text`: every word capitalized (`ada lovelace` → `Ada Lovelace`)",
+    ),
+    kw(
         "domain",
         "domain(${1})",
         "`domain(email) -> domain`: the domain of an email address",

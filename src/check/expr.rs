@@ -15,6 +15,7 @@ const FUNCTIONS: &[&str] = &[
     "upper",
     "trim",
     "capitalize",
+    "title_case",
     "domain",
     "len",
     "coalesce",
@@ -23,6 +24,18 @@ const FUNCTIONS: &[&str] = &[
     "round_robin",
     "secret",
 ];
+
+/// A time literal as written in rules and tests (`2026-01-31T09:00Z`, seconds optional).
+pub fn timestamp_literal(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    // RFC 3339 wants the seconds the author may leave out.
+    let full = match (text.get(..16), text.get(16..)) {
+        (Some(head), Some(tail)) if !tail.starts_with(':') => format!("{head}:00{tail}"),
+        _ => text.to_string(),
+    };
+    chrono::DateTime::parse_from_rfc3339(&full)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
 
 fn unknown() -> ir::Expr {
     ir::Expr::constant(Value::Empty, Type::Unknown)
@@ -85,30 +98,18 @@ impl Checker<'_> {
                     unknown()
                 }
             },
-            ExprKind::DateTime(text) => {
-                // `2026-01-31T09:00Z`: RFC 3339 wants the seconds the author may leave out.
-                let full = match (text.get(..16), text.get(16..)) {
-                    (Some(head), Some(tail)) if !tail.starts_with(':') => {
-                        format!("{head}:00{tail}")
-                    }
-                    _ => text.clone(),
-                };
-                match chrono::DateTime::parse_from_rfc3339(&full) {
-                    Ok(t) => ir::Expr::constant(
-                        Value::Timestamp(t.with_timezone(&chrono::Utc).to_rfc3339()),
-                        Type::Timestamp,
-                    ),
-                    Err(_) => {
-                        self.error(
-                            "invalid-value",
-                            format!("`{text}` is not a valid time"),
-                            e.span,
-                            None,
-                        );
-                        unknown()
-                    }
+            ExprKind::DateTime(text) => match timestamp_literal(text) {
+                Some(t) => ir::Expr::constant(Value::Timestamp(t.to_rfc3339()), Type::Timestamp),
+                None => {
+                    self.error(
+                        "invalid-value",
+                        format!("`{text}` is not a valid time"),
+                        e.span,
+                        None,
+                    );
+                    unknown()
                 }
-            }
+            },
             ExprKind::Duration(d) => {
                 ir::Expr::constant(Value::Duration(d.seconds()), Type::Duration)
             }
@@ -666,6 +667,7 @@ impl Checker<'_> {
             "upper" => Function::Upper,
             "trim" => Function::Trim,
             "capitalize" => Function::Capitalize,
+            "title_case" => Function::TitleCase,
             "domain" => Function::Domain,
             "len" => Function::Len,
             "coalesce" => Function::Coalesce,
@@ -735,7 +737,11 @@ impl Checker<'_> {
                 .unwrap_or(Type::Unknown)
         };
         let result = match function {
-            Function::Lower | Function::Upper | Function::Trim | Function::Capitalize => {
+            Function::Lower
+            | Function::Upper
+            | Function::Trim
+            | Function::Capitalize
+            | Function::TitleCase => {
                 if !(ty_of(0).is_textual() || ty_of(0).is_wild()) {
                     bad(self, 0, "text");
                 }

@@ -14,6 +14,7 @@ mod infer;
 mod rule;
 pub(crate) mod scope;
 mod steps;
+pub mod test_block;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,11 +62,23 @@ pub struct Checked {
     pub sources: Vec<RuleSource>,
     /// Syntax and type diagnostics, in unit and position order.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many of the diagnostics found while checking are errors (kept when the
+    /// diagnostics are moved out, as `workspace::analyze` does).
+    pub errors: usize,
 }
 
 impl Checked {
-    /// The compiled program.
-    pub fn program(&self) -> ir::Program {
+    /// The compiled program, or — when any rule, declaration or test has an error — why
+    /// there is none: rules with errors are left out of `rules`, so running what is left
+    /// would silently run less than the files say.
+    pub fn program(&self) -> Result<ir::Program, ProgramError> {
+        ProgramError::check(self.errors)?;
+        Ok(self.program_unchecked())
+    }
+
+    /// The program of the rules that checked, whatever else has errors (for tools that
+    /// show a partial workspace, such as an editor).
+    pub fn program_unchecked(&self) -> ir::Program {
         ir::Program {
             format: ir::FORMAT_VERSION,
             schema: self.schema.clone(),
@@ -73,13 +86,42 @@ impl Checked {
         }
     }
 
-    /// True when any diagnostic is an error.
+    /// True when checking found an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
+        self.errors > 0
     }
 }
+
+/// Why a workspace has no program to run: it has errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramError {
+    /// How many errors.
+    pub errors: usize,
+}
+
+impl ProgramError {
+    /// `Err` when there are errors.
+    pub fn check(errors: usize) -> Result<(), ProgramError> {
+        if errors == 0 {
+            Ok(())
+        } else {
+            Err(ProgramError { errors })
+        }
+    }
+}
+
+impl std::fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the rules have {} error{}; `rulec check` shows where",
+            self.errors,
+            if self.errors == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for ProgramError {}
 
 /// Checks parsed files together.
 pub fn check(units: &[Unit]) -> Checked {
@@ -130,16 +172,21 @@ pub fn check(units: &[Unit]) -> Checked {
     for unit in units {
         for item in &unit.parsed.document.items {
             if let ast::Item::Test(test) = item {
-                rule::check_test(&schema, &unit.file, test, &mut diagnostics);
+                test_block::check_test(&schema, &unit.file, test, &mut diagnostics);
             }
         }
     }
     sort_diagnostics(units, &mut diagnostics);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     Checked {
         schema,
         rules,
         sources,
         diagnostics,
+        errors,
     }
 }
 

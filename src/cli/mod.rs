@@ -339,7 +339,7 @@ fn compile(args: CompileArgs) -> CliResult {
         Ok(analysis) => analysis,
         Err(code) => return Ok(code),
     };
-    let program = analysis.checked.program();
+    let program = analysis.program().map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(&program).map_err(|e| e.to_string())? + "\n";
     match args.output.as_deref() {
         None => write_stdout(&json)?,

@@ -51,12 +51,23 @@ struct Tally {
     rejected: usize,
     effects: usize,
     by_status: [usize; 5],
+    /// Runs counted as waiting, with the effects counted for them so far: a resumed
+    /// run's record repeats them and replaces its waiting count.
+    waiting: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Tally {
     fn add(&mut self, record: &RunRecord) {
+        if let Some(counted) = self.waiting.remove(&record.run) {
+            self.by_status[RunStatus::Waiting as usize] -= 1;
+            self.effects -= counted;
+        }
         self.effects += record.effects.len();
         self.by_status[record.status as usize] += 1;
+        if record.status == RunStatus::Waiting {
+            self.waiting
+                .insert(record.run.clone(), record.effects.len());
+        }
     }
 
     fn line(&self) -> String {
@@ -113,7 +124,7 @@ pub(super) fn run(args: RunArgs) -> CliResult {
         None => None,
     };
     let clock = ManualClock::new(DateTime::<Utc>::MIN_UTC);
-    let builder = Engine::builder(analysis.checked.program())
+    let builder = Engine::builder(analysis.program().map_err(|e| e.to_string())?)
         .handlers(dry_run_handlers())
         .clock(clock.clone())
         .secrets(|name| {

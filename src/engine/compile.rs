@@ -108,6 +108,27 @@ pub enum ArgValue {
     Fields(Vec<(String, Node, Type)>),
     /// A constant.
     Const(serde_json::Value),
+    /// Who a message or task goes to: empty fails the step, naming the expression.
+    Recipient(Node, Type, String),
+}
+
+/// How a message names an expression: its path as written where it is one.
+fn describe(e: &ir::Expr) -> String {
+    let ir::ExprKind::Read { root, path } = &e.kind else {
+        return "the recipient".to_string();
+    };
+    let head = match root {
+        ir::Root::Old => Some("old"),
+        ir::Root::Event => Some("event"),
+        ir::Root::Payload => Some("payload"),
+        ir::Root::Failure => Some("failure"),
+        ir::Root::Binding { name } => Some(name.as_str()),
+        ir::Root::Record | ir::Root::Activity | ir::Root::Candidate => None,
+    };
+    head.into_iter()
+        .chain(path.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A constant text argument.
@@ -456,6 +477,13 @@ impl Compiler<'_> {
         })
     }
 
+    fn recipient(&mut self, name: &'static str, e: &ir::Expr, object: Option<u16>) -> R<Arg> {
+        Ok(Arg {
+            name,
+            value: ArgValue::Recipient(self.expr(e, object)?, e.ty.clone(), describe(e)),
+        })
+    }
+
     fn opt_arg(
         &mut self,
         args: &mut Vec<Arg>,
@@ -554,7 +582,7 @@ impl Compiler<'_> {
                 effect("slack", EffectKind::Slack, args, None, None)
             }
             Action::SlackDm { member, text } => {
-                let mut args = vec![self.arg("member", member, object)?];
+                let mut args = vec![self.recipient("member", member, object)?];
                 if let Some(text) = text {
                     args.push(Arg {
                         name: "text",
@@ -569,7 +597,7 @@ impl Compiler<'_> {
                 body,
                 template,
             } => {
-                let mut args = vec![self.arg("to", to, object)?];
+                let mut args = vec![self.recipient("to", to, object)?];
                 self.opt_arg(&mut args, "subject", subject, object)?;
                 self.opt_arg(&mut args, "body", body, object)?;
                 if let Some(t) = template {
@@ -586,7 +614,9 @@ impl Compiler<'_> {
                 binding,
             } => {
                 let mut args = vec![self.arg("title", title, object)?];
-                self.opt_arg(&mut args, "assignee", assignee, object)?;
+                if let Some(assignee) = assignee {
+                    args.push(self.recipient("assignee", assignee, object)?);
+                }
                 self.opt_arg(&mut args, "due", due, object)?;
                 self.opt_arg(&mut args, "body", body, object)?;
                 let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
@@ -700,7 +730,7 @@ impl Compiler<'_> {
                 binding,
             } => OpKind::Ask {
                 args: vec![
-                    self.arg("member", member, object)?,
+                    self.recipient("member", member, object)?,
                     self.arg("question", question, object)?,
                 ],
                 timeout: timeout.as_ref().map(|t| self.expr(t, object)).transpose()?,

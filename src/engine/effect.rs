@@ -185,6 +185,10 @@ pub fn dry_run_answer(effect: &Effect) -> Outcome {
             Outcome::retry("could not resolve the host (a `.invalid` host never resolves)")
         }
         "ask" => Outcome::Defer,
+        // An upsert the engine matched to a known record updates that record.
+        "upsert" if effect.text("id").is_some() => {
+            Outcome::Done(serde_json::json!({ "id": effect.text("id") }))
+        }
         "create" | "upsert" | "create_task" => {
             let short: String = effect.key.chars().take(12).collect();
             Outcome::Done(serde_json::json!({ "id": format!("dry-{short}") }))

@@ -452,6 +452,22 @@ fn eval_path(path: &Path, scope: &Scope, world: &mut dyn World) -> Val {
     current
 }
 
+/// `ada lovelace-byron` → `Ada Lovelace-Byron`: every letter after a non-letter is
+/// upper-cased; the rest is kept as written (`McDonald` stays).
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric() && c != '\'';
+    }
+    out
+}
+
 fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dyn World) -> Val {
     let mut arg = |i: usize| {
         args.get(i)
@@ -473,7 +489,8 @@ fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dy
                 None => String::new(),
             }
         }),
-        Function::Domain => match arg(0).as_text().and_then(|s| s.rsplit_once('@')) {
+        Function::TitleCase => text_map(arg(0), &title_case),
+        Function::Domain => match arg(0).as_text().and_then(|s| s.trim().rsplit_once('@')) {
             Some((_, domain)) if !domain.is_empty() => Val::text(&domain.to_lowercase()),
             _ => Val::Empty,
         },

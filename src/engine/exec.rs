@@ -20,6 +20,10 @@ use super::store::{Space, Store, StoreError};
 use super::value::{display, to_json, Val};
 use crate::schema::Schema;
 
+/// Secrets shorter than this are refused: scrubbing a two-letter value out of an error
+/// message would mangle the message and hide nothing.
+pub const MIN_SECRET_CHARS: usize = 8;
+
 /// Resolves `secret("NAME")`.
 pub type SecretFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
@@ -29,7 +33,7 @@ pub(super) struct Env<'a> {
     pub layouts: &'a Layouts,
     pub schema: &'a Schema,
     pub secrets: &'a SecretFn,
-    /// A secret the host did not have, noticed during evaluation.
+    /// Why a secret could not be used (not set, too short), noticed during evaluation.
     pub missing_secret: Option<String>,
     /// Secret values resolved in this run, scrubbed from error messages.
     pub revealed: Vec<String>,
@@ -48,11 +52,19 @@ impl World for Env<'_> {
 
     fn secret(&mut self, name: &str) -> Option<String> {
         let value = (self.secrets)(name);
-        match &value {
-            Some(v) => self.revealed.push(v.clone()),
-            None => self.missing_secret = Some(name.to_string()),
-        }
-        value
+        let problem = match &value {
+            Some(v) if v.chars().count() < MIN_SECRET_CHARS => format!(
+                "`secret(\"{name}\")` is too short to be kept out of logs: secrets need at \
+                 least {MIN_SECRET_CHARS} characters"
+            ),
+            Some(v) => {
+                self.revealed.push(v.clone());
+                return value;
+            }
+            None => format!("`secret(\"{name}\")` is not set"),
+        };
+        self.missing_secret.get_or_insert(problem);
+        None
     }
 
     fn round_robin(&mut self, team: &str) -> Val {
@@ -130,6 +142,8 @@ pub(super) struct Exec<'a> {
     pub occurrence: Option<DateTime<Utc>>,
     /// The position after the step being run, saved when the run waits.
     next_pc: Vec<u32>,
+    /// A recipient argument of the step being run that came out empty.
+    empty_recipient: Option<String>,
 }
 
 impl<'a> Exec<'a> {
@@ -158,6 +172,7 @@ impl<'a> Exec<'a> {
             chain: Vec::new(),
             occurrence: None,
             next_pc: Vec::new(),
+            empty_recipient: None,
         }
     }
 
@@ -413,6 +428,14 @@ impl<'a> Exec<'a> {
                     real.insert(arg.name.to_string(), to_json(&v, ty, true));
                     shown.insert(arg.name.to_string(), to_json(&v, ty, false));
                 }
+                ArgValue::Recipient(node, ty, what) => {
+                    let v = self.eval(node);
+                    if v.is_empty() && self.empty_recipient.is_none() {
+                        self.empty_recipient = Some(what.clone());
+                    }
+                    real.insert(arg.name.to_string(), to_json(&v, ty, true));
+                    shown.insert(arg.name.to_string(), to_json(&v, ty, false));
+                }
                 ArgValue::Fields(entries) => {
                     let mut r = Map::new();
                     let mut s = Map::new();
@@ -475,9 +498,15 @@ impl<'a> Exec<'a> {
         started: Instant,
     ) -> Result<Flow, StoreError> {
         let (mut real, mut shown, fields) = self.args(args);
-        if let Some(name) = self.env.missing_secret.take() {
+        if let Some(message) = self.env.missing_secret.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
-            let message = format!("secret `{name}` is not set in the host");
+            self.run.steps[i].error = Some(message.clone());
+            return Ok(self.failed_step(op, i, message));
+        }
+        if let Some(what) = self.empty_recipient.take() {
+            let i = self.log(op, action, StepStatus::Failed, started);
+            self.run.steps[i].input = Some(Json::Object(shown));
+            let message = format!("`{what}` is empty: there is no one to send this to");
             self.run.steps[i].error = Some(message.clone());
             return Ok(self.failed_step(op, i, message));
         }
@@ -623,8 +652,16 @@ impl<'a> Exec<'a> {
         if wanted.is_empty() {
             return Ok(None);
         }
+        // A list attribute (`domains`, `email_addresses`) matches on any shared value,
+        // as Attio's `matching_attribute` does.
+        let matches = |have: &Val| match (have, &wanted) {
+            (Val::List(have), Val::List(wanted)) => wanted
+                .iter()
+                .any(|w| have.iter().any(|h| eval::equal(h, w))),
+            (have, wanted) => eval::equal(have, wanted),
+        };
         for (id, snapshot) in self.env.store.records(&layout.object)? {
-            if eval::equal(snapshot.aligned(layout).get(by), &wanted) {
+            if matches(snapshot.aligned(layout).get(by)) {
                 return Ok(Some(id));
             }
         }
@@ -765,8 +802,16 @@ impl<'a> Exec<'a> {
             .as_ref()
             .map(|r| r.get(slot).clone())
             .unwrap_or(Val::Empty);
+        // `if empty` on a value that is there: the new value is never computed, so a
+        // `round_robin` keeps its turn for the record that needs it.
+        if if_empty && !current.is_empty() {
+            let i = self.log(op, action, StepStatus::Unchanged, started);
+            self.run.steps[i].input =
+                Some(json!({ "attribute": name, "kept": to_json(&current, &ty, false) }));
+            return Ok(Flow::Next);
+        }
         let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
-        if (if_empty && !current.is_empty()) || current == new {
+        if current == new {
             let i = self.log(op, action, StepStatus::Unchanged, started);
             self.run.steps[i].input =
                 Some(json!({ "attribute": name, "value": to_json(&new, &ty, false) }));

@@ -15,7 +15,8 @@
 //!   when stage changed from Open to ClosedWon and value > 10000
 //!   do slack "#wins" "{{name}} closed for {{value}}"
 //! "##;
-//! let program = analyze_text("wins.rules", rules).checked.program();
+//! // A workspace with errors has no program: `program()` is a `Result`.
+//! let program = analyze_text("wins.rules", rules).program().unwrap();
 //!
 //! let sent = Arc::new(Mutex::new(Vec::new()));
 //! let log = sent.clone();

@@ -117,7 +117,7 @@ mod tests {
     fn evaluate_applies_trigger_and_condition() {
         let rules =
             "when stage changed from Open to ClosedWon and value > 10000 do slack \"#wins\"\n";
-        let program = analyze_text("t.rules", rules).checked.program();
+        let program = analyze_text("t.rules", rules).program().unwrap();
         let clock = ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap());
         let mut engine = Engine::builder(program).clock(clock).build().unwrap();
         let rule = engine.rule_index(&engine_rule_id(&engine)).unwrap();
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn conditions_through_references_still_read_the_store() {
         let rules = "when stage changed to ClosedWon and company is set and company.name = \"Acme\" do slack \"#wins\"\n";
-        let program = analyze_text("t.rules", rules).checked.program();
+        let program = analyze_text("t.rules", rules).program().unwrap();
         let clock = ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap());
         let mut engine = Engine::builder(program).clock(clock).build().unwrap();
         let rule = engine.rule_index(&engine_rule_id(&engine)).unwrap();

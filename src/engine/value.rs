@@ -148,6 +148,11 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_time(NaiveTime::MIN).and_utc())
 }
 
+/// A number of seconds that is whole and fits.
+fn whole_seconds(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() < 1e15).then_some(n as i64)
+}
+
 /// Converts event JSON to a value of `ty`; `null` is empty for every type.
 pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
     if json.is_null() {
@@ -198,7 +203,8 @@ pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
                 json,
             )),
         },
-        Type::Duration => match json.as_i64() {
+        // Seconds, in events and test blocks alike; `2700.0` is `2700`.
+        Type::Duration => match json.as_i64().or_else(|| whole_seconds(json.as_f64()?)) {
             Some(seconds) => Ok(Val::Duration(seconds)),
             None => Err(mismatch("a duration in seconds", json)),
         },

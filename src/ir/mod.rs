@@ -307,6 +307,8 @@ pub enum Function {
     Trim,
     /// `capitalize(text)`
     Capitalize,
+    /// `title_case(text)`: the first letter of every word upper-cased
+    TitleCase,
     /// `domain(email)`
     Domain,
     /// `len(text | list)`

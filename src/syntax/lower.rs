@@ -74,7 +74,13 @@ pub(super) fn item(
         operators: std::cell::Cell::new(0),
     };
     let span = lower.span(&pair);
-    let item = lower.item(pair).unwrap_or(Item::Error(span));
+    let item = match lower.item(pair) {
+        Some(item) => item,
+        None => {
+            lower.unread(span, "item");
+            Item::Error(span)
+        }
+    };
     let diagnostics = lower.diagnostics.into_inner();
     // An item with a syntax error is never compiled, even if it lowered.
     let item = if diagnostics.is_empty() {
@@ -88,6 +94,24 @@ pub(super) fn item(
 type Lowered<T> = Option<T>;
 
 impl<'f> Lower<'f> {
+    /// Reports a shape the grammar accepted but lowering does not know: a bug in rulec,
+    /// never the author's mistake, and never silent. Any diagnostic keeps the item from
+    /// being compiled, so nothing half-read can run.
+    fn unread(&self, span: Span, what: &str) {
+        let mut diagnostics = self.diagnostics.borrow_mut();
+        if diagnostics.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    self.file,
+                    "internal-error",
+                    format!("rulec could not read this {what}"),
+                    span,
+                )
+                .with_help("the grammar accepted text the reader does not know; this is a bug in rulec, please report it with this file"),
+            );
+        }
+    }
+
     /// The pair's span without the whitespace and comments pest consumes after it
     /// when an optional part that follows does not match.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
@@ -169,7 +193,7 @@ impl<'f> Lower<'f> {
                 let name = self.ident(next_of(&mut inner, Rule::ident)?);
                 let fields = inner
                     .filter(|p| p.as_rule() == Rule::field_decl)
-                    .filter_map(|p| self.field_decl(p))
+                    .filter_map(|p| self.part(p, "field", |p| self.field_decl(p)))
                     .collect();
                 Item::Webhook(WebhookDecl { span, name, fields })
             }
@@ -181,7 +205,9 @@ impl<'f> Lower<'f> {
                 let mut idempotent = false;
                 for p in inner {
                     match p.as_rule() {
-                        Rule::field_decl => params.extend(self.field_decl(p)),
+                        Rule::field_decl => {
+                            params.extend(self.part(p, "parameter", |p| self.field_decl(p)))
+                        }
                         Rule::idempotent => idempotent = true,
                         _ => {}
                     }
@@ -332,7 +358,10 @@ impl<'f> Lower<'f> {
             Rule::value_list => Values {
                 span,
                 bracketed: true,
-                items: inner.into_inner().filter_map(|v| self.value(v)).collect(),
+                items: inner
+                    .into_inner()
+                    .filter_map(|v| self.part(v, "value", |v| self.value(v)))
+                    .collect(),
             },
             _ => Values {
                 span,
@@ -404,7 +433,7 @@ impl<'f> Lower<'f> {
                 ScheduleKind::Interval(Duration {
                     span,
                     amount: self.number(&amount),
-                    unit: time_unit(unit.as_str()),
+                    unit: self.unit(&unit),
                 })
             }
             Rule::monthly_schedule => {
@@ -434,10 +463,26 @@ impl<'f> Lower<'f> {
 
     // ------------------------------------------------------------------ steps
 
+    /// Reads one part of a list (a step, a field, an option) with `read`; a part that
+    /// cannot be read is reported, never dropped in silence.
+    fn part<'i, T>(
+        &self,
+        pair: Pair<'i, Rule>,
+        what: &str,
+        read: impl FnOnce(Pair<'i, Rule>) -> Option<T>,
+    ) -> Option<T> {
+        let span = self.span(&pair);
+        let part = read(pair);
+        if part.is_none() {
+            self.unread(span, what);
+        }
+        part
+    }
+
     fn steps(&self, pairs: Pairs<'_, Rule>) -> Vec<Step> {
         pairs
             .filter(|p| p.as_rule() == Rule::step)
-            .filter_map(|p| self.step(p))
+            .filter_map(|p| self.part(p, "step", |p| self.step(p)))
             .collect()
     }
 
@@ -733,20 +778,22 @@ impl<'f> Lower<'f> {
     fn map(&self, pair: Pair<'_, Rule>) -> Vec<MapEntry> {
         pair.into_inner()
             .filter_map(|entry| {
-                let mut e = entry.into_inner();
-                let key = e.next()?;
-                let value = self.expr(e.next()?);
-                let quoted = key.as_rule() == Rule::string;
-                let key = if quoted {
-                    let s = self.string(key);
-                    Ident {
-                        name: s.plain().unwrap_or_else(|| s.lossy()),
-                        span: s.span,
-                    }
-                } else {
-                    self.ident(key)
-                };
-                Some(MapEntry { key, quoted, value })
+                self.part(entry, "entry", |entry| {
+                    let mut e = entry.into_inner();
+                    let key = e.next()?;
+                    let value = self.expr(e.next()?);
+                    let quoted = key.as_rule() == Rule::string;
+                    let key = if quoted {
+                        let s = self.string(key);
+                        Ident {
+                            name: s.plain().unwrap_or_else(|| s.lossy()),
+                            span: s.span,
+                        }
+                    } else {
+                        self.ident(key)
+                    };
+                    Some(MapEntry { key, quoted, value })
+                })
             })
             .collect()
     }
@@ -781,7 +828,11 @@ impl<'f> Lower<'f> {
                 let op_span = self.span(&op);
                 let op = match op.as_rule() {
                     Rule::not_op => UnaryOp::Not,
-                    _ => UnaryOp::Neg,
+                    Rule::neg_op => UnaryOp::Neg,
+                    _ => {
+                        self.unread(op_span, "operator");
+                        UnaryOp::Neg
+                    }
                 };
                 Expr {
                     span: op_span.cover(operand.span),
@@ -797,7 +848,11 @@ impl<'f> Lower<'f> {
                     Rule::is_set_op => TestOp::IsSet,
                     Rule::is_not_set_op => TestOp::IsNotSet,
                     Rule::is_empty_op => TestOp::IsEmpty,
-                    _ => TestOp::IsNotEmpty,
+                    Rule::is_not_empty_op => TestOp::IsNotEmpty,
+                    _ => {
+                        self.unread(op_span, "operator");
+                        TestOp::IsNotEmpty
+                    }
                 };
                 Expr {
                     span: operand.span.cover(op_span),
@@ -809,7 +864,10 @@ impl<'f> Lower<'f> {
             })
             .map_infix(|lhs, op, rhs| {
                 let op_span = self.span(&op);
-                let op = binary_op(op.as_rule());
+                let op = binary_op(op.as_rule()).unwrap_or_else(|| {
+                    self.unread(op_span, "operator");
+                    BinaryOp::Eq
+                });
                 Expr {
                     span: lhs.span.cover(rhs.span),
                     kind: ExprKind::Binary {
@@ -856,7 +914,7 @@ impl<'f> Lower<'f> {
                     Some(unit) => {
                         let duration = Duration {
                             amount,
-                            unit: time_unit(unit.as_str()),
+                            unit: self.unit(&unit),
                             span: self.span(&number).cover(self.span(&unit)),
                         };
                         if inner.next().is_some() {
@@ -890,7 +948,10 @@ impl<'f> Lower<'f> {
             Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).collect()),
             Rule::ident => ExprKind::Path(vec![self.ident(pair)]),
             Rule::number => ExprKind::Number(self.number(&pair)),
-            _ => ExprKind::Empty,
+            _ => {
+                self.unread(span, "value");
+                ExprKind::Empty
+            }
         };
         Expr { span, kind }
     }
@@ -950,8 +1011,15 @@ impl<'f> Lower<'f> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let amount = self.number(&inner.next()?);
-        let unit = time_unit(inner.next()?.as_str());
+        let unit = self.unit(&inner.next()?);
         Some(Duration { amount, unit, span })
+    }
+
+    fn unit(&self, pair: &Pair<'_, Rule>) -> TimeUnit {
+        time_unit(pair.as_str()).unwrap_or_else(|| {
+            self.unread(self.span(pair), "unit of time");
+            TimeUnit::Hour
+        })
     }
 
     fn window(&self, pair: Pair<'_, Rule>) -> Lowered<Duration> {
@@ -964,7 +1032,7 @@ impl<'f> Lower<'f> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::integer => amount = self.number(&p),
-                _ => unit = time_unit(p.as_str()),
+                _ => unit = self.unit(&p),
             }
         }
         Some(Duration { amount, unit, span })
@@ -979,16 +1047,18 @@ impl<'f> Lower<'f> {
         let attrs = inner
             .filter(|p| p.as_rule() == Rule::attr_decl)
             .filter_map(|p| {
-                let span = self.span(&p);
-                let mut a = p.into_inner();
-                let name = self.ident(a.next()?);
-                let ty = self.type_expr(a.next()?)?;
-                let flags = a.map(|f| self.ident(f)).collect();
-                Some(AttrDecl {
-                    span,
-                    name,
-                    ty,
-                    flags,
+                self.part(p, "attribute", |p| {
+                    let span = self.span(&p);
+                    let mut a = p.into_inner();
+                    let name = self.ident(a.next()?);
+                    let ty = self.type_expr(a.next()?)?;
+                    let flags = a.map(|f| self.ident(f)).collect();
+                    Some(AttrDecl {
+                        span,
+                        name,
+                        ty,
+                        flags,
+                    })
                 })
             })
             .collect();
@@ -1028,15 +1098,17 @@ impl<'f> Lower<'f> {
                     .find(|p| p.as_rule() == Rule::options)?
                     .into_inner()
                     .filter_map(|o| {
-                        let o = o.into_inner().next()?;
-                        Some(if o.as_rule() == Rule::string {
-                            let s = self.string(o);
-                            Ident {
-                                name: s.plain().unwrap_or_else(|| s.lossy()),
-                                span: s.span,
-                            }
-                        } else {
-                            self.ident(o)
+                        self.part(o, "option", |o| {
+                            let o = o.into_inner().next()?;
+                            Some(if o.as_rule() == Rule::string {
+                                let s = self.string(o);
+                                Ident {
+                                    name: s.plain().unwrap_or_else(|| s.lossy()),
+                                    span: s.span,
+                                }
+                            } else {
+                                self.ident(o)
+                            })
                         })
                     })
                     .collect();
@@ -1160,8 +1232,8 @@ fn is_operator(rule: Rule) -> bool {
     )
 }
 
-fn binary_op(rule: Rule) -> BinaryOp {
-    match rule {
+fn binary_op(rule: Rule) -> Option<BinaryOp> {
+    Some(match rule {
         Rule::or_op => BinaryOp::Or,
         Rule::and_op => BinaryOp::And,
         Rule::eq_op => BinaryOp::Eq,
@@ -1182,18 +1254,20 @@ fn binary_op(rule: Rule) -> BinaryOp {
         Rule::add_op => BinaryOp::Add,
         Rule::sub_op => BinaryOp::Sub,
         Rule::mul_op => BinaryOp::Mul,
-        _ => BinaryOp::Div,
-    }
+        Rule::div_op => BinaryOp::Div,
+        _ => return None,
+    })
 }
 
-fn time_unit(text: &str) -> TimeUnit {
-    match text.trim_end_matches('s') {
+fn time_unit(text: &str) -> Option<TimeUnit> {
+    Some(match text.trim_end_matches('s') {
         "second" => TimeUnit::Second,
         "minute" => TimeUnit::Minute,
         "hour" => TimeUnit::Hour,
         "day" => TimeUnit::Day,
-        _ => TimeUnit::Week,
-    }
+        "week" => TimeUnit::Week,
+        _ => return None,
+    })
 }
 
 fn unescape(raw: &str) -> String {
@@ -1212,4 +1286,40 @@ fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use pest::Parser;
+
+    use super::*;
+    use crate::syntax::RulesParser;
+
+    #[test]
+    fn a_shape_the_reader_does_not_know_is_reported_not_dropped() {
+        // An expression where an item belongs: the grammar never produces this, which
+        // is exactly the mismatch that must not turn into a silent `Item::Error`.
+        let text = "1 + 2";
+        let file = SourceFile::new("t.rules", text);
+        let pair = RulesParser::parse(Rule::expr, text)
+            .unwrap()
+            .next()
+            .unwrap();
+        let (lowered, diagnostics) = item(&file, &[], pair, 0);
+        assert!(matches!(lowered, Item::Error(_)));
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].code, "internal-error");
+    }
+
+    #[test]
+    fn every_unit_of_time_the_grammar_takes_is_read() {
+        for word in [
+            "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week",
+            "weeks",
+        ] {
+            assert!(time_unit(word).is_some(), "{word}");
+        }
+        assert!(time_unit("fortnight").is_none());
+    }
 }

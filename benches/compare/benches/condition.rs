@@ -24,7 +24,7 @@ fn conditions(c: &mut Criterion) {
 
     // rulec: the checked rule, evaluated by the engine on records it holds.
     let rules = "object deals {\n  region: text\n}\nrule wins\n  when stage changed from Open to ClosedWon and value > 10000\n  do slack \"#wins\"\n";
-    let mut engine = Engine::builder(analyze_text("bench.rules", rules).checked.program())
+    let mut engine = Engine::builder(analyze_text("bench.rules", rules).program().expect("the rules check"))
         .clock(ManualClock::new("2026-03-02T10:00:00Z".parse().unwrap()))
         .build()
         .unwrap();

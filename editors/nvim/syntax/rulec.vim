@@ -8,8 +8,13 @@ endif
 syn iskeyword @,48-57,_
 
 " Words that are always keywords (the reserved words and unambiguous steps).
+" `:syn keyword` takes some words as its own arguments (contains, contained, containedin,
+" nextgroup, transparent, conceal, cchar, oneline, concealends, keepend, excludenl,
+" skipwhite, skipnl, skipempty, grouphere, groupthere, in any case): `contains` there is
+" E395 and most of the others vanish silently, so such words go in a `syn match`.
 syn keyword rulecControl     when do every cron for where if then else end route stop skip
-syn keyword rulecOperator    and or not in is contains starts ends with before after within last next
+syn keyword rulecOperator    and or not in is starts ends with before after within last next
+syn match   rulecOperator    /\<contains\>/
 syn keyword rulecConstant    true false empty now today
 syn keyword rulecTrigger     created updated deleted merged changed matches from to added removed failed recorded completed
 syn keyword rulecAction      clear add remove slack dm subject template create find upsert http headers wait until ask timeout due key by as
