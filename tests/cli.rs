@@ -47,7 +47,7 @@ fn the_one_liner_checks_clean() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
-        text.ends_with("checked 1 file: 0 errors, 0 warnings\n"),
+        text.ends_with("checked 1 file: 0 errors, 0 warnings, 1 hint\n"),
         "{text}"
     );
     // A header-less rule gets a hint that nobody owns it, and nothing louder.
@@ -268,8 +268,13 @@ fn fmt_rewrites_and_check_mode_reports() {
 fn fmt_keeps_broken_items_as_written() {
     let text = "when stage changed to do slack \"#x\"\nwhen   created and value > 1 do stop\n";
     let dir = project("fmt-broken", &[("b.rules", text)]);
+    // A file with syntax errors is only partly formatted: exit 1, with and without
+    // `--check`, saying where.
+    let out = rulec(&dir, &["fmt", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("b.rules:1:"), "{}", stderr(&out));
     let out = rulec(&dir, &["fmt"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("syntax errors"));
     let after = std::fs::read_to_string(dir.join("b.rules")).unwrap();
     assert_eq!(
@@ -590,5 +595,105 @@ test "a small win stays quiet"
     assert!(
         text.contains("#losses"),
         "the failure says what was expected: {text}"
+    );
+}
+
+fn rulec_with_stdin(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rulec runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn check_and_fmt_read_standard_input() {
+    let dir = project("stdin", &[]);
+    let out = rulec_with_stdin(&dir, &["check", "-"], &ONE_LINER.replace("Open", "Opn"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("<stdin>:1:"), "{}", stdout(&out));
+
+    let messy = "when   stage changed to ClosedWon and value > 1 do slack \"#wins\"\n";
+    let out = rulec_with_stdin(&dir, &["fmt", "-"], messy);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        "when stage changed to ClosedWon and value > 1 do slack \"#wins\"\n"
+    );
+    let out = rulec_with_stdin(&dir, &["fmt", "--check", "-"], messy);
+    assert_eq!(out.status.code(), Some(1));
+    let out = rulec_with_stdin(&dir, &["fmt", "-"], "when stage chaged to do stop\n");
+    assert_eq!(out.status.code(), Some(1), "a file it cannot format");
+}
+
+#[test]
+fn quiet_and_color_work_on_every_command() {
+    let dir = project("quiet", &[("wins.rules", ONE_LINER)]);
+    let out = rulec(&dir, &["check", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stdout(&out).contains("checked 1 file"), "{}", stdout(&out));
+    let out = rulec(&dir, &["--color", "always", "check"]);
+    assert!(stdout(&out).contains('\u{1b}'), "colour when asked");
+    let out = rulec(&dir, &["check", "--color", "never"]);
+    assert!(!stdout(&out).contains('\u{1b}'));
+    for args in [
+        &["test", "-q"][..],
+        &["fmt", "-q"],
+        &["compile", "-q", "-o", "ir.json"],
+        &["run", "-q", "--events", "none.jsonl"],
+    ] {
+        std::fs::write(dir.join("none.jsonl"), "").unwrap();
+        let out = rulec(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).is_empty(),
+            "{args:?} is quiet: {}",
+            stderr(&out)
+        );
+    }
+    let out = rulec(&dir, &["compile", "-o", "ir.json"]);
+    assert!(
+        stderr(&out).contains("compiled 1 rule to"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn explain_covers_checker_codes_and_suggests_names() {
+    let dir = project("explain", &[]);
+    let out = rulec(&dir, &["explain", "unknown-option"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("option"), "{}", stdout(&out));
+    let out = rulec(&dir, &["explain", "unknown-optin"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `unknown-option`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_misspelt_name_is_fixed_by_check_fix() {
+    let text = "rule wins\n  when stage chaged to ClosedWn and valeu > 1 do slack \"#wins\"\n";
+    let dir = project("fix-typos", &[("w.rules", text)]);
+    rulec(&dir, &["check", "--fix"]);
+    let fixed = std::fs::read_to_string(dir.join("w.rules")).unwrap();
+    assert_eq!(
+        fixed,
+        "rule wins\n  when stage changed to ClosedWon and value > 1 do slack \"#wins\"\n"
     );
 }

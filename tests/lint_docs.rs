@@ -77,3 +77,68 @@ fn documentation_has_every_section() {
         assert!(lint.docs.starts_with(&format!("# {}", lint.name)));
     }
 }
+
+/// Every code the golden cases show, and every code rulec's sources give a diagnostic,
+/// can be explained: a lint documents itself, the checker's codes are in
+/// `diagnostics::codes`.
+#[test]
+fn every_diagnostic_code_has_an_explanation() {
+    let explained = |code: &str| {
+        rulec::lint::lint(code).is_some() || rulec::diagnostics::codes::code(code).is_some()
+    };
+    let mut missing = Vec::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in [
+        "tests/data/check",
+        "src/check",
+        "src/syntax",
+        "src/schema",
+        "src/lint",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.push(root.join("src/workspace.rs"));
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let codes: Vec<String> = if path.extension().is_some_and(|e| e == "snap") {
+            // A snapshot's diagnostics start with their code alone on a line.
+            text.lines()
+                .filter(|l| {
+                    l.contains(char::is_alphabetic)
+                        && l.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                })
+                .map(str::to_string)
+                .collect()
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            // `Diagnostic::error(file, "code", …)` and friends: the first string argument
+            // that looks like a code.
+            text.split("error(")
+                .skip(1)
+                .chain(text.split("Diagnostic::").skip(1))
+                .filter_map(|call| call.split('"').nth(1))
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                        && s.contains('-')
+                })
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for code in codes {
+            if !explained(&code) {
+                missing.push(format!("{code} ({})", path.display()));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "codes without an explanation: {missing:?}"
+    );
+}

@@ -176,6 +176,9 @@ pub fn check(units: &[Unit]) -> Checked {
             }
         }
     }
+    for d in &mut diagnostics {
+        suggestion_fix(d);
+    }
     sort_diagnostics(units, &mut diagnostics);
     let errors = diagnostics
         .iter()
@@ -263,6 +266,48 @@ fn assign_ids(
         }
     }
     out
+}
+
+/// Makes a "did you mean `x`?" with one candidate a fix: the misspelt name (a bare
+/// name or a quoted string) is replaced by the candidate, in the same form.
+fn suggestion_fix(d: &mut Diagnostic) {
+    if d.fix.is_some() {
+        return;
+    }
+    let Some(candidate) = d
+        .help
+        .as_deref()
+        .and_then(|h| h.strip_prefix("did you mean `"))
+        .and_then(|h| h.strip_suffix("`?"))
+    else {
+        return;
+    };
+    let written = d.file.slice(d.span);
+    let is_name = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !t.starts_with(|c: char| c.is_ascii_digit())
+    };
+    let replacement = if is_name(written) && is_name(candidate) {
+        candidate.to_string()
+    } else if written.len() >= 2
+        && written.starts_with('"')
+        && written.ends_with('"')
+        && !candidate.contains(['"', '\\', '{'])
+    {
+        format!("\"{candidate}\"")
+    } else {
+        return;
+    };
+    d.fix = Some(crate::diagnostics::Fix {
+        title: format!("replace `{written}` with `{replacement}`"),
+        safety: crate::diagnostics::Safety::Safe,
+        edits: vec![crate::diagnostics::Edit {
+            span: d.span,
+            replacement,
+        }],
+    });
 }
 
 /// A "did you mean" help, or a list of what exists.

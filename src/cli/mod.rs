@@ -21,6 +21,37 @@ use crate::workspace::{self, Config};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Options every command takes.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Global {
+    /// Colour in human output (`auto`: when writing to a terminal and `NO_COLOR` is unset).
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    /// Print only problems: no summaries, no progress, no "formatted …" lines.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+impl Global {
+    /// Whether to colour what goes to stdout (`false`) or stderr (`true`).
+    fn color(&self, stderr: bool) -> bool {
+        match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                let terminal = if stderr {
+                    std::io::stderr().is_terminal()
+                } else {
+                    std::io::stdout().is_terminal()
+                };
+                terminal && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -37,9 +68,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run the `test` blocks of rule files.
     Test(test::TestArgs),
-    /// Print a lint's documentation.
+    /// Explain a lint or a diagnostic code (`unknown-option`, `type-mismatch`, …).
     Explain {
-        /// The lint's name, e.g. `unconditioned-trigger`.
+        /// The lint or code, e.g. `unconditioned-trigger` or `unknown-attribute`.
         lint: String,
     },
 }
@@ -47,6 +78,7 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct Inputs {
     /// Files or directories (searched for `*.rules`); defaults to the current directory.
+    /// `-` reads one file from standard input.
     paths: Vec<PathBuf>,
     /// A schema file extending the built-in objects (overrides `schema` in rulec.toml).
     #[arg(long)]
@@ -63,9 +95,6 @@ struct CheckArgs {
     /// Treat warnings as errors for the exit code (`--deny warnings`).
     #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
     deny: Option<String>,
-    /// Colour in human output.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
     /// Apply the fixes that keep behaviour, then report what is left.
     #[arg(long)]
     fix: bool,
@@ -76,7 +105,8 @@ struct CheckArgs {
 
 #[derive(clap::Args, Debug)]
 struct FmtArgs {
-    /// Files or directories; defaults to the current directory.
+    /// Files or directories; defaults to the current directory. `-` formats standard
+    /// input to standard output.
     paths: Vec<PathBuf>,
     /// Change nothing; exit 1 if any file would be reformatted.
     #[arg(long)]
@@ -120,12 +150,13 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let global = cli.global;
     let result = match cli.command {
-        Command::Check(args) => check(args),
-        Command::Fmt(args) => fmt(args),
-        Command::Compile(args) => compile(args),
-        Command::Run(args) => run::run(args),
-        Command::Test(args) => test::test(args),
+        Command::Check(args) => check(args, global),
+        Command::Fmt(args) => fmt(args, global),
+        Command::Compile(args) => compile(args, global),
+        Command::Run(args) => run::run(args, global),
+        Command::Test(args) => test::test(args, global),
         Command::Lints => {
             print!("{}", lint_table());
             Ok(ExitCode::SUCCESS)
@@ -170,7 +201,13 @@ fn analyze_with_sources(
     } else {
         inputs.paths.clone()
     };
-    let mut files = workspace::collect(&paths).map_err(|e| e.to_string())?;
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    let files_on_disk: Vec<PathBuf> = paths.into_iter().filter(|p| p.as_os_str() != "-").collect();
+    let mut files = if files_on_disk.is_empty() && stdin {
+        Vec::new()
+    } else {
+        workspace::collect(&files_on_disk).map_err(|e| e.to_string())?
+    };
     let mut units = Vec::new();
     if let Some(schema) = schema {
         if !schema.is_file() {
@@ -185,8 +222,21 @@ fn analyze_with_sources(
         sources.push((unit.file.name().to_string(), file));
         units.push(unit);
     }
+    if stdin {
+        units.push(workspace::unit_from_bytes(STDIN_NAME, read_stdin()?));
+    }
     let analysis = workspace::analyze(units, &config.lints);
     Ok((analysis, extra, sources))
+}
+
+/// How standard input is named in diagnostics.
+const STDIN_NAME: &str = "<stdin>";
+
+fn read_stdin() -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+        .map_err(|e| format!("standard input: {e}"))?;
+    Ok(bytes)
 }
 
 fn load(cwd: &Path, path: &Path) -> Result<crate::check::Unit, String> {
@@ -210,25 +260,27 @@ fn display(cwd: &Path, path: &Path) -> String {
     shown.to_string_lossy().replace('\\', "/")
 }
 
-fn check(args: CheckArgs) -> CliResult {
+fn check(args: CheckArgs, global: Global) -> CliResult {
     if args.fix {
+        if args.inputs.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err("--fix rewrites files; it cannot fix standard input".into());
+        }
         let fixed = fix_files(&args.inputs, args.unsafe_fixes)?;
-        eprintln!("fixed {fixed} problem{}", if fixed == 1 { "" } else { "s" });
+        if !global.quiet {
+            eprintln!("fixed {fixed} problem{}", if fixed == 1 { "" } else { "s" });
+        }
     }
     let (analysis, mut diagnostics) = analyze(&args.inputs)?;
     diagnostics.extend(analysis.diagnostics);
     let summary = Summary::of(analysis.units.len(), &diagnostics);
     // The process ends right after printing: freeing every tree would only cost time.
     std::mem::forget((analysis.units, analysis.checked));
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let output = match args.format {
         Format::Human => {
-            let mut text = diagnostics::render_human(&diagnostics, color);
-            text.push_str(&summary_line(&summary));
+            let mut text = diagnostics::render_human(&diagnostics, global.color(false));
+            if !global.quiet {
+                text.push_str(&summary_line(&summary));
+            }
             text
         }
         Format::Json => diagnostics::render_json(&diagnostics, summary) + "\n",
@@ -300,13 +352,25 @@ fn without_hints(diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
 }
 
 fn summary_line(summary: &Summary) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "checked {}: {}, {}\n",
-        plural(summary.files, "file"),
+    let mut counts = vec![
         plural(summary.errors, "error"),
-        plural(summary.warnings, "warning")
+        plural(summary.warnings, "warning"),
+    ];
+    for (n, word) in [(summary.infos, "info"), (summary.hints, "hint")] {
+        if n > 0 {
+            counts.push(plural(n, word));
+        }
+    }
+    format!(
+        "checked {}: {}\n",
+        plural(summary.files, "file"),
+        counts.join(", ")
     )
+}
+
+/// `1 rule`, `2 rules`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Analyzes and insists on no errors: rules with errors cannot compile or run.
@@ -314,6 +378,7 @@ fn summary_line(summary: &Summary) -> String {
 fn checked_analysis(
     inputs: &Inputs,
     what: &str,
+    global: Global,
 ) -> Result<Result<workspace::Analysis, ExitCode>, String> {
     let (analysis, mut diagnostics) = analyze(inputs)?;
     diagnostics.extend(analysis.diagnostics.iter().cloned());
@@ -322,20 +387,15 @@ fn checked_analysis(
         .filter(|d| d.severity == Severity::Error)
         .collect();
     if !errors.is_empty() {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        eprint!("{}", diagnostics::render_human(&errors, color));
-        eprintln!(
-            "error: not {what}: {} error{}",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
+        eprint!("{}", diagnostics::render_human(&errors, global.color(true)));
+        eprintln!("error: not {what}: {}", plural(errors.len(), "error"));
         return Ok(Err(ExitCode::from(1)));
     }
     Ok(Ok(analysis))
 }
 
-fn compile(args: CompileArgs) -> CliResult {
-    let analysis = match checked_analysis(&args.inputs, "compiled")? {
+fn compile(args: CompileArgs, global: Global) -> CliResult {
+    let analysis = match checked_analysis(&args.inputs, "compiled", global)? {
         Ok(analysis) => analysis,
         Err(code) => return Ok(code),
     };
@@ -346,18 +406,26 @@ fn compile(args: CompileArgs) -> CliResult {
         Some(path) if path == Path::new("-") => write_stdout(&json)?,
         Some(path) => {
             std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!(
-                "compiled {} rules to {}",
-                program.rules.len(),
-                path.display()
-            );
+            if !global.quiet {
+                eprintln!(
+                    "compiled {} to {}",
+                    plural(program.rules.len(), "rule"),
+                    path.display()
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn fmt(args: FmtArgs) -> CliResult {
+fn fmt(args: FmtArgs, global: Global) -> CliResult {
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        if args.paths.len() > 1 {
+            return Err("`-` formats standard input alone; give no other paths".into());
+        }
+        return fmt_stdin(args.check);
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -365,26 +433,16 @@ fn fmt(args: FmtArgs) -> CliResult {
     };
     let files = workspace::collect(&paths).map_err(|e| e.to_string())?;
     let mut changed = 0;
+    let mut unformattable = 0;
     for path in &files {
         let unit = load(&cwd, path)?;
-        if unit
-            .parsed
-            .diagnostics
-            .iter()
-            .any(|d| d.code == "invalid-encoding")
-        {
-            return Err(format!(
-                "{}: not valid UTF-8; not formatted",
-                path.display()
-            ));
-        }
-        let formatted = crate::format::format_document(unit.file.text(), &unit.parsed.document);
-        if !unit.parsed.diagnostics.is_empty() {
-            eprintln!(
-                "warning: {} has syntax errors; those items were left as written",
-                unit.file.name()
-            );
-        }
+        let formatted = match formatted(&unit) {
+            Ok(text) => text,
+            Err(text) => {
+                unformattable += 1;
+                text
+            }
+        };
         if formatted == unit.file.text() {
             continue;
         }
@@ -393,13 +451,62 @@ fn fmt(args: FmtArgs) -> CliResult {
             println!("would reformat {}", unit.file.name());
         } else {
             std::fs::write(path, formatted).map_err(|e| format!("{}: {e}", path.display()))?;
-            println!("formatted {}", unit.file.name());
+            if !global.quiet {
+                println!("formatted {}", unit.file.name());
+            }
         }
     }
-    if args.check && changed > 0 {
+    // A file with syntax errors is only partly formatted: `--check` cannot vouch for it.
+    if (args.check && changed > 0) || unformattable > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The canonical text of a unit; `Err` (with what could be formatted) when items with
+/// syntax errors had to be left as written. Says so on stderr.
+fn formatted(unit: &crate::check::Unit) -> Result<String, String> {
+    let name = unit.file.name();
+    if unit
+        .parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "invalid-encoding")
+    {
+        eprintln!("error: {name} is not valid UTF-8; not formatted");
+        return Err(unit.file.text().to_string());
+    }
+    let text = crate::format::format_document(unit.file.text(), &unit.parsed.document);
+    if unit.parsed.diagnostics.is_empty() {
+        return Ok(text);
+    }
+    let at = unit.parsed.diagnostics[0].start();
+    eprintln!(
+        "error: {name}:{}:{}: syntax errors; those items were left as written (`rulec check {name}` shows them)",
+        at.line, at.column
+    );
+    Err(text)
+}
+
+fn fmt_stdin(check: bool) -> CliResult {
+    let unit = workspace::unit_from_bytes(STDIN_NAME, read_stdin()?);
+    let (text, clean) = match formatted(&unit) {
+        Ok(text) => (text, true),
+        Err(text) => (text, false),
+    };
+    let changed = text != unit.file.text();
+    if check {
+        if changed {
+            println!("would reformat {STDIN_NAME}");
+        }
+    } else {
+        write_stdout(&text)?;
+    }
+    Ok(if !clean || (check && changed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The `rulec lints` table.
@@ -418,21 +525,30 @@ pub fn lint_table() -> String {
 }
 
 fn explain(name: &str) -> CliResult {
-    match lint::lint(name) {
-        Some(lint) => {
-            write_stdout(&format!(
-                "{}\nDefault level: {}\n",
-                lint.docs.trim_start(),
-                lint.default.as_str()
-            ))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            let hint = crate::diagnostics::did_you_mean(name, LINTS.iter().map(|l| l.name))
-                .unwrap_or_else(|| "`rulec lints` lists every lint".into());
-            Err(format!("there is no lint called `{name}`; {hint}"))
-        }
+    use crate::diagnostics::codes;
+    if let Some(lint) = lint::lint(name) {
+        write_stdout(&format!(
+            "{}\nDefault level: {}\n",
+            lint.docs.trim_start(),
+            lint.default.as_str()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
     }
+    if let Some(code) = codes::code(name) {
+        write_stdout(&format!(
+            "# {}\n\n{}.\n\n{}",
+            code.name, code.summary, code.docs
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names = LINTS
+        .iter()
+        .map(|l| l.name)
+        .chain(codes::CODES.iter().map(|c| c.name));
+    let hint = crate::diagnostics::did_you_mean(name, names).unwrap_or_else(|| {
+        "`rulec lints` lists every lint; every code a diagnostic shows can be explained".into()
+    });
+    Err(format!("there is no lint or code called `{name}`; {hint}"))
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {

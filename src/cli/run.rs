@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{checked_analysis, CliResult, Inputs};
+use super::{checked_analysis, CliResult, Global, Inputs};
 use crate::engine::{
     dry_run_answer, Clock, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus,
     SqliteStore,
@@ -112,8 +112,8 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-pub(super) fn run(args: RunArgs) -> CliResult {
-    let analysis = match checked_analysis(&args.inputs, "run")? {
+pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
+    let analysis = match checked_analysis(&args.inputs, "run", global)? {
         Ok(analysis) => analysis,
         Err(code) => return Ok(code),
     };
@@ -147,7 +147,7 @@ pub(super) fn run(args: RunArgs) -> CliResult {
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         (Box::new(BufReader::with_capacity(1 << 16, file)), size)
     };
-    let progress = progress_bar(size);
+    let progress = progress_bar(size).filter(|_| !global.quiet);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut tally = Tally::default();
     let print =
@@ -210,7 +210,9 @@ pub(super) fn run(args: RunArgs) -> CliResult {
         bar.finish_and_clear();
     }
     let _ = out.flush();
-    eprintln!("{}", tally.line());
+    if !global.quiet {
+        eprintln!("{}", tally.line());
+    }
     let failed = tally.by_status[RunStatus::Failed as usize] > 0;
     Ok(if failed || tally.rejected > 0 {
         ExitCode::from(1)

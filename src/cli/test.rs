@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{checked_analysis, CliResult, Inputs};
+use super::{checked_analysis, CliResult, Global, Inputs};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct TestArgs {
@@ -13,8 +13,8 @@ pub(super) struct TestArgs {
     filter: Option<String>,
 }
 
-pub(super) fn test(args: TestArgs) -> CliResult {
-    let analysis = match checked_analysis(&args.inputs, "tested")? {
+pub(super) fn test(args: TestArgs, global: Global) -> CliResult {
+    let analysis = match checked_analysis(&args.inputs, "tested", global)? {
         Ok(analysis) => analysis,
         Err(code) => return Ok(code),
     };
@@ -22,12 +22,10 @@ pub(super) fn test(args: TestArgs) -> CliResult {
     if let Some(filter) = &args.filter {
         results.retain(|r| r.name.contains(filter.as_str()));
     }
-    println!(
-        "\nrunning {} test{}",
-        results.len(),
-        if results.len() == 1 { "" } else { "s" }
-    );
-    for r in &results {
+    if !global.quiet {
+        println!("\nrunning {}", super::plural(results.len(), "test"));
+    }
+    for r in results.iter().filter(|r| !global.quiet || !r.passed()) {
         let place = r.file.line_col(r.span.lo());
         println!(
             "test {}:{} {:?} ... {}",

@@ -5,6 +5,7 @@
 //! cannot disagree. Messages follow one style: lowercase, no final period, user input
 //! in backticks, the fix in `help`.
 
+pub mod codes;
 mod render;
 mod suggest;
 
@@ -304,9 +305,10 @@ pub struct Summary {
     pub errors: usize,
     /// Warnings.
     pub warnings: usize,
-    /// Infos and hints.
-    #[serde(skip)]
-    pub notes: usize,
+    /// Infos.
+    pub infos: usize,
+    /// Hints.
+    pub hints: usize,
 }
 
 impl Summary {
@@ -320,7 +322,8 @@ impl Summary {
             match d.severity {
                 Severity::Error => summary.errors += 1,
                 Severity::Warning => summary.warnings += 1,
-                Severity::Info | Severity::Hint => summary.notes += 1,
+                Severity::Info => summary.infos += 1,
+                Severity::Hint => summary.hints += 1,
             }
         }
         summary

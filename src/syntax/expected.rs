@@ -9,7 +9,7 @@ use std::sync::Arc;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::Rule;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{closest, Diagnostic, Edit, Fix, Safety};
 use crate::source::{SourceFile, Span};
 
 /// A syntax diagnostic for a failed item parse. `offset` is where the item's text starts.
@@ -19,6 +19,16 @@ pub(super) fn syntax_error(
     text: &str,
     error: &Error<Rule>,
 ) -> Diagnostic {
+    if let Some(open) = unclosed_string(text) {
+        return Diagnostic::error(
+            file,
+            "syntax-error",
+            "this string is never closed",
+            Span::new(offset + open, offset + open + 1),
+        )
+        .with_label("opens here")
+        .with_help("add the closing `\"`; a string may span lines, but not into the next item");
+    }
     let pos = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -43,6 +53,9 @@ pub(super) fn syntax_error(
 
     let found = token_at(text, pos);
     let after = previous_token(text, pos);
+    if let Some(typo) = keyword_typo(text, pos, found, after, &phrases) {
+        return typo.diagnostic(file, offset);
+    }
     let expected = match phrases.as_slice() {
         [] => "something else".to_string(),
         [one] => (*one).to_string(),
@@ -217,4 +230,182 @@ fn strip_comment(line: &str) -> &str {
         }
     }
     line
+}
+
+/// Keywords a misspelt word is compared with, by what they are.
+const TRIGGER_WORDS: &[&str] = &[
+    "created",
+    "updated",
+    "deleted",
+    "merged",
+    "changed",
+    "matches",
+    "added",
+    "removed",
+    "recorded",
+    "completed",
+    "webhook",
+    "failed",
+];
+const STEP_WORDS: &[&str] = &[
+    "set", "clear", "slack", "email", "create", "find", "upsert", "note", "http", "wait", "ask",
+    "if", "route", "stop", "skip",
+];
+const OTHER_WORDS: &[&str] = &[
+    "when",
+    "every",
+    "do",
+    "then",
+    "else",
+    "end",
+    "from",
+    "to",
+    "and",
+    "or",
+    "not",
+    "contains",
+    "starts",
+    "ends",
+    "with",
+    "before",
+    "after",
+    "within",
+    "last",
+    "next",
+    "empty",
+    "today",
+    "now",
+    "where",
+    "owner",
+    "description",
+    "status",
+    "limit",
+    "coalesce",
+    "allow",
+    "list",
+    "task",
+    "subject",
+    "body",
+    "template",
+    "due",
+    "key",
+    "timeout",
+    "retry",
+];
+
+/// A word that is one typo away from a keyword where the parser got stuck.
+struct Typo {
+    span: Span,
+    word: String,
+    keyword: &'static str,
+}
+
+impl Typo {
+    fn diagnostic(&self, file: &Arc<SourceFile>, offset: usize) -> Diagnostic {
+        let what = if TRIGGER_WORDS.contains(&self.keyword) {
+            format!("a trigger such as `{}`", self.keyword)
+        } else if STEP_WORDS.contains(&self.keyword) {
+            format!("a step such as `{}`", self.keyword)
+        } else {
+            format!("`{}`", self.keyword)
+        };
+        let span = self.span.shift(offset);
+        Diagnostic::error(
+            file,
+            "syntax-error",
+            format!("expected {what}, found `{}`", self.word),
+            span,
+        )
+        .with_label("not a keyword")
+        .with_help(format!("did you mean `{}`?", self.keyword))
+        .with_fix(Fix {
+            title: format!("replace `{}` with `{}`", self.word, self.keyword),
+            safety: Safety::Safe,
+            edits: vec![Edit {
+                span,
+                replacement: self.keyword.to_string(),
+            }],
+        })
+    }
+}
+
+/// The misspelt keyword to blame: the token where parsing stopped when it is close to
+/// a keyword of what was expected, or else — when pest could say nothing useful — the
+/// word just before it (`stage chaged to …` stops at `to`).
+fn keyword_typo(
+    text: &str,
+    pos: usize,
+    found: Option<&str>,
+    after: Option<&str>,
+    phrases: &[&str],
+) -> Option<Typo> {
+    let all = || {
+        TRIGGER_WORDS
+            .iter()
+            .chain(STEP_WORDS)
+            .chain(OTHER_WORDS)
+            .copied()
+    };
+    let is_word = |w: &str| w.chars().next().is_some_and(|c| c.is_alphabetic()) && w.len() > 2;
+    let expected: &[&str] = match phrases.first() {
+        Some(p) if *p == PHRASES[0] => TRIGGER_WORDS,
+        Some(p) if *p == PHRASES[3] => STEP_WORDS,
+        _ => &[],
+    };
+    if let Some(word) = found.filter(|w| is_word(w) && !all().any(|k| k == *w)) {
+        if let Some(keyword) = closest(word, expected.iter().copied()) {
+            return Some(Typo {
+                span: Span::new(pos, pos + word.len()),
+                word: word.to_string(),
+                keyword,
+            });
+        }
+    }
+    if !phrases.is_empty() {
+        return None;
+    }
+    let word = after.filter(|w| is_word(w) && !all().any(|k| k == *w))?;
+    let keyword = closest(word, all())?;
+    let start = text.get(..pos)?.rfind(word)?;
+    Some(Typo {
+        span: Span::new(start, start + word.len()),
+        word: word.to_string(),
+        keyword,
+    })
+}
+
+/// Where a string that is never closed opens, if the item has one. Comments and
+/// `{{ }}` holes (which may hold strings of their own) are understood.
+fn unclosed_string(text: &str) -> Option<usize> {
+    // Each open string's start; a hole inside a string counts as code.
+    let mut strings: Vec<usize> = Vec::new();
+    let mut holes = 0usize;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let in_string = strings.len() > holes;
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' if in_string => {
+                strings.pop();
+            }
+            b'"' => strings.push(i),
+            b'{' if in_string && bytes.get(i + 1) == Some(&b'{') => {
+                holes += 1;
+                i += 1;
+            }
+            b'}' if !in_string && holes > 0 && bytes.get(i + 1) == Some(&b'}') => {
+                holes -= 1;
+                i += 1;
+            }
+            b'#' if !in_string => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    strings.first().copied()
 }

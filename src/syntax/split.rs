@@ -93,6 +93,14 @@ pub fn split(text: &str) -> Split {
                 }
                 b'\n' => {
                     i += 1;
+                    // Strings may span lines, but not into the next item: a line that
+                    // starts one (`rule x`, `test "…"`) means the quote was never closed.
+                    let word = word_at(bytes, i);
+                    if ITEM_WORDS.contains(&word) && starts_item(bytes, i, word, None) {
+                        modes.truncate(1);
+                        depth = 0;
+                        at_line_start = true;
+                    }
                 }
                 _ => i += 1,
             }
@@ -374,8 +382,17 @@ mod tests {
     #[test]
     fn conditions_and_strings_do_not_split() {
         let text =
-            "when created\n and owner is set\n do email owner subject \"x\" body \"\nrule y\n\"";
+            "when created\n and owner is set\n do email owner subject \"x\" body \"\n  rule y\nthanks\"";
         assert_eq!(items(text).len(), 1);
+    }
+
+    #[test]
+    fn a_string_never_runs_into_the_next_item() {
+        // An unclosed quote: the next rule is still a rule of its own.
+        let text = "when created do slack \"#a\n\nrule y\n  when updated do stop";
+        let got = items(text);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[1].starts_with("rule y"));
     }
 
     #[test]
