@@ -126,7 +126,25 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Rendering every diagnostic of the 10,000-rule file (3,334 warnings and the hints):
+/// the human report must stay within 2× of JSON, whatever the file's size.
+fn render(c: &mut Criterion) {
+    let file = SourceFile::new("bench.rules", generate(10_000));
+    let analysis = workspace::analyze(vec![Unit::parse(file)], &LintConfig::default());
+    let diagnostics = &analysis.diagnostics;
+    let summary = rulec::diagnostics::Summary::of(1, diagnostics);
+    let mut group = c.benchmark_group("render-10k-rules");
+    group.sample_size(10);
+    group.bench_function("json", |b| {
+        b.iter(|| rulec::diagnostics::render_json(diagnostics, summary))
+    });
+    group.bench_function("human", |b| {
+        b.iter(|| rulec::diagnostics::render_human(diagnostics, false))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, render);
 criterion_main!(benches);
 
 /// Prints the input size and pest's pair count, for reading the throughput figures.

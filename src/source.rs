@@ -113,6 +113,29 @@ impl SourceFile {
         self.lines.line_col(&self.text, offset)
     }
 
+    /// The whole lines around `lo..hi`, with `before` lines before and `after` lines
+    /// after: the 0-based number of the first line and the byte range. Found through
+    /// the line index, so a snippet near the end of a large file costs no more than
+    /// one near its start.
+    pub fn window(
+        &self,
+        lo: usize,
+        hi: usize,
+        before: usize,
+        after: usize,
+    ) -> (usize, usize, usize) {
+        let (first, _) = self.lines.line_of(lo.min(self.text.len()));
+        let (last, _) = self.lines.line_of(hi.min(self.text.len()));
+        let first = first.saturating_sub(before);
+        let start = self.lines.starts.get(first).copied().unwrap_or(0) as usize;
+        let end = self
+            .lines
+            .starts
+            .get(last + after + 1)
+            .map_or(self.text.len(), |&s| s as usize);
+        (first, start, end.max(start))
+    }
+
     /// Line and UTF-16 column of a byte offset, for editors.
     pub fn utf16_position(&self, offset: usize) -> (u32, u32) {
         self.lines.utf16_position(&self.text, offset)

@@ -13,7 +13,7 @@ use rulec::lint::condition_space::{decide, Verdict};
 use rulec::syntax::ast::{BinaryOp, TestOp};
 use rulec::workspace::analyze_text;
 
-const SCHEMA: &str = "object deals {\n  flag: checkbox\n  tier: select [Gold, Silver, Bronze]\n}\n";
+const SCHEMA: &str = "object deals {\n  flag: checkbox\n  tier: select [Gold, Silver, Bronze]\n  tags: select[] [vip, partner, churn]\n}\n";
 
 #[derive(Clone, Debug, PartialEq)]
 enum V {
@@ -22,6 +22,8 @@ enum V {
     Text(String),
     Bool(bool),
     Opt(u32),
+    /// A multi-select's options, as a set.
+    Opts(Vec<u32>),
     Date(String),
 }
 
@@ -42,6 +44,16 @@ fn atom() -> impl Strategy<Value = String> {
             .prop_map(|(o, d)| format!("close_date {o} {d}")),
         prop::sample::select(vec!["value is set", "stage is empty", "tier is not set"])
             .prop_map(String::from),
+        prop::sample::select(vec![
+            "tags contains vip",
+            "tags contains any [vip, partner]",
+            "tags contains all [vip, partner]",
+            "tags contains all [churn]",
+            "tags = [partner, vip]",
+            "tags != [vip]",
+            "tags is set",
+        ])
+        .prop_map(String::from),
     ]
 }
 
@@ -80,16 +92,26 @@ fn record() -> impl Strategy<Value = HashMap<&'static str, V>> {
         ])
         .prop_map(|d| V::Date(d.into()))
     ];
-    (value, stage, tier, name, flag, date).prop_map(|(value, stage, tier, name, flag, date)| {
-        HashMap::from([
-            ("value", value),
-            ("stage", stage),
-            ("tier", tier),
-            ("name", name),
-            ("flag", flag),
-            ("close_date", date),
-        ])
-    })
+    let tags = prop::collection::btree_set(0u32..3, 0..=3).prop_map(|set| {
+        if set.is_empty() {
+            V::Empty
+        } else {
+            V::Opts(set.into_iter().collect())
+        }
+    });
+    (value, stage, tier, name, flag, date, tags).prop_map(
+        |(value, stage, tier, name, flag, date, tags)| {
+            HashMap::from([
+                ("value", value),
+                ("stage", stage),
+                ("tier", tier),
+                ("name", name),
+                ("flag", flag),
+                ("close_date", date),
+                ("tags", tags),
+            ])
+        },
+    )
 }
 
 fn constant(v: &Value) -> V {
@@ -159,6 +181,26 @@ fn eval(e: &Expr, record: &HashMap<&'static str, V>) -> bool {
                 other => vec![constant(other)],
             };
             let first = &list[0];
+            if let V::Opts(have) = &value {
+                let has = |v: &V| matches!(v, V::Opt(o) if have.contains(o));
+                let mut wanted: Vec<u32> = list
+                    .iter()
+                    .filter_map(|v| match v {
+                        V::Opt(o) => Some(*o),
+                        _ => None,
+                    })
+                    .collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                return match operator {
+                    BinaryOp::Contains => has(first),
+                    BinaryOp::ContainsAny => list.iter().any(has),
+                    BinaryOp::ContainsAll => list.iter().all(has),
+                    BinaryOp::Eq => *have == wanted,
+                    BinaryOp::Ne => *have != wanted,
+                    other => panic!("unexpected operator {other:?} on a multi-select"),
+                };
+            }
             match operator {
                 BinaryOp::Eq => value == *first,
                 BinaryOp::Ne => value != *first,

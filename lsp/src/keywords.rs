@@ -143,7 +143,7 @@ pub const OPERATORS: &[Keyword] = &[
     kw(
         "contains",
         "contains ",
-        "text contains a substring, or a list/multi-select contains a value",
+        "text contains a substring, or a list/multi-select contains a value; `contains any [a, b]` (at least one) and `contains all [a, b]` (every one) for several",
     ),
     kw(
         "is",

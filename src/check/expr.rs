@@ -635,17 +635,25 @@ impl Checker<'_> {
             let l = self.expr(lhs, None);
             let expected_rhs = match op {
                 B::In | B::NotIn => Some(Type::List(Box::new(l.ty.clone()))),
-                B::Contains => match &l.ty {
-                    Type::List(inner) => Some(inner.as_ref().clone()),
-                    Type::MultiSelect(set) => Some(Type::Select(set.clone())),
-                    _ => None,
-                },
+                B::Contains => item_type(&l.ty),
+                B::ContainsAny | B::ContainsAll => {
+                    item_type(&l.ty).map(|item| Type::List(Box::new(item)))
+                }
                 B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge => Some(l.ty.clone()),
                 _ => None,
             };
             let r = self.expr(rhs, expected_rhs.as_ref());
             (l, r)
         };
+        if let Some((message, help)) = multi_value_misuse(op, lhs, &l.ty, &r.ty) {
+            self.error(
+                "type-mismatch",
+                message,
+                op_span.cover(lhs.span).cover(rhs.span),
+                Some(help),
+            );
+            return unknown_bool(op);
+        }
         let result = match result_type(op, &l.ty, &r.ty) {
             Ok(ty) => ty,
             Err(message) => {
@@ -906,6 +914,65 @@ fn unknown_bool(op: BinaryOp) -> ir::Expr {
     ir::Expr::constant(Value::Empty, ty)
 }
 
+/// What one value of `ty` is, where `contains` looks for it: an element of a list or
+/// multi-select, or text inside text.
+fn item_type(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::List(inner) => Some(inner.as_ref().clone()),
+        Type::MultiSelect(set) => Some(Type::Select(set.clone())),
+        t if t.is_textual() => Some(Type::Text),
+        _ => None,
+    }
+}
+
+fn is_multi_value(ty: &Type) -> bool {
+    matches!(ty, Type::List(_) | Type::MultiSelect(_))
+}
+
+/// A comparison that reads one way and means another on an attribute with several
+/// values (`tags in [vip, partner]`, `tags contains [vip, partner]`, `tags = vip`): an
+/// error naming the form that says what the author meant.
+fn multi_value_misuse(
+    op: BinaryOp,
+    lhs: &ast::Expr,
+    l: &Type,
+    r: &Type,
+) -> Option<(String, String)> {
+    use BinaryOp as B;
+    if !is_multi_value(l) || r.is_wild() {
+        return None;
+    }
+    let name = match &lhs.kind {
+        ExprKind::Path(segments) => segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
+        _ => "this".to_string(),
+    };
+    let forms = format!(
+        "write `{name} contains any [..]` (at least one of them), `{name} contains all [..]` (every one of them) or `not ({name} contains any [..])` (none of them)"
+    );
+    match op {
+        B::In | B::NotIn => Some((
+            format!("`{name}` holds several values, so `{}` is ambiguous", op.as_str()),
+            forms,
+        )),
+        B::Contains if is_multi_value(r) => Some((
+            "`contains` takes one value, but this is a list".to_string(),
+            forms,
+        )),
+        B::Eq | B::Ne if !is_multi_value(r) => Some((
+            format!(
+                "`{name} {} …` compares all of `{name}`'s values with one",
+                op.as_str()
+            ),
+            format!("write `{name} contains …` for \"has this value\", or `{name} = [..]` for exactly these values"),
+        )),
+        _ => None,
+    }
+}
+
 /// The type of `l op r`, or why the operands do not fit.
 fn result_type(op: BinaryOp, l: &Type, r: &Type) -> Result<Type, String> {
     use BinaryOp as B;
@@ -952,6 +1019,19 @@ fn result_type(op: BinaryOp, l: &Type, r: &Type) -> Result<Type, String> {
                 Ok(Type::Checkbox)
             } else {
                 mismatch("needs text or a list on the left and an item on the right")
+            }
+        }
+        B::ContainsAny | B::ContainsAll => {
+            let ok = match (item_type(l), r) {
+                (Some(item), Type::List(items)) => {
+                    item.comparable(items) || (item.is_textual() && items.is_textual())
+                }
+                _ => false,
+            };
+            if ok || wild {
+                Ok(Type::Checkbox)
+            } else {
+                mismatch("needs text or a list on the left and a list of items on the right, e.g. `tags contains any [vip, partner]`")
             }
         }
         B::StartsWith | B::EndsWith => {

@@ -281,16 +281,26 @@ impl miette::SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self
-            .text()
-            .read_span(span, context_lines_before, context_lines_after)?;
+        // miette's own `str` implementation scans from the start of the text for every
+        // snippet, which makes a report of many diagnostics quadratic in the file size.
+        // Hand it only the lines around the span (one more on each side, so it still
+        // sees where they end) and move its answer back into file coordinates.
+        let (first, start, end) = self.window(
+            span.offset(),
+            span.offset() + span.len(),
+            context_lines_before + 1,
+            context_lines_after + 1,
+        );
+        let window = self.text().get(start..end).unwrap_or("");
+        let local = miette::SourceSpan::new(span.offset().saturating_sub(start).into(), span.len());
+        let inner = window.read_span(&local, context_lines_before, context_lines_after)?;
         let contents = miette::MietteSpanContents::new_named(
             self.name().to_string(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            miette::SourceSpan::new((inner.span().offset() + start).into(), inner.span().len()),
+            inner.line() + first,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + first,
         );
         Ok(Box::new(contents))
     }

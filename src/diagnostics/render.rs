@@ -13,13 +13,16 @@ pub fn render_human(diagnostics: &[Diagnostic], color: bool) -> String {
         miette::GraphicalTheme::unicode_nocolor()
     };
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
-    let mut out = String::new();
-    for diagnostic in diagnostics {
+    // Reports are independent; thousands of them (a large generated file) render on
+    // every core.
+    let reports = crate::parallel::map(diagnostics, |diagnostic| {
+        let mut out = String::new();
         // Writing to a String cannot fail; a failure would only lose this one report.
         let _ = handler.render_report(&mut out, diagnostic);
         out.push('\n');
-    }
-    out
+        out
+    });
+    reports.concat()
 }
 
 /// One diagnostic in `check --format json`.

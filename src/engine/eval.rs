@@ -567,6 +567,21 @@ pub fn equal(l: &Val, r: &Val) -> bool {
         (Val::Options(a), Val::Option(b)) | (Val::Option(b), Val::Options(a)) => {
             a.len() == 1 && a[0] == *b
         }
+        // A multi-select is a set: the same options in any order are equal.
+        (Val::Options(_), Val::Options(_) | Val::List(_)) | (Val::List(_), Val::Options(_)) => {
+            let set = |v: &Val| {
+                let mut options = items(v)
+                    .map(|i| match i {
+                        Val::Option(o) => Some(o),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<u32>>>()?;
+                options.sort_unstable();
+                options.dedup();
+                Some(options)
+            };
+            matches!((set(l), set(r)), (Some(a), Some(b)) if a == b)
+        }
         (Val::List(a), Val::List(b)) => {
             a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| equal(x, y))
         }
@@ -604,6 +619,20 @@ fn order(l: &Val, r: &Val) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// The values of a list (a multi-select's options one by one); one value is a list of one.
+fn items(list: &Val) -> impl Iterator<Item = Val> + '_ {
+    let (list, options, one): (&[Val], &[u32], Option<&Val>) = match list {
+        Val::List(items) => (items, &[], None),
+        Val::Options(options) => (&[], options, None),
+        Val::Empty => (&[], &[], None),
+        other => (&[], &[], Some(other)),
+    };
+    list.iter()
+        .cloned()
+        .chain(options.iter().map(|o| Val::Option(*o)))
+        .chain(one.cloned())
+}
+
 fn contains(l: &Val, r: &Val) -> bool {
     match (l, r) {
         (_, Val::Empty) | (Val::Empty, _) => false,
@@ -634,6 +663,11 @@ pub fn binary<'a>(op: BinaryOp, l: &Val, r: &Val, now: impl Into<Now<'a>>) -> Va
         B::In => Val::Bool(!matches!(l, Val::Empty) && contains(r, l)),
         B::NotIn => Val::Bool(matches!(l, Val::Empty) || !contains(r, l)),
         B::Contains => Val::Bool(contains(l, r)),
+        B::ContainsAny => Val::Bool(items(r).any(|item| contains(l, &item))),
+        B::ContainsAll => Val::Bool({
+            let mut wanted = items(r).peekable();
+            wanted.peek().is_some() && wanted.all(|item| contains(l, &item))
+        }),
         B::StartsWith | B::EndsWith => Val::Bool(match (l.as_text(), r.as_text()) {
             (Some(a), Some(b)) if op == B::StartsWith => a.starts_with(b),
             (Some(a), Some(b)) => a.ends_with(b),

@@ -291,6 +291,11 @@ impl<'e> Space<'e> {
                     (None, Some(k)) => ((k, &rhs.ty), lhs),
                     _ => return self.atom(e),
                 };
+                // Regions model one value per attribute; a multi-select or list holds
+                // several at once (`tags = [a, b]`), so its comparisons stay opaque.
+                if matches!(var_side.1, Type::MultiSelect(_) | Type::List(_)) {
+                    return self.atom(e);
+                }
                 let points: Option<Vec<Point>> = match const_side.as_const() {
                     Some(Value::List(items))
                         if matches!(operator, BinaryOp::In | BinaryOp::NotIn) =>

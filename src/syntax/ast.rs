@@ -916,6 +916,10 @@ pub enum BinaryOp {
     NotIn,
     /// `contains`
     Contains,
+    /// `contains any [..]`: at least one of the list
+    ContainsAny,
+    /// `contains all [..]`: every one of the list
+    ContainsAll,
     /// `starts with`
     StartsWith,
     /// `ends with`
@@ -953,6 +957,8 @@ impl BinaryOp {
             BinaryOp::In => "in",
             BinaryOp::NotIn => "not in",
             BinaryOp::Contains => "contains",
+            BinaryOp::ContainsAny => "contains any",
+            BinaryOp::ContainsAll => "contains all",
             BinaryOp::StartsWith => "starts with",
             BinaryOp::EndsWith => "ends with",
             BinaryOp::Before => "before",

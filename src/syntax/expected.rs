@@ -132,9 +132,9 @@ fn phrase(rule: Rule) -> Option<&'static str> {
             PHRASES[5]
         }
         or_op | and_op | eq_op | ne_op | le_op | ge_op | lt_op | gt_op | not_in_op | in_op
-        | contains_op | starts_with_op | ends_with_op | before_op | after_op | within_last_op
-        | within_next_op | add_op | sub_op | mul_op | div_op | is_set_op | is_empty_op
-        | is_not_set_op | is_not_empty_op => PHRASES[6],
+        | contains_op | contains_any_op | contains_all_op | starts_with_op | ends_with_op
+        | before_op | after_op | within_last_op | within_next_op | add_op | sub_op | mul_op
+        | div_op | is_set_op | is_empty_op | is_not_set_op | is_not_empty_op => PHRASES[6],
         ident | call_name | when_object | lint_name => PHRASES[7],
         string => PHRASES[8],
         integer | number => PHRASES[9],

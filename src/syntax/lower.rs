@@ -31,6 +31,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(in_op, Assoc::Left)
             | Op::infix(not_in_op, Assoc::Left)
             | Op::infix(contains_op, Assoc::Left)
+            | Op::infix(contains_any_op, Assoc::Left)
+            | Op::infix(contains_all_op, Assoc::Left)
             | Op::infix(starts_with_op, Assoc::Left)
             | Op::infix(ends_with_op, Assoc::Left)
             | Op::infix(before_op, Assoc::Left)
@@ -1245,6 +1247,8 @@ fn binary_op(rule: Rule) -> Option<BinaryOp> {
         Rule::in_op => BinaryOp::In,
         Rule::not_in_op => BinaryOp::NotIn,
         Rule::contains_op => BinaryOp::Contains,
+        Rule::contains_any_op => BinaryOp::ContainsAny,
+        Rule::contains_all_op => BinaryOp::ContainsAll,
         Rule::starts_with_op => BinaryOp::StartsWith,
         Rule::ends_with_op => BinaryOp::EndsWith,
         Rule::before_op => BinaryOp::Before,

@@ -14,7 +14,7 @@ syn iskeyword @,48-57,_
 " E395 and most of the others vanish silently, so such words go in a `syn match`.
 syn keyword rulecControl     when do every cron for where if then else end route stop skip
 syn keyword rulecOperator    and or not in is starts ends with before after within last next
-syn match   rulecOperator    /\<contains\>/
+syn match   rulecOperator    /\<contains\>\(\s\+\(any\|all\)\>\)\=/
 syn keyword rulecConstant    true false empty now today
 syn keyword rulecTrigger     created updated deleted merged changed matches from to added removed failed recorded completed
 syn keyword rulecAction      clear add remove slack dm subject template create find upsert http headers wait until ask timeout due key by as
