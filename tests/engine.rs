@@ -458,3 +458,145 @@ fn a_workspace_with_errors_has_no_program_to_run() {
     assert!(analysis.checked.program().is_err());
     assert!(error.to_string().contains("1 error"), "{error}");
 }
+
+/// A store whose reads of one object fail, as a disk or a network store can.
+struct FailingReads {
+    inner: MemoryStore,
+    object: &'static str,
+}
+
+impl Store for FailingReads {
+    fn record(
+        &self,
+        object: &str,
+        id: &str,
+    ) -> Result<Option<Arc<rulec::engine::Snapshot>>, rulec::engine::StoreError> {
+        if object == self.object {
+            return Err(rulec::engine::StoreError("disk read failed".into()));
+        }
+        self.inner.record(object, id)
+    }
+    fn put_record(
+        &mut self,
+        object: &str,
+        id: &str,
+        snapshot: Arc<rulec::engine::Snapshot>,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.inner.put_record(object, id, snapshot)
+    }
+    fn remove_record(&mut self, object: &str, id: &str) -> Result<(), rulec::engine::StoreError> {
+        self.inner.remove_record(object, id)
+    }
+    fn records(
+        &self,
+        object: &str,
+    ) -> Result<Vec<(String, Arc<rulec::engine::Snapshot>)>, rulec::engine::StoreError> {
+        self.inner.records(object)
+    }
+    fn get(
+        &self,
+        space: rulec::engine::Space,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, rulec::engine::StoreError> {
+        self.inner.get(space, key)
+    }
+    fn put(
+        &mut self,
+        space: rulec::engine::Space,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.inner.put(space, key, value)
+    }
+    fn remove(
+        &mut self,
+        space: rulec::engine::Space,
+        key: &str,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.inner.remove(space, key)
+    }
+    fn scan(
+        &self,
+        space: rulec::engine::Space,
+    ) -> Result<Vec<(String, serde_json::Value)>, rulec::engine::StoreError> {
+        self.inner.scan(space)
+    }
+    fn append_run(
+        &mut self,
+        run: &rulec::engine::RunRecord,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.inner.append_run(run)
+    }
+    fn history(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<rulec::engine::RunRecord>, rulec::engine::StoreError> {
+        self.inner.history(limit)
+    }
+    fn commit(&mut self) -> Result<(), rulec::engine::StoreError> {
+        self.inner.commit()
+    }
+}
+
+#[test]
+fn a_store_that_cannot_read_a_referenced_record_stops_the_run_before_the_message() {
+    let rules = r##"rule wins
+  when stage changed to ClosedWon and value > 0
+  do slack "#wins" "{{name}} at {{company.name}}"
+"##;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let clock = clock("2026-03-02T10:00:00Z");
+    let store = FailingReads {
+        inner: MemoryStore::new(),
+        object: "companies",
+    };
+    let mut engine = build(rules, Handlers::dry_run(log.clone()), store, &clock);
+    let result = engine.handle_json(&created(
+        "e1",
+        "d1",
+        r#"{"name":"A","stage":"ClosedWon","value":5,"company":"co1"}"#,
+    ));
+    let error = result.unwrap_err().to_string();
+    assert!(error.contains("disk read failed"), "{error}");
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "no message with a blank company name went out"
+    );
+}
+
+#[test]
+fn a_damaged_waiting_run_is_reported_not_skipped() {
+    let rules =
+        "rule later\n  when deals created and value > 0\n  do\n    wait 1 hour\n    slack \"#x\"\n";
+    let (mut engine, _clock, _log) = dry(rules, "2026-03-02T10:00:00Z");
+    let mut store = MemoryStore::new();
+    store
+        .put(
+            rulec::engine::Space::Runs,
+            "later@e0",
+            serde_json::json!({"not": "a run"}),
+        )
+        .unwrap();
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut damaged = build(rules, Handlers::dry_run(Default::default()), store, &clock);
+    let error = damaged.tick().unwrap_err().to_string();
+    assert!(error.contains("damaged waiting run `later@e0`"), "{error}");
+    // A healthy engine ticks fine.
+    engine.tick().unwrap();
+}
+
+#[test]
+fn a_hand_edited_program_with_a_bad_date_does_not_load() {
+    let program = program(
+        "rule soon\n  when deals created and close_date before 2026-03-01 do slack \"#x\"\n",
+    );
+    let json = serde_json::to_string(&program)
+        .unwrap()
+        .replace("2026-03-01", "2026-02-30");
+    let edited: Program = serde_json::from_str(&json).unwrap();
+    let error = Engine::builder(edited).build().err().unwrap().to_string();
+    assert!(
+        error.contains("`2026-02-30` is not a calendar date"),
+        "{error}"
+    );
+}

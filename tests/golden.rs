@@ -8,6 +8,8 @@
 //!   `rulec run` prints (the run history, then the summary and any rejected events).
 //!   A line `# until: <time>` in the rules file moves time on after the stream.
 //! - `tests/data/test/*.rules`: what `rulec test` prints for the file's test blocks.
+//! - `tests/data/workspace/<folder>/rulec.toml`: a multi-file workspace; what
+//!   `rulec check` and `rulec test` print in that folder, in `<folder>.snap`.
 //!
 //! Regenerate every expectation with `INSTA_UPDATE=always cargo test --test golden`.
 //!
@@ -135,9 +137,34 @@ fn test_case(path: &Utf8Path, _text: String) -> datatest_stable::Result<()> {
     Ok(())
 }
 
+/// A workspace folder, checked and tested as `rulec check` and `rulec test` run in it:
+/// every file together, `rulec.toml` and its schema file honoured.
+fn workspace_case(path: &Utf8Path, _text: String) -> datatest_stable::Result<()> {
+    let dir = path.parent().unwrap_or(path);
+    let run = |args: &[&str]| -> std::io::Result<String> {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .current_dir(dir.as_std_path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()?;
+        Ok(format!(
+            "$ rulec {}\n{}{}exit {}\n",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            output.status.code().unwrap_or(-1)
+        ))
+    };
+    let mut contents = run(&["check"])?;
+    contents.push_str(&run(&["test"])?);
+    snapshot(dir, &contents);
+    Ok(())
+}
+
 datatest_stable::harness! {
     { test = check_case, root = "tests/data/check", pattern = r"\.rules$" },
     { test = fmt_case, root = "tests/data/fmt", pattern = r"\.rules$" },
     { test = run_case, root = "tests/data/run", pattern = r"\.rules$" },
     { test = test_case, root = "tests/data/test", pattern = r"\.rules$" },
+    { test = workspace_case, root = "tests/data/workspace", pattern = r"rulec\.toml$" },
 }

@@ -295,21 +295,24 @@ struct Compiler<'a> {
 
 type R<T> = Result<T, String>;
 
-/// A constant of the IR as a runtime value.
-pub fn const_val(value: &Value) -> Val {
-    match value {
+/// A constant of the IR as a runtime value. The checker only writes valid dates and
+/// times; a program that holds another (a hand-edited IR) does not load.
+pub fn const_val(value: &Value) -> R<Val> {
+    Ok(match value {
         Value::Empty => Val::Empty,
         Value::Bool(b) => Val::Bool(*b),
         Value::Number(n) => Val::Number(*n),
         Value::Text(s) => Val::text(s),
         Value::Date(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(Val::Date)
-            .unwrap_or(Val::Empty),
-        Value::Timestamp(t) => parse_time(t).map(Val::Time).unwrap_or(Val::Empty),
+            .map_err(|_| format!("`{d}` is not a calendar date"))?,
+        Value::Timestamp(t) => parse_time(t)
+            .map(Val::Time)
+            .ok_or_else(|| format!("`{t}` is not an RFC 3339 time"))?,
         Value::Duration(d) => Val::Duration(*d),
         Value::Option { index, .. } => Val::Option(*index),
-        Value::List(items) => Val::List(items.iter().map(const_val).collect()),
-    }
+        Value::List(items) => Val::List(items.iter().map(const_val).collect::<R<_>>()?),
+    })
 }
 
 impl Compiler<'_> {
@@ -413,12 +416,14 @@ impl Compiler<'_> {
             Trigger::Changed { attr, from, to } => {
                 let object = self.object(&attr.object)?;
                 let values = |v: &Option<Vec<Value>>| {
-                    v.as_ref().map(|vs| vs.iter().map(const_val).collect())
+                    v.as_ref()
+                        .map(|vs| vs.iter().map(const_val).collect::<R<Vec<_>>>())
+                        .transpose()
                 };
                 When::Changed {
                     slot: self.slot(object, &attr.attr)?,
-                    from: values(from),
-                    to: values(to),
+                    from: values(from)?,
+                    to: values(to)?,
                 }
             }
             Trigger::Matches { filter } => {
@@ -813,7 +818,7 @@ impl Compiler<'_> {
     fn expr_in(&mut self, e: &ir::Expr, object: Option<u16>, candidate: Option<u16>) -> R<Node> {
         let mut sub = |x: &ir::Expr| -> R<Node> { self.expr_in(x, object, candidate) };
         Ok(match &e.kind {
-            ExprKind::Const { value } => Node::Const(const_val(value)),
+            ExprKind::Const { value } => Node::Const(const_val(value)?),
             ExprKind::Now => Node::Now,
             ExprKind::Today => Node::Today,
             ExprKind::Relative { seconds } => Node::Relative(*seconds),

@@ -143,7 +143,7 @@ pub enum PathStep {
 /// What evaluation may ask of the engine: other records, secrets, cursors.
 pub trait World {
     /// The current values of a record the engine knows.
-    fn lookup(&self, object: u16, id: &str) -> Option<Record>;
+    fn lookup(&mut self, object: u16, id: &str) -> Option<Record>;
     /// A secret's value; `None` when the host does not have it.
     fn secret(&mut self, name: &str) -> Option<String>;
     /// The next member of a team, fairly.
@@ -154,7 +154,7 @@ pub trait World {
 pub struct NoWorld;
 
 impl World for NoWorld {
-    fn lookup(&self, _: u16, _: &str) -> Option<Record> {
+    fn lookup(&mut self, _: u16, _: &str) -> Option<Record> {
         None
     }
     fn secret(&mut self, _: &str) -> Option<String> {

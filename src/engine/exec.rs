@@ -42,11 +42,15 @@ pub(super) struct Env<'a> {
 }
 
 impl World for Env<'_> {
-    fn lookup(&self, object: u16, id: &str) -> Option<Record> {
+    fn lookup(&mut self, object: u16, id: &str) -> Option<Record> {
         let layout = self.layouts.objects.get(object as usize)?;
         match self.store.record(&layout.object, id) {
             Ok(snapshot) => snapshot.map(|s| s.aligned(layout)),
-            Err(_) => None,
+            // The step sees an empty value; the run stops with the store's error.
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                None
+            }
         }
     }
 
@@ -498,6 +502,10 @@ impl<'a> Exec<'a> {
         started: Instant,
     ) -> Result<Flow, StoreError> {
         let (mut real, mut shown, fields) = self.args(args);
+        // A value the store could not read would go out empty: stop before the handler.
+        if let Some(e) = self.env.failed.take() {
+            return Err(e);
+        }
         if let Some(message) = self.env.missing_secret.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
             self.run.steps[i].error = Some(message.clone());

@@ -347,7 +347,11 @@ impl Engine {
                 zone: rule.zone,
             };
             let mut env = self.env();
-            if !eval::holds(condition, &scope, &mut env) {
+            let holds = eval::holds(condition, &scope, &mut env);
+            if let Some(e) = env.failed.take() {
+                return Err(e);
+            }
+            if !holds {
                 let record = suppressed(record, RunStatus::Skipped, "condition is false".into());
                 return self.finish(rule, record, start.depth, out, follow);
             }
@@ -657,12 +661,18 @@ pub(super) fn conclude(
     let mut raw: Vec<Json> = std::mem::take(&mut exec.follow);
     raw.extend(exec.update_event());
     for json in raw {
-        if let Ok(event) = event::parse(json, exec.env.schema, exec.env.layouts) {
-            follow.push(Pending {
+        match event::parse(json, exec.env.schema, exec.env.layouts) {
+            Ok(event) => follow.push(Pending {
                 event,
                 depth,
                 chain: chain.clone(),
-            });
+            }),
+            // A write whose event the engine cannot read back is a bug, never a reason
+            // to lose the rules it would trigger in silence.
+            Err(e) => {
+                exec.run.status = RunStatus::Failed;
+                exec.run.reason = Some(format!("its follow-on event was rejected: {e}"));
+            }
         }
     }
     Ok((exec.run, due))

@@ -289,7 +289,7 @@ impl Engine {
 
     /// Moves time to the clock's now: due schedules, waits, `ask` timeouts and
     /// coalesce windows run.
-    pub fn tick(&mut self) -> Result<Vec<RunRecord>, StoreError> {
+    pub fn tick(&mut self) -> Result<Vec<RunRecord>, EngineError> {
         let mut out = Vec::new();
         self.run_timers(&mut out)?;
         Ok(out)

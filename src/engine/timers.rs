@@ -17,7 +17,7 @@ use super::{Engine, EngineError};
 
 impl Engine {
     /// Runs everything due at the clock's now.
-    pub(super) fn run_timers(&mut self, out: &mut Vec<RunRecord>) -> Result<(), StoreError> {
+    pub(super) fn run_timers(&mut self, out: &mut Vec<RunRecord>) -> Result<(), EngineError> {
         let now = self.clock.now();
         self.run_schedules(now, out)?;
         let due = match self.next_due {
@@ -29,13 +29,10 @@ impl Engine {
             return Ok(());
         }
         for (key, value) in self.store.scan(Space::Runs)? {
-            let Ok(state) = serde_json::from_value::<RunState>(value) else {
-                continue;
-            };
+            let state = serde_json::from_value::<RunState>(value)
+                .map_err(|e| StoreError(format!("damaged waiting run `{key}`: {e}")))?;
             if state.due().is_some_and(|d| d <= now) {
-                if let Err(EngineError::Store(e)) = self.resume_run(&key, None, out) {
-                    return Err(e);
-                }
+                self.resume_run(&key, None, out)?;
             }
         }
         for (key, entry) in self.store.scan(Space::Coalesce)? {
@@ -50,11 +47,10 @@ impl Engine {
 
     fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut due: Option<DateTime<Utc>> = None;
-        for (_, value) in self.store.scan(Space::Runs)? {
-            if let Some(d) = serde_json::from_value::<RunState>(value)
-                .ok()
-                .and_then(|s| s.due())
-            {
+        for (key, value) in self.store.scan(Space::Runs)? {
+            let state = serde_json::from_value::<RunState>(value)
+                .map_err(|e| StoreError(format!("damaged waiting run `{key}`: {e}")))?;
+            if let Some(d) = state.due() {
                 due = Some(due.map_or(d, |x| x.min(d)));
             }
         }
@@ -240,7 +236,22 @@ impl Engine {
             }
         };
         let event: Option<Event> = match &state.event {
-            Some(raw) => event::parse(raw.clone(), &self.schema, &self.layouts).ok(),
+            Some(raw) => match event::parse(raw.clone(), &self.schema, &self.layouts) {
+                Ok(event) => Some(event),
+                // The saved event no longer reads (a changed schema): the run ends
+                // here, visibly, rather than going on without it.
+                Err(e) => {
+                    self.store.remove(Space::Runs, run)?;
+                    let mut record = state.record;
+                    record.status = RunStatus::Failed;
+                    record.reason = Some(format!(
+                        "the event this run waited with no longer reads ({e}); it was not resumed"
+                    ));
+                    self.store.append_run(&record)?;
+                    out.push(record);
+                    return Ok(());
+                }
+            },
             None => None,
         };
         let now = self.clock.now();
