@@ -600,3 +600,40 @@ fn a_hand_edited_program_with_a_bad_date_does_not_load() {
         "{error}"
     );
 }
+
+#[test]
+fn schedules_and_time_arithmetic_at_the_ends_of_time_never_panic() {
+    let rules = r##"rule every_minute
+  every 1 minutes
+  do slack "#tick"
+
+rule ny
+  every weekday at 09:00 in "America/New_York"
+  do slack "#ny"
+
+rule tokyo
+  every month on day 31 at 23:59 in "Asia/Tokyo"
+  do slack "#tokyo"
+
+rule later
+  when deals created and value > 0
+  do
+    wait 100000 weeks
+    set close_date = today + 100000 weeks
+"##;
+    for at in [
+        chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        chrono::DateTime::<chrono::Utc>::MAX_UTC,
+    ] {
+        let clock = ManualClock::new(at);
+        let mut engine = build(
+            rules,
+            Handlers::dry_run(Default::default()),
+            MemoryStore::new(),
+            &clock,
+        );
+        engine.tick().unwrap();
+        engine.next_due().unwrap();
+        engine.tick().unwrap();
+    }
+}

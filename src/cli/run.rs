@@ -171,9 +171,35 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
         };
 
     let mut read = 0u64;
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", args.events.display()))?;
-        read += line.len() as u64 + 1;
+    let mut reader = reader;
+    let mut bytes = Vec::new();
+    for n in 0.. {
+        bytes.clear();
+        let got = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| format!("{}: {e}", args.events.display()))?;
+        if got == 0 {
+            break;
+        }
+        read += got as u64;
+        // One line that is not UTF-8 is one rejected event; the stream goes on.
+        let line = match std::str::from_utf8(&bytes) {
+            Ok(line) => line.trim_end_matches(['\n', '\r']),
+            Err(e) => {
+                tally.events += 1;
+                tally.rejected += 1;
+                let message = format!(
+                    "rejected: line {}: not valid UTF-8 (byte {})",
+                    n + 1,
+                    e.valid_up_to() + 1
+                );
+                match &progress {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+                continue;
+            }
+        };
         if n % 4096 == 0 {
             if let Some(bar) = &progress {
                 bar.set_position(read);
@@ -183,7 +209,7 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
             continue;
         }
         tally.events += 1;
-        let event = match engine.parse_line(&line, n + 1) {
+        let event = match engine.parse_line(line, n + 1) {
             Ok(event) => event,
             Err(e) => {
                 tally.rejected += 1;

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use super::clock::Clock;
 use super::event::Event;
 use super::record::Record;
-use super::value::{display, from_json, Secret, Val};
+use super::value::{display, from_json, shift, Secret, Val};
 use crate::ir::Function;
 use crate::schema::Type;
 use crate::syntax::ast::{BinaryOp, TestOp};
@@ -278,7 +278,9 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::EventAt => scope.event.map(|e| Val::Time(e.at)).unwrap_or(Val::Empty),
         Node::Now => Val::Time(scope.now.get()),
         Node::Today => Val::Date(scope.now.get().with_timezone(&scope.zone).date_naive()),
-        Node::Relative(seconds) => Val::Time(scope.now.get() + Duration::seconds(*seconds)),
+        Node::Relative(seconds) => shift(scope.now.get(), *seconds)
+            .map(Val::Time)
+            .unwrap_or(Val::Empty),
         Node::List(items) => Val::List(items.iter().map(|n| eval(n, scope, world)).collect()),
         Node::Map(entries) => {
             let mut map = serde_json::Map::new();
@@ -676,11 +678,11 @@ pub fn binary<'a>(op: BinaryOp, l: &Val, r: &Val, now: impl Into<Now<'a>>) -> Va
         B::WithinLast | B::WithinNext => match (l.as_time(), r) {
             (Some(t), Val::Duration(d)) => {
                 let now = now.into().get();
-                let span = Duration::seconds(*d);
+                // A window past the ends of time reaches to them.
                 Val::Bool(if op == B::WithinLast {
-                    t >= now - span && t <= now
+                    shift(now, d.saturating_neg()).is_none_or(|from| t >= from) && t <= now
                 } else {
-                    t >= now && t <= now + span
+                    t >= now && shift(now, *d).is_none_or(|to| t <= to)
                 })
             }
             _ => Val::Bool(false),
@@ -705,14 +707,15 @@ fn arithmetic(op: BinaryOp, l: &Val, r: &Val) -> Val {
             Val::Duration((*d as f64 / n) as i64)
         }
         (B::Add | B::Sub, Val::Date(date), Val::Duration(d)) => {
-            let d = if op == B::Add { *d } else { -*d };
-            date.checked_add_signed(Duration::seconds(d))
+            let d = if op == B::Add { *d } else { d.saturating_neg() };
+            Duration::try_seconds(d)
+                .and_then(|d| date.checked_add_signed(d))
                 .map(Val::Date)
                 .unwrap_or(Val::Empty)
         }
         (B::Add | B::Sub, Val::Time(t), Val::Duration(d)) => {
-            let d = if op == B::Add { *d } else { -*d };
-            Val::Time(*t + Duration::seconds(d))
+            let d = if op == B::Add { *d } else { d.saturating_neg() };
+            shift(*t, d).map(Val::Time).unwrap_or(Val::Empty)
         }
         (B::Add, Val::Duration(_), Val::Time(_) | Val::Date(_)) => arithmetic(op, r, l),
         (B::Sub, a, b) if a.as_time().is_some() && b.as_time().is_some() => {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value as Json};
 
 use super::compile::{Arg, ArgValue, Compiled, EffectKind, Op, OpKind};
@@ -314,7 +314,7 @@ impl<'a> Exec<'a> {
                     v.as_time()
                 } else {
                     match v {
-                        Val::Duration(d) => Some(self.now + Duration::seconds(d)),
+                        Val::Duration(d) => super::value::shift(self.now, d),
                         _ => None,
                     }
                 };
@@ -337,7 +337,7 @@ impl<'a> Exec<'a> {
                 binding,
             } => {
                 let timeout = timeout.as_ref().and_then(|t| match self.eval(t) {
-                    Val::Duration(d) => Some(self.now + Duration::seconds(d)),
+                    Val::Duration(d) => super::value::shift(self.now, d),
                     _ => None,
                 });
                 let flow = self.effect(

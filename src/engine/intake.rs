@@ -507,7 +507,7 @@ impl Engine {
                         );
                     }
                 }
-                let due = now + chrono::Duration::seconds(window);
+                let due = super::value::shift(now, window).unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.note_due(due);
                 json!({ "due": due, "first": event.id.as_ref(), "old": old, "count": 0 })
             }

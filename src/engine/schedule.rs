@@ -13,13 +13,24 @@ use chrono_tz::Tz;
 use super::compile::Schedule;
 use crate::ir::Timing;
 
+/// Whether zone conversion and a few weeks of date arithmetic around `t` stay inside
+/// chrono's range: near its ends (an event dated year 262143, a clock that never
+/// started) chrono panics instead of answering, and no schedule fires there anyway.
+fn calculable(t: DateTime<Utc>) -> bool {
+    let margin = Duration::days(120);
+    DateTime::<Utc>::MIN_UTC
+        .checked_add_signed(margin)
+        .zip(DateTime::<Utc>::MAX_UTC.checked_sub_signed(margin))
+        .is_some_and(|(low, high)| low < t && t < high)
+}
+
 /// The latest occurrence in `(after, until]`, if any.
 pub fn latest(
     schedule: &Schedule,
     after: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if until <= after {
+    if until <= after || !calculable(until) {
         return None;
     }
     let found = match &schedule.timing {
@@ -61,6 +72,9 @@ pub fn latest(
 
 /// The earliest occurrence strictly after `after`.
 pub fn next_after(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !calculable(after) {
+        return None;
+    }
     match &schedule.timing {
         Timing::Interval { seconds } => {
             let period = (*seconds).max(60);
@@ -120,7 +134,10 @@ fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
             // Walk forward out of the gap a minute at a time (gaps are at most hours).
             let mut probe = local;
             for _ in 0..(24 * 60) {
-                probe += Duration::minutes(1);
+                let Some(next) = probe.checked_add_signed(Duration::minutes(1)) else {
+                    break;
+                };
+                probe = next;
                 if let Some(t) = zone.from_local_datetime(&probe).earliest() {
                     return t.with_timezone(&Utc);
                 }

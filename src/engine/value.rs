@@ -148,6 +148,11 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_time(NaiveTime::MIN).and_utc())
 }
 
+/// `t` moved by `seconds`, or `None` past the ends of time (chrono panics there).
+pub fn shift(t: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+    chrono::Duration::try_seconds(seconds).and_then(|d| t.checked_add_signed(d))
+}
+
 /// A number of seconds that is whole and fits.
 fn whole_seconds(n: f64) -> Option<i64> {
     (n.fract() == 0.0 && n.abs() < 1e15).then_some(n as i64)
