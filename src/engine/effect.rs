@@ -223,14 +223,31 @@ pub fn idempotency_key(rule: &str, version: &str, event: &str, step: &str, index
     out
 }
 
-/// Escapes text for Slack's mrkdwn so record data cannot ping `<!channel>` or
-/// forge links.
+/// Appends `text` (a value from data) to the Slack message `out` so that it cannot
+/// ping `<!channel>`, mention someone or forge a link, whatever the rule's own text
+/// around it: `&`, `<`, `>` are escaped; a value right after a literal `<` that would
+/// start a control sequence (`!`, `@`, `#`) turns that `<` into text; and inside a
+/// link's URL (`<https://…{{x}}|label>`) a `|` cannot move the label.
 pub fn slack_escape(text: &str, out: &mut String) {
+    let open = match (out.rfind('<'), out.rfind('>')) {
+        (Some(lt), Some(gt)) if gt > lt => None,
+        (lt, _) => lt,
+    };
+    if let Some(lt) = open {
+        if lt + 1 == out.len() && text.starts_with(['!', '@', '#']) {
+            out.truncate(lt);
+            out.push_str("&lt;");
+        }
+    }
+    let in_url = out
+        .rfind('<')
+        .is_some_and(|lt| open == Some(lt) && !out[lt..].contains('|'));
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '|' if in_url => out.push_str("%7C"),
             c => out.push(c),
         }
     }
@@ -274,6 +291,24 @@ mod tests {
         let mut out = String::new();
         slack_escape("<!channel> & <http://x|y>", &mut out);
         assert_eq!(out, "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    }
+
+    #[test]
+    fn a_value_cannot_finish_the_rules_own_markup() {
+        // `<{{name}}>` with name = "!channel" must not ping the channel.
+        let mut out = String::from("Hi <");
+        slack_escape("!channel", &mut out);
+        out.push('>');
+        assert_eq!(out, "Hi &lt;!channel>");
+        // A `|` in a URL hole cannot change the link's label.
+        let mut out = String::from("<https://crm.example.com/");
+        slack_escape("x|Click me", &mut out);
+        out.push_str("|Acme>");
+        assert_eq!(out, "<https://crm.example.com/x%7CClick me|Acme>");
+        // After the label starts, `|` is text.
+        let mut out = String::from("<https://x|");
+        slack_escape("a|b", &mut out);
+        assert_eq!(out, "<https://x|a|b");
     }
 
     #[test]

@@ -637,9 +637,15 @@ impl<'a> Exec<'a> {
         match (&self.run.object, &self.run.record) {
             (Some(object), Some(id)) => {
                 let who = name.map(|n| format!("{n} ")).unwrap_or_default();
-                let mut escaped = String::new();
-                slack_escape(&who, &mut escaped);
-                format!("{title}: {escaped}<crm://{object}/{id}|{object}/{id}>")
+                let mut text = format!("{title}: ");
+                slack_escape(&who, &mut text);
+                // The record id is data too: it may not close the link or ping anyone.
+                text.push_str(&format!("<crm://{object}/"));
+                slack_escape(id, &mut text);
+                text.push('|');
+                slack_escape(&format!("{object}/{id}"), &mut text);
+                text.push('>');
+                text
             }
             _ => format!("{title} ran"),
         }
