@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 
+use super::effect::{slack_escape, url_escape};
 use super::eval::{Node, Path, PathRoot, PathStep, Piece};
 use super::record::Layouts;
 use super::value::{parse_time, Val};
@@ -99,11 +100,15 @@ pub struct Schedule {
     pub for_object: Option<u16>,
 }
 
+/// Appends a value from data to text of a target's syntax, escaped for it.
+pub type Escape = fn(&str, &mut String);
+
 /// A value handed to a handler.
 #[derive(Debug)]
 pub enum ArgValue {
-    /// An expression of a type; `escape` for Slack text.
-    Expr(Node, Type, bool),
+    /// An expression of a type, with how values from data are escaped into its text
+    /// (Slack markup, URLs).
+    Expr(Node, Type, Option<Escape>),
     /// Attribute values of a record to create.
     Fields(Vec<(String, Node, Type)>),
     /// A constant.
@@ -478,7 +483,7 @@ impl Compiler<'_> {
     fn arg(&mut self, name: &'static str, e: &ir::Expr, object: Option<u16>) -> R<Arg> {
         Ok(Arg {
             name,
-            value: ArgValue::Expr(self.expr(e, object)?, e.ty.clone(), false),
+            value: ArgValue::Expr(self.expr(e, object)?, e.ty.clone(), None),
         })
     }
 
@@ -581,7 +586,11 @@ impl Compiler<'_> {
                 if let Some(text) = text {
                     args.push(Arg {
                         name: "text",
-                        value: ArgValue::Expr(self.expr(text, object)?, text.ty.clone(), true),
+                        value: ArgValue::Expr(
+                            self.expr(text, object)?,
+                            text.ty.clone(),
+                            Some(slack_escape),
+                        ),
                     });
                 }
                 effect("slack", EffectKind::Slack, args, None, None)
@@ -591,7 +600,11 @@ impl Compiler<'_> {
                 if let Some(text) = text {
                     args.push(Arg {
                         name: "text",
-                        value: ArgValue::Expr(self.expr(text, object)?, text.ty.clone(), true),
+                        value: ArgValue::Expr(
+                            self.expr(text, object)?,
+                            text.ty.clone(),
+                            Some(slack_escape),
+                        ),
                     });
                 }
                 effect("slack", EffectKind::Slack, args, None, None)
@@ -703,7 +716,17 @@ impl Compiler<'_> {
                 key,
                 binding,
             } => {
-                let mut args = vec![text_arg("method", method), self.arg("url", url, object)?];
+                let mut args = vec![
+                    text_arg("method", method),
+                    Arg {
+                        name: "url",
+                        value: ArgValue::Expr(
+                            self.expr(url, object)?,
+                            url.ty.clone(),
+                            Some(url_escape),
+                        ),
+                    },
+                ];
                 if !headers.is_empty() {
                     args.push(Arg {
                         name: "headers",

@@ -253,6 +253,32 @@ pub fn slack_escape(text: &str, out: &mut String) {
     }
 }
 
+/// Appends `text` (a value from data) to the URL `out`: in the path, query and
+/// fragment every byte but the unreserved ones is percent-encoded, so a value cannot
+/// climb to another path (`../../admin`) or add a query (`?delete=1`). A value that is
+/// the scheme or host itself (`{{payload.url}}`) is left as it is; the host allow-list
+/// judges it.
+pub fn url_escape(text: &str, out: &mut String) {
+    let after_authority = out
+        .find("://")
+        .is_some_and(|i| out[i + 3..].contains(['/', '?', '#']));
+    if !after_authority {
+        out.push_str(text);
+        return;
+    }
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            other => {
+                use std::fmt::Write;
+                let _ = write!(out, "%{other:02X}");
+            }
+        }
+    }
+}
+
 /// An effect as run records show it: secrets redacted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EffectRecord {
@@ -291,6 +317,22 @@ mod tests {
         let mut out = String::new();
         slack_escape("<!channel> & <http://x|y>", &mut out);
         assert_eq!(out, "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
+    }
+
+    #[test]
+    fn url_holes_are_encoded_past_the_host() {
+        let mut out = String::from("https://api.example.com/companies/");
+        url_escape("../../admin?delete=1#", &mut out);
+        assert_eq!(
+            out,
+            "https://api.example.com/companies/..%2F..%2Fadmin%3Fdelete%3D1%23"
+        );
+        let mut out = String::new();
+        url_escape("https://hooks.example.com/x", &mut out);
+        assert_eq!(
+            out, "https://hooks.example.com/x",
+            "a whole URL is the host's to judge"
+        );
     }
 
     #[test]

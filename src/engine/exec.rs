@@ -415,17 +415,17 @@ impl<'a> Exec<'a> {
                 }
                 ArgValue::Expr(node, ty, escape) => {
                     let v = match (escape, node) {
-                        (true, Node::Template(pieces)) => {
+                        (Some(escape), Node::Template(pieces)) => {
                             let scope = scope!(self);
-                            eval::template(pieces, &scope, &mut self.env, Some(slack_escape))
+                            eval::template(pieces, &scope, &mut self.env, Some(*escape))
                         }
-                        (true, Node::Const(_)) | (false, _) => self.eval(node),
-                        (true, _) => {
+                        (Some(_), Node::Const(_)) | (None, _) => self.eval(node),
+                        (Some(escape), _) => {
                             let v = self.eval(node);
                             let mut text = String::new();
                             display(&v, ty, &mut text);
                             let mut escaped = String::new();
-                            slack_escape(&text, &mut escaped);
+                            escape(&text, &mut escaped);
                             Val::Text(Arc::from(escaped))
                         }
                     };
@@ -517,6 +517,17 @@ impl<'a> Exec<'a> {
             let message = format!("`{what}` is empty: there is no one to send this to");
             self.run.steps[i].error = Some(message.clone());
             return Ok(self.failed_step(op, i, message));
+        }
+        if *kind == EffectKind::Email {
+            // A line break in a subject would start a header of its own (header
+            // injection): a subject is one line.
+            for args in [&mut real, &mut shown] {
+                if let Some(Json::String(subject)) = args.get_mut("subject") {
+                    if subject.contains(['\r', '\n']) {
+                        *subject = subject.replace("\r\n", " ").replace(['\r', '\n'], " ");
+                    }
+                }
+            }
         }
         if *kind == EffectKind::Slack && !real.contains_key("text") {
             let text = self.default_message();

@@ -69,8 +69,8 @@ use chrono::{DateTime, Utc};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use effect::{
-    dry_run_answer, idempotency_key, slack_escape, Effect, EffectRecord, HandlerFn, Handlers,
-    Outcome, RECORD_ACTIONS,
+    dry_run_answer, idempotency_key, slack_escape, url_escape, Effect, EffectRecord, HandlerFn,
+    Handlers, Outcome, RECORD_ACTIONS,
 };
 pub use eval::{holds, NoWorld, Node, Now, Scope, World};
 pub use event::{Event, EventError, EventKind, Partial};
