@@ -14,6 +14,7 @@ mod bulk_import_unguarded;
 pub mod condition_space;
 mod deprecated_status;
 mod duplicate_rule;
+mod guards;
 mod hardcoded_secret;
 mod http_host_not_allowed;
 mod missing_description;

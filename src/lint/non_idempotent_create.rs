@@ -43,6 +43,7 @@ rule negotiation_follow_up
   description "Asks the owner to follow up when a deal reaches negotiation"
   on deals
   when stage changed to Negotiation
+    and owner is set
   do
     create task "Follow up on {{name}}" for owner due in 2 days
 ```
@@ -54,6 +55,7 @@ rule negotiation_follow_up
   description "Asks the owner to follow up when a deal reaches negotiation"
   on deals
   when stage changed to Negotiation
+    and owner is set
   do
     create task "Follow up on {{name}}" for owner due in 2 days key event.id
 ```

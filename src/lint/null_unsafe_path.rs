@@ -1,18 +1,20 @@
-//! `null-unsafe-path`: reading through a record reference that may be empty.
+//! `null-unsafe-path`: reading through a record reference, or sending to a recipient,
+//! that may be empty.
 
+use super::guards::{self, known};
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::diagnostics::{Edit, Fix, Safety};
 use crate::schema::Type;
 use crate::source::Span;
 use crate::syntax::ast::{
     BinaryOp, Branch, EmailContent, Expr, ExprKind, Ident, SlackTarget, Step, StepKind, StringLit,
-    StringPart, TriggerClause, TriggerKind,
+    StringPart, TriggerClause, TriggerKind, Values,
 };
 
 pub(super) const LINT: Lint = Lint {
     name: "null-unsafe-path",
     default: Level::Warning,
-    summary: "a path through a record reference that may be empty, with no `is set` test first",
+    summary: "a path through a record reference, or a recipient, that may be empty, with no `is set` test first",
     docs: DOCS,
     check: Check::Rule(check),
 };
@@ -20,27 +22,51 @@ pub(super) const LINT: Lint = Lint {
 const DOCS: &str = r##"# null-unsafe-path
 
 ## What it does
-Flags a path through a record reference of the rule's record — `company.name`, where
-`company` is a `record(companies)` attribute — used in a step (an argument, a `{{ }}`
-hole, an `if`/`route` condition) or in a comparison of the rule's condition, when
-nothing first makes sure the reference is set.
+Flags two uses of a value that may be empty, when nothing first makes sure it is set:
 
-The reference counts as set:
+- a path through a record reference of the rule's record — `company.name`, where
+  `company` is a `record(companies)` attribute — used in a step (an argument, a `{{ }}`
+  hole, an `if`/`route` condition) or in a comparison of the rule's condition;
+- a recipient read from the record — `slack dm owner`, `email owner`,
+  `create task … for owner`, `ask owner …`, with any attribute (`manager`, `csm`), a
+  path (`company.owner`) or `old.owner` — which fails the step when it is empty.
+
+A value counts as set:
 
 - after an `and` part of the condition (or of the `for … where` filter, or of the
   `matches` filter) that tests it: `company is set`, `company is not empty`,
-  `company != empty` (a test of a longer path, `company.name is set`, counts too).
-  Inside the condition, only the parts after that test are covered; an `or` covers
-  nothing;
-- inside an `if` or `route` branch whose condition has such an `and` part, and after a
-  branch that took every record where it is empty (`route company is empty => …`);
-- after a step `set company = …` (without `if empty`), or after
-  `if company is not set then stop end` (or `skip`), in the same or an enclosing block.
+  `company != empty`, `not (company is empty)`, or a comparison that is false on an
+  empty value (`owner = "ana@acme.com"`, `company.employee_count > 1000`). A test of a
+  longer path, `company.name is set`, covers `company` too. Inside the condition, only
+  the parts after that test are covered; an `or` covers only what both of its sides
+  prove, and only after it;
+- after a trigger that sets it: `owner changed to "ana@acme.com"`,
+  `owner changed from empty`;
+- inside an `if` or `route` branch whose condition proves it, and in the branches after
+  one whose condition failed where it is empty (`route company is empty => …`);
+- after a step `set owner = …` (with or without `if empty`) whose value is not itself
+  possibly empty;
+- after an `if`/`route` when it is set at the end of every branch that does not end
+  the run: a branch that always ends the run (`stop`, `skip`) guards what follows it.
+  So `if company is not set then stop end`, `if company is empty then skip "…" end`,
+  `if not (company is set) then stop end` and
+  `if company is set then … else stop end` all cover the steps after them.
+
+`clear company` (or `set company = …` again) undoes what was known about it.
 
 Tests of the path itself (`company.name is set`, `company.name = empty`), the first
 argument of `coalesce(…)`, paths inside `find … where` (they read the searched records)
-and paths through `old.` are not reported. Each reference is reported once per rule, at
-its first unguarded use.
+and reads through `old.` are not reported (a recipient `old.owner` is). Each reference
+and each recipient is reported once per rule, at its first unguarded use.
+
+Recipients that are never empty are not reported: an address (`email "x@y.com"`), a
+function's result (`slack dm round_robin(sdr)`: a team with members always gives
+one), a binding. A list of recipients is reported only when every item may be empty
+(`email [owner, manager]`): with one address that is always there
+(`email [owner, "finance@acme.com"]`) the email still goes out. A list whose items are
+all empty is not itself empty, so the step does not fail, but it reaches no one.
+`on error continue` does not silence a recipient: the step still fails and nothing is
+sent.
 
 ## Why is this bad?
 A workflow assumes every person has a company. Live, it hits a person without one:
@@ -49,42 +75,72 @@ quietly false and the step never runs. Reps wonder why the Slack ping never came
 nobody notices for two weeks. Test bad-case records — missing fields — and add a
 graceful skip for them.
 
+A message to an empty owner is worse: the step fails with "`owner` is empty: there is
+no one to send this to", the run fails (or logs the error and goes on), and the person
+who should have acted is never told.
+
 ## Example
 ```rules
 rule new_contact_ping
   owner "sales@acme.com"
-  description "Tells the owner about new contacts and their company"
+  description "Announces new contacts and their company"
   on people
   when created
     and event.source != import
   do
-    slack dm owner "{{name}} joined from {{company.name}}"
+    slack "#new-contacts" "{{name}} joined from {{company.name}}"
+```
+
+```rules
+rule won_follow_up
+  owner "sales@acme.com"
+  description "Asks the owner to send a thank-you for every won deal"
+  on deals
+  when stage changed to ClosedWon
+  do
+    create task "Thank {{name}}" for owner key event.id
 ```
 
 ## Use instead
 ```rules
 rule new_contact_ping
   owner "sales@acme.com"
-  description "Tells the owner about new contacts and their company"
+  description "Announces new contacts and their company"
   on people
   when created
     and event.source != import
     and company is set
   do
-    slack dm owner "{{name}} joined from {{company.name}}"
+    slack "#new-contacts" "{{name}} joined from {{company.name}}"
+```
+
+```rules
+rule won_follow_up
+  owner "sales@acme.com"
+  description "Asks the owner to send a thank-you for every won deal"
+  on deals
+  when stage changed to ClosedWon
+  do
+    if owner is not set then
+      skip "no owner to thank the customer"
+    end
+    create task "Thank {{name}}" for owner key event.id
 ```
 
 Or keep the rule for everyone and handle the gap: `{{coalesce(company.name, "no company")}}`,
-or `if company is set then … end` around the steps that need it.
+`if company is set then … end` around the steps that need it, or give the record an
+owner first (`set owner = round_robin(sdr) if empty`).
 
 ## Fix
-Test the reference before using it. The editor offers to add `and company is set` to
-the condition (at its start when the condition itself reads through the reference,
-else at its end), or after a `when` trigger that has no condition. It changes which
-records run the rule, so `rulec check --fix` applies it only with `--unsafe-fixes`.
+Test the value before using it. The editor offers to add `and company is set` (or
+`and owner is set`) to the condition (at its start when the condition itself reads
+through the reference, else at its end), or after a `when` trigger that has no
+condition. It changes which records run the rule, so `rulec check --fix` applies it
+only with `--unsafe-fixes`. A list of recipients gets no fix: which one to test is
+the author's choice.
 
 ## When to allow
-When the reference can never be empty in your workspace, for example an attribute an
+When the value can never be empty in your workspace, for example an attribute an
 integration always fills before records exist. Say why:
 `allow null-unsafe-path "the billing sync always links a company"`.
 "##;
@@ -108,6 +164,19 @@ struct Use {
     place: Place,
 }
 
+/// A recipient that may be empty: a step would fail on it.
+struct Recipient {
+    /// The path's key (`owner`, `company.owner`), or a list as written.
+    key: String,
+    /// As written.
+    shown: String,
+    span: Span,
+    /// What would fail: `message`, `email`, `task`, `question`.
+    what: &'static str,
+    /// A list every item of which may be empty.
+    list: bool,
+}
+
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     let Some(object) = cx.ir.object.as_deref().and_then(|o| cx.schema.object(o)) else {
         return;
@@ -118,12 +187,11 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         .filter(|a| matches!(a.ty, Type::Record(_)))
         .map(|a| a.name.as_str())
         .collect();
-    if references.is_empty() {
-        return;
-    }
     let mut walker = Walker {
         references,
+        attributes: object.attributes.iter().map(|a| a.name.as_str()).collect(),
         uses: Vec::new(),
+        recipients: Vec::new(),
     };
     let (filter, condition) = match &cx.ast.trigger {
         TriggerClause::When(when) => {
@@ -138,19 +206,26 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             every.for_clause.as_ref().and_then(|f| f.filter.as_ref()),
         ),
     };
-    // The filter holds whenever the rule runs, then the condition: their tests cover
-    // what comes after them.
-    let mut guarded: Vec<String> = Vec::new();
+    // The trigger holds whenever the rule runs, then the filter, then the condition:
+    // what they prove covers what comes after them.
+    let mut guarded: Vec<String> = match &cx.ast.trigger {
+        TriggerClause::When(when) => trigger_guards(&when.trigger.kind),
+        TriggerClause::Every(_) => Vec::new(),
+    };
     for (expr, place) in [(filter, Place::Filter), (condition, Place::Condition)] {
         let Some(expr) = expr else { continue };
         walker.expr(expr, &guarded, place);
-        for conjunct in conjuncts(expr) {
-            if let Some(reference) = walker.set_test(conjunct) {
-                guarded.push(reference);
-            }
-        }
+        guards::extend(&mut guarded, known(expr, true).set);
     }
     walker.steps(&cx.ast.steps, &guarded);
+    // A guard in the condition that a step undid (`clear company`) is no fix.
+    let fix = |key: &str, places: &[Place]| {
+        if guarded.iter().any(|g| g == key) {
+            None
+        } else {
+            guard_fix(cx, key, places)
+        }
+    };
 
     let rule = &cx.ir.id;
     let mut reported: Vec<&str> = Vec::new();
@@ -183,11 +258,83 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             .filter(|u| u.reference == reference)
             .map(|u| u.place)
             .collect();
-        if let Some(fix) = guard_fix(cx, reference, &places) {
+        if let Some(fix) = fix(reference, &places) {
             finding = finding.fix(fix);
         }
         out.push(finding);
     }
+
+    let mut reported: Vec<&str> = Vec::new();
+    for first in &walker.recipients {
+        let key = first.key.as_str();
+        if reported.contains(&key) {
+            continue;
+        }
+        reported.push(key);
+        let (shown, what) = (&first.shown, first.what);
+        let mut finding = if first.list {
+            Finding::new(
+                first.span,
+                format!(
+                    "in rule `{rule}`, every recipient in `{shown}` may be empty here, and the {what} would reach no one"
+                ),
+            )
+            .help(
+                "test one of them first (`and … is set` in the condition, or `if … is set then … end`), or add a recipient that is always there, such as a fixed address",
+            )
+        } else {
+            Finding::new(
+                first.span,
+                format!("in rule `{rule}`, `{shown}` may be empty here, and the {what} would fail"),
+            )
+            .help(format!(
+                "a step whose recipient is empty fails (\"`{key}` is empty\"); test it first: `and {key} is set` in the condition, or `if {key} is set then … end`"
+            ))
+        };
+        for other in walker
+            .recipients
+            .iter()
+            .filter(|r| r.key == key && r.span != first.span)
+        {
+            finding = finding.related(other.span, format!("`{}` is sent to here too", other.shown));
+        }
+        if !first.list {
+            if let Some(fix) = fix(key, &[Place::Step]) {
+                finding = finding.fix(fix);
+            }
+        }
+        out.push(finding);
+    }
+}
+
+/// What a `when` trigger guarantees is set: `owner changed to "ana@acme.com"` (any
+/// `to` values but `empty`) and `owner changed from empty` leave `owner` set; `from`
+/// values but `empty` leave `old.owner` set.
+fn trigger_guards(trigger: &TriggerKind) -> Vec<String> {
+    let TriggerKind::Changed { attr, from, to } = trigger else {
+        return Vec::new();
+    };
+    let present = |values: &Option<Values>| {
+        values.as_ref().is_some_and(|v| {
+            v.items
+                .iter()
+                .all(|i| !matches!(unparen(i).kind, ExprKind::Empty))
+        })
+    };
+    let only_empty = from.as_ref().is_some_and(|v| {
+        !v.items.is_empty()
+            && v.items
+                .iter()
+                .all(|i| matches!(unparen(i).kind, ExprKind::Empty))
+    });
+    let mut out = Vec::new();
+    if present(to) || only_empty {
+        out.push(attr.name.clone());
+    }
+    if present(from) {
+        out.push(format!("old.{}", attr.name));
+    }
+    out
 }
 
 /// `<reference> is set` added where it covers every use: at the start of the condition
@@ -248,7 +395,10 @@ fn guard_fix(cx: &RuleContext<'_>, reference: &str, places: &[Place]) -> Option<
 struct Walker<'a> {
     /// The record-reference attributes of the rule's object.
     references: Vec<&'a str>,
+    /// Every attribute of the rule's object.
+    attributes: Vec<&'a str>,
     uses: Vec<Use>,
+    recipients: Vec<Recipient>,
 }
 
 impl Walker<'_> {
@@ -264,66 +414,42 @@ impl Walker<'_> {
             .then(|| first.name.clone())
     }
 
-    /// The reference a path starts with, if any: `company`, `company.name`.
-    fn starts_with_reference(&self, e: &Expr) -> Option<String> {
-        match &e.kind {
-            ExprKind::Paren(inner) => self.starts_with_reference(inner),
-            ExprKind::Path(segments) => {
-                let first = strip_record(segments).first()?;
-                self.references
-                    .contains(&first.name.as_str())
-                    .then(|| first.name.clone())
-            }
-            _ => None,
-        }
-    }
-
-    /// The reference a condition proves set: `company is set`, `company is not empty`,
-    /// `company != empty`, `company.name is set`.
-    fn set_test(&self, e: &Expr) -> Option<String> {
-        match &e.kind {
-            ExprKind::Paren(inner) => self.set_test(inner),
-            ExprKind::Test { op, operand } if op.wants_value() => {
-                self.starts_with_reference(operand)
-            }
-            ExprKind::Binary {
-                op: BinaryOp::Ne,
-                lhs,
-                rhs,
-                ..
-            } => match (&lhs.kind, &rhs.kind) {
-                (_, ExprKind::Empty) => self.starts_with_reference(lhs),
-                (ExprKind::Empty, _) => self.starts_with_reference(rhs),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// The reference a whole condition proves empty: `company is empty`,
-    /// `company is not set`, `company = empty`.
-    fn empty_test(&self, e: &Expr) -> Option<String> {
-        let reference = |e: &Expr| match &e.kind {
-            ExprKind::Path(segments) => match strip_record(segments) {
-                [only] if self.references.contains(&only.name.as_str()) => Some(only.name.clone()),
-                _ => None,
-            },
-            _ => None,
+    /// The key of a path into the rule's record (`owner`, `record.owner`,
+    /// `company.owner`, `old.owner`), which may be empty; `None` for bindings, `event.`
+    /// and the like.
+    fn record_path(&self, e: &Expr) -> Option<String> {
+        let ExprKind::Path(segments) = &unparen(e).kind else {
+            return None;
         };
+        let attribute = match strip_record(segments) {
+            [old, attr, ..] if old.name == "old" => attr,
+            [attr, ..] => attr,
+            [] => return None,
+        };
+        self.attributes
+            .contains(&attribute.name.as_str())
+            .then(|| guards::path_key(segments))
+    }
+
+    /// Whether a value may be empty where the guards in `guarded` hold: an unguarded
+    /// path into the record, `empty`, a list of such values, `coalesce` of two. Literals,
+    /// bindings and other functions' results (`round_robin(team)`) count as present.
+    fn may_be_empty(&self, e: &Expr, guarded: &[String]) -> bool {
         match &e.kind {
-            ExprKind::Paren(inner) => self.empty_test(inner),
-            ExprKind::Test { op, operand } if !op.wants_value() => reference(unparen(operand)),
-            ExprKind::Binary {
-                op: BinaryOp::Eq,
-                lhs,
-                rhs,
-                ..
-            } => match (&lhs.kind, &rhs.kind) {
-                (_, ExprKind::Empty) => reference(unparen(lhs)),
-                (ExprKind::Empty, _) => reference(unparen(rhs)),
-                _ => None,
-            },
-            _ => None,
+            ExprKind::Paren(inner) => self.may_be_empty(inner, guarded),
+            ExprKind::Path(_) => self
+                .record_path(e)
+                .is_some_and(|key| !guarded.contains(&key)),
+            ExprKind::Empty => true,
+            ExprKind::List(items) => items.iter().all(|i| self.may_be_empty(i, guarded)),
+            ExprKind::Call { name, args } if name.name == "coalesce" => {
+                args.iter().all(|a| self.may_be_empty(a, guarded))
+            }
+            ExprKind::String(s) => s.parts.iter().all(|p| match p {
+                StringPart::Text { value, .. } => value.is_empty(),
+                StringPart::Hole(e) => self.may_be_empty(e, guarded),
+            }),
+            _ => false,
         }
     }
 
@@ -349,9 +475,7 @@ impl Walker<'_> {
                 let mut local = guarded.to_vec();
                 for conjunct in conjuncts(e) {
                     self.expr(conjunct, &local, place);
-                    if let Some(reference) = self.set_test(conjunct) {
-                        local.push(reference);
-                    }
+                    guards::extend(&mut local, known(conjunct, true).set);
                 }
             }
             // A test for emptiness is how the author handles an empty value.
@@ -406,7 +530,40 @@ impl Walker<'_> {
         }
     }
 
-    fn steps(&mut self, steps: &[Step], guarded: &[String]) {
+    /// Who a step sends to (`slack dm`, `email`, `create task … for`, `ask`): a path
+    /// into the record is a recipient that may be empty; a list is one when every
+    /// item may be empty. Anything else is read like any argument.
+    fn recipient(&mut self, e: &Expr, guarded: &[String], what: &'static str) {
+        if let Some(key) = self.record_path(e) {
+            if !guarded.contains(&key) {
+                self.recipients.push(Recipient {
+                    key,
+                    shown: crate::format::expr(e),
+                    span: e.span,
+                    what,
+                    list: false,
+                });
+            }
+            return;
+        }
+        self.expr(e, guarded, Place::Step);
+        if let ExprKind::List(items) = &unparen(e).kind {
+            if !items.is_empty() && self.may_be_empty(e, guarded) {
+                let shown = crate::format::expr(e);
+                self.recipients.push(Recipient {
+                    key: shown.clone(),
+                    shown,
+                    span: e.span,
+                    what,
+                    list: true,
+                });
+            }
+        }
+    }
+
+    /// Walks a block; returns the paths known set at its end, or `None` when every
+    /// way through it ends the run (`stop`, `skip`), so nothing after it runs from here.
+    fn steps(&mut self, steps: &[Step], guarded: &[String]) -> Option<Vec<String>> {
         let mut guarded = guarded.to_vec();
         for step in steps {
             match &step.kind {
@@ -416,21 +573,33 @@ impl Walker<'_> {
                     if_empty,
                 } => {
                     self.expr(value, &guarded, Place::Step);
-                    if !*if_empty && self.references.contains(&attr.name.as_str()) {
-                        guarded.push(attr.name.clone());
+                    let present = !self.may_be_empty(value, &guarded);
+                    let name = attr.name.as_str();
+                    if !*if_empty {
+                        // A new value: what was known about the old one (and the record
+                        // it referenced) is gone.
+                        let inner = format!("{name}.");
+                        guarded.retain(|g| g != name && !g.starts_with(&inner));
+                    }
+                    // With `if empty` the attribute keeps its value or gets this one.
+                    if present {
+                        guards::extend(&mut guarded, [name.to_string()]);
                     }
                 }
-                StepKind::Clear(attr) => guarded.retain(|g| *g != attr.name),
+                StepKind::Clear(attr) => {
+                    let inner = format!("{}.", attr.name);
+                    guarded.retain(|g| *g != attr.name && !g.starts_with(&inner));
+                }
                 StepKind::Slack { target, text } => {
                     if let SlackTarget::Dm(member) = target {
-                        self.expr(member, &guarded, Place::Step);
+                        self.recipient(member, &guarded, "message");
                     }
                     if let Some(text) = text {
                         self.string(text, &guarded, Place::Step);
                     }
                 }
                 StepKind::Email { to, content } => {
-                    self.expr(to, &guarded, Place::Step);
+                    self.recipient(to, &guarded, "email");
                     if let EmailContent::Inline { subject, body } = content {
                         self.string(subject, &guarded, Place::Step);
                         self.string(body, &guarded, Place::Step);
@@ -445,7 +614,9 @@ impl Walker<'_> {
                     ..
                 } => {
                     self.string(title, &guarded, Place::Step);
-                    self.opt(assignee.as_ref(), &guarded);
+                    if let Some(assignee) = assignee {
+                        self.recipient(assignee, &guarded, "task");
+                    }
                     self.opt(due.as_ref(), &guarded);
                     if let Some(body) = body {
                         self.string(body, &guarded, Place::Step);
@@ -492,7 +663,7 @@ impl Walker<'_> {
                     timeout,
                     ..
                 } => {
-                    self.expr(member, &guarded, Place::Step);
+                    self.recipient(member, &guarded, "question");
                     self.string(question, &guarded, Place::Step);
                     self.opt(timeout.as_ref(), &guarded);
                 }
@@ -510,51 +681,43 @@ impl Walker<'_> {
                     arms: branches,
                     otherwise,
                 } => {
-                    self.branches(branches, otherwise.as_deref(), &guarded);
                     // `if company is not set then stop end`: past it, `company` is set.
-                    if let Some(first) = branches.first() {
-                        let ends_run = first
-                            .steps
-                            .last()
-                            .is_some_and(|s| matches!(s.kind, StepKind::Stop | StepKind::Skip(_)));
-                        if ends_run {
-                            if let Some(reference) = self.empty_test(&first.condition) {
-                                guarded.push(reference);
-                            }
-                        }
-                    }
+                    guarded = self.branches(branches, otherwise.as_deref(), &guarded)?;
                 }
-                // `find … where` reads the searched records; skip reasons are fixed text.
-                StepKind::Find { .. }
-                | StepKind::AddToList(_)
-                | StepKind::RemoveFromList(_)
-                | StepKind::Stop
-                | StepKind::Skip(_) => {}
+                // The steps after these do not run (`unreachable-step` says so).
+                StepKind::Stop | StepKind::Skip(_) => return None,
+                // `find … where` reads the searched records.
+                StepKind::Find { .. } | StepKind::AddToList(_) | StepKind::RemoveFromList(_) => {}
             }
         }
+        Some(guarded)
     }
 
-    /// Branches run first match first: a branch's own tests cover its steps, and a
-    /// branch that took every record where a reference is empty leaves it set for the
-    /// branches after it and the `else`.
-    fn branches(&mut self, branches: &[Branch], otherwise: Option<&[Step]>, guarded: &[String]) {
+    /// Branches run first match first: a branch's own condition covers its steps, the
+    /// failed conditions of the branches before it cover it too (after `route company
+    /// is empty => …`, `company` is set), and what follows the `if`/`route` is covered
+    /// by what holds at the end of every branch that does not end the run — with the
+    /// way past every branch when there is no `else`.
+    fn branches(
+        &mut self,
+        branches: &[Branch],
+        otherwise: Option<&[Step]>,
+        guarded: &[String],
+    ) -> Option<Vec<String>> {
         let mut after = guarded.to_vec();
+        let mut exits = Vec::new();
         for branch in branches {
             self.expr(&branch.condition, &after, Place::Step);
             let mut inside = after.clone();
-            for conjunct in conjuncts(&branch.condition) {
-                if let Some(reference) = self.set_test(conjunct) {
-                    inside.push(reference);
-                }
-            }
-            self.steps(&branch.steps, &inside);
-            if let Some(reference) = self.empty_test(&branch.condition) {
-                after.push(reference);
-            }
+            guards::extend(&mut inside, known(&branch.condition, true).set);
+            exits.extend(self.steps(&branch.steps, &inside));
+            guards::extend(&mut after, known(&branch.condition, false).set);
         }
-        if let Some(steps) = otherwise {
-            self.steps(steps, &after);
+        match otherwise {
+            Some(steps) => exits.extend(self.steps(steps, &after)),
+            None => exits.push(after),
         }
+        guards::meet(exits)
     }
 }
 

@@ -1,18 +1,17 @@
-//! `overwrite-without-guard`: a re-firing rule that overwrites an owner or a stage.
+//! `overwrite-without-guard`: a re-firing rule that overwrites an owner.
 
+use super::guards::{self, known};
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::diagnostics::{Edit, Fix, Safety};
 use crate::ir;
 use crate::schema::{Object, Type};
 use crate::source::Span;
-use crate::syntax::ast::{
-    BinaryOp, Branch, Expr, ExprKind, Ident, Step, StepKind, TriggerClause, TriggerKind,
-};
+use crate::syntax::ast::{Branch, Expr, Ident, Step, StepKind, TriggerClause, TriggerKind};
 
 pub(super) const LINT: Lint = Lint {
     name: "overwrite-without-guard",
     default: Level::Info,
-    summary: "a rule that runs again overwrites an owner or stage people also edit",
+    summary: "a rule that runs again overwrites an owner (or another member) people also edit",
     docs: DOCS,
     check: Check::Rule(check),
 };
@@ -21,21 +20,27 @@ const DOCS: &str = r##"# overwrite-without-guard
 
 ## What it does
 Flags `set <attr> = …` without `if empty` (at any depth) when the attribute is one
-people edit by hand — a `member` (owners, managers) or a `status` (pipeline stages) —
-and the rule can run again on a record that already exists: any trigger but `created`.
+people edit by hand — a `member` (owners, managers, CSMs) — and the rule can run again
+on a record that already exists: any trigger but `created`.
+
+A `status` (a pipeline stage) is not flagged: it always has a value, so
+`set stage = Negotiation` moves the record along its pipeline rather than overwriting
+something a rep typed in, and `set stage = … if empty` would never do anything.
 
 It stays quiet when the write is plainly intended:
 
 - the rule's own trigger watches that attribute (`when owner changed …` that sets
   `owner` is routing, not an accident);
-- the rule's condition, or an enclosing `if`/`route` branch, tests that the attribute
-  is empty (`owner is empty`, `owner is not set`, `owner = empty`), or an earlier
-  branch took every record where it is set;
-- an earlier `if owner is set then stop end` (or `skip`) ended the run when it is set.
+- the rule's condition, or an enclosing `if`/`route` branch, proves the attribute is
+  empty (`owner is empty`, `owner is not set`, `owner = empty`,
+  `not (owner is set)`), or an earlier branch took every record where it is set;
+- an earlier step ended the run when it is set: `if owner is set then stop end` (or
+  `skip`), `route owner is set => skip "owned" … end`, or
+  `if owner is empty then … else stop end`.
 
 ## Why is this bad?
-A rep reassigns a deal or moves its stage by hand; the next time the rule fires it
-silently puts its own value back. The rep's edit is lost, nobody knows why, and the
+A rep reassigns a deal by hand; the next time the rule fires it silently puts its own
+owner back. The rep's edit is lost, nobody knows why, and the
 record flips back and forth. "Set value" always overwrites; "set only if empty" gives a
 default without undoing a person's decision.
 
@@ -89,18 +94,19 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         _ => None,
     };
     let mut empty: Vec<String> = Vec::new();
+    let mut holds = |e: &Expr| guards::extend(&mut empty, known(e, true).empty);
     match &cx.ast.trigger {
         TriggerClause::When(when) => {
             if let TriggerKind::Matches(filter) = &when.trigger.kind {
-                empty_conjuncts(filter, &mut empty);
+                holds(filter);
             }
             if let Some(condition) = &when.condition {
-                empty_conjuncts(condition, &mut empty);
+                holds(condition);
             }
         }
         TriggerClause::Every(every) => {
             if let Some(filter) = every.for_clause.as_ref().and_then(|f| f.filter.as_ref()) {
-                empty_conjuncts(filter, &mut empty);
+                holds(filter);
             }
         }
     }
@@ -119,8 +125,14 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    /// `empty` holds the attributes known to be empty where these steps run.
-    fn steps(&self, steps: &[Step], empty: &[String], out: &mut Vec<Finding>) {
+    /// `empty` holds the attributes known to be empty where these steps run; returns
+    /// those known empty at the end, or `None` when every way through ends the run.
+    fn steps(
+        &self,
+        steps: &[Step],
+        empty: &[String],
+        out: &mut Vec<Finding>,
+    ) -> Option<Vec<String>> {
         let mut empty = empty.to_vec();
         for step in steps {
             match &step.kind {
@@ -137,46 +149,40 @@ impl Walker<'_> {
                     arms: branches,
                     otherwise,
                 } => {
-                    self.branches(branches, otherwise.as_deref(), &empty, out);
                     // `if owner is set then stop end`: past it, `owner` is empty.
-                    if let Some(first) = branches.first() {
-                        let ends_run = first
-                            .steps
-                            .last()
-                            .is_some_and(|s| matches!(s.kind, StepKind::Stop | StepKind::Skip(_)));
-                        if ends_run {
-                            if let Some(name) = set_test(&first.condition) {
-                                empty.push(name.to_string());
-                            }
-                        }
-                    }
+                    empty = self.branches(branches, otherwise.as_deref(), &empty, out)?;
                 }
+                StepKind::Stop | StepKind::Skip(_) => return None,
                 _ => {}
             }
         }
+        Some(empty)
     }
 
-    /// Branches run first match first, so a branch that took every record where an
-    /// attribute is set leaves it empty for the branches after it and the `else`.
+    /// Branches run first match first: a branch's condition covers its steps, the
+    /// failed conditions before it cover it too (after `owner is set => …`, `owner` is
+    /// empty), and what holds at the end of every branch that does not end the run
+    /// (and past them all, without an `else`) holds after the `if`/`route`.
     fn branches(
         &self,
         branches: &[Branch],
         otherwise: Option<&[Step]>,
         empty: &[String],
         out: &mut Vec<Finding>,
-    ) {
+    ) -> Option<Vec<String>> {
         let mut after = empty.to_vec();
+        let mut exits = Vec::new();
         for branch in branches {
             let mut inside = after.clone();
-            empty_conjuncts(&branch.condition, &mut inside);
-            self.steps(&branch.steps, &inside, out);
-            if let Some(name) = set_test(&branch.condition) {
-                after.push(name.to_string());
-            }
+            guards::extend(&mut inside, known(&branch.condition, true).empty);
+            exits.extend(self.steps(&branch.steps, &inside, out));
+            guards::extend(&mut after, known(&branch.condition, false).empty);
         }
-        if let Some(steps) = otherwise {
-            self.steps(steps, &after, out);
+        match otherwise {
+            Some(steps) => exits.extend(self.steps(steps, &after, out)),
+            None => exits.push(after),
         }
+        guards::meet(exits)
     }
 
     fn set(
@@ -194,11 +200,11 @@ impl Walker<'_> {
         let Some(attribute) = self.object.attribute(name) else {
             return;
         };
-        let edited_by = match attribute.ty {
-            Type::Member => "reassign",
-            Type::Status(_) => "move",
-            _ => return,
-        };
+        // A status always has a value: `set stage = …` moves the record along its
+        // pipeline, it does not overwrite data a person typed in.
+        if attribute.ty != Type::Member {
+            return;
+        }
         let rule = self.rule;
         out.push(
             Finding::new(
@@ -208,7 +214,7 @@ impl Walker<'_> {
                 ),
             )
             .help(format!(
-                "people {edited_by} `{name}` by hand; `set {name} = … if empty` only fills it when nobody has"
+                "people reassign `{name}` by hand; `set {name} = … if empty` only fills it when nobody has"
             ))
             .fix(Fix {
                 title: "only fill when empty".into(),
@@ -219,75 +225,5 @@ impl Walker<'_> {
                 }],
             }),
         );
-    }
-}
-
-/// Adds the attributes that `and` parts of the condition require to be empty.
-fn empty_conjuncts(e: &Expr, out: &mut Vec<String>) {
-    match &e.kind {
-        ExprKind::Paren(inner) => empty_conjuncts(inner, out),
-        ExprKind::Binary {
-            op: BinaryOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            empty_conjuncts(lhs, out);
-            empty_conjuncts(rhs, out);
-        }
-        ExprKind::Test { op, operand } if !op.wants_value() => {
-            if let Some(name) = attribute(operand) {
-                out.push(name.to_string());
-            }
-        }
-        ExprKind::Binary {
-            op: BinaryOp::Eq,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let name = match (&lhs.kind, &rhs.kind) {
-                (_, ExprKind::Empty) => attribute(lhs),
-                (ExprKind::Empty, _) => attribute(rhs),
-                _ => None,
-            };
-            if let Some(name) = name {
-                out.push(name.to_string());
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The attribute a whole condition requires to be set: `owner is set`,
-/// `owner is not empty`, `owner != empty`.
-fn set_test(e: &Expr) -> Option<&str> {
-    match &e.kind {
-        ExprKind::Paren(inner) => set_test(inner),
-        ExprKind::Test { op, operand } if op.wants_value() => attribute(operand),
-        ExprKind::Binary {
-            op: BinaryOp::Ne,
-            lhs,
-            rhs,
-            ..
-        } => match (&lhs.kind, &rhs.kind) {
-            (_, ExprKind::Empty) => attribute(lhs),
-            (ExprKind::Empty, _) => attribute(rhs),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The record attribute an expression reads directly: `owner` or `record.owner`.
-fn attribute(e: &Expr) -> Option<&str> {
-    match &e.kind {
-        ExprKind::Paren(inner) => attribute(inner),
-        ExprKind::Path(segments) => match segments.as_slice() {
-            [name] => Some(name.name.as_str()),
-            [prefix, name] if prefix.name == "record" => Some(name.name.as_str()),
-            _ => None,
-        },
-        _ => None,
     }
 }

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::condition_space::{decide, trigger_facts, Verdict};
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
 use crate::ir::{self, Action, ExprKind, Root, Trigger, Value};
-use crate::syntax::ast::BinaryOp;
+use crate::schema::{Schema, Type};
+use crate::syntax::ast::{BinaryOp, TestOp};
 
 pub(super) const LINT: Lint = Lint {
     name: "rule-cycle",
@@ -26,7 +28,12 @@ each loop once, naming every rule in it.
 
 A write cannot start a rule whose `changed … to` values exclude the constant written,
 or whose condition excludes rule-made events (`event.source != rule`); such edges are
-left out.
+left out. Nor can a constant write (or a `clear`) start a rule whose condition (or
+`matches` filter) is provably false on a record holding that value: `set score = 20`
+does not start `when score changed and score > 20`, and `set owner = "ana@acme.com"`
+does not start `when updated and owner is not set`. The same analysis as
+`unsatisfiable-condition` decides it, with the written value as a fact; a computed
+value (`set score = score + 10`), or a condition it cannot decide, keeps the edge.
 
 ## Why is this bad?
 Rules that trigger each other write the same records over and over: the engine stops
@@ -149,7 +156,9 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
                     }
                     targets.retain(|&j| {
                         cx.rules.get(j).is_some_and(|target| {
-                            value.as_ref().is_none_or(|v| reaches(target.ir, &key, v))
+                            value
+                                .as_ref()
+                                .is_none_or(|v| reaches(target.ir, cx.schema, &key, v))
                         })
                     });
                     edges.push(targets);
@@ -337,17 +346,78 @@ fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, 
     }
 }
 
-/// Whether writing `value` under `key` can start `rule` (its `changed … to` values).
-fn reaches(rule: &ir::Rule, key: &Key, value: &Value) -> bool {
-    match (&rule.trigger, key) {
-        (
-            Trigger::Changed {
-                to: Some(to), attr, ..
-            },
-            Key::Attr(_, written),
-        ) if *written == attr.attr => to.contains(value),
-        _ => true,
+/// Whether writing `value` under `key` can start `rule`: not when its `changed … to`
+/// values exclude the value, nor when its filter and condition provably fail on a
+/// record holding it.
+fn reaches(rule: &ir::Rule, schema: &Schema, key: &Key, value: &Value) -> bool {
+    if let (
+        Trigger::Changed {
+            to: Some(to), attr, ..
+        },
+        Key::Attr(_, written),
+    ) = (&rule.trigger, key)
+    {
+        if *written == attr.attr && !to.contains(value) {
+            return false;
+        }
     }
+    !excluded(rule, schema, key, value)
+}
+
+/// The constant written makes the watching rule's `matches` filter or condition false,
+/// whatever else the record holds: the condition analysis (with the rule's trigger
+/// facts) says "never" once `attr = value` (`attr is empty` for `clear`) is a fact.
+fn excluded(rule: &ir::Rule, schema: &Schema, key: &Key, value: &Value) -> bool {
+    let Key::Attr(object, attr) = key else {
+        return false;
+    };
+    // The fact is about the record the rule runs on, so only for rules on that object.
+    if rule.object.as_deref() != Some(object.as_str()) {
+        return false;
+    }
+    let Some(ty) = schema
+        .object(object)
+        .and_then(|o| o.attribute(attr))
+        .map(|a| a.ty.clone())
+    else {
+        return false;
+    };
+    let read = Box::new(ir::Expr {
+        ty: ty.clone(),
+        kind: ExprKind::Read {
+            root: Root::Record,
+            path: vec![attr.clone()],
+        },
+    });
+    let written = ir::Expr {
+        ty: Type::Checkbox,
+        kind: match value {
+            Value::Empty => ExprKind::Test {
+                test: TestOp::IsEmpty,
+                operand: read,
+            },
+            v => ExprKind::Binary {
+                operator: BinaryOp::Eq,
+                lhs: read,
+                rhs: Box::new(ir::Expr::constant(v.clone(), ty)),
+            },
+        },
+    };
+    let mut facts = trigger_facts(rule, schema);
+    facts.push(written);
+    let filter = match &rule.trigger {
+        Trigger::Matches { filter } => Some(filter),
+        _ => None,
+    };
+    let condition = match (&rule.condition, filter) {
+        (Some(condition), filter) => {
+            facts.extend(filter.cloned());
+            condition
+        }
+        (None, Some(filter)) => filter,
+        (None, None) => return false,
+    };
+    decide(condition, &facts) == Verdict::Never
 }
 
 /// The rule's trigger is `changed to <v>` for exactly this value.

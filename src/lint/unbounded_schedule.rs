@@ -37,7 +37,7 @@ rule stuck_deals
   owner "revops@acme.com"
   description "Nudges owners of quiet open deals"
   every 15 minutes
-  for deals where stage = Open and last_activity before 14 days ago
+  for deals where stage = Open and last_activity before 14 days ago and owner is set
   do
     slack dm owner "{{name}} has had no activity for 14 days"
 ```
@@ -50,7 +50,7 @@ rule stuck_deals
   owner "revops@acme.com"
   description "Nudges owners of quiet open deals, once each weekday morning"
   every weekday at 09:00 in "America/New_York"
-  for deals where stage = Open and last_activity before 14 days ago
+  for deals where stage = Open and last_activity before 14 days ago and owner is set
   do
     slack dm owner "{{name}} has had no activity for 14 days"
 ```

@@ -40,6 +40,7 @@ rule lost_deal_cleanup
   description "Clears the close date of lost deals and tells the owner"
   on deals
   when stage changed to ClosedLost
+    and owner is set
   do
     clear close_date
     skip "lost"
@@ -53,6 +54,7 @@ rule lost_deal_cleanup
   description "Clears the close date of lost deals and tells the owner"
   on deals
   when stage changed to ClosedLost
+    and owner is set
   do
     clear close_date
     slack dm owner "{{name}} was marked lost"
