@@ -48,7 +48,7 @@ pub fn code_lenses(analysis: &DocAnalysis, lines: &Lines<'_>, uri: &Uri) -> Vec<
 /// Runs the test block at byte `offset`: whether it passed, and what to tell the user.
 pub fn run_test(analysis: &DocAnalysis, offset: usize) -> (bool, String) {
     let errors = analysis
-        .analysis
+        .analysis()
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -63,7 +63,7 @@ pub fn run_test(analysis: &DocAnalysis, offset: usize) -> (bool, String) {
     let Some(file) = analysis.file() else {
         return (false, "no document".to_string());
     };
-    match rulec::testing::run_at(&analysis.analysis, file.name(), offset) {
+    match rulec::testing::run_at(analysis.analysis(), file.name(), offset) {
         None => (
             false,
             "there is no test here (the file changed?)".to_string(),

@@ -1,5 +1,6 @@
 //! Go to definition: objects, attributes, lists, teams, webhooks, custom actions,
-//! rules named by `rule … failed`, and `as` bindings.
+//! rules named by `rule … failed`, and `as` bindings — in the document or in any other
+//! file of its folder (the schema file included).
 
 use std::sync::Arc;
 
@@ -36,8 +37,9 @@ pub fn definition(
             return Some(Location::new(uri.clone(), lines.range(*declared)));
         }
         Meaning::Rule(id) => {
-            let ident = resolve::rule_by_id(analysis, id)?;
-            return Some(Location::new(uri.clone(), lines.range(ident.span)));
+            let (unit, span) = resolve::rule_by_id(analysis, id)?;
+            let file = analysis.folder.file(unit)?.clone();
+            return locate(analysis, lines, uri, &file, span, encoding);
         }
         _ => None,
     };
@@ -45,7 +47,8 @@ pub fn definition(
     locate(analysis, lines, uri, &origin.file, origin.span, encoding)
 }
 
-/// A span in the document or in the schema file as a location.
+/// A span in the document or in another file of its folder (the schema file
+/// included) as a location.
 fn locate(
     analysis: &DocAnalysis,
     lines: &Lines<'_>,
@@ -57,13 +60,11 @@ fn locate(
     if analysis.is_document(file) {
         return Some(Location::new(uri.clone(), lines.range(span)));
     }
-    let schema_path = analysis.schema_path.as_ref()?;
-    let schema_unit = analysis.analysis.units.first()?;
-    if !Arc::ptr_eq(&schema_unit.file, file) {
-        return None;
-    }
-    let target = Uri::from_file_path(schema_path)?;
-    let index = rulec::source::LineIndex::new(file.text());
-    let other = Lines::new(file.text(), &index, encoding);
+    let folder = &analysis.folder;
+    let unit = folder.unit_of(file)?;
+    let path = folder.paths.get(unit)?.as_ref()?;
+    let target = Uri::from_file_path(path)?;
+    let index = folder.line_index(unit)?;
+    let other = Lines::new(file.text(), index, encoding);
     Some(Location::new(target, other.range(span)))
 }

@@ -1,31 +1,40 @@
 //! Re-checking only the rule being edited, when that provably gives the diagnostics a
-//! full `rulec check` would.
+//! full `rulec check <folder>` would.
 //!
-//! The starting point (the *anchor*) is the last full analysis. When the text differs
-//! from the anchor's only inside one rule, every diagnostic that does not depend on
-//! other rules is the anchor's, moved by the length of the edit; the edited rule is
-//! analysed alone, in a copy of the document where every other rule is blanked out
-//! (same length, same lines, so spans need no translation) and every declaration kept,
-//! so it sees the same schema. What depends on several rules — the workspace lints
-//! (`rule-cycle`, `duplicate-rule`, `deprecated-status`) and `unused-allow` — is run
-//! again over every checked rule, the edited one taken from the copy.
+//! The starting point (the *anchor*) is the last full analysis of the folder. When the
+//! folder's files are the anchor's and only one of them differs, and only inside one
+//! rule, every diagnostic that does not depend on other rules is the anchor's (moved by
+//! the length of the edit in the edited file); the edited rule is analysed alone, in a
+//! copy of its file where every other rule is blanked out (same length, same lines, so
+//! spans need no translation) and every declaration kept, checked with the
+//! declarations of the folder's other files, so it sees the same schema. What depends
+//! on several rules — the workspace lints (`rule-cycle`, `duplicate-rule`,
+//! `deprecated-status`) and `unused-allow` — is run again over every checked rule of
+//! the folder, the edited one taken from the copy, and replaces those diagnostics in
+//! every file.
 //!
-//! Conditions, each checked (otherwise the whole document is analysed): the edit stays
-//! inside one rule and the rest of the document splits into the same items; the rule's
-//! id is unchanged and unique, and it neither is nor was a `rule … failed` meta-rule;
-//! a rule without a `rule` header that starts to check keeps its generated id only if
-//! it checked before. Tests compare both paths on random edit sequences.
+//! Conditions, each checked (otherwise the whole folder is analysed): the folder has
+//! the same files, in the same order, and only one changed; the edit stays inside one
+//! rule and the rest of that file splits into the same items; the rule's id is
+//! unchanged and unique in the folder, and it neither is nor was a `rule … failed`
+//! meta-rule; a rule without a `rule` header that starts to check keeps its generated
+//! id only if it checked before; an edit that moves later rules to other lines leaves
+//! no cross-rule diagnostic in another file (which may quote their line numbers).
+//! Tests compare both paths on random edit sequences.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use rulec::check::Unit;
 use rulec::diagnostics::{Diagnostic, Severity};
 use rulec::lint::{self, Check, Level, Lint, LintConfig, RuleContext, WorkspaceContext, LINTS};
 use rulec::source::{SourceFile, Span};
 use rulec::syntax::ast::{self, HeaderKind, Item, TriggerClause, TriggerKind};
-use rulec::syntax::split;
+use rulec::syntax::{split, Parsed};
+use rulec::workspace::{self, Analysis};
 
-use crate::analysis::{DocAnalysis, Settings};
+use crate::analysis::{FolderAnalysis, Settings};
+use crate::folder::{FolderInput, Text};
 
 /// What the fast path needs to know about one item of the anchor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,18 +50,32 @@ struct ItemInfo {
     watches: bool,
 }
 
-/// The diagnostics of a text, and the anchor the next edit starts from.
-#[derive(Debug, Clone)]
-pub struct Base {
-    anchor: Arc<DocAnalysis>,
+/// The items of one file of the anchor, as the fast path sees them.
+#[derive(Debug)]
+struct UnitInfo {
     chunks: Vec<Span>,
     items: Vec<ItemInfo>,
-    /// How many rules (in every file checked together) declare each id.
+}
+
+/// What every base of one anchor shares.
+#[derive(Debug)]
+struct AnchorInfo {
+    /// How many rules (in every file of the folder) declare each id.
     ids: HashMap<String, usize>,
-    /// The text the diagnostics are of.
-    text: String,
-    /// The document's diagnostics, in `rulec check` order.
-    pub diagnostics: Vec<Diagnostic>,
+    /// Each file's items, worked out when the file is first edited.
+    units: Vec<OnceLock<UnitInfo>>,
+    /// Each file's diagnostics in the anchor, in `rulec check` order.
+    diagnostics: Vec<Arc<Vec<Diagnostic>>>,
+}
+
+/// The diagnostics of a folder's texts, and the anchor the next edit starts from.
+#[derive(Debug, Clone)]
+pub struct Base {
+    anchor: Arc<FolderAnalysis>,
+    info: Arc<AnchorInfo>,
+    /// Each file's diagnostics, in `rulec check` order (shared with the anchor's where
+    /// they did not change).
+    diagnostics: Vec<Arc<Vec<Diagnostic>>>,
 }
 
 fn item_info(item: &Item, compiled: bool) -> ItemInfo {
@@ -199,9 +222,7 @@ fn lint_diagnostics(
 
 impl Base {
     /// The base of a full analysis, which becomes the anchor.
-    pub fn of(analysis: &Arc<DocAnalysis>) -> Base {
-        let text = analysis.text().to_string();
-        let chunks = split::split(&text).chunks.iter().map(|c| c.span).collect();
+    pub fn of(analysis: &Arc<FolderAnalysis>) -> Base {
         let mut ids: HashMap<String, usize> = HashMap::new();
         for unit in &analysis.analysis.units {
             for item in &unit.parsed.document.items {
@@ -212,46 +233,122 @@ impl Base {
                 }
             }
         }
-        let items = analysis
-            .document()
-            .map(|d| {
-                d.items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| item_info(item, analysis.checked_rule(i).is_some()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let units = analysis.analysis.units.len();
+        let diagnostics: Vec<Arc<Vec<Diagnostic>>> = (0..units)
+            .map(|u| Arc::new(analysis.diagnostics_of(u).cloned().collect()))
+            .collect();
+        let info = AnchorInfo {
+            ids,
+            units: (0..units).map(|_| OnceLock::new()).collect(),
+            diagnostics: diagnostics.clone(),
+        };
         Base {
             anchor: analysis.clone(),
-            chunks,
-            items,
-            ids,
-            text,
-            diagnostics: analysis.diagnostics().cloned().collect(),
+            info: Arc::new(info),
+            diagnostics,
         }
     }
 
-    /// The text the diagnostics are of.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The last full analysis.
+    pub fn anchor(&self) -> &Arc<FolderAnalysis> {
+        &self.anchor
     }
 
-    /// The diagnostics of `text`, when it differs from the anchor's inside one rule
-    /// only and the conditions above hold; `None` when the whole document must be
-    /// analysed.
-    pub fn update(&self, name: &str, text: &str, settings: &Settings) -> Option<Base> {
-        if self.items.len() != self.chunks.len() {
+    /// The file named `name`.
+    pub fn unit_named(&self, name: &str) -> Option<usize> {
+        self.anchor.unit_named(name)
+    }
+
+    /// The diagnostics of file `unit`, in `rulec check` order.
+    pub fn diagnostics(&self, unit: usize) -> Option<&Arc<Vec<Diagnostic>>> {
+        self.diagnostics.get(unit)
+    }
+
+    /// The diagnostics of the file named `name`, in `rulec check` order.
+    pub fn diagnostics_named(&self, name: &str) -> Option<&Arc<Vec<Diagnostic>>> {
+        self.diagnostics(self.unit_named(name)?)
+    }
+
+    /// Bytes this base holds beyond its anchor: the edited file's text (which its
+    /// diagnostics point into) and the diagnostics that differ from the anchor's.
+    pub fn retained_bytes(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .zip(&self.info.diagnostics)
+            .filter(|(mine, anchor)| !Arc::ptr_eq(mine, anchor))
+            .map(|(mine, _)| {
+                mine.first().map_or(0, |d| d.file.text().len())
+                    + mine.len() * std::mem::size_of::<Diagnostic>()
+                    + 1
+            })
+            .sum()
+    }
+
+    fn unit_info(&self, u: usize) -> Option<&UnitInfo> {
+        let unit = self.anchor.analysis.units.get(u)?;
+        Some(self.info.units.get(u)?.get_or_init(|| {
+            let chunks = split::split(unit.file.text())
+                .chunks
+                .iter()
+                .map(|c| c.span)
+                .collect();
+            let items = unit
+                .parsed
+                .document
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| item_info(item, self.anchor.checked_rule(u, i).is_some()))
+                .collect();
+            UnitInfo { chunks, items }
+        }))
+    }
+
+    /// The diagnostics of `input`, when it is the anchor's folder with one file changed
+    /// inside one rule only and the conditions above hold; `None` when the whole folder
+    /// must be analysed.
+    pub fn update(&self, input: &FolderInput, settings: &Settings) -> Option<Base> {
+        let anchor = &self.anchor;
+        if input.schema != anchor.schema || input.sources.len() != anchor.texts.len() {
             return None;
         }
-        let anchor_text = self.anchor.text();
-        if anchor_text == text {
-            return Some(Base {
-                text: text.to_string(),
-                diagnostics: self.anchor.diagnostics().cloned().collect(),
-                ..self.clone()
-            });
+        let mut changed = None;
+        for (u, (source, text)) in input.sources.iter().zip(&anchor.texts).enumerate() {
+            let unit = anchor.analysis.units.get(u)?;
+            if source.name != unit.file.name() || Some(&source.path) != anchor.paths.get(u) {
+                return None;
+            }
+            if source.text != *text {
+                if changed.is_some() {
+                    return None;
+                }
+                changed = Some(u);
+            }
         }
+        let Some(u) = changed else {
+            return Some(Base {
+                anchor: anchor.clone(),
+                info: self.info.clone(),
+                diagnostics: self.info.diagnostics.clone(),
+            });
+        };
+        match &input.sources.get(u)?.text {
+            Text::Utf8(text) => self.update_unit(u, text, settings),
+            Text::Bytes(_) => None,
+        }
+    }
+
+    /// [`Base::update`] when file `u` is the one that changed, to `text`.
+    fn update_unit(&self, u: usize, text: &Arc<str>, settings: &Settings) -> Option<Base> {
+        let unit_info = self.unit_info(u)?;
+        if unit_info.items.len() != unit_info.chunks.len() {
+            return None;
+        }
+        let analysis = &self.anchor.analysis;
+        let doc_unit = analysis.units.get(u)?;
+        let doc_file = &doc_unit.file;
+        let name = doc_file.name();
+        let anchor_text = doc_file.text();
         let old = anchor_text.as_bytes();
         let new = text.as_bytes();
         let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
@@ -265,18 +362,24 @@ impl Base {
             .count();
         let edit_end = old.len() - suffix;
         let delta = new.len() as i64 - old.len() as i64;
+        // Whether the rules after the edit moved to other lines: the checked rules keep
+        // the anchor's line numbers, which messages about other files' rules quote
+        // (`rule-cycle`'s "also in the loop: `id` (file:line)").
+        let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+        let lines_moved =
+            newlines(old.get(prefix..edit_end)?) != newlines(new.get(prefix..new.len() - suffix)?);
         // The one item the edit is inside.
-        let k = self
+        let k = unit_info
             .chunks
             .iter()
             .position(|c| c.lo() <= prefix && edit_end <= c.hi())?;
-        let old_k = *self.chunks.get(k)?;
-        let info = self.items.get(k)?;
+        let old_k = *unit_info.chunks.get(k)?;
+        let info = unit_info.items.get(k)?;
         if !info.rule_like || info.watches {
             return None;
         }
         if let Some(Some(id)) = &info.id {
-            if self.ids.get(id).copied() != Some(1) {
+            if self.info.ids.get(id).copied() != Some(1) {
                 return None;
             }
         }
@@ -316,13 +419,13 @@ impl Base {
             }
             Some(())
         };
-        // The rest of the document splits as before.
+        // The rest of the file splits as before.
         let chunks: Vec<Span> = split::split(text).chunks.iter().map(|c| c.span).collect();
-        if chunks.len() != self.chunks.len() {
+        if chunks.len() != unit_info.chunks.len() {
             return None;
         }
         let new_k = Span::new(old_k.lo(), usize::try_from(old_k.hi() as i64 + delta).ok()?);
-        for (i, (a, b)) in self.chunks.iter().zip(&chunks).enumerate() {
+        for (i, (a, b)) in unit_info.chunks.iter().zip(&chunks).enumerate() {
             let want = if i == k {
                 new_k
             } else if a.lo() > old_k.hi() {
@@ -337,9 +440,9 @@ impl Base {
                 return None;
             }
         }
-        // The edited rule alone, among the declarations.
+        // The edited rule alone, among the declarations of its file and of the folder.
         let mut blanked = text.as_bytes().to_vec();
-        for (i, (c, item)) in chunks.iter().zip(&self.items).enumerate() {
+        for (i, (c, item)) in chunks.iter().zip(&unit_info.items).enumerate() {
             if i == k || !item.rule_like {
                 continue;
             }
@@ -355,9 +458,23 @@ impl Base {
             }
         }
         let blanked = String::from_utf8(blanked).ok()?;
-        let alone = DocAnalysis::new(name, &blanked, settings);
-        let document = alone.document()?;
-        let (ik, item) = document
+        let units: Vec<Unit> = analysis
+            .units
+            .iter()
+            .enumerate()
+            .map(|(j, unit)| {
+                if j == u {
+                    Unit::parse(SourceFile::new(name, blanked.as_str()))
+                } else {
+                    declarations_only(unit)
+                }
+            })
+            .collect();
+        let alone = workspace::analyze(units, &settings.lints);
+        let alone_unit = alone.units.get(u)?;
+        let (ik, item) = alone_unit
+            .parsed
+            .document
             .items
             .iter()
             .enumerate()
@@ -370,7 +487,7 @@ impl Base {
         if split_k != new_k {
             return None;
         }
-        let new_ir = alone.checked_rule(ik);
+        let new_ir = checked_rule(&alone, u, ik);
         let new_info = item_info(item, new_ir.is_some());
         if !new_info.rule_like || new_info.watches || new_info.id != info.id {
             return None;
@@ -379,8 +496,9 @@ impl Base {
 
         // Everything that does not depend on other rules: the anchor's, moved, outside
         // the rule; the copy's inside it.
-        let mut diagnostics = Vec::with_capacity(self.anchor.analysis.diagnostics.len());
-        for d in self.anchor.diagnostics() {
+        let anchor_diagnostics = self.info.diagnostics.get(u)?;
+        let mut diagnostics = Vec::with_capacity(anchor_diagnostics.len());
+        for d in anchor_diagnostics.iter() {
             if d.span.lo() >= old_k.lo() && d.span.lo() <= old_k.hi() {
                 continue;
             }
@@ -398,52 +516,58 @@ impl Base {
             move_all(&mut d, &moved)?;
             diagnostics.push(d);
         }
+        let alone_file = &alone_unit.file;
         diagnostics.extend(
             alone
-                .diagnostics()
+                .diagnostics
+                .iter()
+                .filter(|d| Arc::ptr_eq(&d.file, alone_file))
                 .filter(|d| d.span.lo() >= new_k.lo() && d.span.lo() <= new_k.hi())
                 .filter(|d| !(involved && cross_rule(&d.code)))
                 .filter(|d| !(new_info.compiled && lint::lint(&d.code).is_some()))
                 .cloned(),
         );
 
+        // The cross-rule diagnostics of the folder's other files, when they may change.
+        let mut others: Vec<Vec<Diagnostic>> = Vec::new();
         if involved {
+            others = vec![Vec::new(); analysis.units.len()];
             // The edited rule's id: its `rule` header, else the one it had.
             let mut ir = new_ir.cloned();
             if let Some(ir) = &mut ir {
                 ir.id = match &new_info.id {
                     Some(Some(id)) => id.clone(),
-                    _ => self.anchor.checked_rule(k)?.id.clone(),
+                    _ => self.anchor.checked_rule(u, k)?.id.clone(),
                 };
             }
             let Item::Rule(new_ast) = item else {
                 return None;
             };
-            let analysis = &self.anchor.analysis;
-            let doc_file = self.anchor.file()?;
             let schema = &analysis.checked.schema;
+            let config = &settings.lints;
             let mut rules: Vec<RuleContext<'_>> =
                 Vec::with_capacity(analysis.checked.rules.len() + 1);
             let mut placed = false;
             let mut edited_index = None;
-            let config = &settings.lints;
             let edited_ir = ir.as_ref();
+            let edited = edited_ir.map(|ir| RuleContext {
+                file: doc_file,
+                ast: new_ast,
+                ir,
+                schema,
+                config,
+            });
+            let mut edited = edited.into_iter();
             for (rule, source) in analysis.checked.rules.iter().zip(&analysis.checked.sources) {
-                let doc = source.unit == self.anchor.unit;
-                if doc && !placed && source.item >= k {
-                    if let Some(ir) = edited_ir {
+                // The edited rule goes where it stands among the folder's rules.
+                if !placed && (source.unit > u || (source.unit == u && source.item >= k)) {
+                    if let Some(rule) = edited.next() {
                         edited_index = Some(rules.len());
-                        rules.push(RuleContext {
-                            file: doc_file,
-                            ast: new_ast,
-                            ir,
-                            schema,
-                            config,
-                        });
+                        rules.push(rule);
                     }
                     placed = true;
                 }
-                if doc && source.item == k {
+                if source.unit == u && source.item == k {
                     continue;
                 }
                 let unit = analysis.units.get(source.unit)?;
@@ -456,60 +580,135 @@ impl Base {
                     ast: rule_ast,
                     ir: rule,
                     schema,
-                    config: &settings.lints,
+                    config,
                 });
             }
-            if !placed {
-                if let Some(ir) = edited_ir {
-                    edited_index = Some(rules.len());
-                    rules.push(RuleContext {
-                        file: doc_file,
-                        ast: new_ast,
-                        ir,
-                        schema,
-                        config,
-                    });
+            if let Some(rule) = edited.next() {
+                edited_index = Some(rules.len());
+                rules.push(rule);
+            }
+            for mut d in lint_diagnostics(rules, edited_index, schema, config) {
+                let j = self.anchor.unit_of(&d.file)?;
+                if j == u {
+                    // Spans here come from the anchor's rules and the edited one.
+                    move_all(&mut d, &to_new)?;
+                    diagnostics.push(d);
+                } else {
+                    others.get_mut(j)?.push(d);
                 }
             }
-            for mut d in lint_diagnostics(rules, edited_index, schema, &settings.lints) {
-                if !Arc::ptr_eq(&d.file, doc_file) {
-                    continue;
-                }
-                // Spans here come from the anchor's rules and the edited one.
-                move_all(&mut d, &to_new)?;
-                diagnostics.push(d);
+        }
+
+        // Another file's diagnostics quoting this file's line numbers may be stale.
+        if lines_moved {
+            let quoted = self
+                .info
+                .diagnostics
+                .iter()
+                .enumerate()
+                .any(|(j, list)| j != u && list.iter().any(|d| cross_rule(&d.code)));
+            if quoted
+                || others
+                    .iter()
+                    .enumerate()
+                    .any(|(j, l)| j != u && !l.is_empty())
+            {
+                return None;
             }
         }
 
         // Every diagnostic points into the new text, in `rulec check` order.
-        let file = SourceFile::new(name, text);
+        let file = SourceFile::new(name, text.clone());
         for d in &mut diagnostics {
             d.file = file.clone();
         }
-        diagnostics.sort_by_cached_key(|d| (d.span.start, d.span.end, d.code.clone()));
+        sort(&mut diagnostics);
+        let mut all = self.info.diagnostics.clone();
+        if let Some(mine) = all.get_mut(u) {
+            *mine = Arc::new(diagnostics);
+        }
+        for (j, recomputed) in others.into_iter().enumerate() {
+            let Some(list) = all.get_mut(j) else {
+                continue;
+            };
+            if j == u || (recomputed.is_empty() && !list.iter().any(|d| cross_rule(&d.code))) {
+                continue;
+            }
+            let mut next: Vec<Diagnostic> = list
+                .iter()
+                .filter(|d| !cross_rule(&d.code))
+                .cloned()
+                .collect();
+            next.extend(recomputed);
+            sort(&mut next);
+            *list = Arc::new(next);
+        }
         Some(Base {
             anchor: self.anchor.clone(),
-            chunks: self.chunks.clone(),
-            items: self.items.clone(),
-            ids: self.ids.clone(),
-            text: text.to_string(),
-            diagnostics,
+            info: self.info.clone(),
+            diagnostics: all,
         })
     }
 }
 
-/// The document's diagnostics after an edit: from `base` when only one rule changed
-/// and the result is provably a full check's, else from a full analysis (returned too,
-/// for the features; it becomes the next anchor).
+/// The order `rulec check` prints one file's diagnostics in.
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_cached_key(|d| (d.span.start, d.span.end, d.code.clone()));
+}
+
+/// A file of the anchor reduced to its declarations (what the schema is built from),
+/// without parsing it again.
+fn declarations_only(unit: &Unit) -> Unit {
+    let items = unit
+        .parsed
+        .document
+        .items
+        .iter()
+        .filter(|item| {
+            matches!(
+                item,
+                Item::Object(_)
+                    | Item::List(_)
+                    | Item::Team(_)
+                    | Item::Webhook(_)
+                    | Item::Action(_)
+            )
+        })
+        .cloned()
+        .collect();
+    Unit {
+        file: unit.file.clone(),
+        parsed: Parsed {
+            document: ast::Document {
+                items,
+                comments: Vec::new(),
+            },
+            diagnostics: Vec::new(),
+        },
+    }
+}
+
+/// The checked rule compiled from item `item` of unit `unit`.
+fn checked_rule(analysis: &Analysis, unit: usize, item: usize) -> Option<&rulec::ir::Rule> {
+    let checked = &analysis.checked;
+    checked
+        .sources
+        .iter()
+        .position(|s| s.unit == unit && s.item == item)
+        .and_then(|i| checked.rules.get(i))
+}
+
+/// The folder's diagnostics after an edit: from `base` when only one rule of one file
+/// changed and the result is provably a full check's, else from a full analysis of
+/// `input` (returned too, for the features; it becomes the next anchor).
 pub fn diagnostics(
     base: Option<&Base>,
-    name: &str,
-    text: &str,
+    input: FolderInput,
     settings: &Settings,
-) -> (Arc<Base>, Option<Arc<DocAnalysis>>) {
-    if let Some(next) = base.and_then(|b| b.update(name, text, settings)) {
+) -> (Arc<Base>, Option<Arc<FolderAnalysis>>) {
+    if let Some(next) = base.and_then(|b| b.update(&input, settings)) {
         return (Arc::new(next), None);
     }
-    let analysis = Arc::new(DocAnalysis::new(name, text, settings));
+    let analysis = Arc::new(FolderAnalysis::new(input, settings));
     (Arc::new(Base::of(&analysis)), Some(analysis))
 }

@@ -4,8 +4,11 @@
 //! feature is a pure function over a [`analysis::DocAnalysis`] and a position, tested
 //! without a server:
 //!
-//! - [`analysis`]: a document checked exactly as `rulec check <file>` checks it;
-//! - [`document`]: open documents, edits applied in order, one analysis each;
+//! - [`folder`]: which files a document is checked with (its folder, as
+//!   `rulec check <folder>` reads it, open documents' text winning);
+//! - [`analysis`]: a folder checked exactly as `rulec check <folder>` checks it, and
+//!   one document's view of it;
+//! - [`document`]: open documents, edits applied in order, one analysis per folder;
 //! - [`position`]: byte offsets ⇄ LSP positions (UTF-16, or UTF-8 when negotiated);
 //! - [`diagnostics`], [`hover`], [`completion`], [`definition`], [`symbols`],
 //!   [`folding`], [`semantic_tokens`], [`formatting`], [`code_actions`]: the features;
@@ -19,6 +22,7 @@ pub mod completion;
 pub mod definition;
 pub mod diagnostics;
 pub mod document;
+pub mod folder;
 pub mod folding;
 pub mod formatting;
 pub mod hover;

@@ -612,17 +612,45 @@ pub fn name_at(analysis: &DocAnalysis, offset: usize) -> Option<Name> {
         .min_by_key(|n| n.span.len())
 }
 
-/// The rule item whose `rule` header declares `id`.
-pub fn rule_by_id<'a>(analysis: &'a DocAnalysis, id: &str) -> Option<&'a ast::Ident> {
-    analysis
-        .document()?
-        .items
-        .iter()
-        .find_map(|item| match item {
-            Item::Rule(rule) => rule
-                .id_header()
-                .map(|(ident, _)| ident)
-                .filter(|i| i.name == id),
-            _ => None,
-        })
+/// Where the rule `id` is declared in the document's folder: the unit and the span of
+/// its `rule` header's id, or, for a generated id (`wins#1`), of the rule's first line.
+/// The document is searched first.
+pub fn rule_by_id(analysis: &DocAnalysis, id: &str) -> Option<(usize, Span)> {
+    let units = &analysis.analysis().units;
+    let order =
+        std::iter::once(analysis.unit).chain((0..units.len()).filter(|&u| u != analysis.unit));
+    for u in order {
+        let Some(unit) = units.get(u) else {
+            continue;
+        };
+        let found = unit
+            .parsed
+            .document
+            .items
+            .iter()
+            .find_map(|item| match item {
+                Item::Rule(rule) => rule
+                    .id_header()
+                    .map(|(ident, _)| ident)
+                    .filter(|i| i.name == id)
+                    .map(|i| i.span),
+                _ => None,
+            });
+        if let Some(span) = found {
+            return Some((u, span));
+        }
+    }
+    // A generated id belongs to a rule that checked.
+    let checked = &analysis.analysis().checked;
+    let i = checked.rules.iter().position(|r| r.id == id)?;
+    let source = checked.sources.get(i)?;
+    let unit = units.get(source.unit)?;
+    let item = unit.parsed.document.items.get(source.item)?;
+    let span = item.span();
+    let text = unit.file.text();
+    let line_end = text
+        .get(span.lo()..span.hi())
+        .and_then(|t| t.find('\n'))
+        .map_or(span.hi(), |n| span.lo() + n);
+    Some((source.unit, Span::new(span.lo(), line_end)))
 }

@@ -4,8 +4,10 @@
 //! analysis, made if needed) and runs a pure handler from one of the feature modules
 //! under `catch_unwind`: a bug answers an error and the server keeps serving. Document
 //! changes are applied before the first `await`, in the order they arrive.
-//! Diagnostics are published per document version after a short debounce; a newer
-//! version cancels the publication of an older one.
+//! A change re-analyses every folder that reads the file (after a short debounce; a
+//! newer change cancels the publication of an older result), and the diagnostics of
+//! each of those folders' open documents are published when they or the document's
+//! version changed — so a declaration edited in one file updates the others.
 //!
 //! Adding a feature (e.g. a "run tests" code lens) is one pure function in its own
 //! module, one capability in `initialize`, and one three-line handler here.
@@ -20,7 +22,7 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::DocAnalysis;
-use crate::document::Store;
+use crate::document::{FolderKey, Store};
 use crate::position::{Encoding, Lines};
 
 /// How long to wait after a change before analysing (a newer change restarts it).
@@ -39,6 +41,8 @@ pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
     shutdown: Arc<AtomicBool>,
+    /// Whether the client watches files for the server.
+    watch: AtomicBool,
     debounce: Duration,
 }
 
@@ -57,26 +61,27 @@ impl Backend {
             client,
             state: Arc::new(Mutex::new(State::default())),
             shutdown,
+            watch: AtomicBool::new(false),
             debounce: DEBOUNCE,
         }
     }
 
     /// The current analysis of a document (made now if the debounced one is not ready).
     fn snapshot(&self, uri: &Uri) -> Option<(Arc<DocAnalysis>, Encoding)> {
-        let (job, encoding) = {
-            let mut state = lock(&self.state);
+        let (job, name, encoding) = {
+            let state = lock(&self.state);
             let encoding = state.store.encoding;
-            let doc = state.store.get_mut(uri)?;
-            if let Some(analysis) = doc.current_analysis() {
+            if let Some(analysis) = state.store.current_analysis(uri) {
                 return Some((analysis, encoding));
             }
-            (doc.job(), encoding)
+            let name = state.store.get(uri)?.name.clone();
+            (state.store.job_for(uri)?, name, encoding)
         };
-        let analysis = Arc::new(job.run());
-        if let Some(doc) = lock(&self.state).store.get_mut(uri) {
-            doc.store(job.generation, analysis.clone());
-        }
-        Some((analysis, encoding))
+        let analysis = job.analyse();
+        lock(&self.state)
+            .store
+            .store_analysis(&job.key, job.generation, analysis.clone());
+        Some((Arc::new(DocAnalysis::of(analysis, &name)?), encoding))
     }
 
     /// Runs a pure handler on a document's analysis; a panic becomes an error response.
@@ -101,10 +106,7 @@ impl Backend {
         handler: impl FnOnce(&DocAnalysis, &Lines<'_>) -> T,
     ) -> Result<Option<T>> {
         let run = || {
-            let latest = {
-                let state = lock(&self.state);
-                state.store.get(uri)?.latest_analysis()
-            };
+            let latest = lock(&self.state).store.latest_analysis(uri);
             let analysis = match latest {
                 Some(a) => a,
                 None => self.snapshot(uri)?.0,
@@ -117,18 +119,21 @@ impl Backend {
         catch_unwind(AssertUnwindSafe(run)).map_err(|_| handler_panicked())
     }
 
-    /// Analyses a document after `delay` and publishes its diagnostics, unless a newer
-    /// change arrived meanwhile.
-    fn schedule(&self, uri: Uri, generation: u64, delay: Duration) {
+    /// Analyses a folder after `delay` and publishes the diagnostics of its open
+    /// documents (those that changed), unless a newer change arrived meanwhile.
+    fn schedule(&self, key: FolderKey, generation: u64, delay: Duration) {
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let job = {
                 let state = lock(&state);
-                match state.store.get(&uri) {
-                    Some(doc) if doc.generation == generation => doc.diagnostics_job(),
-                    _ => return,
+                if state.store.generation(&key) != Some(generation) {
+                    return;
+                }
+                match state.store.job(&key) {
+                    Some(job) => job,
+                    None => return,
                 }
             };
             let (base, analysis) = match tokio::task::spawn_blocking(move || job.run()).await {
@@ -143,27 +148,29 @@ impl Backend {
                     return;
                 }
             };
-            let published = {
+            let publications = {
                 let mut state = lock(&state);
-                let encoding = state.store.encoding;
-                match state.store.get_mut(&uri) {
-                    Some(doc) if doc.generation == generation => {
-                        doc.store_diagnostics(generation, base.clone(), analysis);
-                        let lines = doc.lines(encoding);
-                        let diagnostics = catch_unwind(AssertUnwindSafe(|| {
-                            crate::diagnostics::convert(&base.diagnostics, &lines, &uri)
-                        }));
-                        diagnostics.ok().map(|d| (d, doc.version))
-                    }
-                    _ => None,
+                if state
+                    .store
+                    .store_diagnostics(&key, generation, base, analysis)
+                {
+                    state.store.publications(&key, generation)
+                } else {
+                    Vec::new()
                 }
             };
-            if let Some((diagnostics, version)) = published {
+            for (uri, diagnostics, version) in publications {
                 client
                     .publish_diagnostics(uri, diagnostics, Some(version))
                     .await;
             }
         });
+    }
+
+    fn schedule_all(&self, affected: Vec<(FolderKey, u64)>, delay: Duration) {
+        for (key, generation) in affected {
+            self.schedule(key, generation, delay);
+        }
     }
 
     /// Publishes the problems of the `rulec.toml` governing `uri` (none clears them).
@@ -173,8 +180,8 @@ impl Backend {
             let encoding = state.store.encoding;
             state
                 .store
-                .get(uri)
-                .and_then(|doc| doc.settings.config_report(encoding))
+                .settings(uri)
+                .and_then(|settings| settings.config_report(encoding))
         };
         if let Some((config, diagnostics)) = report {
             let client = self.client.clone();
@@ -184,22 +191,36 @@ impl Backend {
         }
     }
 
+    /// Finds every document's folder and settings again and re-analyses every folder.
     fn reanalyze_all(&self) {
-        let generations: Vec<(Uri, u64)> = {
+        let (affected, uris) = {
             let mut state = lock(&self.state);
-            let uris = state.store.uris();
-            uris.into_iter()
-                .filter_map(|uri| {
-                    let generation = state.store.reload_settings(&uri)?;
-                    Some((uri, generation))
-                })
-                .collect()
+            (state.store.reload(), state.store.uris())
         };
-        for (uri, generation) in generations {
-            self.report_config(&uri);
-            self.schedule(uri, generation, Duration::ZERO);
+        for uri in &uris {
+            self.report_config(uri);
+        }
+        self.schedule_all(affected, Duration::ZERO);
+    }
+}
+
+/// The client's workspace folders, as directories.
+#[allow(deprecated)] // `root_uri` and `root_path` are what older clients send
+fn workspace_roots(params: &InitializeParams) -> Vec<std::path::PathBuf> {
+    let mut roots: Vec<std::path::PathBuf> = params
+        .workspace_folders
+        .iter()
+        .flatten()
+        .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+        .collect();
+    if roots.is_empty() {
+        if let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+            roots.push(root.into_owned());
+        } else if let Some(root) = &params.root_path {
+            roots.push(root.into());
         }
     }
+    roots
 }
 
 /// The answer to a request whose handler panicked.
@@ -257,6 +278,13 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
             commands: vec![crate::code_lens::RUN_TEST.to_string()],
             work_done_progress_options: WorkDoneProgressOptions::default(),
         }),
+        workspace: Some(WorkspaceServerCapabilities {
+            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                supported: Some(true),
+                change_notifications: Some(OneOf::Left(true)),
+            }),
+            file_operations: None,
+        }),
         ..ServerCapabilities::default()
     }
 }
@@ -277,11 +305,20 @@ impl LanguageServer for Backend {
             .and_then(|c| c.completion_item.as_ref())
             .and_then(|i| i.snippet_support)
             .unwrap_or(false);
+        let watch = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
         {
             let mut state = lock(&self.state);
             state.store.encoding = encoding;
             state.store.snippets = snippets;
+            state.store.set_roots(workspace_roots(&params));
         }
+        self.watch.store(watch, Ordering::SeqCst);
         Ok(InitializeResult {
             capabilities: capabilities(encoding),
             server_info: Some(ServerInfo {
@@ -292,6 +329,30 @@ impl LanguageServer for Backend {
         })
     }
 
+    async fn initialized(&self, _: InitializedParams) {
+        if !self.watch.load(Ordering::SeqCst) {
+            return;
+        }
+        // Files that are not open (another file of a folder, `rulec.toml`) change too.
+        let watchers: Vec<FileSystemWatcher> = ["**/*.rules", "**/rulec.toml"]
+            .iter()
+            .map(|glob| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(glob.to_string()),
+                kind: None,
+            })
+            .collect();
+        let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+        let registration = Registration {
+            id: "rulec-watched-files".into(),
+            method: "workspace/didChangeWatchedFiles".into(),
+            register_options: serde_json::to_value(options).ok(),
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let _ = client.register_capability(vec![registration]).await;
+        });
+    }
+
     async fn shutdown(&self) -> Result<()> {
         self.shutdown.store(true, Ordering::SeqCst);
         Ok(())
@@ -299,28 +360,22 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
-        let generation = {
-            let mut state = lock(&self.state);
-            state.store.open(doc.uri.clone(), doc.text, doc.version);
-            state.store.get(&doc.uri).map(|d| d.generation)
-        };
-        if let Some(generation) = generation {
-            self.report_config(&doc.uri);
-            self.schedule(doc.uri, generation, Duration::ZERO);
-        }
+        let affected = lock(&self.state)
+            .store
+            .open(doc.uri.clone(), doc.text, doc.version);
+        self.report_config(&doc.uri);
+        self.schedule_all(affected, Duration::ZERO);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
         // Applied here, before any await, so changes keep their order.
-        let generation = lock(&self.state).store.change(
+        let affected = lock(&self.state).store.change(
             &uri,
             params.text_document.version,
             params.content_changes,
         );
-        if let Some(generation) = generation {
-            self.schedule(uri, generation, self.debounce);
-        }
+        self.schedule_all(affected, self.debounce);
     }
 
     async fn did_save(&self, _: DidSaveTextDocumentParams) {
@@ -330,8 +385,58 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
-        lock(&self.state).store.close(&uri);
+        // The folder reads the file from disk again.
+        let affected = lock(&self.state).store.close(&uri);
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        self.schedule_all(affected, Duration::ZERO);
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        {
+            let mut state = lock(&self.state);
+            let removed: Vec<std::path::PathBuf> = params
+                .event
+                .removed
+                .iter()
+                .filter_map(|f| f.uri.to_file_path())
+                .map(|p| crate::folder::canonical(&p))
+                .collect();
+            let mut roots: Vec<std::path::PathBuf> = state
+                .store
+                .roots()
+                .iter()
+                .filter(|r| !removed.contains(r))
+                .cloned()
+                .collect();
+            roots.extend(
+                params
+                    .event
+                    .added
+                    .iter()
+                    .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned())),
+            );
+            state.store.set_roots(roots);
+        }
+        self.reanalyze_all();
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let paths: Vec<std::path::PathBuf> = params
+            .changes
+            .iter()
+            .filter_map(|c| c.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        let config = paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| n == rulec::workspace::CONFIG_FILE)
+        });
+        if config {
+            // Folders and settings may have changed.
+            self.reanalyze_all();
+        } else {
+            let affected = lock(&self.state).store.touched(&paths);
+            self.schedule_all(affected, self.debounce);
+        }
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

@@ -1,12 +1,14 @@
 //! Edits applied to the document store: random sequences never panic and leave the
-//! diagnostics equal to `analyze_text` on the same text; 10,000 edits do not grow what
-//! the store keeps.
+//! diagnostics equal to `analyze_text` on the same text; random edits to any file of a
+//! folder leave the incremental path's diagnostics of every file equal to a full
+//! analysis of the folder; 10,000 edits do not grow what the store keeps.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use proptest::prelude::*;
 use rulec::workspace::analyze_text;
 use rulec_lsp::document::Store;
+use rulec_lsp::folder::{FolderInput, Source, Text};
 use rulec_lsp::position::Encoding;
 use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
@@ -57,11 +59,11 @@ fn uri() -> Uri {
 fn diagnostics(store: &mut Store) -> Vec<(String, String, u32, u32)> {
     let encoding = store.encoding;
     let uri = uri();
-    let doc = store.get_mut(&uri).unwrap();
     // The publisher's path: incremental when exact, else a full analysis.
-    let base = doc.diagnostics();
+    let diagnostics = store.diagnostics(&uri).unwrap();
+    let doc = store.get(&uri).unwrap();
     let lines = doc.lines(encoding);
-    rulec_lsp::diagnostics::convert(&base.diagnostics, &lines, &uri)
+    rulec_lsp::diagnostics::convert(&diagnostics, &lines, &uri)
         .into_iter()
         .map(|d| {
             let span = lines.span(d.range);
@@ -158,10 +160,11 @@ fn rows(diagnostics: &[rulec::diagnostics::Diagnostic]) -> Vec<String> {
         .iter()
         .map(|d| {
             format!(
-                "{:?} {} {:?} {:?} {:?}",
+                "{:?} {} {:?} help {:?} {:?} {:?}",
                 d,
                 d.span.start,
                 d.span.end,
+                d.help,
                 d.related,
                 d.fix.as_ref().map(|f| (
                     &f.title,
@@ -175,6 +178,16 @@ fn rows(diagnostics: &[rulec::diagnostics::Diagnostic]) -> Vec<String> {
         .collect()
 }
 
+/// The folder of one document, `typing.rules`, after the schema file of `settings`.
+fn lone(text: &str, settings: &rulec_lsp::analysis::Settings) -> FolderInput {
+    FolderInput::lone("typing.rules", text, settings)
+}
+
+/// The diagnostics of `typing.rules`.
+fn mine(base: &rulec_lsp::incremental::Base) -> &[rulec::diagnostics::Diagnostic] {
+    base.diagnostics_named("typing.rules").unwrap()
+}
+
 proptest! {
     // `PROPTEST_CASES=5000` searches harder.
     #![proptest_config(ProptestConfig { cases: cases(48), ..ProptestConfig::default() })]
@@ -185,17 +198,17 @@ proptest! {
     ) {
         let settings = rulec_lsp::analysis::Settings::default();
         let mut text = TYPING.to_string();
-        let full = std::sync::Arc::new(rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings));
-        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+        let full = rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings);
+        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full.folder));
         for (at, width, piece) in edits {
             let mut at = at % (text.len() + 1);
             while !text.is_char_boundary(at) { at -= 1; }
             let mut end = (at + width).min(text.len());
             while !text.is_char_boundary(end) { end += 1; }
             text.replace_range(at..end, PIECES[piece]);
-            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), lone(&text, &settings), &settings);
             let want = analyze_text("typing.rules", &text);
-            prop_assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "after editing to:\n{}", text);
+            prop_assert_eq!(rows(mine(&next)), rows(&want.diagnostics), "after editing to:\n{}", text);
             base = next;
         }
     }
@@ -209,9 +222,9 @@ fn typing_a_rule_rechecks_only_that_rule_and_stays_exact() {
     let at = TYPING.find("\nrule r2").unwrap() + 1;
     // Start with the first word of the new rule already there.
     let mut text = format!("{}{}{}", &TYPING[..at], "when d\n", &TYPING[at..]);
-    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&std::sync::Arc::new(
-        rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
-    )));
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(
+        &rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings).folder,
+    ));
     let mut fast = 0;
     let mut steps = 0;
     for (i, ch) in typed.char_indices().skip(6) {
@@ -220,9 +233,9 @@ fn typing_a_rule_rechecks_only_that_rule_and_stays_exact() {
         }
         text.insert(at + i, ch);
         let (next, full) =
-            rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+            rulec_lsp::incremental::diagnostics(Some(&base), lone(&text, &settings), &settings);
         let want = analyze_text("typing.rules", &text);
-        assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "{text}");
+        assert_eq!(rows(mine(&next)), rows(&want.diagnostics), "{text}");
         fast += usize::from(full.is_none());
         steps += 1;
         base = next;
@@ -258,7 +271,7 @@ fn ten_thousand_edits_keep_the_store_flat() {
         store.change(&uri(), i as i32 + 1, vec![change]);
         if i % 100 == 0 {
             // Analyse now and then, as the debounced publisher would.
-            let _ = store.get_mut(&uri()).unwrap().analysis();
+            let _ = store.analysis(&uri()).unwrap();
         }
         let retained = store.retained_bytes();
         if i == 1_000 {
@@ -278,9 +291,9 @@ fn ten_thousand_edits_keep_the_store_flat() {
 fn editing_a_checked_rule_rechecks_it_alone_and_stays_exact() {
     let settings = rulec_lsp::analysis::Settings::default();
     let mut text = TYPING.to_string();
-    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&std::sync::Arc::new(
-        rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings),
-    )));
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(
+        &rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings).folder,
+    ));
     // Either of two duplicate rules stops and starts being a duplicate (one of them
     // even becomes unsatisfiable); a rule that does not check is edited.
     let second = TYPING.rfind("value > 10000").unwrap() + "value > 10000".len();
@@ -302,9 +315,9 @@ fn editing_a_checked_rule_rechecks_it_alone_and_stays_exact() {
                 text.insert_str(at, piece);
             }
             let (next, full) =
-                rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
+                rulec_lsp::incremental::diagnostics(Some(&base), lone(&text, &settings), &settings);
             let want = analyze_text("typing.rules", &text);
-            assert_eq!(rows(&next.diagnostics), rows(&want.diagnostics), "{text}");
+            assert_eq!(rows(mine(&next)), rows(&want.diagnostics), "{text}");
             fast += usize::from(full.is_none());
             steps += 1;
             base = next;
@@ -367,18 +380,221 @@ proptest! {
     ) {
         let settings = configured();
         let mut text = TYPING.to_string();
-        let full = std::sync::Arc::new(rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings));
+        let full = rulec_lsp::analysis::DocAnalysis::new("typing.rules", &text, &settings);
         prop_assert_eq!(rows(&full.diagnostics().cloned().collect::<Vec<_>>()), expected_with(&settings, &text));
-        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full.folder));
         for (at, width, piece) in edits {
             let mut at = at % (text.len() + 1);
             while !text.is_char_boundary(at) { at -= 1; }
             let mut end = (at + width).min(text.len());
             while !text.is_char_boundary(end) { end += 1; }
             text.replace_range(at..end, PIECES[piece]);
-            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), "typing.rules", &text, &settings);
-            prop_assert_eq!(rows(&next.diagnostics), expected_with(&settings, &text), "after editing to:\n{}", text);
+            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), lone(&text, &settings), &settings);
+            prop_assert_eq!(rows(mine(&next)), expected_with(&settings, &text), "after editing to:\n{}", text);
             base = next;
         }
     }
+}
+
+/// A folder of three files: a schema file with a declaration and a rule, `typing.rules`
+/// and `other.rules`, whose rules duplicate, watch and write what `typing.rules`' rules
+/// do (so workspace lints cross files) and use its declarations.
+const OTHER: &str = r##"rule o1
+  owner "a@acme.com"
+  description "watches r1 in typing.rules"
+  when rule r1 failed do slack "#ops"
+
+when stage changed from Open to ClosedWon and value > 10000 do slack "#wins" "🎉 {{name}}"
+
+rule o2
+  owner "a@acme.com"
+  description "uses typing.rules' declarations"
+  on people
+  when tier changed to gold and event.source != import
+  do add to list "VIP"
+
+rule o3
+  owner "a@acme.com"
+  description "writes what r1 reads"
+  on people
+  when owner changed
+  do set tier = silver
+when people tier changed to silver do set owner = round_robin(sdr)
+"##;
+
+const FOLDER_NAMES: [&str; 3] = ["schema/workspace.rules", "typing.rules", "other.rules"];
+
+fn folder_input(texts: &[String; 3]) -> FolderInput {
+    FolderInput {
+        sources: FOLDER_NAMES
+            .iter()
+            .zip(texts)
+            .map(|(name, text)| Source {
+                name: name.to_string(),
+                path: None,
+                text: Text::from(text.as_str()),
+            })
+            .collect(),
+        schema: true,
+    }
+}
+
+/// Every file's diagnostics from a full `rulec::workspace` analysis of the folder.
+fn folder_expected(
+    texts: &[String; 3],
+    settings: &rulec_lsp::analysis::Settings,
+) -> Vec<Vec<String>> {
+    let units: Vec<rulec::check::Unit> = FOLDER_NAMES
+        .iter()
+        .zip(texts)
+        .map(|(name, text)| {
+            rulec::check::Unit::parse(rulec::source::SourceFile::new(*name, text.as_str()))
+        })
+        .collect();
+    let analysis = rulec::workspace::analyze(units, &settings.lints);
+    FOLDER_NAMES
+        .iter()
+        .map(|name| {
+            let mine: Vec<rulec::diagnostics::Diagnostic> = analysis
+                .diagnostics
+                .iter()
+                .filter(|d| d.file.name() == *name)
+                .cloned()
+                .collect();
+            rows(&mine)
+        })
+        .collect()
+}
+
+fn folder_got(base: &rulec_lsp::incremental::Base) -> Vec<Vec<String>> {
+    FOLDER_NAMES
+        .iter()
+        .map(|name| rows(base.diagnostics_named(name).unwrap()))
+        .collect()
+}
+
+/// Closes a loop with `o3` of `other.rules` (a `rule-cycle` across files, whose help
+/// quotes the other file's line numbers).
+const LOOP: &str = "\nwhen people tier changed to silver do set owner = round_robin(sdr)\n";
+
+fn folder_texts() -> [String; 3] {
+    [
+        configured().schema.unwrap().text,
+        format!("{TYPING}{LOOP}"),
+        OTHER.replace(
+            "when people tier changed to silver do set owner = round_robin(sdr)\n",
+            "",
+        ),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(32), ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_diagnostics_of_every_file_equal_a_full_check_of_the_folder(
+        edits in prop::collection::vec((1usize..3, 0usize..2000, 0usize..4, 0usize..PIECES.len()), 1..10)
+    ) {
+        let settings = configured();
+        let mut texts = folder_texts();
+        let full = std::sync::Arc::new(rulec_lsp::analysis::FolderAnalysis::new(folder_input(&texts), &settings));
+        prop_assert_eq!(folder_got(&rulec_lsp::incremental::Base::of(&full)), folder_expected(&texts, &settings));
+        let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+        for (file, at, width, piece) in edits {
+            let text = &mut texts[file];
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + width).min(text.len());
+            while !text.is_char_boundary(end) { end += 1; }
+            text.replace_range(at..end, PIECES[piece]);
+            let (next, _) = rulec_lsp::incremental::diagnostics(Some(&base), folder_input(&texts), &settings);
+            prop_assert_eq!(folder_got(&next), folder_expected(&texts, &settings), "after editing {} to:\n{}", FOLDER_NAMES[file], texts[file]);
+            base = next;
+        }
+    }
+}
+
+#[test]
+fn typing_in_either_file_of_a_folder_rechecks_one_rule_and_stays_exact() {
+    let settings = configured();
+    let mut texts = folder_texts();
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&std::sync::Arc::new(
+        rulec_lsp::analysis::FolderAnalysis::new(folder_input(&texts), &settings),
+    )));
+    // Digits typed into a checked rule of each file, one after another: the duplicate
+    // in `other.rules` of a rule in the schema file stops and starts being one.
+    let mut fast = 0;
+    let mut steps = 0;
+    for file in [2usize, 1, 2] {
+        let at = texts[file].find("value > 10000").unwrap() + "value > 10000".len();
+        for (i, piece) in ["1", "2", ""].iter().enumerate() {
+            if piece.is_empty() {
+                texts[file].replace_range(at..at + i, "");
+            } else {
+                texts[file].insert_str(at + i, piece);
+            }
+            let (next, full) =
+                rulec_lsp::incremental::diagnostics(Some(&base), folder_input(&texts), &settings);
+            assert_eq!(
+                folder_got(&next),
+                folder_expected(&texts, &settings),
+                "{}",
+                texts[file]
+            );
+            fast += usize::from(full.is_none());
+            steps += 1;
+            base = next;
+        }
+    }
+    assert!(
+        fast * 2 > steps,
+        "{fast} of {steps} edits re-checked one rule"
+    );
+}
+
+#[test]
+fn a_line_added_in_one_file_keeps_other_files_line_numbers_exact() {
+    let settings = configured();
+    let mut texts = folder_texts();
+    let full = std::sync::Arc::new(rulec_lsp::analysis::FolderAnalysis::new(
+        folder_input(&texts),
+        &settings,
+    ));
+    let start = folder_expected(&texts, &settings);
+    assert!(
+        start.iter().flatten().any(|r| r.contains("rule-cycle")),
+        "the folder should have a loop across files: {start:#?}"
+    );
+    let mut base = std::sync::Arc::new(rulec_lsp::incremental::Base::of(&full));
+    // A condition broken over two lines in rules before the loop's rules: in
+    // typing.rules (a rule that checks, one that does not), then in other.rules (whose
+    // `o3` the loop's finding in typing.rules quotes with its line).
+    let edits: [(usize, &str); 3] = [
+        (1, " and event.source != import\n  do set owner"),
+        (1, " and valu > 5"),
+        (2, " and event.source != import\n  do add"),
+    ];
+    let mut fast = 0;
+    for (file, needle) in edits {
+        let at = texts[file].find(needle).unwrap();
+        for undo in [false, true] {
+            if undo {
+                texts[file].replace_range(at..at + 3, "");
+            } else {
+                texts[file].insert_str(at, "\n  ");
+            }
+            let (next, full) =
+                rulec_lsp::incremental::diagnostics(Some(&base), folder_input(&texts), &settings);
+            assert_eq!(
+                folder_got(&next),
+                folder_expected(&texts, &settings),
+                "{}",
+                texts[file]
+            );
+            fast += usize::from(full.is_none());
+            base = next;
+        }
+    }
+    // Lines moved next to cross-file findings: each edit re-checked the folder.
+    assert_eq!(fast, 0);
 }

@@ -1,5 +1,7 @@
 //! The real binary over stdio: initialize, open a file with an error, receive its
-//! diagnostics, hover, survive malformed input, then shutdown and exit with status 0.
+//! diagnostics, hover, survive malformed input, then shutdown and exit with status 0;
+//! a workspace folder's files checked together, an edit in one republishing another;
+//! `--help`, `--version` and unknown arguments.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
@@ -224,4 +226,128 @@ fn a_session_over_stdio() {
         assert!(Instant::now() < deadline, "the server did not exit");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn help_and_version_answer_and_exit_and_unknown_flags_are_refused() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rulec-lsp"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for flag in ["--help", "-h"] {
+        let out = run(&[flag]);
+        assert!(out.status.success(), "{flag}: {:?}", out.status);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage: rulec-lsp"), "{text}");
+        assert!(text.contains("--version"), "{text}");
+    }
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag]);
+        assert!(out.status.success(), "{flag}: {:?}", out.status);
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("rulec-lsp {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    let out = run(&["--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown argument `--frobnicate`"), "{err}");
+    assert!(err.contains("Usage: rulec-lsp"), "{err}");
+}
+
+#[test]
+fn a_workspace_folder_is_checked_together_and_edits_republish_other_documents() {
+    let root = std::env::temp_dir()
+        .canonicalize()
+        .unwrap()
+        .join(format!("rulec-lsp-stdio-folder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("declarations")).unwrap();
+    std::fs::create_dir_all(root.join("rules")).unwrap();
+    let declarations = "list \"VIP\" of people\n";
+    let rules = "rule vip\n  owner \"a@acme.com\"\n  description \"d\"\n  on people\n  when created and event.source != import\n  do add to list \"VIP\"\n";
+    std::fs::write(root.join("declarations/a.rules"), declarations).unwrap();
+    std::fs::write(root.join("rules/b.rules"), rules).unwrap();
+    let uri = |p: &str| {
+        tower_lsp_server::ls_types::Uri::from_file_path(root.join(p))
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (uri("declarations/a.rules"), uri("rules/b.rules"));
+    let folder = tower_lsp_server::ls_types::Uri::from_file_path(&root)
+        .unwrap()
+        .to_string();
+
+    let mut c = Client::start();
+    c.request(
+        1,
+        "initialize",
+        json!({"capabilities": {}, "workspaceFolders": [{"uri": folder, "name": "w"}]}),
+    );
+    c.notify("initialized", json!({}));
+    let codes = |m: &Value| -> Vec<String> {
+        m["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    // B uses a list declared in another folder of the workspace: no error.
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": b, "languageId": "rulec", "version": 1, "text": rules}}),
+    );
+    let first = c.wait(|m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == json!(b)
+    });
+    assert!(
+        !codes(&first).contains(&"unknown-list".to_string()),
+        "{first}"
+    );
+
+    // A opened and its declaration deleted (not saved): B is published again, with it.
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": a, "languageId": "rulec", "version": 1, "text": declarations}}),
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": a, "version": 2}, "contentChanges": [{"text": ""}]}),
+    );
+    let again = c.wait(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == json!(b)
+            && m["params"]["diagnostics"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d["code"] == "unknown-list"))
+    });
+    assert_eq!(again["params"]["version"], 1);
+
+    // Go to definition on the list name in B, once A has it back, lands in A.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": a, "version": 3}, "contentChanges": [{"text": declarations}]}),
+    );
+    let definition = c.request(
+        2,
+        "textDocument/definition",
+        json!({"textDocument": {"uri": b}, "position": {"line": 5, "character": 18}}),
+    );
+    assert_eq!(definition["result"]["uri"], json!(a), "{definition}");
+    assert_eq!(definition["result"]["range"]["start"]["line"], 0);
+
+    c.request(3, "shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }
