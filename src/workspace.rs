@@ -33,7 +33,7 @@ pub struct Config {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    schema: Option<String>,
+    schema: Option<toml::Spanned<String>>,
     #[serde(default)]
     lints: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
     http: Option<RawHttp>,
@@ -71,9 +71,23 @@ impl Config {
                 return (Config::default(), diagnostics);
             }
         };
+        let schema = raw.schema.and_then(|s| {
+            let span = Span::new(s.span().start, s.span().end);
+            match schema_path(s.get_ref()) {
+                Ok(()) => Some(root.join(s.into_inner())),
+                Err(why) => {
+                    diagnostics.push(
+                        Diagnostic::error(file, "invalid-config", why, span).with_help(
+                            "name a `.rules` file inside the project, relative to rulec.toml, e.g. `schema = \"schema/workspace.rules\"`",
+                        ),
+                    );
+                    None
+                }
+            }
+        });
         let mut config = Config {
             root: Some(root.to_path_buf()),
-            schema: raw.schema.map(|s| root.join(s)),
+            schema,
             lints: LintConfig {
                 http_allow: raw.http.map(|h| h.allow),
                 ..LintConfig::default()
@@ -102,6 +116,27 @@ impl Config {
         }
         (config, diagnostics)
     }
+}
+
+/// Why a `schema` path in `rulec.toml` is refused, if it is: it must be a `.rules`
+/// file inside the project, so a checked-in config can never make `rulec check` print
+/// another file (`/proc/self/environ`, `~/.aws/credentials`) into a CI log.
+pub fn schema_path(path: &str) -> Result<(), String> {
+    let p = Path::new(path);
+    if p.is_absolute() || path.starts_with('~') {
+        return Err(format!(
+            "`{path}` is not inside the project: the schema path must be relative to rulec.toml"
+        ));
+    }
+    if p.components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!("`{path}` reaches above the project (`..`)"));
+    }
+    if p.extension().is_none_or(|e| e != "rules") {
+        return Err(format!("`{path}` is not a `.rules` file"));
+    }
+    Ok(())
 }
 
 /// Reads a file into a unit. Text that is not UTF-8 becomes a diagnostic at the first

@@ -697,3 +697,32 @@ fn a_misspelt_name_is_fixed_by_check_fix() {
         "rule wins\n  when stage changed to ClosedWon and value > 1 do slack \"#wins\"\n"
     );
 }
+
+#[test]
+fn a_schema_path_outside_the_project_or_not_rules_is_refused_without_quoting_it() {
+    for schema in [
+        "/proc/self/environ",
+        "../outside.rules",
+        "notes.txt",
+        "~/.aws/credentials",
+    ] {
+        let dir = project(
+            "schema-path",
+            &[
+                ("rulec.toml", &format!("schema = \"{schema}\"\n")),
+                ("wins.rules", ONE_LINER),
+            ],
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .arg("check")
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env("RULEC_LEAK_MARKER", "leak-marker-7f3a")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{schema}: {text}");
+        assert!(text.contains("invalid-config"), "{schema}: {text}");
+        assert!(!text.contains("leak-marker-7f3a"), "{schema}: {text}");
+    }
+}

@@ -195,6 +195,14 @@ fn analyze_with_sources(
         config = parsed;
         extra.extend(diagnostics);
     }
+    if let Some(schema) = &inputs.schema {
+        if schema.extension().is_none_or(|e| e != "rules") {
+            return Err(format!(
+                "--schema {}: a schema file is a `.rules` file",
+                schema.display()
+            ));
+        }
+    }
     let schema = inputs.schema.clone().or(config.schema.clone());
     let paths = if inputs.paths.is_empty() {
         vec![PathBuf::from(".")]
