@@ -637,3 +637,27 @@ rule later
         engine.tick().unwrap();
     }
 }
+
+#[test]
+fn a_template_that_would_render_past_the_bound_fails_its_step() {
+    let holes = "{{name}}".repeat(100);
+    let rules = format!(
+        "rule big\n  when stage changed to ClosedWon and value > 0\n  do note \"big\" \"{holes}\"\n"
+    );
+    let (mut engine, _clock, log) = dry(&rules, "2026-03-02T10:00:00Z");
+    let name = "x".repeat(20_000);
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            &format!(r#"{{"name":"{name}","stage":"ClosedWon","value":5}}"#),
+        ))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    let error = runs[0].steps[0].error.as_deref().unwrap();
+    assert!(error.contains("over 1 MiB"), "{error}");
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "nothing that large was sent"
+    );
+}

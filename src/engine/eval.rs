@@ -148,7 +148,13 @@ pub trait World {
     fn secret(&mut self, name: &str) -> Option<String>;
     /// The next member of a team, fairly.
     fn round_robin(&mut self, team: &str) -> Val;
+    /// A template grew past [`MAX_TEXT`] (its text was cut there).
+    fn too_long(&mut self) {}
 }
+
+/// The most text one template renders (1 MiB): a hundred thousand holes over a large
+/// value must fail its step, not exhaust the host's memory.
+pub const MAX_TEXT: usize = 1 << 20;
 
 /// A world with no records, secrets or teams (conditions that need none).
 pub struct NoWorld;
@@ -350,6 +356,10 @@ pub fn template(
     let mut out = String::new();
     let mut redacted: Option<String> = None;
     for piece in pieces {
+        if out.len() > MAX_TEXT {
+            world.too_long();
+            break;
+        }
         match piece {
             Piece::Text(text) => {
                 out.push_str(text);

@@ -33,8 +33,9 @@ pub(super) struct Env<'a> {
     pub layouts: &'a Layouts,
     pub schema: &'a Schema,
     pub secrets: &'a SecretFn,
-    /// Why a secret could not be used (not set, too short), noticed during evaluation.
-    pub missing_secret: Option<String>,
+    /// Why a value could not be used — a secret not set or too short, a text past
+    /// [`eval::MAX_TEXT`] — noticed during evaluation; the step fails with it.
+    pub refused: Option<String>,
     /// Secret values resolved in this run, scrubbed from error messages.
     pub revealed: Vec<String>,
     /// A store failure noticed during evaluation.
@@ -67,8 +68,15 @@ impl World for Env<'_> {
             }
             None => format!("`secret(\"{name}\")` is not set"),
         };
-        self.missing_secret.get_or_insert(problem);
+        self.refused.get_or_insert(problem);
         None
+    }
+
+    fn too_long(&mut self) {
+        self.refused.get_or_insert(format!(
+            "the text would be over {} MiB; a message, note or request that large is refused",
+            eval::MAX_TEXT >> 20
+        ));
     }
 
     fn round_robin(&mut self, team: &str) -> Val {
@@ -506,7 +514,7 @@ impl<'a> Exec<'a> {
         if let Some(e) = self.env.failed.take() {
             return Err(e);
         }
-        if let Some(message) = self.env.missing_secret.take() {
+        if let Some(message) = self.env.refused.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
             self.run.steps[i].error = Some(message.clone());
             return Ok(self.failed_step(op, i, message));

@@ -64,7 +64,7 @@ impl Engine {
             layouts: &self.layouts,
             schema: &self.schema,
             secrets: self.secrets.as_ref(),
-            missing_secret: None,
+            refused: None,
             revealed: Vec::new(),
             failed: None,
         }
