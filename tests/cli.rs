@@ -726,3 +726,22 @@ fn a_schema_path_outside_the_project_or_not_rules_is_refused_without_quoting_it(
         assert!(!text.contains("leak-marker-7f3a"), "{schema}: {text}");
     }
 }
+
+#[test]
+fn an_event_line_over_one_mebibyte_is_rejected_and_the_stream_goes_on() {
+    let big = format!(
+        r#"{{"id":"e1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{{"name":"{}","stage":"ClosedWon","value":25000}},"old":{{"stage":"Open"}}}}"#,
+        "x".repeat(1 << 20)
+    );
+    let ok = r#"{"id":"e2","type":"record.updated","object":"deals","record_id":"d2","at":"2026-03-02T10:01:00Z","record":{"name":"Acme","stage":"ClosedWon","value":25000},"old":{"stage":"Open"}}"#;
+    let dir = project("big-line", &[("wins.rules", ONE_LINER)]);
+    std::fs::write(dir.join("e.jsonl"), format!("{big}\n{ok}\n")).unwrap();
+    let out = rulec(&dir, &["run", "wins.rules", "--events", "e.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("rejected: line 1: the line is"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("event e2"), "{}", stdout(&out));
+}

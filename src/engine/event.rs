@@ -174,6 +174,18 @@ pub fn parse_line(
     schema: &Schema,
     layouts: &Layouts,
 ) -> Result<Event, EventError> {
+    if text.len() > MAX_EVENT_BYTES {
+        return Err(EventError {
+            line: Some(line),
+            id: None,
+            field: String::new(),
+            message: format!(
+                "the line is {} bytes; an event is at most {} bytes (1 MiB)",
+                text.len(),
+                MAX_EVENT_BYTES
+            ),
+        });
+    }
     let json: Json = serde_json::from_str(text).map_err(|e| EventError {
         line: Some(line),
         id: None,
@@ -209,8 +221,15 @@ fn text_field<'j>(map: &'j Map<String, Json>, field: &str) -> Result<Option<&'j 
 }
 
 fn required<'j>(map: &'j Map<String, Json>, field: &str, why: &str) -> Result<&'j str, EventError> {
-    text_field(map, field)?.ok_or_else(|| err(field, format!("missing: {why}")))
+    match text_field(map, field)? {
+        Some(text) if !text.trim().is_empty() => Ok(text),
+        Some(_) => Err(err(field, format!("empty: {why}"))),
+        None => Err(err(field, format!("missing: {why}"))),
+    }
 }
+
+/// The longest event line read (1 MiB): Attio's largest records are a few kilobytes.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
 
 fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event, EventError> {
     let Json::Object(map) = json else {
@@ -233,10 +252,13 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
         )
     })?;
     let at = match text_field(map, "at")? {
-        Some(text) => parse_time(text).ok_or_else(|| {
+        Some(text) => parse_time(text).filter(|t| {
+            use chrono::Datelike;
+            super::value::YEARS.contains(&t.year())
+        }).ok_or_else(|| {
             err(
                 "at",
-                format!("expected an RFC 3339 timestamp such as \"2026-11-02T10:00:00Z\", found \"{text}\""),
+                format!("expected an RFC 3339 timestamp between the years 1900 and 9999, such as \"2026-11-02T10:00:00Z\", found \"{text}\""),
             )
         })?,
         None => return Err(err("at", "missing: when did it happen? (RFC 3339 timestamp)")),

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -158,6 +158,13 @@ fn whole_seconds(n: f64) -> Option<i64> {
     (n.fract() == 0.0 && n.abs() < 1e15).then_some(n as i64)
 }
 
+/// Numbers from events are below this in magnitude: `1.79e308` is no CRM value, and
+/// would print as 309 digits in a message.
+pub const MAX_NUMBER: f64 = 1e15;
+
+/// Dates and times from events fall in these years: year 0000 or 99999 is a typo.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
 /// Converts event JSON to a value of `ty`; `null` is empty for every type.
 pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
     if json.is_null() {
@@ -178,17 +185,21 @@ pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
                 _ => Err(mismatch("text", json)),
             }
         }
-        Type::Number | Type::Currency => match json {
-            Json::Number(n) => n
-                .as_f64()
-                .map(Val::Number)
-                .ok_or_else(|| mismatch("a number", json)),
-            Json::Object(map) => match map.get("amount").or_else(|| map.get("value")) {
-                Some(Json::Number(n)) => Ok(Val::Number(n.as_f64().unwrap_or(0.0))),
-                _ => Err(mismatch("a number", json)),
-            },
-            _ => Err(mismatch("a number", json)),
-        },
+        Type::Number | Type::Currency => {
+            let n = match json {
+                Json::Number(n) => n.as_f64(),
+                Json::Object(map) => match map.get("amount").or_else(|| map.get("value")) {
+                    Some(Json::Number(n)) => n.as_f64(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match n {
+                Some(n) if n.abs() < MAX_NUMBER => Ok(Val::Number(n)),
+                Some(_) => Err(mismatch("a number below 10^15 (a CRM amount)", json)),
+                None => Err(mismatch("a number", json)),
+            }
+        }
         Type::Checkbox => json
             .as_bool()
             .map(Val::Bool)
@@ -198,11 +209,13 @@ pub fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
                 .ok()
                 .or_else(|| parse_time(s).map(|t| t.date_naive()))
         }) {
-            Some(d) => Ok(Val::Date(d)),
+            Some(d) if YEARS.contains(&d.year()) => Ok(Val::Date(d)),
+            Some(_) => Err(mismatch("a date between the years 1900 and 9999", json)),
             None => Err(mismatch("a date such as \"2026-01-31\"", json)),
         },
         Type::Timestamp => match json.as_str().and_then(parse_time) {
-            Some(t) => Ok(Val::Time(t)),
+            Some(t) if YEARS.contains(&t.year()) => Ok(Val::Time(t)),
+            Some(_) => Err(mismatch("a time between the years 1900 and 9999", json)),
             None => Err(mismatch(
                 "an RFC 3339 timestamp such as \"2026-01-31T09:00:00Z\"",
                 json,
