@@ -471,17 +471,7 @@ impl Checker<'_> {
                 match object.attribute(&segment.name) {
                     Some(attr) => Some(attr.ty.clone()),
                     None => {
-                        let help = suggest_or_list(
-                            &segment.name,
-                            object.attributes.iter().map(|a| a.name.as_str()),
-                            "its attributes",
-                        );
-                        self.error(
-                            "unknown-attribute",
-                            format!("`{}` has no attribute `{}`", object.name, segment.name),
-                            segment.span,
-                            Some(help),
-                        );
+                        self.unknown_attribute(object, segment);
                         None
                     }
                 }

@@ -76,6 +76,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Reports `name` as no attribute of `object`, suggesting the closest one.
+    pub(super) fn unknown_attribute(&mut self, object: &Object, name: &ast::Ident) {
+        let help = suggest_or_list(
+            &name.name,
+            object.attributes.iter().map(|a| a.name.as_str()),
+            "its attributes",
+        );
+        self.error(
+            "unknown-attribute",
+            format!("`{}` has no attribute `{}`", object.name, name.name),
+            name.span,
+            Some(help),
+        );
+    }
+
     /// Looks up a list by its (plain) name, reporting it when unknown.
     pub(super) fn list(&mut self, name: &ast::StringLit) -> Option<String> {
         let schema = self.cx.schema;
@@ -507,17 +522,7 @@ impl<'a> Checker<'a> {
     ) -> Option<ir::Trigger> {
         let object = self.scope.object?;
         let Some(attribute) = object.attribute(&attr.name) else {
-            let help = suggest_or_list(
-                &attr.name,
-                object.attributes.iter().map(|a| a.name.as_str()),
-                "its attributes",
-            );
-            self.error(
-                "unknown-attribute",
-                format!("`{}` has no attribute `{}`", object.name, attr.name),
-                attr.span,
-                Some(help),
-            );
+            self.unknown_attribute(object, attr);
             return None;
         };
         let ty = attribute.ty.clone();

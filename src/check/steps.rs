@@ -467,17 +467,7 @@ impl<'a> Checker<'a> {
     fn writable(&mut self, attr: &ast::Ident) -> Option<(AttrRef, Type)> {
         let object = self.record_needed(&format!("`{}`", attr.name), attr.span)?;
         let Some(attribute) = object.attribute(&attr.name) else {
-            let help = suggest_or_list(
-                &attr.name,
-                object.attributes.iter().map(|a| a.name.as_str()),
-                "its attributes",
-            );
-            self.error(
-                "unknown-attribute",
-                format!("`{}` has no attribute `{}`", object.name, attr.name),
-                attr.span,
-                Some(help),
-            );
+            self.unknown_attribute(object, attr);
             return None;
         };
         if attribute.readonly {
@@ -517,17 +507,7 @@ impl<'a> Checker<'a> {
         let mut out: Vec<(String, ir::Expr)> = Vec::new();
         for field in fields {
             let Some(attribute) = target.attribute(&field.key.name) else {
-                let help = suggest_or_list(
-                    &field.key.name,
-                    target.attributes.iter().map(|a| a.name.as_str()),
-                    "its attributes",
-                );
-                self.error(
-                    "unknown-attribute",
-                    format!("`{}` has no attribute `{}`", target.name, field.key.name),
-                    field.key.span,
-                    Some(help),
-                );
+                self.unknown_attribute(target, &field.key);
                 continue;
             };
             if attribute.readonly {

@@ -198,19 +198,7 @@ fn check_event(
                     }
                 }
             }
-            None => {
-                let help = suggest_or_list(
-                    &attr.name,
-                    object.attributes.iter().map(|a| a.name.as_str()),
-                    "its attributes",
-                );
-                checker.error(
-                    "unknown-attribute",
-                    format!("`{}` has no attribute `{}`", object.name, attr.name),
-                    attr.span,
-                    Some(help),
-                );
-            }
+            None => checker.unknown_attribute(object, attr),
         }
     }
     if let (Some(owner), Some(fields)) = (owner, fields) {
