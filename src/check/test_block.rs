@@ -215,8 +215,11 @@ fn check_value(checker: &mut Checker<'_>, value: &ast::Expr, ty: &Type, what: &s
             return;
         }
     };
-    // A duration is a number of seconds in tests as in events (`duration: 2700`).
-    if *ty == Type::Duration && json.as_f64().is_some_and(|n| n.fract() == 0.0) {
+    // A duration is a number of seconds in tests as in events (`duration: 2700`), and
+    // a record reference the referenced record's id, as events carry them.
+    if *ty == Type::Duration && json.as_f64().is_some_and(|n| n.fract() == 0.0)
+        || matches!(ty, Type::Record(_)) && json.is_string()
+    {
         return;
     }
     if let (ExprKind::Path(segments), None) = (&value.kind, ty.options()) {
