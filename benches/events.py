@@ -6,6 +6,11 @@
 
 10,000 deals, people and companies; creations first, then updates that move stages,
 values and lifecycles (some of which fire the example rules), one second apart.
+
+    --webhooks PCT   that share of events are Typeform submissions (form-intake: two
+                     upserts each, over 5,000 companies and 20,000 people)
+    --waits PCT      that share of events add a person to "New hires" (onboarding: an
+                     `ask` that waits up to 3 days), so many runs wait at once
 """
 import json
 import sys
@@ -15,8 +20,16 @@ STAGES = ["Lead", "Open", "Qualified", "Proposal", "Negotiation", "ClosedWon", "
 LIFECYCLE = ["Subscriber", "Lead", "MQL", "SQL", "Customer"]
 
 
+def option(name):
+    if name in sys.argv:
+        return int(sys.argv[sys.argv.index(name) + 1])
+    return 0
+
+
 def main():
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    webhooks = option("--webhooks")
+    waits = option("--waits")
     records = 10_000
     start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
     out = sys.stdout
@@ -26,7 +39,21 @@ def main():
         r = i % records
         kind = i % 3
         first = i < 3 * records
-        if kind == 0:
+        roll = (i * 7919) % 100
+        if not first and roll < webhooks:
+            n = (i * 31) % 20_000
+            event = {
+                "id": f"e{i}", "type": "webhook", "name": "typeform", "at": at,
+                "payload": {"email": f"u{n}@d{n % 5000}.example.com", "name": f"user {n}",
+                            "company": f"D{n % 5000}", "message": "hi"},
+            }
+        elif not first and roll < webhooks + waits:
+            event = {
+                "id": f"e{i}", "type": "list-entry.created", "list": "New hires",
+                "object": "people", "record_id": f"p{r}", "at": at,
+                "record": {"manager": "dana@acme.com", "start_date": "2026-04-01"},
+            }
+        elif kind == 0:
             event = {
                 "id": f"e{i}", "type": "record.created" if first else "record.updated",
                 "object": "deals", "record_id": f"d{r}", "at": at,

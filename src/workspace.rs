@@ -16,7 +16,7 @@ use crate::lint::{self, Level, LintConfig};
 use crate::source::{SourceFile, Span};
 use crate::syntax::{ast, Parsed};
 
-/// The name of the configuration file, looked for upward from the working directory.
+/// The name of the configuration file, looked for upward from the rule files.
 pub const CONFIG_FILE: &str = "rulec.toml";
 
 /// Settings from `rulec.toml`.
@@ -52,6 +52,40 @@ impl Config {
             .ancestors()
             .map(|dir| dir.join(CONFIG_FILE))
             .find(|candidate| candidate.is_file())
+    }
+
+    /// The `rulec.toml` of the project `paths` (files or directories, relative to
+    /// `cwd`) belong to: found upward from each of them, so its `[http] allow` list and
+    /// lint levels follow the rules wherever `rulec` is run from. With no paths (standard
+    /// input alone) it is looked for from `cwd`. `Err` when the paths belong to
+    /// different projects: checked together, one project's policy would apply to the
+    /// other's rules.
+    pub fn find_for(paths: &[PathBuf], cwd: &Path) -> Result<Option<PathBuf>, String> {
+        let mut found: Option<(&Path, Option<PathBuf>)> = None;
+        for path in paths {
+            let config = Config::find(&project_start(&cwd.join(path)));
+            match &found {
+                None => found = Some((path, config)),
+                Some((first, theirs)) if *theirs != config => {
+                    let name = |c: &Option<PathBuf>| {
+                        c.as_ref()
+                            .map_or("no rulec.toml".to_string(), |c| c.display().to_string())
+                    };
+                    return Err(format!(
+                        "{} and {} belong to different projects ({} and {}); check them separately",
+                        first.display(),
+                        path.display(),
+                        name(theirs),
+                        name(&config)
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(match found {
+            Some((_, config)) => config,
+            None => Config::find(cwd),
+        })
     }
 
     /// Parses a configuration file; problems are diagnostics pointing into it.
@@ -116,6 +150,16 @@ impl Config {
         }
         (config, diagnostics)
     }
+}
+
+/// The directory a project is looked for from: a directory itself, a file's
+/// directory; resolved, so `..` and links lead where the file is.
+fn project_start(path: &Path) -> PathBuf {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if path.is_dir() {
+        return path;
+    }
+    path.parent().map_or(path.clone(), Path::to_path_buf)
 }
 
 /// Why a `schema` path in `rulec.toml` is refused, if it is: it must be a `.rules`
@@ -245,6 +289,7 @@ impl Analysis {
 /// Checks and lints `units` together under `config`.
 pub fn analyze(units: Vec<Unit>, config: &LintConfig) -> Analysis {
     let mut checked = check::check(&units);
+    checked.http_allow = config.http_allow.clone();
     let mut diagnostics = std::mem::take(&mut checked.diagnostics);
     diagnostics.extend(lint::run(&units, &checked, config));
     check::sort_diagnostics(&units, &mut diagnostics);

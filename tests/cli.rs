@@ -437,6 +437,104 @@ fn http_allow_list_sees_through_backslashes_and_empty_hosts() {
     assert_eq!(lines, [7, 8], "{}", stdout(&out));
 }
 
+const RELAY_RULES: &str = r##"webhook relay {
+  host: text
+}
+
+rule forward
+  owner "ops@acme.com"
+  description "Forwards each relay to the host it names"
+  allow http-host-not-allowed "the relay names its target; the engine holds it to the allow-list"
+  when webhook relay and payload.host is set
+  do http POST "https://{{payload.host}}/in" body { from: "rulec" } key event.id
+"##;
+
+const RELAY_EVENTS: &str = r#"{"id":"w1","type":"webhook","name":"relay","at":"2026-03-02T10:00:00Z","payload":{"host":"evil.example.net"}}
+{"id":"w2","type":"webhook","name":"relay","at":"2026-03-02T10:01:00Z","payload":{"host":"API.example.com"}}
+"#;
+
+#[test]
+fn the_http_allow_list_is_enforced_at_run_time_wherever_rulec_runs() {
+    let dir = project(
+        "http-run",
+        &[
+            ("proj/rulec.toml", "[http]\nallow = [\"api.example.com\"]\n"),
+            ("proj/rules/relay.rules", RELAY_RULES),
+            ("elsewhere/events.jsonl", RELAY_EVENTS),
+        ],
+    );
+    // Run from a directory outside the project: its rulec.toml still applies.
+    let out = rulec(
+        &dir.join("elsewhere"),
+        &[
+            "run",
+            "../proj/rules",
+            "--events",
+            "events.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let runs: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2, "{}", stdout(&out));
+
+    // A host from data outside the list: the step fails, saying which host and which
+    // list, and nothing is sent.
+    let refused = &runs[0];
+    assert_eq!(refused["status"], "failed");
+    assert_eq!(refused["effects"], serde_json::json!([]));
+    assert_eq!(refused["steps"][0]["status"], "failed");
+    assert_eq!(
+        refused["steps"][0]["error"],
+        "`evil.example.net` is not in the `[http] allow` list of rulec.toml (api.example.com); the request was not sent"
+    );
+
+    // A host on the list (in any case) is called.
+    let allowed = &runs[1];
+    assert_eq!(allowed["status"], "completed");
+    assert_eq!(allowed["effects"][0]["action"], "http");
+    assert_eq!(
+        allowed["effects"][0]["args"]["url"],
+        "https://API.example.com/in"
+    );
+    assert!(
+        stderr(&out).contains("2 runs (1 completed, 1 failed), 1 effect"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The list is part of the compiled program.
+    let compiled = rulec(&dir.join("elsewhere"), &["compile", "../proj/rules"]);
+    let program: serde_json::Value = serde_json::from_str(&stdout(&compiled)).unwrap();
+    assert_eq!(
+        program["http_allow"],
+        serde_json::json!(["api.example.com"])
+    );
+}
+
+#[test]
+fn rule_files_of_two_projects_are_not_checked_together() {
+    let dir = project(
+        "two-projects",
+        &[
+            ("a/rulec.toml", "[http]\nallow = [\"api.example.com\"]\n"),
+            ("a/wins.rules", ONE_LINER),
+            ("b/wins.rules", ONE_LINER),
+        ],
+    );
+    let out = rulec(&dir, &["check", "a", "b"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("belong to different projects"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 const KILL_RULES: &str = r##"rule onboard
   when stage changed to ClosedWon and value > 0
   do
@@ -498,6 +596,111 @@ fn a_run_killed_between_steps_resumes_from_its_state_file_without_repeating_effe
     let again = run_with_budget(&dir, 0, Some("2026-03-10T00:00:00Z"));
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(stderr(&again).contains(", 0 effects"), "{}", stderr(&again));
+}
+
+/// What a damaged journal does to the next `rulec run` on the same state.
+fn rerun_after(name: &str, damage: impl Fn(&Path)) -> (Output, PathBuf) {
+    let dir = project(name, &[("r.rules", KILL_RULES), ("e.jsonl", KILL_EVENTS)]);
+    // Killed after the first message: the journal is all that remembers it.
+    let killed = run_with_budget(&dir, 1, None);
+    assert!(!killed.status.success());
+    let journal = dir.join("state.db-effects");
+    assert!(std::fs::read_to_string(&journal).unwrap().lines().count() >= 2);
+    damage(&dir);
+    (run_with_budget(&dir, 2, None), dir)
+}
+
+#[test]
+fn a_damaged_or_missing_effect_journal_is_a_loud_error_not_a_silent_rerun() {
+    let journal = |dir: &Path| dir.join("state.db-effects");
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: [(&str, &str, Damage); 4] = [
+        (
+            "deleted",
+            "is missing",
+            Box::new(move |d| std::fs::remove_file(journal(d)).unwrap()),
+        ),
+        (
+            "emptied",
+            "is empty",
+            Box::new(move |d| std::fs::write(journal(d), "").unwrap()),
+        ),
+        (
+            "cut in the middle of a line",
+            "is cut short",
+            Box::new(move |d| {
+                let bytes = std::fs::read(journal(d)).unwrap();
+                std::fs::write(journal(d), &bytes[..bytes.len() - 7]).unwrap();
+            }),
+        ),
+        (
+            "a flipped byte",
+            "is damaged at line 2",
+            Box::new(move |d| {
+                let mut bytes = std::fs::read(journal(d)).unwrap();
+                let at = bytes.len() - 5;
+                bytes[at] ^= 0x01;
+                std::fs::write(journal(d), bytes).unwrap();
+            }),
+        ),
+    ];
+    for (n, (what, says, damage)) in cases.into_iter().enumerate() {
+        let (out, _) = rerun_after(&format!("journal-{n}"), damage);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(err.contains("state.db-effects"), "{what}: {err}");
+        assert!(err.contains("--accept-damaged-state"), "{what}: {err}");
+        assert_eq!(stdout(&out), "", "{what}: nothing ran");
+    }
+}
+
+#[test]
+fn accepting_a_damaged_journal_goes_on_with_a_warning() {
+    let (refused, dir) = rerun_after("journal-accepted", |d| {
+        std::fs::remove_file(d.join("state.db-effects")).unwrap()
+    });
+    assert_eq!(refused.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .args([
+            "run", "r.rules", "--events", "e.jsonl", "--state", "state.db",
+        ])
+        .arg("--accept-damaged-state")
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: state.db: its effect journal"),
+        "{}",
+        stderr(&out)
+    );
+    // The first message was recorded only in the journal: it runs again, as warned.
+    assert!(
+        stdout(&out).contains(r#"text="first Acme""#),
+        "{}",
+        stdout(&out)
+    );
+    // From then on the state is whole again.
+    let again = run_with_budget(&dir, 0, None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+}
+
+#[test]
+fn a_state_file_that_is_not_a_database_or_cannot_be_written_says_so() {
+    let dir = project(
+        "not-a-db",
+        &[("r.rules", KILL_RULES), ("e.jsonl", KILL_EVENTS)],
+    );
+    std::fs::write(dir.join("state.db"), "x".repeat(8192)).unwrap();
+    let out = run_with_budget(&dir, 5, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the state file state.db is damaged"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -661,3 +661,500 @@ fn a_template_that_would_render_past_the_bound_fails_its_step() {
         "nothing that large was sent"
     );
 }
+
+/// Every file of the state database (the file, its WAL and its effect journal), as
+/// one lowercased text: what someone with a copy of it can read.
+fn state_files_text(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        text.push_str(&String::from_utf8_lossy(&bytes).to_lowercase());
+    }
+    text
+}
+
+#[test]
+fn values_derived_from_a_secret_never_reach_the_state_database_or_the_run_record() {
+    let rules = r##"action provision(token: text, tokens: list of text, config: json)
+
+rule sync
+  when stage changed to ClosedWon and value > 0
+  do
+    http POST "https://api.example.com/sync/{{lower(trim(secret("VAULT")))}}" headers { A: lower(secret("VAULT")), B: upper(secret("VAULT")), C: capitalize(trim(secret("VAULT"))), D: title_case(secret("VAULT")), E: trim(secret("VAULT")), F: domain(secret("VAULT")) } body { tokens: [lower(secret("VAULT")), name], auth: { token: upper(trim(secret("VAULT"))) }, size: len(secret("VAULT")) } on error continue
+    provision(token: capitalize(trim(secret("VAULT"))), tokens: [title_case(secret("VAULT"))], config: { nested: { host: domain(secret("VAULT")) } }) on error continue
+    wait 1 day
+    slack "#ops" "synced {{name}}"
+"##;
+    const VAULT: &str = " Ada.Token@Vault-9F8E.Example ";
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let (http, custom) = (sent.clone(), sent.clone());
+    // A careless API echoes everything it was sent back in its error.
+    let echo = |effect: &Effect| serde_json::to_string(&effect.args).unwrap();
+    let handlers = Handlers::dry_run(Default::default())
+        .on("http", move |effect| {
+            http.lock().unwrap().push(effect.args.clone());
+            Outcome::fail(format!("rejected {}", echo(effect)))
+        })
+        .on("provision", move |effect| {
+            custom.lock().unwrap().push(effect.args.clone());
+            Outcome::retry(format!("busy with {}", echo(effect)))
+        });
+    let dir = tempdir();
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = Engine::builder(program(rules))
+        .handlers(handlers)
+        .store(SqliteStore::open(&dir.join("state.db")).unwrap())
+        .clock(clock.clone())
+        .secrets(|name| (name == "VAULT").then(|| VAULT.to_string()))
+        .build()
+        .unwrap();
+    let runs = engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"Zanzibar","stage":"ClosedWon","value":5}"#,
+        ))
+        .unwrap();
+
+    // The handlers get the real values, in the shapes written.
+    let sent = sent.lock().unwrap();
+    let (http, custom) = (&sent[0], &sent[1]);
+    let headers = &http["headers"];
+    assert_eq!(headers["A"], " ada.token@vault-9f8e.example ");
+    assert_eq!(headers["B"], " ADA.TOKEN@VAULT-9F8E.EXAMPLE ");
+    assert_eq!(headers["C"], "Ada.Token@Vault-9F8E.Example");
+    assert_eq!(headers["E"], "Ada.Token@Vault-9F8E.Example");
+    assert_eq!(headers["F"], "vault-9f8e.example");
+    assert_eq!(
+        http["url"],
+        "https://api.example.com/sync/ada.token@vault-9f8e.example"
+    );
+    assert_eq!(
+        http["body"],
+        serde_json::json!({
+            "tokens": [" ada.token@vault-9f8e.example ", "Zanzibar"],
+            "auth": { "token": "ADA.TOKEN@VAULT-9F8E.EXAMPLE" },
+            "size": 30,
+        })
+    );
+    assert_eq!(
+        custom["tokens"],
+        serde_json::json!([" Ada.Token@Vault-9F8E.Example "])
+    );
+    assert_eq!(
+        custom["config"],
+        serde_json::json!({ "nested": { "host": "vault-9f8e.example" } })
+    );
+
+    // Run records show `***` for each, errors included, and keep the shapes.
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    let record = serde_json::to_string(&runs).unwrap().to_lowercase();
+    for derived in ["ada.token", "vault-9f8e"] {
+        assert!(!record.contains(derived), "{derived} in {record}");
+    }
+    let input = runs[0].steps[0].input.as_ref().unwrap();
+    assert_eq!(input["headers"]["F"], "***");
+    assert_eq!(input["url"], "https://api.example.com/sync/***");
+    assert_eq!(input["body"]["auth"], serde_json::json!({ "token": "***" }));
+    assert_eq!(
+        input["body"]["tokens"],
+        serde_json::json!(["***", "Zanzibar"])
+    );
+    let error = runs[0].steps[0].error.as_deref().unwrap();
+    assert!(error.starts_with("rejected {"), "{error}");
+    assert!(error.contains(r#""F":"***""#), "{error}");
+
+    // Neither the journal of performed effects nor the database, with its stored
+    // waiting run and history, holds any form of the secret.
+    let assert_no_secret = |moment: &str| {
+        let state = state_files_text(&dir);
+        for derived in ["ada.token", "vault-9f8e"] {
+            assert!(!state.contains(derived), "{derived} in the state {moment}");
+        }
+        state
+    };
+    assert_no_secret("before the commit");
+    engine.flush().unwrap();
+    let state = assert_no_secret("after the commit");
+    assert!(state.contains("zanzibar"), "the state is stored as text");
+    assert_eq!(engine.waiting().unwrap().len(), 1);
+    drop(engine);
+    assert_no_secret("after closing");
+}
+
+/// Writes a store has taken but not yet made durable, replayed at a "restart".
+#[derive(Clone)]
+enum Write {
+    Record(String, String, Option<Arc<rulec::engine::Snapshot>>),
+    Value(rulec::engine::Space, String, Option<serde_json::Value>),
+    Run(Box<rulec::engine::RunRecord>),
+}
+
+/// What survives `kill -9`: committed writes and effects journaled since.
+#[derive(Default)]
+struct Disk {
+    committed: Vec<Write>,
+    journal: Vec<(String, serde_json::Value)>,
+    /// Effects to keep before the process "dies"; `None`: it never does.
+    crash_after: Option<usize>,
+    dead: bool,
+}
+
+/// A store with the durability contract of [`Store::effect_done`] and nothing more:
+/// once the process is dead, nothing reaches the disk, and the handlers refuse.
+struct Crashing {
+    live: MemoryStore,
+    pending: Vec<Write>,
+    disk: Arc<Mutex<Disk>>,
+}
+
+impl Crashing {
+    fn new(disk: Arc<Mutex<Disk>>) -> Crashing {
+        Crashing {
+            live: MemoryStore::new(),
+            pending: Vec::new(),
+            disk,
+        }
+    }
+
+    /// The store a restarted process opens: the disk, replayed.
+    fn restart(disk: Arc<Mutex<Disk>>) -> Crashing {
+        let mut live = MemoryStore::new();
+        {
+            let mut d = disk.lock().unwrap();
+            for write in d.committed.clone() {
+                apply(&mut live, write);
+            }
+            for (key, value) in d.journal.clone() {
+                live.put(rulec::engine::Space::Effects, &key, value)
+                    .unwrap();
+            }
+            d.crash_after = None;
+            d.dead = false;
+        }
+        Crashing {
+            live,
+            pending: Vec::new(),
+            disk,
+        }
+    }
+
+    fn take(&mut self, write: Write) -> Result<(), rulec::engine::StoreError> {
+        if !self.disk.lock().unwrap().dead {
+            self.pending.push(write.clone());
+        }
+        apply(&mut self.live, write);
+        Ok(())
+    }
+}
+
+fn apply(store: &mut MemoryStore, write: Write) {
+    match write {
+        Write::Record(o, id, Some(s)) => store.put_record(&o, &id, s).unwrap(),
+        Write::Record(o, id, None) => store.remove_record(&o, &id).unwrap(),
+        Write::Value(space, k, Some(v)) => store.put(space, &k, v).unwrap(),
+        Write::Value(space, k, None) => store.remove(space, &k).unwrap(),
+        Write::Run(run) => store.append_run(&run).unwrap(),
+    }
+}
+
+impl Store for Crashing {
+    fn record(
+        &self,
+        object: &str,
+        id: &str,
+    ) -> Result<Option<Arc<rulec::engine::Snapshot>>, rulec::engine::StoreError> {
+        self.live.record(object, id)
+    }
+    fn put_record(
+        &mut self,
+        object: &str,
+        id: &str,
+        snapshot: Arc<rulec::engine::Snapshot>,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.take(Write::Record(object.into(), id.into(), Some(snapshot)))
+    }
+    fn remove_record(&mut self, object: &str, id: &str) -> Result<(), rulec::engine::StoreError> {
+        self.take(Write::Record(object.into(), id.into(), None))
+    }
+    fn records(
+        &self,
+        object: &str,
+    ) -> Result<Vec<(String, Arc<rulec::engine::Snapshot>)>, rulec::engine::StoreError> {
+        self.live.records(object)
+    }
+    fn get(
+        &self,
+        space: rulec::engine::Space,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, rulec::engine::StoreError> {
+        self.live.get(space, key)
+    }
+    fn put(
+        &mut self,
+        space: rulec::engine::Space,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.take(Write::Value(space, key.into(), Some(value)))
+    }
+    fn remove(
+        &mut self,
+        space: rulec::engine::Space,
+        key: &str,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.take(Write::Value(space, key.into(), None))
+    }
+    fn scan(
+        &self,
+        space: rulec::engine::Space,
+    ) -> Result<Vec<(String, serde_json::Value)>, rulec::engine::StoreError> {
+        self.live.scan(space)
+    }
+    fn append_run(
+        &mut self,
+        run: &rulec::engine::RunRecord,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.take(Write::Run(Box::new(run.clone())))
+    }
+    fn history(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<rulec::engine::RunRecord>, rulec::engine::StoreError> {
+        self.live.history(limit)
+    }
+    fn commit(&mut self) -> Result<(), rulec::engine::StoreError> {
+        let mut disk = self.disk.lock().unwrap();
+        if !disk.dead {
+            disk.committed.append(&mut self.pending);
+            disk.journal.clear();
+        }
+        Ok(())
+    }
+    fn effect_done(
+        &mut self,
+        key: &str,
+        output: &serde_json::Value,
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.live
+            .put(rulec::engine::Space::Effects, key, output.clone())?;
+        let mut disk = self.disk.lock().unwrap();
+        if !disk.dead {
+            disk.journal.push((key.to_string(), output.clone()));
+            if let Some(n) = &mut disk.crash_after {
+                *n -= 1;
+                disk.dead = *n == 0;
+            }
+        }
+        Ok(())
+    }
+    fn batch(&self) -> usize {
+        // Like SQLite's batches: most writes are not durable when the process dies.
+        1_000
+    }
+}
+
+const CRASH_RULES: &str = r##"webhook signup {
+  domain: domain
+  who: text
+}
+
+rule intake
+  when webhook signup and payload.domain is set
+  do
+    upsert companies by domains { domains: [payload.domain], name: payload.who } as up
+    create deals { name: "{{payload.who}} deal", value: 500, company: up } as deal
+    slack "#signups" "{{up.name}} signed up, deal {{deal}}"
+
+rule new_company
+  when companies created
+  do
+    note "welcome" "{{name}} is new"
+    create task "Call {{name}}" key name
+
+rule big_deal
+  when deals created and value > 100
+  do
+    ask "ana@acme.com" "Approve {{name}}?" as decision
+    slack "#deals" "asked"
+"##;
+
+const CRASH_EVENTS: [&str; 4] = [
+    r#"{"id":"w1","type":"webhook","name":"signup","at":"2026-03-02T10:00:00Z","payload":{"domain":"acme.com","who":"Acme"}}"#,
+    r#"{"id":"w2","type":"webhook","name":"signup","at":"2026-03-02T10:01:00Z","payload":{"domain":"acme.com","who":"Acme"}}"#,
+    r#"{"id":"w3","type":"webhook","name":"signup","at":"2026-03-02T10:02:00Z","payload":{"domain":"globex.com","who":"Globex"}}"#,
+    r#"{"id":"w4","type":"webhook","name":"signup","at":"2026-03-02T10:03:00Z","payload":{"domain":"acme.com","who":"Acme"}}"#,
+];
+
+/// Effects performed, as `action key`; a dead process performs nothing.
+fn crash_handlers(disk: Arc<Mutex<Disk>>, log: Arc<Mutex<Vec<String>>>) -> Handlers {
+    Handlers::new().otherwise(move |effect| {
+        if disk.lock().unwrap().dead {
+            return Outcome::fail("the process is dead");
+        }
+        log.lock()
+            .unwrap()
+            .push(format!("{} {}", effect.action, effect.key));
+        rulec::engine::dry_run_answer(effect)
+    })
+}
+
+fn crash_run(disk: &Arc<Mutex<Disk>>, store: Crashing, log: &Arc<Mutex<Vec<String>>>) {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(
+        CRASH_RULES,
+        crash_handlers(disk.clone(), log.clone()),
+        store,
+        &clock,
+    );
+    for event in CRASH_EVENTS {
+        engine.handle_json(event).unwrap();
+    }
+}
+
+#[test]
+fn a_crash_after_any_effect_loses_nothing_and_repeats_nothing() {
+    let disk = Arc::new(Mutex::new(Disk::default()));
+    let clean = Arc::new(Mutex::new(Vec::new()));
+    crash_run(&disk, Crashing::new(disk.clone()), &clean);
+    let mut clean = clean.lock().unwrap().clone();
+    assert!(clean.iter().any(|e| e.starts_with("note ")), "{clean:?}");
+    assert_eq!(
+        clean.iter().filter(|e| e.starts_with("ask ")).count(),
+        4,
+        "{clean:?}"
+    );
+    clean.sort();
+    for crash_after in 1..=clean.len() {
+        let disk = Arc::new(Mutex::new(Disk {
+            crash_after: Some(crash_after),
+            ..Disk::default()
+        }));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        crash_run(&disk, Crashing::new(disk.clone()), &log);
+        assert!(disk.lock().unwrap().dead);
+        // The host delivers again every event it had not seen flushed: all of them.
+        crash_run(&disk, Crashing::restart(disk.clone()), &log);
+        let mut union = log.lock().unwrap().clone();
+        union.sort();
+        assert_eq!(union, clean, "killed after effect {crash_after}");
+    }
+}
+
+#[test]
+fn a_state_database_that_lost_commits_is_refused_not_trusted() {
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    store.effect_done("k", &serde_json::json!(null)).unwrap();
+    drop(store);
+    let mut store = SqliteStore::open(&path).unwrap();
+    for n in 0..3 {
+        store
+            .effect_done(&format!("k{n}"), &serde_json::json!({ "done": n }))
+            .unwrap();
+        store.commit().unwrap();
+    }
+    // A copy taken without its `-wal` file: as if the WAL had been deleted after a
+    // kill, the database is back before the commits its journal already counts.
+    let copy = dir.join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::copy(dir.join("state.db-effects"), dir.join("copy.db-effects")).unwrap();
+    let error = SqliteStore::open(&copy).unwrap_err().to_string();
+    assert!(error.contains("its journal starts after 4"), "{error}");
+    assert!(error.contains("the database lost commits"), "{error}");
+    assert!(error.contains("copy.db"), "{error}");
+    drop(store);
+    // Closed cleanly, the file is whole and opens.
+    SqliteStore::open(&path).unwrap();
+}
+
+#[test]
+fn deliveries_and_effects_are_forgotten_after_the_retention_window_but_explicit_keys_are_not() {
+    let rules = r##"rule w
+  when deals created
+  do
+    slack "#wins" "won {{name}}"
+    create task "Call {{name}}" key name
+"##;
+    let dir = tempdir();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = Engine::builder(program(rules))
+        .handlers(Handlers::dry_run(log.clone()))
+        .store(SqliteStore::open(&dir.join("state.db")).unwrap())
+        .clock(clock.clone())
+        .retention(7 * 24 * 3600)
+        .build()
+        .unwrap();
+    let event = created("e1", "d1", r#"{"name":"A"}"#);
+    engine.handle_json(&event).unwrap();
+    // Within the window a redelivery is recognised.
+    clock.advance_to("2026-03-08T10:00:00Z".parse().unwrap());
+    engine.prune().unwrap();
+    let again = engine.handle_json(&event).unwrap();
+    assert_eq!(again[0].status, RunStatus::Suppressed);
+    assert_eq!(engine.history(100).unwrap().len(), 1);
+    // Past it, the marker, the message's key and the old history are gone, so the
+    // event runs again; the task's explicit key is remembered for good.
+    clock.advance_to("2026-03-20T10:00:00Z".parse().unwrap());
+    engine.prune().unwrap();
+    assert!(engine.history(100).unwrap().is_empty());
+    let late = engine.handle_json(&event).unwrap();
+    assert_eq!(late[0].status, RunStatus::Completed);
+    let steps: Vec<StepStatus> = late[0].steps.iter().map(|s| s.status).collect();
+    assert_eq!(steps, [StepStatus::Done, StepStatus::AlreadyDone]);
+    let actions: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.action.clone())
+        .collect();
+    assert_eq!(actions, ["slack", "create_task", "slack"]);
+}
+
+#[test]
+fn a_tick_resumes_exactly_the_runs_that_are_due_among_many_waiting() {
+    let rules =
+        "rule later\n  when deals created and value > 0\n  do\n    wait 1 hour\n    slack \"#x\" \"{{name}}\"\n";
+    let dir = tempdir();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(
+        rules,
+        Handlers::dry_run(log.clone()),
+        SqliteStore::open(&dir.join("state.db")).unwrap(),
+        &clock,
+    );
+    let start: chrono::DateTime<chrono::Utc> = "2026-03-02T10:00:00Z".parse().unwrap();
+    for n in 1..=300 {
+        clock.advance_to(start + chrono::Duration::seconds(n));
+        let fields = format!(r#"{{"name":"D{n}","value":{n}}}"#);
+        let event = created(&format!("e{n}"), &format!("d{n}"), &fields);
+        engine.handle_json(&event).unwrap();
+    }
+    assert_eq!(
+        engine.next_due().unwrap(),
+        Some("2026-03-02T11:00:01Z".parse().unwrap())
+    );
+    clock.advance_to("2026-03-02T11:00:10.5Z".parse().unwrap());
+    let resumed = engine.tick().unwrap();
+    assert_eq!(resumed.len(), 10);
+    engine.flush().unwrap();
+    drop(engine);
+    // After a restart the rest are still found by their due times.
+    let mut engine = build(
+        rules,
+        Handlers::dry_run(log.clone()),
+        SqliteStore::open(&dir.join("state.db")).unwrap(),
+        &clock,
+    );
+    assert_eq!(
+        engine.next_due().unwrap(),
+        Some("2026-03-02T11:00:11Z".parse().unwrap())
+    );
+    clock.advance_to("2026-03-02T16:00:00Z".parse().unwrap());
+    assert_eq!(engine.tick().unwrap().len(), 290);
+    assert_eq!(engine.next_due().unwrap(), None);
+    assert_eq!(log.lock().unwrap().len(), 300);
+}

@@ -91,7 +91,19 @@ fn fmt_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
     Ok(())
 }
 
-fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
+/// The secrets run cases see, and what of them must never be printed: any casing of
+/// either (`upper`, `capitalize` …), and the domain of the second.
+const SECRETS: [(&str, &str); 2] = [
+    ("RULEC_TEST_SECRET", "s3cr3t-value"),
+    (
+        "RULEC_TEST_EMAIL_SECRET",
+        " Agent.Smith@S3cr3t-Host.Example ",
+    ),
+];
+const SECRET_TRACES: [&str; 3] = ["s3cr3t-value", "agent.smith", "s3cr3t-host"];
+
+/// `rulec run` on a case, in `format`; stdout, stderr and the exit code.
+fn replay(path: &Utf8Path, text: &str, format: &str) -> datatest_stable::Result<[String; 3]> {
     let events = path.with_extension("jsonl");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rulec"));
     command
@@ -104,18 +116,27 @@ fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
         .arg(path.file_name().unwrap_or_default())
         .arg("--events")
         .arg(events.file_name().unwrap_or_default())
-        .env("RULEC_TEST_SECRET", "s3cr3t-value")
+        .args(["--format", format])
+        .envs(SECRETS)
         .env("RULEC_SHORT_SECRET", "t");
     if let Some(until) = text.lines().find_map(|l| l.strip_prefix("# until: ")) {
         command.arg("--until").arg(until.trim());
     }
     let output = command.output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if stdout.contains("s3cr3t-value") || stderr.contains("s3cr3t-value") {
-        return Err("a secret's value reached the output".into());
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let printed = format!("{stdout}{stderr}").to_lowercase();
+    if let Some(trace) = SECRET_TRACES.iter().find(|t| printed.contains(*t)) {
+        return Err(format!("a secret reached the {format} output (`{trace}`)").into());
     }
     let code = output.status.code().unwrap_or(-1);
+    Ok([stdout, stderr, code.to_string()])
+}
+
+fn run_case(path: &Utf8Path, text: String) -> datatest_stable::Result<()> {
+    // JSON carries what human output leaves out (step outputs): it must be clean too.
+    replay(path, &text, "json")?;
+    let [stdout, stderr, code] = replay(path, &text, "human")?;
     snapshot(path, &format!("{stdout}---\n{stderr}exit {code}\n"));
     Ok(())
 }

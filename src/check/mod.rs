@@ -65,6 +65,9 @@ pub struct Checked {
     /// How many of the diagnostics found while checking are errors (kept when the
     /// diagnostics are moved out, as `workspace::analyze` does).
     pub errors: usize,
+    /// The hosts `http` steps may call, from the project's rulec.toml (set by
+    /// `workspace::analyze`): compiled into the program, so the engine enforces them.
+    pub http_allow: Option<Vec<String>>,
 }
 
 impl Checked {
@@ -83,6 +86,7 @@ impl Checked {
             format: ir::FORMAT_VERSION,
             schema: self.schema.clone(),
             rules: self.rules.clone(),
+            http_allow: self.http_allow.clone(),
         }
     }
 
@@ -190,6 +194,7 @@ pub fn check(units: &[Unit]) -> Checked {
         sources,
         diagnostics,
         errors,
+        http_allow: None,
     }
 }
 

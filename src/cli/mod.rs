@@ -184,9 +184,16 @@ fn analyze_with_sources(
 ) -> Result<(workspace::Analysis, Vec<Diagnostic>, Sources), String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let paths = if inputs.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        inputs.paths.clone()
+    };
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    let files_on_disk: Vec<PathBuf> = paths.into_iter().filter(|p| p.as_os_str() != "-").collect();
     let mut extra = Vec::new();
     let mut config = Config::default();
-    if let Some(path) = Config::find(&cwd) {
+    if let Some(path) = Config::find_for(&files_on_disk, &cwd)? {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let file = SourceFile::new(display(&cwd, &path), text);
@@ -204,13 +211,6 @@ fn analyze_with_sources(
         }
     }
     let schema = inputs.schema.clone().or(config.schema.clone());
-    let paths = if inputs.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        inputs.paths.clone()
-    };
-    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
-    let files_on_disk: Vec<PathBuf> = paths.into_iter().filter(|p| p.as_os_str() != "-").collect();
     let mut files = if files_on_disk.is_empty() && stdin {
         Vec::new()
     } else {

@@ -30,6 +30,10 @@ pub(super) struct RunArgs {
     /// where this one stopped. Without it, state lives in memory.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Open a `--state` file whose effect journal is damaged or missing, with what can
+    /// be read. Effects recorded only in the lost part may be performed again.
+    #[arg(long, requires = "state")]
+    accept_damaged_state: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     format: RunFormat,
@@ -133,6 +137,17 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
                 .or_else(|| Some(format!("<secret {name}>")))
         });
     let builder = match &args.state {
+        Some(path) if args.accept_damaged_state => {
+            let (store, damage) =
+                SqliteStore::open_accepting_damage(path).map_err(|e| e.to_string())?;
+            for what in damage {
+                eprintln!(
+                    "warning: {}: {what}; effects recorded there may run again",
+                    path.display()
+                );
+            }
+            builder.store(store)
+        }
         Some(path) => builder.store(SqliteStore::open(path).map_err(|e| e.to_string())?),
         // Replays print every record as they go; the memory store keeps none.
         None => builder.store(MemoryStore::with_history(0)),

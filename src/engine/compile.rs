@@ -5,6 +5,7 @@
 //! here was not produced by this version's checker (a hand-edited IR file), and says so.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 
@@ -36,6 +37,8 @@ pub struct Compiled {
     pub bindings: Vec<String>,
     /// The zone `today` is read in.
     pub zone: Tz,
+    /// The hosts its `http` steps may call (the program's allow-list; `None`: any).
+    pub http_allow: Option<Arc<[String]>>,
 }
 
 /// Compiled triggers.
@@ -271,6 +274,7 @@ pub enum OpKind {
 
 /// Compiles every rule of a program.
 pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>, String> {
+    let http_allow: Option<Arc<[String]>> = program.http_allow.as_deref().map(Arc::from);
     program
         .rules
         .iter()
@@ -278,6 +282,7 @@ pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>
             Compiler {
                 schema: &program.schema,
                 layouts,
+                http_allow: http_allow.clone(),
                 rule,
                 bindings: HashMap::new(),
                 binding_types: Vec::new(),
@@ -292,6 +297,7 @@ pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>
 struct Compiler<'a> {
     schema: &'a Schema,
     layouts: &'a Layouts,
+    http_allow: Option<Arc<[String]>>,
     rule: &'a ir::Rule,
     bindings: HashMap<String, u16>,
     binding_types: Vec<Type>,
@@ -349,6 +355,7 @@ impl Compiler<'_> {
             steps,
             bindings: self.names,
             zone,
+            http_allow: self.http_allow,
         })
     }
 

@@ -75,6 +75,82 @@ impl Outcome {
     }
 }
 
+/// What the store keeps under an effect's idempotency key, so that meeting the key
+/// again — a redelivered event, a restart after a crash, a `key` shared by runs —
+/// goes on exactly as the first answer did, without asking the handler again.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Kept {
+    /// The handler deferred (an `ask` sent, a job started): the run waits for the
+    /// answer; the request is not made twice.
+    Deferred,
+    /// Done: the output the run bound, and the event the effect caused (a created
+    /// record, a note …), which is delivered again so rules that had not yet run on
+    /// it still do.
+    Done {
+        /// The output as bound by `as`.
+        output: Json,
+        /// The follow-on event, if the effect causes one.
+        follow: Option<Json>,
+        /// When it was done (seconds), for keys the engine made: retention forgets
+        /// them after the window. `None` for an explicit `key`, remembered for good.
+        at: Option<i64>,
+    },
+}
+
+impl Kept {
+    /// The stored form.
+    pub(super) fn to_json(&self) -> Json {
+        match self {
+            Kept::Deferred => serde_json::json!({ "deferred": true }),
+            Kept::Done { output, follow, at } => {
+                let mut entry = Map::new();
+                entry.insert("done".into(), output.clone());
+                if let Some(follow) = follow {
+                    // As text: one allocation instead of a tree of maps, which
+                    // matters when a store holds hundreds of thousands of them.
+                    entry.insert("follow".into(), Json::String(follow.to_string()));
+                }
+                if let Some(at) = at {
+                    entry.insert("at".into(), Json::from(*at));
+                }
+                Json::Object(entry)
+            }
+        }
+    }
+
+    /// Reads a stored entry; a bare output (state written before entries had this
+    /// shape) is a done effect with no follow-on event.
+    pub(super) fn from_json(value: Json) -> Kept {
+        match value {
+            Json::Object(entry)
+                if entry.len() == 1 && entry.get("deferred") == Some(&Json::Bool(true)) =>
+            {
+                Kept::Deferred
+            }
+            Json::Object(mut entry)
+                if entry.contains_key("done")
+                    && entry
+                        .keys()
+                        .all(|k| k == "done" || k == "follow" || k == "at") =>
+            {
+                Kept::Done {
+                    output: entry.remove("done").unwrap_or(Json::Null),
+                    follow: entry.remove("follow").and_then(|f| match f {
+                        Json::String(text) => serde_json::from_str(&text).ok(),
+                        event => Some(event),
+                    }),
+                    at: entry.remove("at").and_then(|a| a.as_i64()),
+                }
+            }
+            output => Kept::Done {
+                output,
+                follow: None,
+                at: None,
+            },
+        }
+    }
+}
+
 /// A function that performs effects.
 pub type HandlerFn = dyn Fn(&Effect) -> Outcome + Send + Sync;
 

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use super::clock::Clock;
 use super::event::Event;
 use super::record::Record;
-use super::value::{display, from_json, shift, Secret, Val};
+use super::value::{display, display_redacted, from_json, shift, Secret, Val};
 use crate::ir::Function;
 use crate::schema::Type;
 use crate::syntax::ast::{BinaryOp, TestOp};
@@ -150,6 +150,9 @@ pub trait World {
     fn round_robin(&mut self, team: &str) -> Val;
     /// A template grew past [`MAX_TEXT`] (its text was cut there).
     fn too_long(&mut self) {}
+    /// A text computed from a secret (`lower(secret("TOKEN"))`): to be scrubbed from
+    /// error messages as the secret itself is.
+    fn derived(&mut self, _text: &str) {}
 }
 
 /// The most text one template renders (1 MiB): a hundred thousand holes over a large
@@ -247,10 +250,12 @@ pub fn holds(node: &Node, scope: &Scope, world: &mut dyn World) -> bool {
         Node::Binary(op @ (B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge), pair) => {
             let l = operand(&pair.0, scope, world);
             let r = operand(&pair.1, scope, world);
+            // A comparison's answer is a checkbox, not the secret: compare the real values.
+            let (l, r) = (l.revealed(), r.revealed());
             match op {
-                B::Eq => equal(&l, &r),
-                B::Ne => !equal(&l, &r),
-                _ => order(&l, &r).is_some_and(|o| match op {
+                B::Eq => equal(l, r),
+                B::Ne => !equal(l, r),
+                _ => order(l, r).is_some_and(|o| match op {
                     B::Lt => o == Less,
                     B::Le => o != Greater,
                     B::Gt => o == Greater,
@@ -294,17 +299,19 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
             let mut redacted = serde_json::Map::new();
             for (key, node, ty) in entries.iter() {
                 let v = eval(node, scope, world);
-                secret |= matches!(v, Val::Secret(_));
+                secret |= v.holds_secret();
                 map.insert(key.clone(), super::value::to_json(&v, ty, true));
                 redacted.insert(key.clone(), super::value::to_json(&v, ty, false));
             }
+            let real = Val::Json(Arc::new(Json::Object(map)));
             if secret {
+                // Redacted field by field, however deep: `{"auth": {"token": "***"}}`.
                 Val::Secret(Arc::new(Secret {
-                    redacted: Json::Object(redacted).to_string(),
-                    value: Json::Object(map).to_string(),
+                    redacted: Json::Object(redacted),
+                    value: real,
                 }))
             } else {
-                Val::Json(Arc::new(Json::Object(map)))
+                real
             }
         }
         Node::Template(pieces) => template(pieces, scope, world, None),
@@ -313,17 +320,33 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
             Val::Bool(b) => Val::Bool(!b),
             _ => Val::Bool(true),
         },
-        Node::Neg(operand) => match eval(operand, scope, world) {
-            Val::Number(n) => Val::Number(-n),
-            Val::Duration(d) => Val::Duration(-d),
-            _ => Val::Empty,
-        },
+        Node::Neg(operand) => {
+            let v = eval(operand, scope, world);
+            let negated = match v.revealed() {
+                Val::Number(n) => Val::Number(-n),
+                Val::Duration(d) => Val::Duration(-d),
+                _ => Val::Empty,
+            };
+            match v {
+                Val::Secret(_) => derived(negated, world),
+                _ => negated,
+            }
+        }
         Node::And(pair) => Val::Bool(holds(&pair.0, scope, world) && holds(&pair.1, scope, world)),
         Node::Or(pair) => Val::Bool(holds(&pair.0, scope, world) || holds(&pair.1, scope, world)),
         Node::Binary(op, pair) => {
             let l = operand(&pair.0, scope, world);
             let r = operand(&pair.1, scope, world);
-            binary(*op, &l, &r, scope.now)
+            match (l.as_ref(), r.as_ref()) {
+                (Val::Secret(_), _) | (_, Val::Secret(_)) => {
+                    match binary(*op, l.revealed(), r.revealed(), scope.now) {
+                        // A comparison's answer is not the secret; `secret + "x"` is.
+                        answer @ Val::Bool(_) => answer,
+                        computed => derived(computed, world),
+                    }
+                }
+                _ => binary(*op, &l, &r, scope.now),
+            }
         }
         Node::Test(op, operand) => {
             let empty = eval(operand, scope, world).is_empty();
@@ -369,11 +392,11 @@ pub fn template(
             }
             Piece::Hole(node, ty) => {
                 let value = eval(node, scope, world);
-                if let Val::Secret(secret) = &value {
+                if value.holds_secret() {
                     // From here on the text holds a secret: keep a redacted twin.
                     let r = redacted.get_or_insert_with(|| out.clone());
-                    r.push_str(&secret.redacted);
-                    out.push_str(&secret.value);
+                    display_redacted(&value, ty, r);
+                    display(&value, ty, &mut out);
                     continue;
                 }
                 let mut shown = String::new();
@@ -398,8 +421,8 @@ pub fn template(
     }
     match redacted {
         Some(redacted) => Val::Secret(Arc::new(Secret {
-            redacted,
-            value: out,
+            redacted: Json::String(redacted),
+            value: Val::Text(Arc::from(out)),
         })),
         None => Val::Text(Arc::from(out)),
     }
@@ -480,11 +503,47 @@ fn title_case(s: &str) -> String {
     out
 }
 
+/// A function's result: computed from the real values of its arguments, and a secret
+/// itself when any argument it read was one.
 fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dyn World) -> Val {
-    let mut arg = |i: usize| {
-        args.get(i)
-            .map(|(n, _)| eval(n, scope, world))
-            .unwrap_or(Val::Empty)
+    let mut secret = false;
+    let result = compute(function, args, scope, &mut *world, &mut secret);
+    if secret {
+        derived(result, world)
+    } else {
+        result
+    }
+}
+
+/// A value computed from a secret is a secret: shown as `***`, and its text scrubbed
+/// from error messages as the secret's own is. Empty stays empty (`domain(…)` of a
+/// secret without `@`): nothing of the secret is in it.
+fn derived(value: Val, world: &mut dyn World) -> Val {
+    if value.is_empty() || matches!(value, Val::Secret(_)) {
+        return value;
+    }
+    let mut text = String::new();
+    display(&value, &Type::Text, &mut text);
+    world.derived(&text);
+    Val::Secret(Arc::new(Secret::hidden(value)))
+}
+
+/// The function itself, on its arguments' real values; `secret` is set when it read a
+/// secret.
+fn compute(
+    function: Function,
+    args: &[(Node, Type)],
+    scope: &Scope,
+    world: &mut dyn World,
+    secret: &mut bool,
+) -> Val {
+    let mut arg = |i: usize| match args.get(i).map(|(n, _)| eval(n, scope, world)) {
+        Some(Val::Secret(s)) => {
+            *secret = true;
+            s.value.clone()
+        }
+        Some(v) => v,
+        None => Val::Empty,
     };
     let text_map = |v: Val, f: &dyn Fn(&str) -> String| match v.as_text() {
         Some(s) => Val::Text(Arc::from(f(s))),
@@ -545,10 +604,7 @@ fn call(function: Function, args: &[(Node, Type)], scope: &Scope, world: &mut dy
         },
         Function::Secret => match &args.first() {
             Some((Node::Const(Val::Text(name)), _)) => match world.secret(name) {
-                Some(value) => Val::Secret(Arc::new(Secret {
-                    redacted: "***".to_string(),
-                    value,
-                })),
+                Some(value) => Val::Secret(Arc::new(Secret::hidden(Val::text(&value)))),
                 None => Val::Empty,
             },
             _ => Val::Empty,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value as Json};
 
 use super::compile::{Arg, ArgValue, Compiled, EffectKind, Op, OpKind};
-use super::effect::{idempotency_key, slack_escape, Effect, EffectRecord, Handlers, Outcome};
+use super::effect::{idempotency_key, slack_escape, Effect, EffectRecord, Handlers, Kept, Outcome};
 use super::eval::{self, Node, Scope, World};
 use super::event::Event;
 use super::record::{Layouts, Record, Snapshot};
@@ -77,6 +77,14 @@ impl World for Env<'_> {
             "the text would be over {} MiB; a message, note or request that large is refused",
             eval::MAX_TEXT >> 20
         ));
+    }
+
+    fn derived(&mut self, text: &str) {
+        // Shorter text could not be scrubbed without mangling messages (as for secrets
+        // themselves); run records still show it as `***`.
+        if text.chars().count() >= MIN_SECRET_CHARS && !self.revealed.iter().any(|r| r == text) {
+            self.revealed.push(text.to_string());
+        }
     }
 
     fn round_robin(&mut self, team: &str) -> Val {
@@ -148,8 +156,10 @@ pub(super) struct Exec<'a> {
     pub run: RunRecord,
     /// Attribute writes to the run's record: slot and value before the first write.
     pub writes: Vec<(u16, Val)>,
-    /// Events the run's effects cause (records created, notes, tasks, list entries).
-    pub follow: Vec<Json>,
+    /// Events the run's effects cause (records created, notes, tasks, list entries),
+    /// in step order; `true` marks the event of an effect found already done,
+    /// delivered again: rules that ran on it see a duplicate not worth reporting.
+    pub follow: Vec<(Json, bool)>,
     pub chain: Vec<String>,
     pub occurrence: Option<DateTime<Utc>>,
     /// The position after the step being run, saved when the run waits.
@@ -430,6 +440,12 @@ impl<'a> Exec<'a> {
                         (Some(_), Node::Const(_)) | (None, _) => self.eval(node),
                         (Some(escape), _) => {
                             let v = self.eval(node);
+                            // Escaping would turn it into plain text, and show it.
+                            if v.holds_secret() {
+                                real.insert(arg.name.to_string(), to_json(&v, ty, true));
+                                shown.insert(arg.name.to_string(), to_json(&v, ty, false));
+                                continue;
+                            }
                             let mut text = String::new();
                             display(&v, ty, &mut text);
                             let mut escaped = String::new();
@@ -477,12 +493,41 @@ impl<'a> Exec<'a> {
     /// Removes every secret value from a handler's message.
     fn scrub(&self, message: &str) -> String {
         let mut out = message.to_string();
-        for secret in &self.env.revealed {
+        // Longest first: `lower(secret) + "-x"` must go whole, not leave `***-x`.
+        let mut revealed: Vec<&String> = self.env.revealed.iter().collect();
+        revealed.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in revealed {
             if !secret.is_empty() {
                 out = out.replace(secret.as_str(), "***");
             }
         }
         out
+    }
+
+    /// Why an `http` step may not call its URL, when the program has an allow-list:
+    /// judged on the URL as rendered, since a `{{ }}` hole may have put any host there.
+    fn host_refused(&self, kind: &EffectKind, args: &Map<String, Json>) -> Option<String> {
+        use crate::ir::http::{allowed, http_host};
+        let allow = self
+            .rule
+            .http_allow
+            .as_deref()
+            .filter(|_| *kind == EffectKind::Http)?;
+        let url = args.get("url").and_then(Json::as_str).unwrap_or_default();
+        let problem = match http_host(url) {
+            Some(host) if allowed(&host, allow) => return None,
+            Some(host) if host.is_empty() => "the URL has no host, so it is not".to_string(),
+            Some(host) => format!("`{host}` is not"),
+            None => "the URL is not an http(s) URL, so its host is not".to_string(),
+        };
+        let listed = if allow.is_empty() {
+            "it is empty".to_string()
+        } else {
+            allow.join(", ")
+        };
+        Some(self.scrub(&format!(
+            "{problem} in the `[http] allow` list of rulec.toml ({listed}); the request was not sent"
+        )))
     }
 
     fn key(&mut self, op: &Op, key: Option<&Node>, action: &str) -> String {
@@ -526,6 +571,12 @@ impl<'a> Exec<'a> {
             self.run.steps[i].error = Some(message.clone());
             return Ok(self.failed_step(op, i, message));
         }
+        if let Some(message) = self.host_refused(kind, &real) {
+            let i = self.log(op, action, StepStatus::Failed, started);
+            self.run.steps[i].input = Some(Json::Object(shown));
+            self.run.steps[i].error = Some(message.clone());
+            return Ok(self.failed_step(op, i, message));
+        }
         if *kind == EffectKind::Email {
             // A line break in a subject would start a header of its own (header
             // injection): a subject is one line.
@@ -550,17 +601,13 @@ impl<'a> Exec<'a> {
                 shown.insert("id".into(), Json::String(id));
             }
         }
+        let explicit_key = key;
         let key = self.key(op, key, action);
         let i = self.log(op, action, StepStatus::Done, started);
         self.run.steps[i].input = Some(Json::Object(shown.clone()));
 
-        if let Some(output) = self.env.store.get(Space::Effects, &key)? {
-            self.run.steps[i].status = StepStatus::AlreadyDone;
-            self.run.steps[i].output = Some(output.clone());
-            if let Some(b) = binding {
-                self.bindings[b as usize] = self.bound(kind, &output);
-            }
-            return Ok(Flow::Next);
+        if let Some(kept) = self.env.store.get(Space::Effects, &key)? {
+            return self.replay(kind, key, binding, i, Kept::from_json(kept));
         }
         let mut effect = Effect {
             action: action.to_string(),
@@ -577,22 +624,39 @@ impl<'a> Exec<'a> {
             self.run.steps[i].duration_us = started.elapsed().as_micros() as u64;
             match outcome {
                 Outcome::Done(output) => {
-                    self.env.store.effect_done(&key, &output)?;
+                    let (output, follow) =
+                        self.consequences(kind, &key, &effect.args, &fields, output)?;
+                    // Kept before anything else: from here a crash must not make the
+                    // effect happen again, and its follow-up must survive with it.
+                    let kept = Kept::Done {
+                        output: output.clone(),
+                        follow: follow.clone(),
+                        at: explicit_key.is_none().then(|| self.now.timestamp()),
+                    };
+                    self.env.store.effect_done(&key, &kept.to_json())?;
                     self.run.effects.push(EffectRecord {
                         action: action.to_string(),
                         args: shown.clone(),
                         key: key.clone(),
                     });
-                    let output = self.after_effect(kind, &key, &effect.args, &fields, output)?;
                     if !output.is_null() {
                         self.run.steps[i].output = Some(output.clone());
                     }
                     if let Some(b) = binding {
                         self.bindings[b as usize] = self.bound(kind, &output);
                     }
+                    if let Some(event) = follow {
+                        self.write_back(kind, &event)?;
+                        self.follow.push((event, false));
+                    }
                     return Ok(Flow::Next);
                 }
                 Outcome::Defer => {
+                    // The request is out (an approval asked): a run derived again
+                    // after a crash waits for its answer instead of asking twice.
+                    self.env
+                        .store
+                        .effect_done(&key, &Kept::Deferred.to_json())?;
                     self.run.steps[i].status = StepStatus::Waiting;
                     return Ok(Flow::Suspend(Waiting::Answer {
                         key,
@@ -693,7 +757,24 @@ impl<'a> Exec<'a> {
                 .any(|w| have.iter().any(|h| eval::equal(h, w))),
             (have, wanted) => eval::equal(have, wanted),
         };
-        for (id, snapshot) in self.env.store.records(&layout.object)? {
+        // The index gives candidates; the record itself decides, as `equal` does.
+        let attribute = layout.names[by as usize].as_ref();
+        let keys = super::store::index_keys(&wanted);
+        let mut candidates = Vec::new();
+        for key in &keys {
+            candidates.extend(self.env.store.find(&layout.object, attribute, key)?);
+        }
+        if keys.is_empty() {
+            // A value with no text form (a number) is not indexed: look at every record.
+            let records = self.env.store.records(&layout.object)?;
+            candidates.extend(records.into_iter().map(|(id, _)| id));
+        }
+        candidates.sort();
+        candidates.dedup();
+        for id in candidates {
+            let Some(snapshot) = self.env.store.record(&layout.object, &id)? else {
+                continue;
+            };
             if matches(snapshot.aligned(layout).get(by)) {
                 return Ok(Some(id));
             }
@@ -701,16 +782,53 @@ impl<'a> Exec<'a> {
         Ok(None)
     }
 
-    /// Keeps the engine's view of the CRM in step with a done effect, and queues the
-    /// event the effect causes. Returns the output to bind (a created record's id).
-    fn after_effect(
+    /// Goes on past an effect whose key is already kept, exactly as its first answer
+    /// did: the same output bound, and its follow-on event delivered again (rules
+    /// that already ran on it see a duplicate; those a crash cut off run now).
+    fn replay(
+        &mut self,
+        kind: &EffectKind,
+        key: String,
+        binding: Option<u16>,
+        i: usize,
+        kept: Kept,
+    ) -> Result<Flow, StoreError> {
+        match kept {
+            Kept::Deferred => {
+                self.run.steps[i].status = StepStatus::Waiting;
+                Ok(Flow::Suspend(Waiting::Answer {
+                    key,
+                    binding,
+                    timeout: None,
+                    log: i,
+                }))
+            }
+            Kept::Done { output, follow, .. } => {
+                self.run.steps[i].status = StepStatus::AlreadyDone;
+                self.run.steps[i].output = Some(output.clone());
+                if let Some(b) = binding {
+                    self.bindings[b as usize] = self.bound(kind, &output);
+                }
+                if let Some(event) = follow {
+                    self.write_back(kind, &event)?;
+                    self.follow.push((event, true));
+                }
+                Ok(Flow::Next)
+            }
+        }
+    }
+
+    /// What a done effect means for the run: the output to bind (a created record's
+    /// id) and the event it causes. Reads the store, writes nothing: the effect is
+    /// kept first, then [`Exec::write_back`] applies it.
+    fn consequences(
         &mut self,
         kind: &EffectKind,
         key: &str,
         args: &Map<String, Json>,
         fields: &[(String, Val)],
         output: Json,
-    ) -> Result<Json, StoreError> {
+    ) -> Result<(Json, Option<Json>), StoreError> {
         let base = |kind: &str, object: &str, id: &str, at: DateTime<Utc>| {
             json!({
                 "type": kind, "object": object, "record_id": id,
@@ -730,7 +848,7 @@ impl<'a> Exec<'a> {
                     .unwrap_or_else(|| format!("rec-{short}"));
                 let layout = &self.env.layouts.objects[*object as usize];
                 let previous = self.env.store.record(&layout.object, &id)?;
-                let mut values = previous
+                let values = previous
                     .as_ref()
                     .map(|s| s.aligned(layout))
                     .unwrap_or_else(|| layout.empty());
@@ -741,18 +859,8 @@ impl<'a> Exec<'a> {
                         let ty = &layout.types[slot as usize];
                         old.insert(name.clone(), to_json(values.get(slot), ty, false));
                         new.insert(name.clone(), to_json(v, ty, false));
-                        values.0[slot as usize] = v.clone();
                     }
                 }
-                let snapshot = Snapshot {
-                    at: Some(self.now),
-                    names: layout.names.clone(),
-                    values,
-                };
-                let object_name = layout.object.clone();
-                self.env
-                    .store
-                    .put_record(&object_name, &id, Arc::new(snapshot))?;
                 let created = previous.is_none();
                 let mut event = base(
                     if created {
@@ -760,7 +868,7 @@ impl<'a> Exec<'a> {
                     } else {
                         "record.updated"
                     },
-                    &object_name,
+                    &layout.object,
                     &id,
                     self.now,
                 );
@@ -769,18 +877,17 @@ impl<'a> Exec<'a> {
                 if !created {
                     event["old"] = Json::Object(old);
                 }
-                self.follow.push(event);
                 let mut output = if output.is_object() {
                     output
                 } else {
                     json!({})
                 };
                 output["id"] = json!(id);
-                Ok(output)
+                Ok((output, Some(event)))
             }
             EffectKind::Note | EffectKind::Task | EffectKind::List { .. } => {
                 let Some((object, id)) = self.record_ref() else {
-                    return Ok(output);
+                    return Ok((output, None));
                 };
                 let mut event = base(
                     match kind {
@@ -805,11 +912,52 @@ impl<'a> Exec<'a> {
                         event["task"] = Json::Object(task);
                     }
                 }
-                self.follow.push(event);
-                Ok(output)
+                Ok((output, Some(event)))
             }
-            _ => Ok(output),
+            _ => Ok((output, None)),
         }
+    }
+
+    /// Keeps the engine's view of the CRM in step with a created or upserted record,
+    /// so later steps of the run (`{{up.name}}`) read what was written. A snapshot
+    /// newer than the effect is left alone.
+    fn write_back(&mut self, kind: &EffectKind, event: &Json) -> Result<(), StoreError> {
+        let (EffectKind::Create { object } | EffectKind::Upsert { object, .. }) = kind else {
+            return Ok(());
+        };
+        let (Some(id), Some(Json::Object(fields))) =
+            (event["record_id"].as_str(), event.get("record"))
+        else {
+            return Ok(());
+        };
+        let at = event["at"].as_str().and_then(super::value::parse_time);
+        let layout = &self.env.layouts.objects[*object as usize];
+        let previous = self.env.store.record(&layout.object, id)?;
+        if previous
+            .as_ref()
+            .and_then(|s| s.at)
+            .zip(at)
+            .is_some_and(|(s, e)| s > e)
+        {
+            return Ok(());
+        }
+        let mut values = previous
+            .as_ref()
+            .map(|s| s.aligned(layout))
+            .unwrap_or_else(|| layout.empty());
+        for (name, v) in fields {
+            if let Some(slot) = layout.slot(name) {
+                values.0[slot as usize] =
+                    super::value::from_json(v, &layout.types[slot as usize]).unwrap_or(Val::Empty);
+            }
+        }
+        let snapshot = Snapshot {
+            at: at.or(Some(self.now)),
+            names: layout.names.clone(),
+            values,
+        };
+        let object = layout.object.clone();
+        self.env.store.put_record(&object, id, Arc::new(snapshot))
     }
 
     fn set(

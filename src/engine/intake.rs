@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value as Json};
 
 use super::compile::{Compiled, When};
+use super::due::{self, Parked};
 use super::eval::{self, Scope};
 use super::event::{self, Event, EventKind};
 use super::exec::{Env, Exec, Flow};
@@ -26,6 +27,8 @@ pub(super) struct Pending {
     pub depth: u32,
     /// The rules whose writes led to it, in order.
     pub chain: Vec<String>,
+    /// Delivered again from a kept effect (see `Exec::replay`): duplicates are quiet.
+    pub replayed: bool,
 }
 
 /// What an event did to its record, shared by every candidate rule.
@@ -37,6 +40,8 @@ pub(super) struct Facts {
     pub old: Option<Record>,
     /// Slots whose value differs.
     pub changed: Vec<u16>,
+    /// The event is older than the snapshot: it says nothing about the record now.
+    pub stale: bool,
 }
 
 /// Everything a run starts from.
@@ -51,6 +56,9 @@ pub(super) struct Start<'a> {
     pub occurrence: Option<DateTime<Utc>>,
     /// The condition was already applied (schedule filters).
     pub filtered: bool,
+    /// The event is a kept effect's follow-on delivered again: a duplicate is
+    /// expected and not reported.
+    pub replayed: bool,
 }
 
 fn key(parts: &[&str]) -> String {
@@ -80,6 +88,7 @@ impl Engine {
             event,
             depth: 0,
             chain: Vec::new(),
+            replayed: false,
         }]);
         while let Some(pending) = queue.pop_front() {
             let follow = self.process_one(&pending, out)?;
@@ -125,12 +134,14 @@ impl Engine {
                     new: facts.new.clone(),
                     old: facts.old.clone(),
                     changed: Vec::new(),
+                    stale: facts.stale,
                 },
                 failure: None,
                 depth: pending.depth,
                 chain: &pending.chain,
                 occurrence: None,
                 filtered: false,
+                replayed: pending.replayed,
             };
             self.start(i, start, out, &mut follow)?;
         }
@@ -212,6 +223,7 @@ impl Engine {
             new: Some(new),
             old: Some(old),
             changed,
+            stale,
         })
     }
 
@@ -270,7 +282,10 @@ impl Engine {
                         None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
                     }
                 };
-                if before != inside {
+                // A late event (a redelivered `created` after the updates, a replay
+                // after a restart) is about the past: the flag stays what the newest
+                // event made it, or the next real edge would be missed.
+                if before != inside && !facts.stale {
                     env.store.put(Space::Flags, &flag, Json::Bool(inside))?;
                 }
                 inside && !before
@@ -328,12 +343,15 @@ impl Engine {
         }
         let delivered = key(&[&rule.ir.id, &start.event_id]);
         if self.store.get(Space::Delivered, &delivered)?.is_some() {
-            let record = suppressed(record, RunStatus::Suppressed, "duplicate".into());
-            out.push(record);
+            if !start.replayed {
+                let record = suppressed(record, RunStatus::Suppressed, "duplicate".into());
+                out.push(record);
+            }
             return Ok(());
         }
-        self.store
-            .put(Space::Delivered, &delivered, Json::Bool(true))?;
+        // The time lets retention forget the marker (see `Engine::prune`).
+        let at = self.clock.now().timestamp();
+        self.store.put(Space::Delivered, &delivered, json!(at))?;
         let now = self.clock.now();
         if let (Some(condition), false) = (&rule.condition, start.filtered) {
             let scope = Scope {
@@ -476,6 +494,7 @@ impl Engine {
                 chain: &chain,
                 occurrence: None,
                 filtered: false,
+                replayed: false,
             };
             self.start(w, start, out, follow)?;
         }
@@ -509,6 +528,7 @@ impl Engine {
                 }
                 let due = super::value::shift(now, window).unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.note_due(due);
+                due::park(self.store.as_mut(), Parked::Window, &buffer_key, due)?;
                 json!({ "due": due, "first": event.id.as_ref(), "old": old, "count": 0 })
             }
         };
@@ -525,6 +545,9 @@ impl Engine {
         out: &mut Vec<RunRecord>,
     ) -> Result<(), StoreError> {
         self.store.remove(Space::Coalesce, buffer_key)?;
+        if let Some(d) = entry["due"].as_str().and_then(super::value::parse_time) {
+            due::unpark(self.store.as_mut(), Parked::Window, buffer_key, d)?;
+        }
         let rule_id = buffer_key.split('\u{1f}').next().unwrap_or_default();
         let Some(&i) = self.by_id.get(rule_id) else {
             return Ok(());
@@ -556,6 +579,7 @@ impl Engine {
             new: Some(new),
             old: Some(old),
             changed,
+            stale: false,
         };
         let rules = self.rules.clone();
         if !self.fires(&rules[i], &last, &facts)? {
@@ -578,6 +602,7 @@ impl Engine {
             chain: &[],
             occurrence: None,
             filtered: false,
+            replayed: false,
         };
         self.start(i, start, out, &mut follow)?;
         self.drain(follow, out)
@@ -623,6 +648,7 @@ pub(super) fn conclude(
 ) -> Result<(RunRecord, Option<DateTime<Utc>>), StoreError> {
     let mut exec = exec;
     let mut due = None;
+    let mut parked = None;
     let run_key = exec.run.run.clone();
     match flow {
         Flow::Next | Flow::Stop => exec.run.status = RunStatus::Completed,
@@ -647,25 +673,40 @@ pub(super) fn conclude(
             });
             let state: RunState = exec.state(pc, waiting);
             due = state.due();
-            let value = serde_json::to_value(&state).map_err(|e| StoreError(e.to_string()))?;
-            exec.env.store.put(Space::Runs, &run_key, value)?;
+            parked = Some(state);
         }
     }
-    if exec.run.status != RunStatus::Waiting && exec.env.store.get(Space::Runs, &run_key)?.is_some()
-    {
-        exec.env.store.remove(Space::Runs, &run_key)?;
+    // Whatever the run waited for before (it is being resumed) is over.
+    if let Some(before) = exec.env.store.get(Space::Runs, &run_key)? {
+        if let Some(d) = serde_json::from_value::<RunState>(before)
+            .ok()
+            .and_then(|s| s.due())
+        {
+            due::unpark(exec.env.store, Parked::Run, &run_key, d)?;
+        }
+        if exec.run.status != RunStatus::Waiting {
+            exec.env.store.remove(Space::Runs, &run_key)?;
+        }
+    }
+    if let Some(state) = parked {
+        let value = serde_json::to_value(&state).map_err(|e| StoreError(e.to_string()))?;
+        exec.env.store.put(Space::Runs, &run_key, value)?;
+        if let Some(d) = due {
+            due::park(exec.env.store, Parked::Run, &run_key, d)?;
+        }
     }
     let mut chain = exec.chain.clone();
     chain.push(exec.rule.ir.id.clone());
     let depth = exec.run.depth + 1;
-    let mut raw: Vec<Json> = std::mem::take(&mut exec.follow);
-    raw.extend(exec.update_event());
-    for json in raw {
+    let mut raw: Vec<(Json, bool)> = std::mem::take(&mut exec.follow);
+    raw.extend(exec.update_event().map(|e| (e, false)));
+    for (json, replayed) in raw {
         match event::parse(json, exec.env.schema, exec.env.layouts) {
             Ok(event) => follow.push(Pending {
                 event,
                 depth,
                 chain: chain.clone(),
+                replayed,
             }),
             // A write whose event the engine cannot read back is a bug, never a reason
             // to lose the rules it would trigger in silence.

@@ -48,6 +48,7 @@
 mod clock;
 mod compile;
 mod dispatch;
+mod due;
 mod effect;
 mod eval;
 mod event;
@@ -77,7 +78,7 @@ pub use event::{Event, EventError, EventKind, Partial};
 pub use exec::SecretFn;
 pub use record::{Layout, Layouts, Record, Snapshot};
 pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
-pub use store::{MemoryStore, Space, SqliteStore, Store, StoreError};
+pub use store::{index_keys, MemoryStore, Space, SqliteStore, Store, StoreError};
 pub use value::{Secret, Val};
 
 use crate::ir::Program;
@@ -140,7 +141,15 @@ pub struct Builder {
     clock: Option<Arc<dyn Clock>>,
     secrets: Arc<SecretFn>,
     max_depth: u32,
+    retention: i64,
 }
+
+/// How long delivered-event markers, done effect keys and run history are kept
+/// (engine.md, Retention): 30 days.
+pub const DEFAULT_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Events handled between two sweeps of state older than the retention window.
+const PRUNE_EVERY: usize = 10_000;
 
 impl Builder {
     /// The handlers effects go to (default: none, so every effect fails).
@@ -177,11 +186,32 @@ impl Builder {
         self
     }
 
+    /// How long, in seconds of engine time, an event's delivery and the effects it
+    /// caused are remembered (default [`DEFAULT_RETENTION_SECONDS`]): an event
+    /// delivered again after that runs again. Effects with an explicit `key` are
+    /// remembered for good. Run history older than this is dropped too.
+    pub fn retention(mut self, seconds: i64) -> Builder {
+        self.retention = seconds.max(0);
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let layouts = Layouts::new(&self.program.schema);
         let rules = compile::compile(&self.program, &layouts).map_err(EngineError::Program)?;
         let index = dispatch::Index::new(&rules);
+        let mut store = self.store.unwrap_or_else(|| Box::new(MemoryStore::new()));
+        for object in &self.program.schema.objects {
+            let unique: Vec<&str> = object
+                .attributes
+                .iter()
+                .filter(|a| a.unique)
+                .map(|a| a.name.as_str())
+                .collect();
+            if !unique.is_empty() {
+                store.index(&object.name, &unique)?;
+            }
+        }
         let by_id = rules
             .iter()
             .enumerate()
@@ -194,11 +224,15 @@ impl Builder {
             index,
             by_id,
             handlers: self.handlers,
-            store: self.store.unwrap_or_else(|| Box::new(MemoryStore::new())),
+            store,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             secrets: self.secrets,
             max_depth: self.max_depth,
             since_commit: 0,
+            retention: self.retention,
+            since_prune: 0,
+            pruned_hour: None,
+            due_indexed: false,
             next_due: None,
             last_schedule_minute: None,
             next_schedule: None,
@@ -219,6 +253,13 @@ pub struct Engine {
     secrets: Arc<SecretFn>,
     max_depth: u32,
     since_commit: usize,
+    /// Seconds of engine time state is remembered (see [`Builder::retention`]).
+    retention: i64,
+    since_prune: usize,
+    /// The engine-time hour of the last sweep.
+    pruned_hour: Option<i64>,
+    /// Whether waiting runs written before the due-time index have been indexed.
+    due_indexed: bool,
     /// The earliest time a waiting run or coalesce buffer is due; `None` until known.
     next_due: Option<Option<DateTime<Utc>>>,
     last_schedule_minute: Option<i64>,
@@ -245,6 +286,7 @@ impl Engine {
             clock: None,
             secrets: Arc::new(|_| None),
             max_depth: DEFAULT_MAX_DEPTH,
+            retention: DEFAULT_RETENTION_SECONDS,
         }
     }
 
@@ -281,6 +323,17 @@ impl Engine {
         let mut out = Vec::new();
         self.process(event, &mut out)?;
         self.since_commit += 1;
+        self.since_prune += 1;
+        if self.since_prune >= PRUNE_EVERY {
+            self.since_prune = 0;
+            // A sweep reads the whole of what is kept: once an hour of engine time
+            // is plenty for a window of days.
+            let hour = self.clock.now().timestamp().div_euclid(3600);
+            if self.pruned_hour != Some(hour) {
+                self.pruned_hour = Some(hour);
+                self.prune()?;
+            }
+        }
         if self.since_commit >= self.store.batch() {
             self.flush()?;
         }
@@ -305,6 +358,19 @@ impl Engine {
         let mut out = Vec::new();
         self.resume_run(run, Some(answer), &mut out)?;
         Ok(out)
+    }
+
+    /// Forgets what is older than the retention window: delivered-event markers,
+    /// effect keys the engine made itself, run history. [`Engine::handle`] does this
+    /// at most once an hour of engine time;
+    /// a host may call it on a timer.
+    pub fn prune(&mut self) -> Result<(), StoreError> {
+        self.since_prune = 0;
+        let before = self.clock.now().timestamp().saturating_sub(self.retention);
+        self.store.prune(Space::Delivered, before)?;
+        self.store.prune(Space::Effects, before)?;
+        self.store.prune_history(before)?;
+        Ok(())
     }
 
     /// Makes everything so far durable.

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value as Json};
 
 use super::compile::When;
+use super::due::{self, Parked};
+use super::effect::Kept;
 use super::eval::{self, Scope};
 use super::event::{self, Event};
 use super::exec::Exec;
@@ -28,38 +30,54 @@ impl Engine {
         if due.is_none_or(|d| d > now) {
             return Ok(());
         }
-        for (key, value) in self.store.scan(Space::Runs)? {
-            let state = serde_json::from_value::<RunState>(value)
-                .map_err(|e| StoreError(format!("damaged waiting run `{key}`: {e}")))?;
-            if state.due().is_some_and(|d| d <= now) {
-                self.resume_run(&key, None, out)?;
+        let mut windows = Vec::new();
+        for entry in due::until(self.store.as_ref(), now)? {
+            match entry.what {
+                Parked::Run if self.store.get(Space::Runs, &entry.name)?.is_some() => {
+                    self.resume_run(&entry.name, None, out)?;
+                }
+                // Parked, then finished some other way (answered): nothing to do.
+                Parked::Run => self.store.remove(Space::Due, &entry.key)?,
+                Parked::Window => windows.push(entry),
             }
         }
-        for (key, entry) in self.store.scan(Space::Coalesce)? {
-            let due = entry["due"].as_str().and_then(super::value::parse_time);
-            if due.is_some_and(|d| d <= now) {
-                self.flush_buffer(&key, &entry, out)?;
+        for entry in windows {
+            match self.store.get(Space::Coalesce, &entry.name)? {
+                Some(buffer) => self.flush_buffer(&entry.name, &buffer, out)?,
+                None => self.store.remove(Space::Due, &entry.key)?,
             }
         }
         self.next_due = Some(self.earliest_due()?);
         Ok(())
     }
 
-    fn earliest_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut due: Option<DateTime<Utc>> = None;
+    fn earliest_due(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if !self.due_indexed {
+            self.index_due()?;
+            self.due_indexed = true;
+        }
+        due::earliest(self.store.as_ref())
+    }
+
+    /// Indexes waiting runs and coalesce windows a state file holds without their
+    /// due times (written before the index existed).
+    fn index_due(&mut self) -> Result<(), StoreError> {
+        if due::earliest(self.store.as_ref())?.is_some() {
+            return Ok(());
+        }
         for (key, value) in self.store.scan(Space::Runs)? {
             let state = serde_json::from_value::<RunState>(value)
                 .map_err(|e| StoreError(format!("damaged waiting run `{key}`: {e}")))?;
             if let Some(d) = state.due() {
-                due = Some(due.map_or(d, |x| x.min(d)));
+                due::park(self.store.as_mut(), Parked::Run, &key, d)?;
             }
         }
-        for (_, entry) in self.store.scan(Space::Coalesce)? {
+        for (key, entry) in self.store.scan(Space::Coalesce)? {
             if let Some(d) = entry["due"].as_str().and_then(super::value::parse_time) {
-                due = Some(due.map_or(d, |x| x.min(d)));
+                due::park(self.store.as_mut(), Parked::Window, &key, d)?;
             }
         }
-        Ok(due)
+        Ok(())
     }
 
     fn run_schedules(
@@ -143,6 +161,7 @@ impl Engine {
                     chain: &[],
                     occurrence: Some(occurrence),
                     filtered: false,
+                    replayed: false,
                 };
                 self.start(i, start, out, &mut follow)?;
             }
@@ -172,12 +191,14 @@ impl Engine {
                             new: Some(record),
                             old: None,
                             changed: Vec::new(),
+                            stale: false,
                         },
                         failure: None,
                         depth: 0,
                         chain: &[],
                         occurrence: Some(occurrence),
                         filtered: true,
+                        replayed: false,
                     };
                     self.start(i, start, out, &mut follow)?;
                 }
@@ -225,7 +246,7 @@ impl Engine {
             _ => {
                 // The rule changed or went away while the run waited: its saved place
                 // may not exist any more, so the run ends here, visibly.
-                self.store.remove(Space::Runs, run)?;
+                self.forget_run(run, &state)?;
                 let mut record = state.record;
                 record.status = RunStatus::Failed;
                 record.reason =
@@ -241,7 +262,7 @@ impl Engine {
                 // The saved event no longer reads (a changed schema): the run ends
                 // here, visibly, rather than going on without it.
                 Err(e) => {
-                    self.store.remove(Space::Runs, run)?;
+                    self.forget_run(run, &state)?;
                     let mut record = state.record;
                     record.status = RunStatus::Failed;
                     record.reason = Some(format!(
@@ -299,7 +320,12 @@ impl Engine {
                     StepStatus::Done,
                 ),
             };
-            exec.env.store.effect_done(key, &output)?;
+            let kept = Kept::Done {
+                output: output.clone(),
+                follow: None,
+                at: Some(now.timestamp()),
+            };
+            exec.env.store.effect_done(key, &kept.to_json())?;
             if let Some(b) = binding {
                 exec.bindings[*b as usize] = Val::Json(std::sync::Arc::new(output.clone()));
             }
@@ -316,6 +342,17 @@ impl Engine {
         }
         self.finish(rule, record, depth, out, &mut follow)?;
         self.drain(follow, out)?;
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Removes a waiting run and its place in the due-time index.
+    fn forget_run(&mut self, run: &str, state: &RunState) -> Result<(), StoreError> {
+        self.store.remove(Space::Runs, run)?;
+        if let Some(d) = state.due() {
+            due::unpark(self.store.as_mut(), Parked::Run, run, d)?;
+        }
         Ok(())
     }
 }

@@ -44,35 +44,49 @@ pub enum Val {
     Secret(Arc<Secret>),
 }
 
-/// A resolved secret, or text built around one.
+/// A resolved secret, or a value built from one: text around it (`"Bearer {{…}}"`), a
+/// record or list holding it, a function's result (`lower(secret(…))`).
 #[derive(Clone, PartialEq)]
 pub struct Secret {
-    /// The text with every secret replaced by `***`: what logs and run records show.
-    pub redacted: String,
-    /// The real text, handed to the handler and nowhere else.
-    pub value: String,
+    /// What logs, run records and stores show: `***` where a secret is
+    /// (`"Bearer ***"`, `{"token": "***"}`), or `***` for a value computed from one.
+    pub redacted: Json,
+    /// The real value, handed to the handler and nowhere else (never itself a secret).
+    pub value: Val,
+}
+
+impl Secret {
+    /// A value computed from a secret: every bit of it may be the secret, so it shows
+    /// as `***`.
+    pub fn hidden(value: Val) -> Secret {
+        Secret {
+            redacted: Json::String("***".to_string()),
+            value,
+        }
+    }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({:?})", self.redacted)
+        write!(f, "Secret({})", self.redacted)
     }
 }
 
-/// A secret serializes as its redacted text, so no store ever holds the value.
+/// A secret serializes as its redacted form, so no store ever holds the value.
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.redacted)
+        self.redacted.serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let redacted = String::deserialize(deserializer)?;
-        Ok(Secret {
-            value: redacted.clone(),
-            redacted,
-        })
+        let redacted = Json::deserialize(deserializer)?;
+        let value = match &redacted {
+            Json::String(text) => Val::text(text),
+            other => Val::Json(Arc::new(other.clone())),
+        };
+        Ok(Secret { redacted, value })
     }
 }
 
@@ -98,8 +112,27 @@ impl Val {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Val::Text(s) => Some(s),
-            Val::Secret(s) => Some(&s.value),
+            Val::Secret(s) => s.value.as_text(),
             _ => None,
+        }
+    }
+
+    /// The value itself, or a secret's real value: what comparisons and functions
+    /// compute with.
+    pub fn revealed(&self) -> &Val {
+        match self {
+            Val::Secret(s) => &s.value,
+            other => other,
+        }
+    }
+
+    /// Whether a secret is in it (itself, or an item of a list): such a value is shown
+    /// only redacted.
+    pub fn holds_secret(&self) -> bool {
+        match self {
+            Val::Secret(_) => true,
+            Val::List(items) => items.iter().any(Val::holds_secret),
+            _ => false,
         }
     }
 
@@ -320,16 +353,22 @@ pub fn to_json(val: &Val, ty: &Type, reveal: bool) -> Json {
             Json::Array(items.iter().map(|v| to_json(v, inner, reveal)).collect())
         }
         Val::Json(json) => json.as_ref().clone(),
-        Val::Secret(s) => Json::String(if reveal {
-            s.value.clone()
-        } else {
-            s.redacted.clone()
-        }),
+        Val::Secret(s) if reveal => to_json(&s.value, ty, true),
+        Val::Secret(s) => s.redacted.clone(),
     }
 }
 
-/// Text for templates: how a value reads inside `"{{value}}"`.
+/// Text for templates: how a value reads inside `"{{value}}"` (a secret's real text).
 pub fn display(val: &Val, ty: &Type, out: &mut String) {
+    show(val, ty, out, true);
+}
+
+/// [`display`] as logs and run records may show it: secrets as `***`.
+pub fn display_redacted(val: &Val, ty: &Type, out: &mut String) {
+    show(val, ty, out, false);
+}
+
+fn show(val: &Val, ty: &Type, out: &mut String, reveal: bool) {
     use std::fmt::Write;
     match val {
         Val::Empty => {}
@@ -342,13 +381,17 @@ pub fn display(val: &Val, ty: &Type, out: &mut String) {
             }
         }
         Val::Text(s) => out.push_str(s),
-        Val::Secret(s) => out.push_str(&s.value),
+        Val::Secret(s) if reveal => show(&s.value, ty, out, true),
+        Val::Secret(s) => match &s.redacted {
+            Json::String(text) => out.push_str(text),
+            other => out.push_str(&other.to_string()),
+        },
         Val::Date(d) => {
             let _ = write!(out, "{}", d.format("%Y-%m-%d"));
         }
         Val::Time(t) => out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         Val::Duration(s) => out.push_str(&describe_duration(*s)),
-        Val::Option(_) | Val::Options(_) | Val::List(_) => match to_json(val, ty, true) {
+        Val::Option(_) | Val::Options(_) | Val::List(_) => match to_json(val, ty, reveal) {
             Json::String(s) => out.push_str(&s),
             Json::Array(items) => {
                 let parts: Vec<String> = items
@@ -434,8 +477,8 @@ mod tests {
     #[test]
     fn secrets_serialize_redacted() {
         let s = Val::Secret(Arc::new(Secret {
-            redacted: "Bearer ***".into(),
-            value: "Bearer sk_live_1".into(),
+            redacted: json!("Bearer ***"),
+            value: Val::text("Bearer sk_live_1"),
         }));
         let text = serde_json::to_string(&s).unwrap();
         assert!(!text.contains("sk_live"), "{text}");

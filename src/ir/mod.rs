@@ -8,6 +8,8 @@
 //! The IR knows no spans and no diagnostics: source locations travel as plain line and
 //! column numbers, for run histories.
 
+pub mod http;
+
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{Schema, Type};
@@ -25,6 +27,10 @@ pub struct Program {
     pub schema: Schema,
     /// The rules, in file order.
     pub rules: Vec<Rule>,
+    /// The hosts `http` steps may call (`[http] allow` of the project's rulec.toml;
+    /// see [`http::allowed`]). `None`: no allow-list, every host may be called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_allow: Option<Vec<String>>,
 }
 
 /// A 1-based line and column in a rule file.

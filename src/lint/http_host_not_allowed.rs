@@ -1,6 +1,7 @@
 //! `http-host-not-allowed`: an `http` step to a host outside the configured allow-list.
 
 use super::{Check, Finding, Level, Lint, RuleContext};
+use crate::ir::http;
 use crate::syntax::ast::{StepKind, StringLit, StringPart};
 
 pub(super) const LINT: Lint = Lint {
@@ -26,6 +27,12 @@ on it. An entry matches the host exactly (ignoring case); an entry `*.example.co
 matches every host ending in `.example.com`. The host is read from the URL's fixed
 text: a URL whose host is built from a `{{ }}` hole cannot be checked, and is flagged
 too. Without an allow-list this lint does nothing.
+
+The list is part of the checked program (`rulec compile` writes it into the IR), and
+the engine enforces it again on every call, on the URL as rendered: a host outside
+the list fails the step (`` `evil.com` is not in the `[http] allow` list … ``) and no
+request is made. The list is read from the `rulec.toml` of the rule files' project,
+wherever `rulec` is run from.
 
 ## Why is this bad?
 An `http` step can POST anything the rule can read — names, emails, deal values — to
@@ -70,7 +77,8 @@ write it as fixed text and keep holes for the path and query:
 Almost never: extend the allow-list instead, so every rule sees the same policy. A
 rule that must call a host chosen at run time (a customer's own webhook URL stored on
 the record) can say why:
-`allow http-host-not-allowed "calls each customer's registered webhook"`.
+`allow http-host-not-allowed "calls each customer's registered webhook"` — the engine
+still refuses, at run time, every rendered URL whose host is not on the list.
 "##;
 
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
@@ -86,7 +94,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     let rule = &cx.ir.id;
     for url in urls {
         match host(url) {
-            Host::Fixed(host) if !allowed(&host, allow) => {
+            Host::Fixed(host) if !http::allowed(&host, allow) => {
                 let host = if host.is_empty() { "(no host)".to_string() } else { host };
                 let listed: Vec<String> = allow.iter().map(|h| format!("`{}`", h.trim())).collect();
                 let help = if listed.is_empty() {
@@ -149,37 +157,10 @@ fn host(url: &StringLit) -> Host {
     };
     // Without the end of the authority in sight, a hole could still add `user:pw@` or
     // change the host, so nothing before it can be trusted to be the host.
-    // `\` ends the authority too: URL parsers read it as `/` in http(s) URLs, so
-    // `https://evil.com\@api.stripe.com` goes to `evil.com`.
-    let authority = match rest.find(['/', '\\', '?', '#']) {
+    let authority = match http::authority_end(rest) {
         Some(end) => rest.get(..end).unwrap_or(rest),
         None if templated => return Host::Templated,
         None => rest,
     };
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
-        None => host_port.split_once(':').map_or(host_port, |(h, _)| h),
-    };
-    // An empty host (`https:///evil.com`) is reported as a host of its own: some
-    // clients would skip the empty part and call what follows.
-    Host::Fixed(host.trim_end_matches('.').to_ascii_lowercase())
-}
-
-fn allowed(host: &str, allow: &[String]) -> bool {
-    allow.iter().any(|entry| {
-        let entry = entry
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        match entry.strip_prefix("*.") {
-            Some(domain) => host
-                .strip_suffix(domain)
-                .and_then(|sub| sub.strip_suffix('.'))
-                .is_some_and(|sub| !sub.is_empty()),
-            None => host == entry,
-        }
-    })
+    Host::Fixed(http::authority_host(authority))
 }

@@ -13,6 +13,7 @@ mod always_true_condition;
 mod bulk_import_unguarded;
 pub mod condition_space;
 mod deprecated_status;
+mod duplicate_key;
 mod duplicate_rule;
 mod guards;
 mod hardcoded_secret;
@@ -207,6 +208,7 @@ pub const LINTS: &[&Lint] = &[
     &deprecated_status::LINT,
     &bulk_import_unguarded::LINT,
     &non_idempotent_create::LINT,
+    &duplicate_key::LINT,
     &overwrite_without_guard::LINT,
     &null_unsafe_path::LINT,
     &unreachable_step::LINT,

@@ -1,6 +1,6 @@
 //! The in-memory store: for tests, `rulec test`, and hosts that keep state elsewhere.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 // Keys are ids the engine made or the CRM sent, not attacker-chosen at scale; the
 // faster hash shows in end-to-end throughput.
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::{Result, Space, Store};
+use super::{index_keys, Result, Space, Store};
 use crate::engine::record::Snapshot;
 use crate::engine::run::RunRecord;
 
@@ -18,6 +18,11 @@ use crate::engine::run::RunRecord;
 pub struct MemoryStore {
     records: HashMap<String, HashMap<String, Arc<Snapshot>>>,
     spaces: Vec<HashMap<String, Json>>,
+    /// [`Space::Due`], which is read in key (time) order.
+    due: BTreeMap<String, Json>,
+    /// Indexed attributes per object, and `object␟attribute␟key` → record ids.
+    indexed: HashMap<String, Vec<String>>,
+    lookup: HashMap<String, Vec<String>>,
     history: VecDeque<RunRecord>,
     history_limit: usize,
 }
@@ -39,8 +44,43 @@ impl MemoryStore {
         MemoryStore {
             records: HashMap::default(),
             spaces: Space::ALL.iter().map(|_| HashMap::default()).collect(),
+            due: BTreeMap::new(),
+            indexed: HashMap::default(),
+            lookup: HashMap::default(),
             history: VecDeque::new(),
             history_limit: limit,
+        }
+    }
+}
+
+impl MemoryStore {
+    fn lookup_key(object: &str, attribute: &str, key: &str) -> String {
+        format!("{object}\u{1f}{attribute}\u{1f}{key}")
+    }
+
+    /// Adds (`add`) or removes a record's entries in the lookup index.
+    fn reindex(&mut self, object: &str, id: &str, snapshot: &Snapshot, add: bool) {
+        let Some(attributes) = self.indexed.get(object) else {
+            return;
+        };
+        for attribute in attributes {
+            let Some(slot) = snapshot.names.iter().position(|n| **n == **attribute) else {
+                continue;
+            };
+            for key in index_keys(snapshot.values.get(slot as u16)) {
+                let entry = Self::lookup_key(object, attribute, &key);
+                if add {
+                    let ids = self.lookup.entry(entry).or_default();
+                    if !ids.iter().any(|i| i == id) {
+                        ids.push(id.to_string());
+                    }
+                } else if let Some(ids) = self.lookup.get_mut(&entry) {
+                    ids.retain(|i| i != id);
+                    if ids.is_empty() {
+                        self.lookup.remove(&entry);
+                    }
+                }
+            }
         }
     }
 }
@@ -51,6 +91,12 @@ impl Store for MemoryStore {
     }
 
     fn put_record(&mut self, object: &str, id: &str, snapshot: Arc<Snapshot>) -> Result<()> {
+        if self.indexed.contains_key(object) {
+            if let Some(old) = self.record(object, id)? {
+                self.reindex(object, id, &old, false);
+            }
+            self.reindex(object, id, &snapshot, true);
+        }
         let records = match self.records.get_mut(object) {
             Some(records) => records,
             None => self.records.entry(object.to_string()).or_default(),
@@ -65,6 +111,9 @@ impl Store for MemoryStore {
     }
 
     fn remove_record(&mut self, object: &str, id: &str) -> Result<()> {
+        if let Some(old) = self.record(object, id)? {
+            self.reindex(object, id, &old, false);
+        }
         if let Some(records) = self.records.get_mut(object) {
             records.remove(id);
         }
@@ -83,10 +132,17 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, space: Space, key: &str) -> Result<Option<Json>> {
+        if space == Space::Due {
+            return Ok(self.due.get(key).cloned());
+        }
         Ok(self.spaces[space.index()].get(key).cloned())
     }
 
     fn put(&mut self, space: Space, key: &str, value: Json) -> Result<()> {
+        if space == Space::Due {
+            self.due.insert(key.to_string(), value);
+            return Ok(());
+        }
         let map = &mut self.spaces[space.index()];
         match map.get_mut(key) {
             Some(slot) => *slot = value,
@@ -98,17 +154,91 @@ impl Store for MemoryStore {
     }
 
     fn remove(&mut self, space: Space, key: &str) -> Result<()> {
+        if space == Space::Due {
+            self.due.remove(key);
+            return Ok(());
+        }
         self.spaces[space.index()].remove(key);
         Ok(())
     }
 
     fn scan(&self, space: Space) -> Result<Vec<(String, Json)>> {
+        if space == Space::Due {
+            return Ok(self
+                .due
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect());
+        }
         let mut out: Vec<(String, Json)> = self.spaces[space.index()]
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    fn scan_until(&self, space: Space, last: &str, limit: usize) -> Result<Vec<(String, Json)>> {
+        if space != Space::Due {
+            let mut out = self.scan(space)?;
+            out.retain(|(k, _)| k.as_str() <= last);
+            out.truncate(limit);
+            return Ok(out);
+        }
+        Ok(self
+            .due
+            .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(last)))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn index(&mut self, object: &str, attributes: &[&str]) -> Result<()> {
+        let attributes: Vec<String> = attributes.iter().map(|a| a.to_string()).collect();
+        if self.indexed.get(object) == Some(&attributes) {
+            return Ok(());
+        }
+        self.lookup
+            .retain(|k, _| !k.starts_with(&format!("{object}\u{1f}")));
+        self.indexed.insert(object.to_string(), attributes);
+        for (id, snapshot) in self.records(object)? {
+            self.reindex(object, &id, &snapshot, true);
+        }
+        Ok(())
+    }
+
+    fn find(&self, object: &str, attribute: &str, key: &str) -> Result<Vec<String>> {
+        if !self
+            .indexed
+            .get(object)
+            .is_some_and(|a| a.iter().any(|x| x == attribute))
+        {
+            return Ok(super::find_in(self.records(object)?, attribute, key));
+        }
+        Ok(self
+            .lookup
+            .get(&Self::lookup_key(object, attribute, key))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
+        let old = |v: &Json| super::entry_time(v).is_some_and(|at| at < before);
+        if space == Space::Due {
+            let n = self.due.len();
+            self.due.retain(|_, v| !old(v));
+            return Ok(n - self.due.len());
+        }
+        let map = &mut self.spaces[space.index()];
+        let n = map.len();
+        map.retain(|_, v| !old(v));
+        Ok(n - map.len())
+    }
+
+    fn prune_history(&mut self, before: i64) -> Result<usize> {
+        let n = self.history.len();
+        self.history.retain(|r| r.at.timestamp() >= before);
+        Ok(n - self.history.len())
     }
 
     fn append_run(&mut self, run: &RunRecord) -> Result<()> {

@@ -5,6 +5,7 @@
 //! implement it over its own database. Two implementations ship: [`MemoryStore`] and
 //! [`SqliteStore`] (one file, survives restarts).
 
+mod journal;
 mod memory;
 mod sqlite;
 
@@ -18,6 +19,7 @@ pub use sqlite::SqliteStore;
 
 use super::record::Snapshot;
 use super::run::RunRecord;
+use super::value::Val;
 
 /// The kinds of small state the engine keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,11 +42,14 @@ pub enum Space {
     Watermarks,
     /// Consecutive failures per rule (for `rule … failed N times in a row`).
     Streaks,
+    /// When waiting runs and coalesce windows fall due, in time order (keys from
+    /// `due.rs`): a tick reads only what is due.
+    Due,
 }
 
 impl Space {
     /// Every space.
-    pub const ALL: [Space; 9] = [
+    pub const ALL: [Space; 10] = [
         Space::Delivered,
         Space::Effects,
         Space::Flags,
@@ -54,6 +59,7 @@ impl Space {
         Space::Coalesce,
         Space::Watermarks,
         Space::Streaks,
+        Space::Due,
     ];
 
     /// A stable name, for on-disk tables.
@@ -68,6 +74,7 @@ impl Space {
             Space::Coalesce => "coalesce",
             Space::Watermarks => "watermarks",
             Space::Streaks => "streaks",
+            Space::Due => "due",
         }
     }
 
@@ -130,5 +137,81 @@ pub trait Store: Send {
     /// How many events may share one commit.
     fn batch(&self) -> usize {
         1
+    }
+    /// Declares the attributes of `object` that [`Store::find`] looks records up by
+    /// (the schema's `unique` attributes); records stored earlier are indexed now.
+    fn index(&mut self, _object: &str, _attributes: &[&str]) -> Result<()> {
+        Ok(())
+    }
+    /// Ids of the records of `object` whose `attribute` has [`index_keys`] `key`:
+    /// candidates, which the caller checks against the record. The default reads
+    /// every record; the shipped stores answer from their index.
+    fn find(&self, object: &str, attribute: &str, key: &str) -> Result<Vec<String>> {
+        Ok(find_in(self.records(object)?, attribute, key))
+    }
+    /// The values of a space whose keys sort at most `last`, in key order, at most
+    /// `limit` of them (the due-time index is read this way).
+    fn scan_until(&self, space: Space, last: &str, limit: usize) -> Result<Vec<(String, Json)>> {
+        let mut out = self.scan(space)?;
+        out.retain(|(k, _)| k.as_str() <= last);
+        out.truncate(limit);
+        Ok(out)
+    }
+    /// Forgets the entries of `space` whose time (see [`entry_time`]) is before
+    /// `before`; entries without one are kept. Returns how many went.
+    fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
+        let mut n = 0;
+        for (key, value) in self.scan(space)? {
+            if entry_time(&value).is_some_and(|at| at < before) {
+                self.remove(space, &key)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+    /// Forgets run history older than `before` (seconds since the epoch).
+    fn prune_history(&mut self, _before: i64) -> Result<usize> {
+        Ok(0)
+    }
+}
+
+/// When an entry was written, for retention: the entry itself when it is a number
+/// (delivered-event markers), or its `at` field (kept effects); seconds.
+pub fn entry_time(value: &Json) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.get("at").and_then(Json::as_i64))
+}
+
+/// The records of `records` whose `attribute` has index key `key`: a lookup without
+/// an index.
+fn find_in(records: Vec<(String, Arc<Snapshot>)>, attribute: &str, key: &str) -> Vec<String> {
+    records
+        .into_iter()
+        .filter(|(_, snapshot)| {
+            snapshot
+                .names
+                .iter()
+                .position(|n| &**n == attribute)
+                .is_some_and(|slot| {
+                    index_keys(snapshot.values.get(slot as u16))
+                        .iter()
+                        .any(|k| k == key)
+                })
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The keys under which an indexed attribute finds its record: the lowercased text
+/// of the value, one per element of a list (`domains`, `email_addresses`).
+pub fn index_keys(value: &Val) -> Vec<String> {
+    match value {
+        Val::List(items) => items
+            .iter()
+            .filter_map(|v| v.as_text().map(str::to_lowercase))
+            .collect(),
+        Val::Empty => Vec::new(),
+        v => v.as_text().map(str::to_lowercase).into_iter().collect(),
     }
 }

@@ -4,9 +4,9 @@
 //! calls every [`SqliteStore::BATCH`] events and on `flush`: bookkeeping for a stream
 //! costs one commit per batch, not one per event. A performed effect cannot wait for
 //! the batch, though — a crash would make it happen again — so its key is also
-//! appended to a journal beside the database (`<file>-effects`, one `write` per
-//! effect, no `fsync`): what the process wrote survives the process. Opening the
-//! store folds a journal left by a crash into the database; each commit empties it.
+//! appended to a journal beside the database (`<file>-effects`, see `journal.rs`).
+//! Opening the store checks the journal against the database and folds a journal
+//! left by a crash into it; each commit starts a new one.
 //!
 //! After a crash, the events since the last commit must be delivered again (a host
 //! acknowledges events to its source after `flush`): they re-derive snapshots, flags
@@ -14,12 +14,13 @@
 //! WAL mode with `synchronous=NORMAL`: a killed process loses nothing committed or
 //! journaled; a power cut may lose the last commits but never corrupts the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use serde_json::Value as Json;
 
+use super::journal::{self, Journal};
 use super::{Result, Space, Store, StoreError};
 use crate::engine::record::Snapshot;
 use crate::engine::run::RunRecord;
@@ -27,15 +28,13 @@ use crate::engine::run::RunRecord;
 /// State in a SQLite file.
 pub struct SqliteStore {
     conn: Connection,
+    /// The file, for error messages (`None` in memory).
+    path: Option<PathBuf>,
     in_transaction: bool,
-    /// Effects performed since the last commit, one `key<TAB>output` line each.
+    /// Effects performed since the last commit.
     journal: Option<Journal>,
-}
-
-#[derive(Debug)]
-struct Journal {
-    file: std::fs::File,
-    dirty: bool,
+    /// Indexed attributes per object (see [`Store::index`]).
+    indexed: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -44,8 +43,41 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn fail(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// What a SQLite failure means for the person running rulec, naming the file.
+fn explain(path: Option<&Path>, e: &rusqlite::Error) -> StoreError {
+    let file = path.map_or("the state database".to_string(), |p| {
+        format!("the state file {}", p.display())
+    });
+    let code = match e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+        _ => None,
+    };
+    StoreError(match (code, e) {
+        (Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase), _)
+        | (
+            None,
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::Utf8Error(..),
+        ) => {
+            format!("{file} is damaged ({e}); restore it from a backup, or start a new state file")
+        }
+        (Some(ErrorCode::ReadOnly), _) => {
+            format!("{file} cannot be written: it, or the file system it is on, is read-only")
+        }
+        (Some(ErrorCode::PermissionDenied), _) => {
+            format!("{file} cannot be written: permission denied")
+        }
+        (Some(ErrorCode::CannotOpen), _) => format!(
+            "{file} cannot be opened: does its folder exist, and may rulec write there? ({e})"
+        ),
+        (Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked), _) => {
+            format!("{file} is in use by another process")
+        }
+        (Some(ErrorCode::DiskFull), _) => format!("{file} cannot grow: the disk is full"),
+        (Some(ErrorCode::SystemIoFailure), _) => format!("{file}: input/output error ({e})"),
+        _ => format!("{file}: {e}"),
+    })
 }
 
 const SCHEMA: &str = "
@@ -57,82 +89,128 @@ CREATE TABLE IF NOT EXISTS records (
   object TEXT NOT NULL, id TEXT NOT NULL, snapshot TEXT NOT NULL,
   PRIMARY KEY (object, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
-  space TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  space TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, at INTEGER,
   PRIMARY KEY (space, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+-- Retention deletes by time; only entries with a time are in it.
+CREATE INDEX IF NOT EXISTS state_by_time ON state (space, at) WHERE at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS runs (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (at);
+CREATE TABLE IF NOT EXISTS record_index (
+  object TEXT NOT NULL, attribute TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL,
+  PRIMARY KEY (object, attribute, key, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_index_by_id ON record_index (object, id);
+CREATE TABLE IF NOT EXISTS indexed (
+  object TEXT NOT NULL, attribute TEXT NOT NULL, PRIMARY KEY (object, attribute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 impl SqliteStore {
     /// Events per commit when no effect forces one sooner.
     pub const BATCH: usize = 20_000;
 
-    /// Opens (or creates) the state file.
+    /// Opens (or creates) the state file. A journal that does not agree with the
+    /// database (cut, emptied, deleted, damaged; a database that lost commits) is an
+    /// error naming the files: effects could otherwise be performed again silently.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        let mut store = Self::init(conn)?;
-        let mut journal_path = path.as_os_str().to_owned();
-        journal_path.push("-effects");
-        let journal_path = std::path::PathBuf::from(journal_path);
-        store.recover_journal(&journal_path)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&journal_path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", journal_path.display())))?;
-        store.journal = Some(Journal { file, dirty: true });
-        store.commit()?;
-        Ok(store)
+        Self::open_checked(path, false).map(|(store, _)| store)
     }
 
-    /// Folds the effects a crashed process journaled into the database.
-    fn recover_journal(&mut self, path: &Path) -> Result<()> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(StoreError(format!("cannot read {}: {e}", path.display()))),
-        };
-        for line in text.lines() {
-            // A line cut short by the crash names no complete effect: skip it.
-            let Some((key, output)) = line.split_once('\t') else {
-                continue;
-            };
-            if let Ok(output) = serde_json::from_str::<Json>(output) {
-                self.put(Space::Effects, key, output)?;
-            }
+    /// Opens the state file even when its journal is damaged or missing, folding in
+    /// what can be read. Returns what was wrong: effects recorded only in the lost
+    /// part may be performed again.
+    pub fn open_accepting_damage(path: &Path) -> Result<(SqliteStore, Vec<String>)> {
+        Self::open_checked(path, true)
+    }
+
+    fn open_checked(path: &Path, accept_damage: bool) -> Result<(SqliteStore, Vec<String>)> {
+        let conn = Connection::open(path).map_err(|e| explain(Some(path), &e))?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('state', 'meta')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| explain(Some(path), &e))?;
+        if tables == 1 {
+            return Err(StoreError(format!(
+                "the state file {} was written by an older rulec, whose effect journal \
+                 cannot be checked; start a new state file",
+                path.display()
+            )));
         }
-        Ok(())
+        let mut store = Self::init(conn, Some(path.to_path_buf()))?;
+        let committed = (tables > 0).then(|| store.meta("effects")).transpose()?;
+        let opened = journal::open(path, committed, accept_damage)?;
+        let warnings = opened.warnings;
+        for (key, output) in opened.effects {
+            store.put(Space::Effects, &key, output)?;
+        }
+        store.journal = Some(opened.journal);
+        store.commit()?;
+        Ok((store, warnings))
+    }
+
+    fn meta(&self, key: &str) -> Result<u64> {
+        let value: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(value.unwrap_or(0).max(0) as u64)
     }
 
     /// A store in memory, for tests of the SQL itself.
     pub fn in_memory() -> Result<SqliteStore> {
-        Self::init(Connection::open_in_memory().map_err(fail)?)
+        let conn = Connection::open_in_memory().map_err(|e| explain(None, &e))?;
+        Self::init(conn, None)
     }
 
-    fn init(conn: Connection) -> Result<SqliteStore> {
-        conn.execute_batch(SCHEMA).map_err(|e| {
-            StoreError(format!(
-                "the state file is not a rulec state database or is damaged: {e}"
-            ))
-        })?;
+    fn init(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
+        // Every statement the store runs stays prepared (the default keeps 16, fewer
+        // than it has, and re-preparing showed in profiles).
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| explain(path.as_deref(), &e))?;
         Ok(SqliteStore {
             conn,
+            path,
             in_transaction: false,
             journal: None,
+            indexed: Default::default(),
         })
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> StoreError {
+        explain(self.path.as_deref(), &e)
     }
 
     fn write(&mut self) -> Result<()> {
         if !self.in_transaction {
-            self.conn.execute_batch("BEGIN").map_err(fail)?;
+            self.conn.execute_batch("BEGIN").map_err(|e| self.fail(e))?;
             self.in_transaction = true;
         }
         Ok(())
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError(format!("damaged entry: {e}")))
+impl SqliteStore {
+    /// Reads a stored entry; one that does not read means the file is damaged.
+    fn decode<T: serde::de::DeserializeOwned>(&self, text: &str, what: &str) -> Result<T> {
+        serde_json::from_str(text).map_err(|e| {
+            let file = self
+                .path
+                .as_deref()
+                .map_or("the state database".to_string(), |p| {
+                    format!("the state file {}", p.display())
+                });
+            StoreError(format!(
+                "{file} is damaged ({what} does not read: {e}); restore it from a backup, or \
+                 start a new state file"
+            ))
+        })
+    }
 }
 
 impl Store for SqliteStore {
@@ -140,24 +218,31 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT snapshot FROM records WHERE object = ?1 AND id = ?2")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let text: Option<String> = stmt
             .query_row(params![object, id], |row| row.get(0))
             .optional()
-            .map_err(fail)?;
-        text.map(|t| decode::<Snapshot>(&t).map(Arc::new))
-            .transpose()
+            .map_err(|e| self.fail(e))?;
+        text.map(|t| {
+            self.decode::<Snapshot>(&t, &format!("the record {object}/{id}"))
+                .map(Arc::new)
+        })
+        .transpose()
     }
 
     fn put_record(&mut self, object: &str, id: &str, snapshot: Arc<Snapshot>) -> Result<()> {
         self.write()?;
-        let text = serde_json::to_string(snapshot.as_ref()).map_err(fail)?;
+        let text =
+            serde_json::to_string(snapshot.as_ref()).map_err(|e| StoreError(e.to_string()))?;
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO records (object, id, snapshot) VALUES (?1, ?2, ?3)",
             )
             .and_then(|mut s| s.execute(params![object, id, text]))
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
+        if self.indexed.contains_key(object) {
+            self.reindex(object, id, &snapshot)?;
+        }
         Ok(())
     }
 
@@ -166,7 +251,10 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached("DELETE FROM records WHERE object = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![object, id]))
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
+        if self.indexed.contains_key(object) {
+            self.unindex(object, id)?;
+        }
         Ok(())
     }
 
@@ -174,16 +262,17 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, snapshot FROM records WHERE object = ?1 ORDER BY id")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let rows = stmt
             .query_map(params![object], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, text) = row.map_err(fail)?;
-            out.push((id, Arc::new(decode::<Snapshot>(&text)?)));
+            let (id, text) = row.map_err(|e| self.fail(e))?;
+            let what = format!("the record {object}/{id}");
+            out.push((id.clone(), Arc::new(self.decode::<Snapshot>(&text, &what)?)));
         }
         Ok(out)
     }
@@ -192,20 +281,30 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT value FROM state WHERE space = ?1 AND key = ?2")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let text: Option<String> = stmt
             .query_row(params![space.name(), key], |row| row.get(0))
             .optional()
-            .map_err(fail)?;
-        text.map(|t| decode(&t)).transpose()
+            .map_err(|e| self.fail(e))?;
+        text.map(|t| self.decode(&t, &format!("`{key}` in {}", space.name())))
+            .transpose()
     }
 
     fn put(&mut self, space: Space, key: &str, value: Json) -> Result<()> {
         self.write()?;
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO state (space, key, value) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![space.name(), key, value.to_string()]))
-            .map_err(fail)?;
+            .prepare_cached(
+                "INSERT OR REPLACE INTO state (space, key, value, at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    space.name(),
+                    key,
+                    value.to_string(),
+                    super::entry_time(&value)
+                ])
+            })
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -214,7 +313,7 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached("DELETE FROM state WHERE space = ?1 AND key = ?2")
             .and_then(|mut s| s.execute(params![space.name(), key]))
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -222,27 +321,28 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT key, value FROM state WHERE space = ?1 ORDER BY key")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let rows = stmt
             .query_map(params![space.name()], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (key, text) = row.map_err(fail)?;
-            out.push((key, decode(&text)?));
+            let (key, text) = row.map_err(|e| self.fail(e))?;
+            let value = self.decode(&text, &format!("`{key}` in {}", space.name()))?;
+            out.push((key, value));
         }
         Ok(out)
     }
 
     fn append_run(&mut self, run: &RunRecord) -> Result<()> {
         self.write()?;
-        let text = serde_json::to_string(run).map_err(fail)?;
+        let text = serde_json::to_string(run).map_err(|e| StoreError(e.to_string()))?;
         self.conn
-            .prepare_cached("INSERT INTO runs (body) VALUES (?1)")
-            .and_then(|mut s| s.execute(params![text]))
-            .map_err(fail)?;
+            .prepare_cached("INSERT INTO runs (at, body) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![run.at.timestamp(), text]))
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -250,13 +350,14 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT body FROM runs ORDER BY seq DESC LIMIT ?1")
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let rows = stmt
             .query_map(params![limit as i64], |row| row.get::<_, String>(0))
-            .map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(decode::<RunRecord>(&row.map_err(fail)?)?);
+            let text = row.map_err(|e| self.fail(e))?;
+            out.push(self.decode::<RunRecord>(&text, "a run record")?);
         }
         out.reverse();
         Ok(out)
@@ -264,12 +365,22 @@ impl Store for SqliteStore {
 
     fn commit(&mut self) -> Result<()> {
         if self.in_transaction {
-            self.conn.execute_batch("COMMIT").map_err(fail)?;
+            if let Some(seq) = self.journal.as_ref().map(|j| j.seq) {
+                // The journal's witness: how many effects this commit makes durable.
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('effects', ?1)",
+                    )
+                    .and_then(|mut s| s.execute(params![seq as i64]))
+                    .map_err(|e| self.fail(e))?;
+            }
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| self.fail(e))?;
             self.in_transaction = false;
         }
         if let Some(journal) = self.journal.as_mut().filter(|j| j.dirty) {
-            journal.file.set_len(0).map_err(fail)?;
-            journal.dirty = false;
+            journal.reset()?;
         }
         Ok(())
     }
@@ -277,14 +388,7 @@ impl Store for SqliteStore {
     fn effect_done(&mut self, key: &str, output: &Json) -> Result<()> {
         self.put(Space::Effects, key, output.clone())?;
         match self.journal.as_mut() {
-            Some(journal) => {
-                use std::io::Write;
-                // One write, so a crash leaves whole lines (or a cut last line).
-                let line = format!("{key}\t{output}\n");
-                journal.file.write_all(line.as_bytes()).map_err(fail)?;
-                journal.dirty = true;
-                Ok(())
-            }
+            Some(journal) => journal.append(key, output),
             None => self.commit(),
         }
     }
@@ -292,11 +396,166 @@ impl Store for SqliteStore {
     fn batch(&self) -> usize {
         Self::BATCH
     }
+
+    fn index(&mut self, object: &str, attributes: &[&str]) -> Result<()> {
+        let attributes: Vec<String> = attributes.iter().map(|a| a.to_string()).collect();
+        let mut known: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT attribute FROM indexed WHERE object = ?1")
+                .map_err(|e| self.fail(e))?;
+            let rows = stmt
+                .query_map(params![object], |row| row.get::<_, String>(0))
+                .map_err(|e| self.fail(e))?;
+            rows.collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.fail(e))?
+        };
+        known.sort();
+        let mut wanted = attributes.clone();
+        wanted.sort();
+        if known != wanted {
+            // New or changed declarations: index every stored record once.
+            self.write()?;
+            for sql in [
+                "DELETE FROM indexed WHERE object = ?1",
+                "DELETE FROM record_index WHERE object = ?1",
+            ] {
+                self.conn
+                    .execute(sql, params![object])
+                    .map_err(|e| self.fail(e))?;
+            }
+            for attribute in &attributes {
+                self.conn
+                    .execute(
+                        "INSERT INTO indexed (object, attribute) VALUES (?1, ?2)",
+                        params![object, attribute],
+                    )
+                    .map_err(|e| self.fail(e))?;
+            }
+            self.indexed.insert(object.to_string(), attributes);
+            for (id, snapshot) in self.records(object)? {
+                self.reindex(object, &id, &snapshot)?;
+            }
+            self.commit()?;
+        }
+        self.indexed.insert(object.to_string(), wanted);
+        Ok(())
+    }
+
+    fn find(&self, object: &str, attribute: &str, key: &str) -> Result<Vec<String>> {
+        if !self
+            .indexed
+            .get(object)
+            .is_some_and(|a| a.iter().any(|x| x == attribute))
+        {
+            return Ok(super::find_in(self.records(object)?, attribute, key));
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM record_index WHERE object = ?1 AND attribute = ?2 AND key = ?3",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params![object, attribute, key], |row| {
+                row.get::<_, String>(0)
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.fail(e))
+    }
+
+    fn scan_until(&self, space: Space, last: &str, limit: usize) -> Result<Vec<(String, Json)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key, value FROM state WHERE space = ?1 AND key <= ?2 ORDER BY key LIMIT ?3",
+            )
+            .map_err(|e| self.fail(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![space.name(), last, limit], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, text) = row.map_err(|e| self.fail(e))?;
+            let value = self.decode(&text, &format!("`{key}` in {}", space.name()))?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
+    fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
+        self.write()?;
+        self.conn
+            .prepare_cached("DELETE FROM state WHERE space = ?1 AND at IS NOT NULL AND at < ?2")
+            .and_then(|mut s| s.execute(params![space.name(), before]))
+            .map_err(|e| self.fail(e))
+    }
+
+    fn prune_history(&mut self, before: i64) -> Result<usize> {
+        self.write()?;
+        self.conn
+            .prepare_cached("DELETE FROM runs WHERE at < ?1")
+            .and_then(|mut s| s.execute(params![before]))
+            .map_err(|e| self.fail(e))
+    }
 }
 
-impl Drop for SqliteStore {
-    /// Work in flight when the host drops the store is kept, as if committed.
-    fn drop(&mut self) {
-        let _ = self.commit();
+impl SqliteStore {
+    fn unindex(&mut self, object: &str, id: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM record_index WHERE object = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![object, id]))
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// Brings a record's index entries in line with its snapshot. Most writes do not
+    /// touch an indexed attribute: reading the entries is cheaper than rewriting them.
+    fn reindex(&mut self, object: &str, id: &str, snapshot: &Snapshot) -> Result<()> {
+        let Some(attributes) = self.indexed.get(object) else {
+            return Ok(());
+        };
+        let mut wanted = Vec::new();
+        for attribute in attributes {
+            if let Some(slot) = snapshot.names.iter().position(|n| **n == **attribute) {
+                for key in super::index_keys(snapshot.values.get(slot as u16)) {
+                    wanted.push((attribute.clone(), key));
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let have: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT attribute, key FROM record_index WHERE object = ?1 AND id = ?2 \
+                     ORDER BY attribute, key",
+                )
+                .map_err(|e| self.fail(e))?;
+            let rows = stmt
+                .query_map(params![object, id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(|e| self.fail(e))?;
+            rows.collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.fail(e))?
+        };
+        if have == wanted {
+            return Ok(());
+        }
+        self.unindex(object, id)?;
+        for (attribute, key) in wanted {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO record_index (object, attribute, key, id) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut s| s.execute(params![object, attribute, key, id]))
+                .map_err(|e| self.fail(e))?;
+        }
+        Ok(())
     }
 }
