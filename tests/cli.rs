@@ -948,3 +948,195 @@ fn an_event_line_over_one_mebibyte_is_rejected_and_the_stream_goes_on() {
     );
     assert!(stdout(&out).contains("event e2"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_restart_remembers_the_streams_time_so_a_wrong_year_is_refused_first_thing() {
+    let first = r#"{"id":"e1","type":"record.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"Lead"}}
+"#;
+    let typo = r#"{"id":"e2","type":"record.updated","object":"deals","record_id":"d1","at":"2999-03-02T10:00:00Z","record":{"stage":"Open"}}
+"#;
+    let rules = "rule moved\n  when deals stage changed\n  do slack \"#deals\" \"{{stage}}\"\n";
+    let dir = project(
+        "stream-time",
+        &[("r.rules", rules), ("a.jsonl", first), ("b.jsonl", typo)],
+    );
+    let run = |events: &str, window: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .args(["run", "r.rules", "--state", "s.db", "--events", events])
+            .args(["--clock-window", window])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run("a.jsonl", "7").status.code(), Some(0));
+    let refused = run("b.jsonl", "7");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("rejected: line 1: event `e2`: field `at`: dated 2999"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(stdout(&refused), "");
+    // With the check off, the operator's choice, the event is taken.
+    let taken = run("b.jsonl", "0");
+    assert_eq!(taken.status.code(), Some(0), "{}", stderr(&taken));
+    assert!(stdout(&taken).contains("Open"), "{}", stdout(&taken));
+}
+
+/// A CRM-like stream over the examples: records created then edited (stage moves,
+/// won deals, lifecycle changes), Typeform submissions (upserts), new hires (asks).
+fn crash_stream(total: usize) -> String {
+    const STAGES: [&str; 7] = [
+        "Lead",
+        "Open",
+        "Qualified",
+        "Proposal",
+        "Negotiation",
+        "ClosedWon",
+        "ClosedLost",
+    ];
+    const LIFECYCLE: [&str; 5] = ["Subscriber", "Lead", "MQL", "SQL", "Customer"];
+    let records = 2_000;
+    let start: chrono::DateTime<chrono::Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+    let mut out = String::new();
+    for i in 0..total {
+        // Ten seconds apart: 200,000 events stay inside the 30 days of retention, so
+        // a restart's replay of the whole file is recognised event by event.
+        let at = (start + chrono::Duration::seconds(i as i64 * 10)).to_rfc3339();
+        let r = i % records;
+        let kind = if i < 3 * records {
+            "record.created"
+        } else {
+            "record.updated"
+        };
+        let line = match (i % 10, i < 3 * records) {
+            (7, false) => {
+                let n = (i * 31) % 3_000;
+                serde_json::json!({"id": format!("e{i}"), "type": "webhook", "name": "typeform",
+                    "at": at, "payload": {"email": format!("u{n}@d{}.example.com", n % 700),
+                    "name": format!("user {n}"), "company": format!("D{}", n % 700), "message": "hi"}})
+            }
+            (8, false) => serde_json::json!({"id": format!("e{i}"), "type": "list-entry.created",
+                "list": "New hires", "object": "people", "record_id": format!("p{r}"), "at": at,
+                "record": {"manager": "dana@acme.com", "start_date": "2026-04-01"}}),
+            (k, _) if k % 3 == 0 => serde_json::json!({"id": format!("e{i}"), "type": kind,
+                "object": "deals", "record_id": format!("d{r}"), "at": at,
+                "record": {"name": format!("Deal {r}"), "stage": STAGES[(i / 3) % 7],
+                    "value": (i * 37) % 50_000, "owner": "ana@acme.com"}}),
+            (k, _) if k % 3 == 1 => serde_json::json!({"id": format!("e{i}"), "type": kind,
+                "object": "people", "record_id": format!("p{r}"), "at": at,
+                "record": {"name": format!("Person {r}"), "lifecycle": LIFECYCLE[(i / 3) % 5],
+                    "email_addresses": [format!("p{r}@example.com")]}}),
+            _ => serde_json::json!({"id": format!("e{i}"), "type": kind, "object": "companies",
+                "record_id": format!("c{r}"), "at": at,
+                "record": {"name": format!("Company {r}"), "employee_count": i % 5000}}),
+        };
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn examples_run(dir: &Path, log: &str) -> std::process::Child {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .arg("run")
+        .arg(&examples)
+        .args(["--events", "e.jsonl", "--state", "s.db", "--format", "json"])
+        .args(["--until", "2026-04-30T00:00:00Z"])
+        .current_dir(dir)
+        .env("RULEC_FAILPOINT_EFFECT_LOG", dir.join(log))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `kill -9` at random moments of a replay with `--state`, restarted each time on
+/// the same files with the same stream: against one clean run, no effect is lost and
+/// none is performed twice — except the one a kill cut off between the handler's
+/// answer and the journal write (at most one per kill, and only the last one the
+/// host saw), which an API that takes the idempotency key deduplicates.
+/// `RULEC_CRASH_EVENTS` and `RULEC_CRASH_KILLS` make it longer (CI runs a short one).
+#[test]
+fn kill_9_at_random_points_loses_no_effect_and_repeats_none() {
+    let events: usize = std::env::var("RULEC_CRASH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12_000);
+    let kills: usize = std::env::var("RULEC_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let stream = crash_stream(events);
+    let clean_dir = project("crash-clean", &[("e.jsonl", &stream)]);
+    let started = std::time::Instant::now();
+    assert!(examples_run(&clean_dir, "effects.log")
+        .wait()
+        .unwrap()
+        .success());
+    let full = started.elapsed();
+    let clean = std::fs::read_to_string(clean_dir.join("effects.log")).unwrap();
+    let mut expected: Vec<&str> = clean.lines().collect();
+    expected.sort_unstable();
+    assert!(
+        expected.windows(2).all(|w| w[0] != w[1]),
+        "a clean run repeats itself"
+    );
+    assert!(
+        expected.iter().any(|l| l.starts_with("ask ")),
+        "the stream asks"
+    );
+    assert!(
+        expected.iter().any(|l| l.starts_with("upsert ")),
+        "the stream upserts"
+    );
+
+    let dir = project("crash-killed", &[("e.jsonl", &stream)]);
+    let log = dir.join("effects.log");
+    let mut seed = u64::from(std::process::id()) ^ started.elapsed().as_nanos() as u64;
+    let mut in_flight = Vec::new();
+    for _ in 0..kills {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let fraction = (seed >> 33) % 1000;
+        let mut child = examples_run(&dir, "effects.log");
+        std::thread::sleep(full.mul_f64(fraction as f64 / 1000.0));
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(last) = text.lines().last() {
+            in_flight.push(last.to_string());
+        }
+    }
+    assert!(examples_run(&dir, "effects.log").wait().unwrap().success());
+    let union = std::fs::read_to_string(&log).unwrap();
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    for line in union.lines() {
+        *seen.entry(line).or_default() += 1;
+    }
+    let lost: Vec<&&str> = expected
+        .iter()
+        .filter(|l| !seen.contains_key(**l))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "lost {} effects: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let extra: Vec<&&str> = seen
+        .keys()
+        .filter(|l| expected.binary_search(l).is_err())
+        .collect();
+    assert!(extra.is_empty(), "effects no clean run performs: {extra:?}");
+    for (line, n) in &seen {
+        let allowed = 1 + in_flight.iter().filter(|l| l == line).count();
+        assert!(
+            *n <= allowed,
+            "`{line}` performed {n} times (in flight at a kill: {})",
+            allowed - 1
+        );
+    }
+}

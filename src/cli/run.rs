@@ -11,13 +11,17 @@ use chrono::{DateTime, Utc};
 
 use super::{checked_analysis, CliResult, Global, Inputs};
 use crate::engine::{
-    dry_run_answer, Clock, Engine, Handlers, ManualClock, MemoryStore, RunRecord, RunStatus,
-    SqliteStore,
+    dry_run_answer, Clock, Engine, EngineError, Handlers, ManualClock, MemoryStore, RunRecord,
+    RunStatus, SqliteStore,
 };
 
 /// A failpoint for crash-recovery tests: abort the process instead of performing the
 /// effect after this many (a kill between two steps of a run).
 const ABORT_AFTER_EFFECTS: &str = "RULEC_FAILPOINT_ABORT_AFTER_EFFECTS";
+
+/// For crash tests: append `action key` to this file for every handler call, one
+/// unbuffered write each, so a `kill -9` loses no line of what was performed.
+const EFFECT_LOG: &str = "RULEC_FAILPOINT_EFFECT_LOG";
 
 #[derive(clap::Args, Debug)]
 pub(super) struct RunArgs {
@@ -34,6 +38,11 @@ pub(super) struct RunArgs {
     /// be read. Effects recorded only in the lost part may be performed again.
     #[arg(long, requires = "state")]
     accept_damaged_state: bool,
+    /// Refuse events dated more than this many days ahead of the stream's own time
+    /// (the latest event so far): a wrong year would move schedules and records past
+    /// every later event. 0 turns the check off.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    clock_window: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     format: RunFormat,
@@ -131,6 +140,7 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
     let builder = Engine::builder(analysis.program().map_err(|e| e.to_string())?)
         .handlers(dry_run_handlers())
         .clock(clock.clone())
+        .clock_window(i64::from(args.clock_window) * 86_400)
         .secrets(|name| {
             std::env::var(name)
                 .ok()
@@ -236,16 +246,35 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
                 continue;
             }
         };
-        for due in advance(&mut engine, &clock, event.at)? {
-            print(due, &mut tally, &mut out)?;
+        match engine.admit(&event) {
+            Ok(()) => {}
+            Err(EngineError::Event(mut e)) => {
+                e.line = Some(n + 1);
+                tally.rejected += 1;
+                let hint = if e.message.contains("ahead of it") {
+                    " (see --clock-window)"
+                } else {
+                    ""
+                };
+                let message = format!("rejected: {e}{hint}");
+                match &progress {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
         }
+        advance(&mut engine, &clock, event.at, &mut |due| {
+            print(due, &mut tally, &mut out)
+        })?;
         let records = engine.handle(event).map_err(|e| e.to_string())?;
         print(records, &mut tally, &mut out)?;
     }
     let end = until.unwrap_or_else(|| clock.now());
-    for due in advance(&mut engine, &clock, end)? {
-        print(due, &mut tally, &mut out)?;
-    }
+    advance(&mut engine, &clock, end, &mut |due| {
+        print(due, &mut tally, &mut out)
+    })?;
     engine.flush().map_err(|e| e.to_string())?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -269,14 +298,16 @@ fn advance(
     engine: &mut Engine,
     clock: &ManualClock,
     target: DateTime<Utc>,
-) -> Result<Vec<Vec<RunRecord>>, String> {
-    let mut batches = Vec::new();
+    emit: &mut dyn FnMut(Vec<RunRecord>) -> Result<(), String>,
+) -> Result<(), String> {
+    // Each batch goes out as it is made: a long jump runs many schedules, and
+    // holding them all would take memory in proportion to the jump.
     loop {
         let due = engine.next_due().map_err(|e| e.to_string())?;
         match due {
             Some(at) if at <= target => {
                 clock.advance_to(at);
-                batches.push(engine.tick().map_err(|e| e.to_string())?);
+                emit(engine.tick().map_err(|e| e.to_string())?)?;
                 // Work that stays due after its tick would loop forever.
                 let next = engine.next_due().map_err(|e| e.to_string())?;
                 if next.is_some_and(|n| n <= clock.now()) {
@@ -287,8 +318,7 @@ fn advance(
         }
     }
     clock.advance_to(target);
-    batches.push(engine.tick().map_err(|e| e.to_string())?);
-    Ok(batches)
+    emit(engine.tick().map_err(|e| e.to_string())?)
 }
 
 fn dry_run_handlers() -> Handlers {
@@ -296,11 +326,25 @@ fn dry_run_handlers() -> Handlers {
         .ok()
         .and_then(|v| v.parse().ok());
     let performed = Arc::new(AtomicUsize::new(0));
+    let log = std::env::var_os(EFFECT_LOG).and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    let log = log.map(std::sync::Mutex::new);
     Handlers::new().otherwise(move |effect| {
         if abort_after.is_some_and(|limit| performed.load(Ordering::SeqCst) >= limit) {
             std::process::abort();
         }
         performed.fetch_add(1, Ordering::SeqCst);
+        if let Some(Ok(mut file)) = log.as_ref().map(|l| l.lock()) {
+            let line = format!("{} {}\n", effect.action, effect.key);
+            if file.write_all(line.as_bytes()).is_err() {
+                std::process::abort();
+            }
+        }
         dry_run_answer(effect)
     })
 }

@@ -142,11 +142,19 @@ pub struct Builder {
     secrets: Arc<SecretFn>,
     max_depth: u32,
     retention: i64,
+    clock_window: i64,
 }
 
 /// How long delivered-event markers, done effect keys and run history are kept
 /// (engine.md, Retention): 30 days.
 pub const DEFAULT_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// How far from the engine's clock an event may be dated (see [`Engine::admit`]):
+/// 7 days either way.
+pub const DEFAULT_CLOCK_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
+
+/// The key under which the engine remembers the latest time it admitted an event.
+const STREAM_TIME: &str = "\u{1f}stream time";
 
 /// Events handled between two sweeps of state older than the retention window.
 const PRUNE_EVERY: usize = 10_000;
@@ -195,6 +203,14 @@ impl Builder {
         self
     }
 
+    /// How far ahead, in seconds, of the engine's time an event may be dated before
+    /// [`Engine::admit`] refuses it (default [`DEFAULT_CLOCK_WINDOW_SECONDS`]; 0: no
+    /// limit).
+    pub fn clock_window(mut self, seconds: i64) -> Builder {
+        self.clock_window = seconds.max(0);
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let layouts = Layouts::new(&self.program.schema);
@@ -230,6 +246,8 @@ impl Builder {
             max_depth: self.max_depth,
             since_commit: 0,
             retention: self.retention,
+            clock_window: self.clock_window,
+            stream_time: None,
             since_prune: 0,
             pruned_hour: None,
             due_indexed: false,
@@ -255,6 +273,9 @@ pub struct Engine {
     since_commit: usize,
     /// Seconds of engine time state is remembered (see [`Builder::retention`]).
     retention: i64,
+    clock_window: i64,
+    /// The latest event time admitted, as last saved (see [`Engine::admit`]).
+    stream_time: Option<DateTime<Utc>>,
     since_prune: usize,
     /// The engine-time hour of the last sweep.
     pruned_hour: Option<i64>,
@@ -287,6 +308,7 @@ impl Engine {
             secrets: Arc::new(|_| None),
             max_depth: DEFAULT_MAX_DEPTH,
             retention: DEFAULT_RETENTION_SECONDS,
+            clock_window: DEFAULT_CLOCK_WINDOW_SECONDS,
         }
     }
 
@@ -338,6 +360,76 @@ impl Engine {
             self.flush()?;
         }
         Ok(out)
+    }
+
+    /// Refuses an event dated further ahead of the engine's time than the clock
+    /// window (a year typed wrong, a clock gone astray): admitted, it would move
+    /// schedule watermarks and record snapshots past every real event to come. Also
+    /// refuses one older than the retention window, which could no longer be
+    /// recognised as already handled. The engine's
+    /// time is its clock, or — for a clock that has not started, as in a replay — the
+    /// latest event time it admitted before, kept in the store. A host calls this
+    /// before moving a replay clock to the event and handling it.
+    pub fn admit(&mut self, event: &Event) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        if self.stream_time.is_none() {
+            self.stream_time = self
+                .store
+                .get(Space::Watermarks, STREAM_TIME)?
+                .and_then(|v| v.as_str().and_then(value::parse_time));
+        }
+        let started = now > DateTime::<Utc>::MIN_UTC;
+        let reference = match (started, self.stream_time) {
+            (true, Some(seen)) => Some(now.max(seen)),
+            (true, None) => Some(now),
+            (false, seen) => seen,
+        };
+        if let Some(reference) = reference {
+            let ahead = (event.at - reference).num_seconds();
+            let refuse = |message: String| {
+                Err(EngineError::Event(EventError {
+                    line: None,
+                    id: Some(event.id.to_string()),
+                    field: "at".into(),
+                    message,
+                }))
+            };
+            if self.clock_window > 0 && ahead > self.clock_window {
+                return refuse(format!(
+                    "dated {}, {} after the engine's time ({}); events more than {} ahead \
+                     of it are refused, because a wrong year would move every schedule \
+                     and record snapshot past it",
+                    event.at.to_rfc3339(),
+                    value::describe_duration(ahead),
+                    reference.to_rfc3339(),
+                    value::describe_duration(self.clock_window)
+                ));
+            }
+            // Late events are normal (redelivery, a restart's replay): the snapshot
+            // and the flags ignore them. Past the retention window, though, the
+            // marker that would recognise one as handled is gone.
+            if self.retention > 0 && -ahead > self.retention {
+                return refuse(format!(
+                    "dated {}, {} before the engine's time ({}): deliveries are remembered \
+                     for {}, so an event this old cannot be told apart from one already \
+                     handled",
+                    event.at.to_rfc3339(),
+                    value::describe_duration(-ahead),
+                    reference.to_rfc3339(),
+                    value::describe_duration(self.retention)
+                ));
+            }
+        }
+        // Saved when it moves on by a minute or more: one write per minute of stream.
+        if self
+            .stream_time
+            .is_none_or(|seen| (event.at - seen).num_seconds() >= 60)
+        {
+            self.stream_time = Some(event.at);
+            self.store
+                .put(Space::Watermarks, STREAM_TIME, serde_json::json!(event.at))?;
+        }
+        Ok(())
     }
 
     /// Moves time to the clock's now: due schedules, waits, `ask` timeouts and
