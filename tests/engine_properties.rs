@@ -1,13 +1,16 @@
 //! Engine invariants on generated event streams:
 //! - redelivery, any number of times and in any order, produces no effect twice: the
 //!   set of effects equals that of one clean, ordered delivery;
-//! - evaluation never panics, whatever well-typed (or ill-typed) values arrive.
+//! - evaluation never panics, whatever well-typed (or ill-typed) values arrive;
+//! - nor does time: no events, one event, events and ticks at the ends of chrono's
+//!   range, with every example's schedules loaded.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use rulec::check::Unit;
 use rulec::engine::{Effect, Engine, Handlers, ManualClock, MemoryStore};
@@ -228,6 +231,151 @@ proptest! {
             // Rejected or run: either is fine; a panic or an engine error is not.
             let _ = engine.handle_json(&event.to_string());
             engine.tick().unwrap();
+        }
+    }
+}
+
+/// Instants at and near the ends of chrono's range, at the ends of the years the event
+/// decoder accepts (1900–9999), and random ones anywhere in between.
+fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let year: i64 = 365 * 24 * 3600;
+    prop_oneof![
+        Just(min),
+        Just(max),
+        Just(at("1900-01-01T00:00:00Z")),
+        Just(at("9999-12-31T23:59:59Z")),
+        Just(at("2026-03-02T10:00:00Z")),
+        // Within a year of either end, where a few weeks of arithmetic overflow.
+        (0..year).prop_map(move |s| min + TimeDelta::seconds(s)),
+        (0..year).prop_map(move |s| max - TimeDelta::seconds(s)),
+        (at("1900-01-01T00:00:00Z").timestamp()..=at("9999-12-31T23:59:59Z").timestamp())
+            .prop_map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+        (min.timestamp()..=max.timestamp()).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+    ]
+}
+
+/// An event of a kind some example rule reacts to, dated `at` (rejected when `at` is
+/// outside what the decoder accepts: a rejection is a fine answer too).
+fn dated_event(n: usize, kind: usize, at: DateTime<Utc>) -> String {
+    let id = format!("t{n}");
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let event = match kind % 5 {
+        0 => json!({
+            "id": id, "type": "record.updated", "object": "deals", "record_id": "d1", "at": at,
+            "record": {"name": "Acme", "stage": "ClosedWon", "value": 50_000, "owner": "ana@acme.com",
+                       "last_activity": at},
+            "old": {"stage": "Open"},
+        }),
+        1 => json!({
+            "id": id, "type": "record.updated", "object": "people", "record_id": "p1", "at": at,
+            "record": {"name": "Ada", "email_addresses": ["ada@example.com"], "lifecycle": "MQL",
+                       "manager": "dana@acme.com", "start_date": "2026-04-01"},
+            "old": {"lifecycle": "Lead"},
+        }),
+        2 => json!({
+            "id": id, "type": "list-entry.created", "object": "people", "record_id": "p1", "at": at,
+            "list": "New hires",
+            "record": {"name": "Ada", "manager": "dana@acme.com", "start_date": "2026-04-01"},
+        }),
+        3 => json!({
+            "id": id, "type": "record.created", "object": "companies", "record_id": "c1", "at": at,
+            "record": {"name": "Acme", "csm": "eli@acme.com", "contract_end": "2026-05-01"},
+        }),
+        _ => json!({
+            "id": id, "type": "webhook", "name": "typeform", "at": at,
+            "payload": {"email": "ada@example.com", "name": "Ada", "message": "hi"},
+        }),
+    };
+    event.to_string()
+}
+
+/// Every call answers: `Ok`, or an error that says something.
+fn answered<T, E: std::fmt::Display>(
+    call: &str,
+    result: Result<T, E>,
+) -> Result<(), TestCaseError> {
+    if let Err(e) = result {
+        prop_assert!(
+            !e.to_string().trim().is_empty(),
+            "{call}: an error without a message"
+        );
+    }
+    Ok(())
+}
+
+/// What a test does to the engine: move the clock and tick, or deliver an event.
+#[derive(Clone, Debug)]
+enum Step {
+    Tick(DateTime<Utc>),
+    Event(usize, DateTime<Utc>),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// With every example's rules (and so their schedules, in New York and London
+    /// time) loaded: no events at all then a tick, one event, and events and ticks at
+    /// the edges of chrono's range never panic, and every call answers.
+    #[test]
+    fn time_at_the_edges_of_the_calendar_never_panics(
+        start in instant(),
+        steps in prop::collection::vec(
+            prop_oneof![
+                instant().prop_map(Step::Tick),
+                (0..5usize, instant()).prop_map(|(k, at)| Step::Event(k, at)),
+            ],
+            0..6,
+        ),
+    ) {
+        let program = examples_program();
+        let clock = ManualClock::new(start);
+        let mut engine = Engine::builder(program)
+            .handlers(Handlers::dry_run(Arc::new(Mutex::new(Vec::new()))))
+            .store(MemoryStore::new())
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        // No events at all, then a tick (and what the host asks next).
+        answered("tick", engine.tick())?;
+        answered("next_due", engine.next_due())?;
+        for (n, step) in steps.into_iter().enumerate() {
+            match step {
+                Step::Tick(at) => clock.set(at),
+                Step::Event(kind, at) => {
+                    answered("handle_json", engine.handle_json(&dated_event(n, kind, at)))?;
+                }
+            }
+            answered("tick", engine.tick())?;
+            if let Ok(Some(due)) = engine.next_due() {
+                // Where a host's timer would take it next.
+                clock.set(due);
+                answered("tick at next_due", engine.tick())?;
+            }
+            // "Run now", at whatever the clock says.
+            let rule = ["stuck_deals", "renewal_reminder"][n % 2];
+            answered("fire", engine.fire(rule))?;
+        }
+    }
+}
+
+/// What the property above first found: `today` in a schedule's zone (London, west of
+/// Greenwich at chrono's first instant) panicked in chrono when run at either end of
+/// its range.
+#[test]
+fn today_at_the_ends_of_time_is_empty_not_a_panic() {
+    for at in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+        let clock = ManualClock::new(at);
+        let mut engine = Engine::builder(examples_program())
+            .handlers(Handlers::dry_run(Arc::new(Mutex::new(Vec::new()))))
+            .store(MemoryStore::new())
+            .clock(clock)
+            .build()
+            .unwrap();
+        engine.tick().unwrap();
+        for rule in ["renewal_reminder", "stuck_deals"] {
+            engine.fire(rule).unwrap();
         }
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use super::clock::Clock;
 use super::event::Event;
 use super::record::Record;
-use super::value::{display, display_redacted, from_json, shift, Secret, Val};
+use super::value::{display, display_redacted, from_json, local_date, shift, Secret, Val};
 use crate::ir::Function;
 use crate::schema::Type;
 use crate::syntax::ast::{BinaryOp, TestOp};
@@ -288,7 +288,9 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::EventSource => scope.event.map(|e| e.source.clone()).unwrap_or(Val::Empty),
         Node::EventAt => scope.event.map(|e| Val::Time(e.at)).unwrap_or(Val::Empty),
         Node::Now => Val::Time(scope.now.get()),
-        Node::Today => Val::Date(scope.now.get().with_timezone(&scope.zone).date_naive()),
+        Node::Today => local_date(scope.now.get(), &scope.zone)
+            .map(Val::Date)
+            .unwrap_or(Val::Empty),
         Node::Relative(seconds) => shift(scope.now.get(), *seconds)
             .map(Val::Time)
             .unwrap_or(Val::Empty),
@@ -586,11 +588,11 @@ fn compute(
         },
         Function::NextBusinessDay => {
             let from = if args.is_empty() {
-                Some(scope.now.get().with_timezone(&scope.zone).date_naive())
+                local_date(scope.now.get(), &scope.zone)
             } else {
                 match arg(0) {
                     Val::Date(d) => Some(d),
-                    Val::Time(t) => Some(t.with_timezone(&scope.zone).date_naive()),
+                    Val::Time(t) => local_date(t, &scope.zone),
                     _ => None,
                 }
             };

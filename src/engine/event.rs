@@ -8,6 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value as Json};
 
 use super::record::{Layout, Layouts, Record};
@@ -186,16 +188,195 @@ pub fn parse_line(
             ),
         });
     }
-    let json: Json = serde_json::from_str(text).map_err(|e| EventError {
-        line: Some(line),
-        id: None,
-        field: String::new(),
-        message: format!("not valid JSON: {e}"),
+    let json = decode(text).map_err(|mut e| {
+        e.line = Some(line);
+        e
     })?;
     parse(json, schema, layouts).map_err(|mut e| {
         e.line = Some(line);
         e
     })
+}
+
+/// Reads the JSON of one event, refusing a key that appears twice in any object (`{"id":
+/// "e1", "id": "e2"}`): JSON readers disagree on which of the two counts (serde_json
+/// keeps the last, others the first), so a CRM, a proxy and the engine could each see
+/// a different event. The error names the key's path (`record.stage`).
+///
+/// The check is made while the value is built (one map lookup per key, as building
+/// it costs anyway), not by reading the text twice.
+pub fn decode(text: &str) -> Result<Json, EventError> {
+    let mut repeated = Repeated::default();
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let json = Strict {
+        repeated: &mut repeated,
+        top: true,
+    }
+    .deserialize(&mut reader)
+    .and_then(|json| reader.end().map(|()| json));
+    json.map_err(|e| match repeated.path {
+        Some(path) => EventError {
+            line: None,
+            // Read before the repeated key, or else (only on this error path) from the
+            // whole line, as a lenient reader sees it.
+            id: repeated.id.or_else(|| {
+                let json = serde_json::from_str::<Json>(text).ok()?;
+                json.get("id")?.as_str().map(str::to_string)
+            }),
+            field: path
+                .iter()
+                .rev()
+                .enumerate()
+                .fold(String::new(), |mut field, (n, part)| {
+                    match part {
+                        Step::Key(key) if n == 0 => field.push_str(key),
+                        Step::Key(key) => {
+                            field.push('.');
+                            field.push_str(key);
+                        }
+                        Step::Index(i) => field.push_str(&format!("[{i}]")),
+                    }
+                    field
+                }),
+            message: "appears twice (JSON readers disagree on which one counts)".into(),
+        },
+        None => EventError {
+            line: None,
+            id: None,
+            field: String::new(),
+            message: format!("not valid JSON: {e}"),
+        },
+    })
+}
+
+/// A repeated key found by [`Strict`]: its path, innermost first (each enclosing
+/// object or array adds its part as the error unwinds, so a line without one costs
+/// nothing), and the event's id when it was read before.
+#[derive(Default)]
+struct Repeated {
+    path: Option<Vec<Step>>,
+    id: Option<String>,
+}
+
+/// One part of a path into the JSON.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Builds a `serde_json::Value` exactly as `serde_json::from_str` does, except that a
+/// key repeated in an object is an error (recorded in [`Repeated`]).
+struct Strict<'r> {
+    repeated: &'r mut Repeated,
+    /// The event object itself (where the id is).
+    top: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let repeated = self.repeated;
+        let mut items = Vec::new();
+        loop {
+            let inner = Strict {
+                repeated: &mut *repeated,
+                top: false,
+            };
+            match seq.next_element_seed(inner) {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => return Ok(Json::Array(items)),
+                Err(e) => {
+                    if let Some(path) = &mut repeated.path {
+                        path.push(Step::Index(items.len()));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let (repeated, top) = (self.repeated, self.top);
+        let mut fields = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let inner = Strict {
+                repeated: &mut *repeated,
+                top: false,
+            };
+            let failed = match map.next_value_seed(inner) {
+                Ok(value) => match fields.entry(key) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(value);
+                        continue;
+                    }
+                    Entry::Occupied(slot) => {
+                        repeated.path = Some(vec![Step::Key(slot.key().clone())]);
+                        A::Error::custom(format_args!("the key `{}` appears twice", slot.key()))
+                    }
+                },
+                Err(e) => {
+                    if let Some(path) = &mut repeated.path {
+                        path.push(Step::Key(key));
+                    }
+                    e
+                }
+            };
+            if top && repeated.path.is_some() {
+                repeated.id = fields.get("id").and_then(Json::as_str).map(str::to_string);
+            }
+            return Err(failed);
+        }
+        Ok(Json::Object(fields))
+    }
 }
 
 /// Validates an event against the schema.
@@ -438,4 +619,74 @@ fn partial(
     }
     present.sort_unstable();
     Ok(Some(Partial { values, present }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_agrees_with_serde_json_on_every_value() {
+        for text in [
+            r#"{"id":"e1","n":[1,-2,3.5,1e300,18446744073709551615,-9223372036854775808],"t":"\u00e9\n","b":[true,false,null],"o":{"a":{"b":{}}},"e":[]}"#,
+            r#"  [ {"a":1}, {"a":1} ]  "#,
+            r#""text""#,
+            "0",
+            "null",
+        ] {
+            let ours = decode(text).unwrap();
+            let theirs: Json = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_is_named_by_its_path() {
+        for (text, field, id) in [
+            (r#"{"id":"e1","id":"e2"}"#, "id", Some("e1")),
+            (
+                r#"{"id":"e1","record":{"stage":"A","name":"x","stage":"B"}}"#,
+                "record.stage",
+                Some("e1"),
+            ),
+            (
+                r#"{"record":{"stage":"A","stage":"B"},"id":"e1"}"#,
+                "record.stage",
+                Some("e1"),
+            ),
+            (
+                r#"{"record":{"stage":"A","stage":"B"},"id":7}"#,
+                "record.stage",
+                None,
+            ),
+            (
+                r#"{"id":"e1","payload":{"items":[{"sku":1},{"sku":2,"sku":3}]}}"#,
+                "payload.items[1].sku",
+                Some("e1"),
+            ),
+            (r#"[{"a":[[{"b":1,"b":1}]]}]"#, "[0].a[0][0].b", None),
+        ] {
+            let e = decode(text).unwrap_err();
+            assert_eq!(e.field, field, "{text}");
+            assert_eq!(e.id.as_deref(), id, "{text}");
+            assert!(e.message.contains("appears twice"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn other_json_errors_are_reported_as_before() {
+        for text in [
+            "",
+            "{",
+            r#"{"a":1} x"#,
+            r#"{"a":1,}"#,
+            "[1,2",
+            r#"{"a":1e999}"#,
+        ] {
+            let e = decode(text).unwrap_err();
+            let theirs = serde_json::from_str::<Json>(text).unwrap_err();
+            assert_eq!(e.field, "");
+            assert_eq!(e.message, format!("not valid JSON: {theirs}"), "{text}");
+        }
+    }
 }

@@ -319,12 +319,7 @@ impl Engine {
 
     /// Validates one event (JSON) against the schema.
     pub fn parse_event(&self, json: &str) -> Result<Event, EventError> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
-            line: None,
-            id: None,
-            field: String::new(),
-            message: format!("not valid JSON: {e}"),
-        })?;
+        let value = event::decode(json)?;
         event::parse(value, &self.schema, &self.layouts)
     }
 

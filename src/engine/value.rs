@@ -186,6 +186,17 @@ pub fn shift(t: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
     chrono::Duration::try_seconds(seconds).and_then(|d| t.checked_add_signed(d))
 }
 
+/// The date it is at `t` in `zone`, or `None` where that date is past the ends of
+/// chrono's range (`DateTime::date_naive` panics there: `MIN_UTC` in a zone west of
+/// Greenwich, `MAX_UTC` east of it).
+pub fn local_date(t: DateTime<Utc>, zone: &chrono_tz::Tz) -> Option<NaiveDate> {
+    use chrono::{Offset, TimeZone};
+    let offset = zone.offset_from_utc_datetime(&t.naive_utc()).fix();
+    t.naive_utc()
+        .checked_add_offset(offset)
+        .map(|local| local.date())
+}
+
 /// A number of seconds that is whole and fits.
 fn whole_seconds(n: f64) -> Option<i64> {
     (n.fract() == 0.0 && n.abs() < 1e15).then_some(n as i64)
