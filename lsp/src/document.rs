@@ -17,7 +17,7 @@ use tower_lsp_server::ls_types::{self as lsp, TextDocumentContentChangeEvent, Ur
 
 use crate::analysis::{display_name, DocAnalysis, FolderAnalysis, Settings};
 use crate::folder::{self, FolderInput, OpenText};
-use crate::incremental::{self, Base};
+use crate::incremental::Base;
 use crate::position::{Encoding, Lines};
 
 /// Which folder a document is checked in.
@@ -173,9 +173,36 @@ impl FolderJob {
     }
 
     /// The folder's diagnostics, re-checking only what the last edit touched when that
-    /// is exact (see [`incremental`]), and the full analysis when one was needed.
+    /// is exact (see [`crate::incremental`]), and the full analysis when one was needed.
     pub fn run(&self) -> (Arc<Base>, Option<Arc<FolderAnalysis>>) {
-        incremental::diagnostics(self.base.as_deref(), self.input(), &self.settings)
+        match self.update() {
+            Ok(base) => (base, None),
+            Err(input) => {
+                let (base, analysis) = self.analyse_whole(input);
+                (base, Some(analysis))
+            }
+        }
+    }
+
+    /// The folder's diagnostics by re-checking only what the last edit touched, when
+    /// that is exact (see [`crate::incremental`]); else the folder's files, to analyse whole.
+    pub fn update(&self) -> Result<Arc<Base>, FolderInput> {
+        let input = self.input();
+        match self
+            .base
+            .as_deref()
+            .and_then(|base| base.update(&input, &self.settings))
+        {
+            Some(next) => Ok(Arc::new(next)),
+            None => Err(input),
+        }
+    }
+
+    /// A full analysis of the folder's files `input`, and the diagnostics base it
+    /// anchors.
+    pub fn analyse_whole(&self, input: FolderInput) -> (Arc<Base>, Arc<FolderAnalysis>) {
+        let analysis = Arc::new(FolderAnalysis::new(input, &self.settings));
+        (Arc::new(Base::of(&analysis)), analysis)
     }
 }
 
@@ -520,7 +547,14 @@ impl Store {
         if folder.generation != generation {
             return false;
         }
-        if folder.base.as_ref().is_none_or(|(g, _)| *g != generation) {
+        // The base starts from this analysis even when one of the same texts exists (it
+        // gives the same diagnostics: the incremental path is exact), so that the
+        // previous anchor is freed and the folder holds one analysis, not two.
+        let anchored_here = folder
+            .base
+            .as_ref()
+            .is_some_and(|(g, b)| *g == generation && Arc::ptr_eq(b.anchor(), &analysis));
+        if !anchored_here {
             folder.base = Some((generation, Arc::new(Base::of(&analysis))));
         }
         folder.analysis = Some((generation, analysis));
@@ -542,11 +576,25 @@ impl Store {
         if folder.generation != generation {
             return false;
         }
+        // Diagnostics of these texts are already there (a request's full analysis came
+        // first): they are the same, and keeping them keeps the base anchored on the
+        // folder's one analysis instead of bringing back an older one.
+        if folder.base.as_ref().is_some_and(|(g, _)| *g == generation) {
+            return true;
+        }
         folder.base = Some((generation, base));
         if let Some(analysis) = analysis {
             folder.analysis = Some((generation, analysis));
         }
         true
+    }
+
+    /// Whether the diagnostics of generation `generation` of a folder are stored.
+    pub fn diagnostics_ready(&self, key: &FolderKey, generation: u64) -> bool {
+        self.folders
+            .get(key)
+            .and_then(|f| f.base.as_ref())
+            .is_some_and(|(g, _)| *g == generation)
     }
 
     /// The analysis of a document's current text (and its folder's), if already made.
@@ -580,7 +628,7 @@ impl Store {
     }
 
     /// The diagnostics of a document's current text (in `rulec check` order), re-checking
-    /// only what the last edit touched when that is exact (see [`incremental`]): what
+    /// only what the last edit touched when that is exact (see [`crate::incremental`]): what
     /// the publisher publishes.
     pub fn diagnostics(&mut self, uri: &Uri) -> Option<Arc<Vec<Diagnostic>>> {
         let key = self.docs.get(uri)?.folder.clone();

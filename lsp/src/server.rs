@@ -7,7 +7,10 @@
 //! A change re-analyses every folder that reads the file (after a short debounce; a
 //! newer change cancels the publication of an older result), and the diagnostics of
 //! each of those folders' open documents are published when they or the document's
-//! version changed — so a declaration edited in one file updates the others.
+//! version changed — so a declaration edited in one file updates the others. Full
+//! analyses are made one at a time (`Backend::analysing`): a request or a publication
+//! that waited for one uses it, and a publication whose change was overtaken by a
+//! newer one is dropped before it is made.
 //!
 //! Adding a feature (e.g. a "run tests" code lens) is one pure function in its own
 //! module, one capability in `initialize`, and one three-line handler here.
@@ -21,8 +24,9 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use crate::analysis::DocAnalysis;
-use crate::document::{FolderKey, Store};
+use crate::analysis::{DocAnalysis, FolderAnalysis};
+use crate::document::{FolderKey, Publication, Store};
+use crate::incremental::Base;
 use crate::position::{Encoding, Lines};
 
 /// How long to wait after a change before analysing (a newer change restarts it).
@@ -44,14 +48,86 @@ pub struct Backend {
     /// Whether the client watches files for the server.
     watch: AtomicBool,
     debounce: Duration,
+    /// Held while a folder is analysed whole (taken before `state`, never while holding
+    /// it): one full analysis is made at a time, and whoever waited for it uses its
+    /// result instead of making another, so memory holds the folder's analysis and at
+    /// most one more in the making, however fast edits and requests come.
+    analysing: Arc<Mutex<()>>,
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held leaves the store usable: edits are applied whole.
-    match state.lock() {
+    match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
     }
+}
+
+/// What to publish for a folder without making anything: nothing when a newer change
+/// came, the stored diagnostics when they are of `generation` already (a request's
+/// analysis made them); `None` when they must be made.
+fn ready(state: &mut State, key: &FolderKey, generation: u64) -> Option<Vec<Publication>> {
+    if state.store.generation(key) != Some(generation) {
+        return Some(Vec::new());
+    }
+    if state.store.diagnostics_ready(key, generation) {
+        return Some(state.store.publications(key, generation));
+    }
+    None
+}
+
+/// Keeps the diagnostics of `generation` (unless a newer change came) and says what to
+/// publish.
+fn keep(
+    state: &Mutex<State>,
+    key: &FolderKey,
+    generation: u64,
+    base: Arc<Base>,
+    analysis: Option<Arc<FolderAnalysis>>,
+) -> Vec<Publication> {
+    let mut state = lock(state);
+    if state
+        .store
+        .store_diagnostics(key, generation, base, analysis)
+    {
+        state.store.publications(key, generation)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The diagnostics of a folder at `generation`, made and kept, and what to publish. The
+/// one-rule path runs at once (it is small); a full analysis waits for the analysis
+/// turn, and is not made if a request's analysis made these diagnostics meanwhile or a
+/// newer change came.
+fn diagnose(
+    state: &Mutex<State>,
+    analysing: &Mutex<()>,
+    key: &FolderKey,
+    generation: u64,
+) -> Vec<Publication> {
+    let job = {
+        let mut state = lock(state);
+        if let Some(done) = ready(&mut state, key, generation) {
+            return done;
+        }
+        match state.store.job(key) {
+            Some(job) => job,
+            None => return Vec::new(),
+        }
+    };
+    let input = match job.update() {
+        Ok(base) => return keep(state, key, generation, base, None),
+        Err(input) => input,
+    };
+    let _turn = lock(analysing);
+    if let Some(done) = ready(&mut lock(state), key, generation) {
+        return done;
+    }
+    let (base, analysis) = job.analyse_whole(input);
+    // Its base holds the previous anchor: let it go before the new one is kept.
+    drop(job);
+    keep(state, key, generation, base, Some(analysis))
 }
 
 impl Backend {
@@ -63,19 +139,33 @@ impl Backend {
             shutdown,
             watch: AtomicBool::new(false),
             debounce: DEBOUNCE,
+            analysing: Arc::new(Mutex::new(())),
         }
     }
 
+    /// The analysis of a document's current text, if already made.
+    fn current(&self, uri: &Uri) -> Option<(Arc<DocAnalysis>, Encoding)> {
+        let state = lock(&self.state);
+        let analysis = state.store.current_analysis(uri)?;
+        Some((analysis, state.store.encoding))
+    }
+
     /// The current analysis of a document (made now if the debounced one is not ready).
+    /// Requests are answered in arrival order on the server's task, so no edit is
+    /// applied while this waits for its turn: the text is the request's.
     fn snapshot(&self, uri: &Uri) -> Option<(Arc<DocAnalysis>, Encoding)> {
+        if let Some(found) = self.current(uri) {
+            return Some(found);
+        }
+        let _turn = lock(&self.analysing);
+        // Made by the publisher while this waited.
+        if let Some(found) = self.current(uri) {
+            return Some(found);
+        }
         let (job, name, encoding) = {
             let state = lock(&self.state);
-            let encoding = state.store.encoding;
-            if let Some(analysis) = state.store.current_analysis(uri) {
-                return Some((analysis, encoding));
-            }
             let name = state.store.get(uri)?.name.clone();
-            (state.store.job_for(uri)?, name, encoding)
+            (state.store.job_for(uri)?, name, state.store.encoding)
         };
         let analysis = job.analyse();
         lock(&self.state)
@@ -123,21 +213,17 @@ impl Backend {
     /// documents (those that changed), unless a newer change arrived meanwhile.
     fn schedule(&self, key: FolderKey, generation: u64, delay: Duration) {
         let state = self.state.clone();
+        let analysing = self.analysing.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let job = {
-                let state = lock(&state);
-                if state.store.generation(&key) != Some(generation) {
-                    return;
-                }
-                match state.store.job(&key) {
-                    Some(job) => job,
-                    None => return,
-                }
-            };
-            let (base, analysis) = match tokio::task::spawn_blocking(move || job.run()).await {
-                Ok(result) => result,
+            if lock(&state).store.generation(&key) != Some(generation) {
+                return;
+            }
+            let made =
+                tokio::task::spawn_blocking(move || diagnose(&state, &analysing, &key, generation));
+            let publications = match made.await {
+                Ok(publications) => publications,
                 Err(e) => {
                     client
                         .log_message(
@@ -146,17 +232,6 @@ impl Backend {
                         )
                         .await;
                     return;
-                }
-            };
-            let publications = {
-                let mut state = lock(&state);
-                if state
-                    .store
-                    .store_diagnostics(&key, generation, base, analysis)
-                {
-                    state.store.publications(&key, generation)
-                } else {
-                    Vec::new()
                 }
             };
             for (uri, diagnostics, version) in publications {
@@ -586,5 +661,41 @@ mod tests {
             crate::symbols::document_symbols(a, lines).len()
         });
         assert_eq!(symbols.unwrap(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_together_share_one_analysis() {
+        let (service, _socket) =
+            LspService::new(|client| Backend::new(client, Arc::new(AtomicBool::new(false))));
+        let backend = service.inner();
+        let uri: Uri = "file:///tmp/rulec-lsp-together/a.rules".parse().unwrap();
+        let text: String = (0..300)
+            .map(|i| format!("when deals created and value > {i} do slack \"#x\"\n"))
+            .collect();
+        backend
+            .did_open(DidOpenTextDocumentParams {
+                text_document: TextDocumentItem::new(uri.clone(), "rulec".into(), 1, text),
+            })
+            .await;
+        // The publisher's task has not run (this thread never yields): four requests
+        // find no analysis and ask for one at the same moment.
+        let start = std::sync::Barrier::new(4);
+        let analyses: Vec<Arc<DocAnalysis>> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        backend.snapshot(&uri).unwrap().0
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for a in &analyses[1..] {
+            assert!(
+                Arc::ptr_eq(&a.folder, &analyses[0].folder),
+                "requests made an analysis each"
+            );
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! Edits applied to the document store: random sequences never panic and leave the
 //! diagnostics equal to `analyze_text` on the same text; random edits to any file of a
 //! folder leave the incremental path's diagnostics of every file equal to a full
-//! analysis of the folder; 10,000 edits do not grow what the store keeps.
+//! analysis of the folder; 10,000 edits do not grow what the store keeps, and a full
+//! analysis made for a request leaves the folder holding that one analysis only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use rulec::workspace::analyze_text;
@@ -245,6 +248,64 @@ fn typing_a_rule_rechecks_only_that_rule_and_stays_exact() {
         fast * 2 > steps,
         "{fast} of {steps} keystrokes re-checked one rule"
     );
+}
+
+/// Retypes the threshold of START's first rule (`value > 1000N`): the rule still
+/// checks, so the one-rule path applies.
+fn retype_threshold(store: &mut Store, version: i32, digit: &str) {
+    let line = START.lines().nth(2).unwrap();
+    let at = line.find("10000").unwrap() as u32 + 4;
+    let change = TextDocumentContentChangeEvent {
+        range: Some(Range::new(Position::new(2, at), Position::new(2, at + 1))),
+        range_length: None,
+        text: digit.into(),
+    };
+    store.change(&uri(), version, vec![change]);
+}
+
+#[test]
+fn a_full_analysis_for_a_request_frees_the_one_the_diagnostics_started_from() {
+    let mut store = Store::new(Encoding::Utf16);
+    store.open_with(uri(), START.to_string(), 0, Default::default());
+    store.diagnostics(&uri()).unwrap();
+    let first = Arc::downgrade(&store.latest_analysis(&uri()).unwrap().folder);
+    retype_threshold(&mut store, 1, "1");
+    store.diagnostics(&uri()).unwrap();
+    // The diagnostics came from the one-rule path: the first analysis is still the
+    // latest (and the anchor).
+    let latest = store.latest_analysis(&uri()).unwrap().folder.clone();
+    assert!(Arc::ptr_eq(&latest, &first.upgrade().unwrap()));
+    drop(latest);
+    // A request needs the whole analysis of the new text.
+    drop(store.analysis(&uri()).unwrap());
+    assert!(
+        first.upgrade().is_none(),
+        "the folder still holds its previous analysis beside the new one"
+    );
+    assert_eq!(store.analyses(), 1);
+}
+
+#[test]
+fn diagnostics_finished_after_a_request_analysis_do_not_bring_back_the_previous_one() {
+    let mut store = Store::new(Encoding::Utf16);
+    store.open_with(uri(), START.to_string(), 0, Default::default());
+    store.diagnostics(&uri()).unwrap();
+    let first = Arc::downgrade(&store.latest_analysis(&uri()).unwrap().folder);
+    retype_threshold(&mut store, 1, "1");
+    // The publisher takes its job, then a request analyses the same text first.
+    let key = store.get(&uri()).unwrap().folder.clone();
+    let job = store.job(&key).unwrap();
+    drop(store.analysis(&uri()).unwrap());
+    let generation = job.generation;
+    let (base, full) = job.run();
+    assert!(full.is_none(), "the one-rule path was expected");
+    drop(job);
+    assert!(store.store_diagnostics(&key, generation, base, full));
+    assert!(
+        first.upgrade().is_none(),
+        "the late diagnostics brought back the analysis they started from"
+    );
+    assert_eq!(store.publications(&key, generation).len(), 1);
 }
 
 #[test]

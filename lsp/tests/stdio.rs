@@ -1,7 +1,10 @@
 //! The real binary over stdio: initialize, open a file with an error, receive its
 //! diagnostics, hover, survive malformed input, then shutdown and exit with status 0;
 //! a workspace folder's files checked together, an edit in one republishing another;
-//! `--help`, `--version` and unknown arguments.
+//! `--help`, `--version` and unknown arguments; frames whose `Content-Length` lies
+//! (too large, too small), a 64 MiB header line and a body over the limit, each
+//! answered with an error, held in little memory, and followed by requests that are
+//! answered and a clean `shutdown` and `exit`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
@@ -68,6 +71,55 @@ impl Client {
     fn raw(&mut self, body: &str) {
         write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
         self.stdin.flush().unwrap();
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The server's peak resident memory so far, in KiB (where the system tells).
+    fn peak_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    fn initialize(&mut self) {
+        self.request(1, "initialize", json!({"capabilities": {}}));
+        self.notify("initialized", json!({}));
+    }
+
+    /// A real request after whatever was sent: it must be answered.
+    fn answers_a_request(&mut self, id: i64) {
+        let symbols = self.request(
+            id,
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": "file:///nowhere/a.rules"}}),
+        );
+        assert!(symbols.get("result").is_some(), "{symbols}");
+    }
+
+    /// The error the server answered a broken frame with.
+    fn broken_frame_answer(&mut self, code: i64) {
+        let answer = self.wait(|m| m["error"]["code"] == json!(code));
+        assert!(answer["id"].is_null(), "{answer}");
+    }
+
+    /// `shutdown`, then `exit`: the server ends with status 0.
+    fn shut_down(mut self, id: i64) {
+        let shutdown = self.request(id, "shutdown", Value::Null);
+        assert!(shutdown["result"].is_null(), "{shutdown}");
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn send(&mut self, message: Value) {
@@ -350,4 +402,81 @@ fn a_workspace_folder_is_checked_together_and_edits_republish_other_documents() 
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A request whose `Content-Length` is off by `by` bytes, followed at once by a real
+/// request (so the broken frame's read runs into it).
+fn lying_length_then_a_real_request(by: i64) {
+    let mut c = Client::start();
+    c.initialize();
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover",
+        "params": {"textDocument": {"uri": "file:///nowhere/a.rules"}, "position": {"line": 0, "character": 7}}})
+    .to_string();
+    let announced = (body.len() as i64 + by) as usize;
+    c.bytes(format!("Content-Length: {announced}\r\n\r\n{body}").as_bytes());
+    c.answers_a_request(3);
+    c.broken_frame_answer(-32700);
+    // And the server stays in step.
+    c.answers_a_request(4);
+    c.shut_down(5);
+}
+
+#[test]
+fn a_content_length_10_bytes_too_large_is_answered_and_the_server_reads_on() {
+    lying_length_then_a_real_request(10);
+}
+
+#[test]
+fn a_content_length_40_bytes_too_small_is_answered_and_the_server_reads_on() {
+    lying_length_then_a_real_request(-40);
+}
+
+/// Sends `bytes` in pieces of a mebibyte (from one buffer, not all at once).
+fn stream(c: &mut Client, byte: u8, total: usize) {
+    let piece = vec![byte; 1 << 20];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(piece.len());
+        c.bytes(&piece[..n]);
+        left -= n;
+    }
+}
+
+/// The server held at most a few MiB more than before.
+fn held_little_more(before: Option<u64>, after: Option<u64>) {
+    if let (Some(before), Some(after)) = (before, after) {
+        assert!(
+            after < before + 24 * 1024,
+            "peak memory grew from {before} KiB to {after} KiB"
+        );
+    }
+}
+
+#[test]
+fn a_64_mib_header_line_is_skipped_without_being_held_and_the_server_reads_on() {
+    let mut c = Client::start();
+    c.initialize();
+    let before = c.peak_kib();
+    // No newline: the next frame's header follows the garbage directly.
+    stream(&mut c, b'x', 64 << 20);
+    c.answers_a_request(3);
+    c.broken_frame_answer(-32700);
+    held_little_more(before, c.peak_kib());
+    c.answers_a_request(4);
+    c.shut_down(5);
+}
+
+#[test]
+fn a_body_over_the_limit_is_skipped_without_being_held_and_the_server_reads_on() {
+    let mut c = Client::start();
+    c.initialize();
+    let before = c.peak_kib();
+    let length = rulec_lsp::transport::MAX_MESSAGE + 1;
+    c.bytes(format!("Content-Length: {length}\r\n\r\n").as_bytes());
+    stream(&mut c, b'x', length);
+    c.answers_a_request(3);
+    c.broken_frame_answer(-32600);
+    held_little_more(before, c.peak_kib());
+    c.answers_a_request(4);
+    c.shut_down(5);
 }
