@@ -137,6 +137,13 @@ impl Printer<'_> {
         }
     }
 
+    /// Whether only indentation precedes `comment` on its line.
+    fn on_own_line(&self, comment: Span) -> bool {
+        let before = self.src.get(..comment.lo()).unwrap_or("");
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        before[line_start..].trim().is_empty()
+    }
+
     fn push_indent(&mut self) {
         for _ in 0..self.indent {
             self.out.push_str("  ");
@@ -157,10 +164,15 @@ impl Printer<'_> {
         self.out.push_str(text);
         while let Some(&comment) = self.comments.get(self.next) {
             let inside = comment.lo() < span.hi();
+            // A field's comma, a header's brace and `then` are not part of their spans,
+            // but `a: 1, # why`, `object people { # why` and `if x then # why` trail the
+            // line all the same: what lies between is what the line prints last.
             let trailing = self
                 .src
                 .get(span.hi()..comment.lo())
-                .is_some_and(|between| between.chars().all(|c| c == ' ' || c == '\t'));
+                .is_some_and(|between| {
+                    !between.contains('\n') && squeeze(text).ends_with(&squeeze(between))
+                });
             if !(inside || trailing) {
                 break;
             }
@@ -247,20 +259,22 @@ impl Printer<'_> {
                 }
                 self.indent -= 1;
             }
-            Item::Error(span) => {
-                // Unparsed text is copied as written; its comments are part of it.
-                self.flush_before(span.lo());
-                self.out
-                    .push_str(self.src.get(span.lo()..span.hi()).unwrap_or(""));
-                self.out.push('\n');
-                while self
-                    .comments
-                    .get(self.next)
-                    .is_some_and(|c| c.lo() < span.hi())
-                {
-                    self.next += 1;
-                }
-            }
+            Item::Error(span) => self.verbatim(*span),
+        }
+    }
+
+    /// Copies `span` as written; its comments are part of it.
+    fn verbatim(&mut self, span: Span) {
+        self.flush_before(span.lo());
+        self.out
+            .push_str(self.src.get(span.lo()..span.hi()).unwrap_or(""));
+        self.out.push('\n');
+        while self
+            .comments
+            .get(self.next)
+            .is_some_and(|c| c.lo() < span.hi())
+        {
+            self.next += 1;
         }
     }
 
@@ -269,13 +283,27 @@ impl Printer<'_> {
     }
 
     fn rule_with(&mut self, rule: &ast::Rule, sort_headers: bool) {
-        let has_comments_inside = self
+        // A second `rule` header is an error (`duplicate-header`), and printed on a
+        // line of its own it would start a new rule: leave the rule as written (the
+        // canonical text, which has no source, prints every header).
+        let second_rule_header = rule
+            .headers
+            .iter()
+            .skip(1)
+            .any(|h| matches!(h.kind, HeaderKind::Rule { .. }));
+        if second_rule_header && !sort_headers {
+            self.verbatim(rule.span);
+            return;
+        }
+        // A comment on a line of its own needs the long form; one at the end of a line
+        // trails the one-liner, where the next formatting would put it anyway.
+        let has_own_line_comments = self
             .comments
             .get(self.next..)
             .unwrap_or(&[])
             .iter()
-            .any(|c| c.lo() > rule.span.lo() && c.lo() < rule.span.hi());
-        if !has_comments_inside {
+            .any(|c| c.lo() > rule.span.lo() && c.lo() < rule.span.hi() && self.on_own_line(*c));
+        if !has_own_line_comments {
             if let Some(line) = one_liner(rule) {
                 self.line(rule.span, &line);
                 return;
@@ -478,6 +506,11 @@ impl Printer<'_> {
         self.steps(steps);
         self.indent -= 1;
     }
+}
+
+/// `text` without whitespace, to compare what a line prints with the source.
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect()
 }
 
 fn end_span(step: &ast::Step) -> Span {
