@@ -2,7 +2,8 @@
 //!
 //! `cargo run --example embed` checks a rule set, registers a Slack handler and a
 //! custom `provision_laptop` action, feeds the engine a few CRM events (one of them
-//! redelivered), answers an approval, and prints the run history.
+//! redelivered), answers an approval, and prints the run history; then runs the same
+//! rules through the outbox, performing the effect on a thread of its own.
 
 use std::error::Error;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -134,6 +135,37 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("\nrun history:");
     for run in engine.history(20)? {
         print_run(&run);
+    }
+
+    outbox_host(analysis.program()?)
+}
+
+/// The same rules in a host that performs effects itself (a server): the engine puts
+/// each effect in its outbox, committed with the state that led to it, and the host
+/// takes them as data, performs them where it likes — another thread here — and
+/// answers. A retryable failure would come back at its backoff time on a `tick`.
+fn outbox_host(program: rulec::ir::Program) -> Result<(), Box<dyn Error>> {
+    println!("\nthrough the outbox:");
+    let mut engine = Engine::builder(program)
+        .outbox()
+        .clock(ManualClock::new("2026-11-02T10:00:00Z".parse()?))
+        .build()?;
+    engine.handle_json(EVENTS[0])?;
+    for effect in engine.take_effects()? {
+        println!(
+            "  effect {} of run {} (rule {}, step {}, attempt {})",
+            effect.action, effect.run, effect.rule, effect.step, effect.attempt
+        );
+        let key = effect.key.clone();
+        let outcome = std::thread::spawn(move || {
+            println!("  -> slack {}", effect.text("text").unwrap_or(""));
+            Outcome::done()
+        })
+        .join()
+        .map_err(|_| "the effect's thread panicked")?;
+        for run in engine.complete(&key, outcome)? {
+            print_run(&run);
+        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@
 extern crate alloc;
 
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod diagnostics;
 pub mod engine;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use rulec::diagnostics::Severity;
 use rulec::engine::{
-    Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus, SqliteStore,
+    Clock, Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus, SqliteStore,
     StepStatus, Store,
 };
 use rulec::ir::Program;
@@ -1157,4 +1157,256 @@ fn a_tick_resumes_exactly_the_runs_that_are_due_among_many_waiting() {
     assert_eq!(engine.tick().unwrap().len(), 290);
     assert_eq!(engine.next_due().unwrap(), None);
     assert_eq!(log.lock().unwrap().len(), 300);
+}
+
+// The outbox: effects as data, performed by the host.
+
+const UPSERT_THEN_SLACK: &str = r##"rule intake
+  when deals created and value > 0
+  do
+    upsert companies by domains { name: "{{name}} Co", domains: ["{{lower(name)}}.com"] } as org
+    http POST "https://api.example.com/sync" headers { Authorization: "Bearer {{secret("API_TOKEN")}}" } body { name: name, org: org } retry 2
+"##;
+
+/// What the `http` step of [`UPSERT_THEN_SLACK`] sends: its authorisation and org.
+fn sent(effect: &Effect) -> (String, String) {
+    (
+        effect.args["headers"]["Authorization"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        effect.args["body"]["org"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+fn outbox_engine(rules: &str, store: impl Store + 'static, clock: &ManualClock) -> Engine {
+    Engine::builder(program(rules))
+        .outbox()
+        .store(store)
+        .clock(clock.clone())
+        .secrets(|name| (name == "API_TOKEN").then(|| "tok-9f8e7d".to_string()))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_outbox_hands_each_effect_to_the_host_and_the_run_goes_on_with_its_answer() {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    assert_eq!(
+        runs[0].reason.as_deref(),
+        Some("waiting for `upsert` to be performed")
+    );
+    let effects = engine.take_effects().unwrap();
+    let [upsert] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (
+            upsert.action.as_str(),
+            upsert.rule.as_str(),
+            upsert.step.as_str()
+        ),
+        ("upsert", "intake", "0")
+    );
+    assert_eq!(upsert.run, runs[0].run);
+    assert_eq!(upsert.version, runs[0].version);
+    assert_eq!(upsert.attempt, 1);
+    // Taken: in flight, and not handed out twice.
+    let outbox = engine.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].1.state, rulec::engine::EffectState::InFlight);
+    assert!(engine.take_effects().unwrap().is_empty());
+
+    let runs = engine
+        .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting, "{runs:?}");
+    let effects = engine.take_effects().unwrap();
+    let [slack] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    // The binding from the first answer, the secret resolved for the host only.
+    assert_eq!(sent(slack), ("Bearer tok-9f8e7d".into(), "c-1".into()));
+    assert_eq!(slack.step, "1");
+    let entry = &engine.outbox().unwrap()[0].1;
+    assert!(!entry.input.to_string().contains("tok-9f8e7d"), "{entry:?}");
+
+    let runs = engine.complete(&slack.key, Outcome::done()).unwrap();
+    let done = runs.iter().find(|r| r.rule == "intake").unwrap();
+    assert_eq!(done.status, RunStatus::Completed, "{runs:?}");
+    assert_eq!(done.effects.len(), 2);
+    assert!(engine.outbox().unwrap().is_empty());
+    // A second answer changes nothing.
+    assert!(matches!(
+        engine.complete(&slack.key, Outcome::done()),
+        Err(rulec::engine::EngineError::NotPending(_))
+    ));
+    assert!(engine.take_effects().unwrap().is_empty());
+}
+
+#[test]
+fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once() {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
+    engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+        .unwrap();
+    let upsert = engine.take_effects().unwrap().remove(0);
+    engine
+        .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
+        .unwrap();
+    let slack = engine.take_effects().unwrap().remove(0);
+
+    let runs = engine
+        .complete(&slack.key, Outcome::retry("503 from the API"))
+        .unwrap();
+    assert!(
+        runs[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("waiting to try `http` again at"),
+        "{runs:?}"
+    );
+    let entry = engine.outbox().unwrap().remove(0).1;
+    assert_eq!(entry.state, rulec::engine::EffectState::Retrying);
+    assert_eq!(entry.attempt, 2);
+    let due = entry.due.unwrap();
+    let wait = (due - clock.now()).num_seconds();
+    assert!((5..=10).contains(&wait), "first backoff {wait}s");
+    // Not before its time, and an answer to the failed attempt is not taken twice.
+    assert!(engine.complete(&slack.key, Outcome::done()).is_err());
+    engine.tick().unwrap();
+    assert!(engine.take_effects().unwrap().is_empty());
+
+    clock.set(due);
+    engine.tick().unwrap();
+    let again = engine.take_effects().unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].key.as_str(), again[0].attempt),
+        (slack.key.as_str(), 2)
+    );
+    // The target's Retry-After wins over the backoff.
+    engine
+        .complete(&slack.key, Outcome::retry_after("429", 120))
+        .unwrap();
+    let entry = engine.outbox().unwrap().remove(0).1;
+    assert_eq!((entry.due.unwrap() - due).num_seconds(), 120);
+
+    clock.set(entry.due.unwrap());
+    engine.tick().unwrap();
+    let third = engine.take_effects().unwrap();
+    assert_eq!(third[0].attempt, 3);
+    // `retry 2`: the third attempt was the last.
+    let runs = engine
+        .complete(&slack.key, Outcome::retry("503 from the API"))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(runs[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("503 from the API"));
+    assert_eq!(runs[0].steps[1].attempts, 3);
+    assert!(engine.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn after_a_restart_the_outbox_hands_out_again_what_was_pending_or_in_flight() {
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let key = {
+        let mut engine =
+            outbox_engine(UPSERT_THEN_SLACK, SqliteStore::open(&path).unwrap(), &clock);
+        engine
+            .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+            .unwrap();
+        let upsert = engine.take_effects().unwrap().remove(0);
+        engine
+            .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
+            .unwrap();
+        let slack = engine.take_effects().unwrap().remove(0);
+        // The process dies with the message in flight.
+        slack.key
+    };
+    let text = state_files_text(&dir);
+    assert!(
+        !text.contains("tok-9f8e7d"),
+        "a secret reached the state files"
+    );
+
+    let mut engine = outbox_engine(UPSERT_THEN_SLACK, SqliteStore::open(&path).unwrap(), &clock);
+    let outbox = engine.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].0, key);
+    assert_eq!(outbox[0].1.state, rulec::engine::EffectState::InFlight);
+    // Redelivery of the event adds nothing to the outbox.
+    engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+        .unwrap();
+    let effects = engine.take_effects().unwrap();
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    assert_eq!(effects[0].key, key);
+    assert_eq!(
+        sent(&effects[0]),
+        ("Bearer tok-9f8e7d".into(), "c-1".into())
+    );
+    let runs = engine.complete(&key, Outcome::done()).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed, "{runs:?}");
+    assert!(engine.take_effects().unwrap().is_empty());
+    assert!(engine.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn an_outbox_ask_is_answered_like_an_inline_one() {
+    let rules = r##"rule approve
+  when deals created and value > 0
+  do
+    ask "ana@acme.com" "Approve {{name}}?" as approval
+    if approval.approved then
+      slack "#deals" "approved"
+    end
+"##;
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = outbox_engine(rules, MemoryStore::new(), &clock);
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+        .unwrap();
+    let ask = engine.take_effects().unwrap().remove(0);
+    assert_eq!(ask.action, "ask");
+    // The request is out; the run waits for the person's answer.
+    let waiting = engine.complete(&ask.key, Outcome::Defer).unwrap();
+    assert_eq!(waiting[0].reason.as_deref(), Some("waiting for an answer"));
+    assert!(engine.outbox().unwrap().is_empty());
+    engine
+        .resume(
+            &runs[0].run,
+            serde_json::json!({"approved": true, "answer": null}),
+        )
+        .unwrap();
+    let slack = engine.take_effects().unwrap();
+    assert_eq!(slack[0].text("text"), Some("approved"));
+}
+
+#[test]
+fn an_engine_can_move_to_another_thread_and_its_errors_say_why() {
+    fn send<T: Send>() {}
+    send::<Engine>();
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
+    let error = engine
+        .handle_json(r#"{"id":"e1","type":"record.created"}"#)
+        .unwrap_err();
+    let source = std::error::Error::source(&error).expect("an event error has a source");
+    assert_eq!(source.to_string(), error.to_string());
 }

@@ -1,6 +1,8 @@
 //! Engine invariants on generated event streams:
 //! - redelivery, any number of times and in any order, produces no effect twice: the
 //!   set of effects equals that of one clean, ordered delivery;
+//! - so does the outbox: answering effects in any order, late or twice gives the
+//!   effects the inline handlers give;
 //! - evaluation never panics, whatever well-typed (or ill-typed) values arrive;
 //! - nor does time: no events, one event, events and ticks at the ends of chrono's
 //!   range, with every example's schedules loaded.
@@ -131,6 +133,75 @@ proptest! {
         let expected = effects(program.clone(), &clean);
         let actual = effects(program, &messy);
         prop_assert_eq!(expected, actual);
+    }
+}
+
+/// The effects of `deliveries` through an outbox engine whose host takes effects
+/// after every event, answers them with the dry-run answer in the order `order`
+/// picks, leaves some for later events, and answers some twice.
+fn outbox_effects(program: Program, deliveries: &[String], order: &[u32]) -> BTreeSet<String> {
+    let mut engine = Engine::builder(program)
+        .outbox()
+        .store(MemoryStore::new())
+        .clock(ManualClock::new("2026-03-02T12:00:00Z".parse().unwrap()))
+        .build()
+        .unwrap();
+    let mut performed: Vec<String> = Vec::new();
+    let mut held: Vec<Effect> = Vec::new();
+    let mut picks = order.iter().cycle();
+    let mut answer = |engine: &mut Engine, held: &mut Vec<Effect>, all: bool| {
+        held.extend(engine.take_effects().unwrap());
+        while !held.is_empty() {
+            let pick = *picks.next().unwrap();
+            if !all && pick % 3 == 0 {
+                return; // late: answered after the next event
+            }
+            let effect = held.remove(pick as usize % held.len());
+            performed.push(format!(
+                "{} {} {}",
+                effect.action,
+                effect.key,
+                Json::Object(effect.args.clone())
+            ));
+            let outcome = rulec::engine::dry_run_answer(&effect);
+            engine.complete(&effect.key, outcome.clone()).unwrap();
+            if pick % 5 == 0 {
+                // Answered twice: refused, and nothing happens.
+                assert!(engine.complete(&effect.key, outcome).is_err());
+            }
+            held.extend(engine.take_effects().unwrap());
+        }
+    };
+    for line in deliveries {
+        engine.handle_json(line).unwrap();
+        answer(&mut engine, &mut held, false);
+    }
+    answer(&mut engine, &mut held, true);
+    assert!(engine.outbox().unwrap().is_empty());
+    let set: BTreeSet<String> = performed.iter().cloned().collect();
+    assert_eq!(performed.len(), set.len(), "an effect was performed twice");
+    set
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn outbox_answers_in_any_order_late_or_twice_give_the_inline_effects(
+        events in prop::collection::vec(logical(), 1..16),
+        copies in prop::collection::vec(1..3usize, 16),
+        order in prop::collection::vec(any::<u32>(), 1..48),
+    ) {
+        let program = analyze_text("p.rules", RULES).program().unwrap();
+        let clean: Vec<String> = events.iter().enumerate().map(|(n, e)| line(n, *e)).collect();
+        let redelivered: Vec<String> = clean
+            .iter()
+            .enumerate()
+            .flat_map(|(n, text)| std::iter::repeat_n(text.clone(), copies[n % copies.len()]))
+            .collect();
+        let inline = effects(program.clone(), &clean);
+        let outbox = outbox_effects(program, &redelivered, &order);
+        prop_assert_eq!(inline, outbox);
     }
 }
 

@@ -23,6 +23,12 @@ pub struct Effect {
     pub key: String,
     /// The rule that caused it.
     pub rule: String,
+    /// The rule's version (a hash of its text): which text the run follows.
+    pub version: String,
+    /// The run that waits for it.
+    pub run: String,
+    /// The step's position in the rule (`2`, `3.1.0` inside a branch).
+    pub step: String,
     /// The record it concerns, when there is one: object and id.
     pub record: Option<(String, String)>,
     /// 1 for the first attempt, more on `retry`.
@@ -38,6 +44,7 @@ impl Effect {
 
 /// What a handler answers.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Done; the output is bound by `as` (HTTP response body, created record's id …).
     Done(Json),
@@ -49,6 +56,9 @@ pub enum Outcome {
         message: String,
         /// Whether trying again may help.
         retryable: bool,
+        /// When the target said to try again (a `Retry-After`), in seconds; in the
+        /// outbox it replaces the engine's backoff.
+        retry_after: Option<u64>,
     },
 }
 
@@ -63,6 +73,16 @@ impl Outcome {
         Outcome::Error {
             message: message.into(),
             retryable: true,
+            retry_after: None,
+        }
+    }
+
+    /// A retryable error whose target said when to try again (`Retry-After`).
+    pub fn retry_after(message: impl Into<String>, seconds: u64) -> Outcome {
+        Outcome::Error {
+            message: message.into(),
+            retryable: true,
+            retry_after: Some(seconds),
         }
     }
 
@@ -71,6 +91,7 @@ impl Outcome {
         Outcome::Error {
             message: message.into(),
             retryable: false,
+            retry_after: None,
         }
     }
 }
@@ -436,6 +457,9 @@ mod tests {
             args: Map::new(),
             key: "k".into(),
             rule: "r".into(),
+            version: "v".into(),
+            run: "run".into(),
+            step: "0".into(),
             record: None,
             attempt: 1,
         };

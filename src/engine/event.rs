@@ -19,6 +19,7 @@ use crate::schema::Schema;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventKind {
     /// `record.created`
     RecordCreated,

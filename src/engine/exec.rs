@@ -14,6 +14,7 @@ use super::compile::{Arg, ArgValue, Compiled, EffectKind, Op, OpKind};
 use super::effect::{idempotency_key, slack_escape, Effect, EffectRecord, Handlers, Kept, Outcome};
 use super::eval::{self, Node, Scope, World};
 use super::event::Event;
+use super::outbox::{EffectState, OutboxEntry};
 use super::record::{Layouts, Record, Snapshot};
 use super::run::{RunRecord, RunState, StepLog, StepStatus, Waiting};
 use super::store::{Space, Store, StoreError};
@@ -40,6 +41,8 @@ pub(super) struct Env<'a> {
     pub revealed: Vec<String>,
     /// A store failure noticed during evaluation.
     pub failed: Option<StoreError>,
+    /// Effects handed to the outbox, for the host to take.
+    pub pending: &'a mut Vec<Effect>,
 }
 
 impl World for Env<'_> {
@@ -142,6 +145,27 @@ pub(super) enum Flow {
     Fail(String),
 }
 
+/// A step's effect on its way to a handler or the outbox: what its answer needs.
+struct Step<'s> {
+    op: &'s Op,
+    kind: &'s EffectKind,
+    binding: Option<u16>,
+    explicit_key: bool,
+    /// The step's index in the run's log.
+    log: usize,
+    shown: Map<String, Json>,
+    fields: Vec<(String, Val)>,
+    started: Instant,
+}
+
+/// What a handler's answer leads to.
+enum Answered {
+    /// The walk goes on (or ends, or waits) like this.
+    Flow(Flow),
+    /// Try again (after this many seconds, if the target said).
+    Retry(Option<u64>),
+}
+
 /// One run in progress.
 pub(super) struct Exec<'a> {
     pub env: Env<'a>,
@@ -166,6 +190,12 @@ pub(super) struct Exec<'a> {
     next_pc: Vec<u32>,
     /// A recipient argument of the step being run that came out empty.
     empty_recipient: Option<String>,
+    /// Effects go to the outbox instead of the handlers.
+    pub outbox: bool,
+    /// The host's answer to the outbox effect this run waits for.
+    pub completion: Option<(String, Outcome)>,
+    /// Runs that waited for the same outbox effect as this one, once it is answered.
+    pub waiters: Vec<String>,
 }
 
 impl<'a> Exec<'a> {
@@ -195,6 +225,9 @@ impl<'a> Exec<'a> {
             occurrence: None,
             next_pc: Vec::new(),
             empty_recipient: None,
+            outbox: false,
+            completion: None,
+            waiters: Vec::new(),
         }
     }
 
@@ -212,6 +245,13 @@ impl<'a> Exec<'a> {
             failure: self.failure.clone(),
             bindings: self.bindings.clone(),
             pc,
+            seen: matches!(waiting, Waiting::Effect { .. })
+                .then(|| {
+                    self.record
+                        .as_ref()
+                        .map(|r| (r.0.clone(), self.old.as_ref().map(|o| o.0.clone())))
+                })
+                .flatten(),
             waiting,
             chain: self.chain.clone(),
             occurrence: self.occurrence,
@@ -612,74 +652,202 @@ impl<'a> Exec<'a> {
         let mut effect = Effect {
             action: action.to_string(),
             args: real,
-            key: key.clone(),
+            key,
             rule: self.rule.ir.id.clone(),
+            version: self.rule.ir.version.clone(),
+            run: self.run.run.clone(),
+            step: op.path.clone(),
             record: self.record_ref(),
             attempt: 0,
         };
+        let step = Step {
+            op,
+            kind,
+            binding,
+            explicit_key: explicit_key.is_some(),
+            log: i,
+            shown,
+            fields,
+            started,
+        };
+        if self.outbox {
+            return self.through_outbox(step, effect);
+        }
         loop {
             effect.attempt += 1;
             let outcome = self.handlers.call(&effect);
-            self.run.steps[i].attempts = effect.attempt;
-            self.run.steps[i].duration_us = started.elapsed().as_micros() as u64;
-            match outcome {
-                Outcome::Done(output) => {
-                    let (output, follow) =
-                        self.consequences(kind, &key, &effect.args, &fields, output)?;
-                    // Kept before anything else: from here a crash must not make the
-                    // effect happen again, and its follow-up must survive with it.
-                    let kept = Kept::Done {
-                        output: output.clone(),
-                        follow: follow.clone(),
-                        at: explicit_key.is_none().then(|| self.now.timestamp()),
-                    };
-                    self.env.store.effect_done(&key, &kept.to_json())?;
-                    self.run.effects.push(EffectRecord {
-                        action: action.to_string(),
-                        args: shown.clone(),
-                        key: key.clone(),
-                    });
-                    if !output.is_null() {
-                        self.run.steps[i].output = Some(output.clone());
-                    }
-                    if let Some(b) = binding {
-                        self.bindings[b as usize] = self.bound(kind, &output);
-                    }
-                    if let Some(event) = follow {
-                        self.write_back(kind, &event)?;
-                        self.follow.push((event, false));
-                    }
-                    return Ok(Flow::Next);
+            match self.answered(&step, &effect, outcome)? {
+                Answered::Flow(flow) => return Ok(flow),
+                Answered::Retry(_) => continue,
+            }
+        }
+    }
+
+    /// Goes on after the answer to attempt `effect.attempt` of a step's effect.
+    fn answered(
+        &mut self,
+        step: &Step,
+        effect: &Effect,
+        outcome: Outcome,
+    ) -> Result<Answered, StoreError> {
+        let i = step.log;
+        let key = &effect.key;
+        self.run.steps[i].attempts = effect.attempt;
+        self.run.steps[i].duration_us = step.started.elapsed().as_micros() as u64;
+        match outcome {
+            Outcome::Done(output) => {
+                let (output, follow) =
+                    self.consequences(step.kind, key, &effect.args, &step.fields, output)?;
+                // Kept before anything else: from here a crash must not make the
+                // effect happen again, and its follow-up must survive with it.
+                let kept = Kept::Done {
+                    output: output.clone(),
+                    follow: follow.clone(),
+                    at: (!step.explicit_key).then(|| self.now.timestamp()),
+                };
+                self.env.store.effect_done(key, &kept.to_json())?;
+                self.run.effects.push(EffectRecord {
+                    action: effect.action.clone(),
+                    args: step.shown.clone(),
+                    key: key.clone(),
+                });
+                if !output.is_null() {
+                    self.run.steps[i].output = Some(output.clone());
                 }
-                Outcome::Defer => {
-                    // The request is out (an approval asked): a run derived again
-                    // after a crash waits for its answer instead of asking twice.
-                    self.env
-                        .store
-                        .effect_done(&key, &Kept::Deferred.to_json())?;
-                    self.run.steps[i].status = StepStatus::Waiting;
-                    return Ok(Flow::Suspend(Waiting::Answer {
-                        key,
-                        binding,
-                        timeout: None,
-                        log: i,
-                    }));
+                if let Some(b) = step.binding {
+                    self.bindings[b as usize] = self.bound(step.kind, &output);
                 }
-                Outcome::Error { message, retryable } => {
-                    if retryable && effect.attempt <= op.retry {
-                        continue;
+                if let Some(event) = follow {
+                    self.write_back(step.kind, &event)?;
+                    self.follow.push((event, false));
+                }
+                Ok(Answered::Flow(Flow::Next))
+            }
+            Outcome::Defer => {
+                // The request is out (an approval asked): a run derived again
+                // after a crash waits for its answer instead of asking twice.
+                self.env.store.effect_done(key, &Kept::Deferred.to_json())?;
+                self.run.steps[i].status = StepStatus::Waiting;
+                Ok(Answered::Flow(Flow::Suspend(Waiting::Answer {
+                    key: key.clone(),
+                    binding: step.binding,
+                    timeout: None,
+                    log: i,
+                })))
+            }
+            Outcome::Error {
+                message,
+                retryable,
+                retry_after,
+            } => {
+                if retryable && effect.attempt <= step.op.retry {
+                    return Ok(Answered::Retry(retry_after));
+                }
+                let message = self.scrub(&message);
+                self.run.steps[i].error = Some(message.clone());
+                if step.op.continue_on_error {
+                    self.run.steps[i].status = StepStatus::Continued;
+                    return Ok(Answered::Flow(Flow::Next));
+                }
+                self.run.steps[i].status = StepStatus::Failed;
+                Ok(Answered::Flow(self.failed_step(step.op, i, message)))
+            }
+        }
+    }
+
+    /// The outbox's side of a step's effect: the host's answer if this walk carries
+    /// it; otherwise the run parks on the key, and the effect is handed to the host
+    /// unless it already has it or a retry is not yet due.
+    fn through_outbox(&mut self, step: Step, mut effect: Effect) -> Result<Flow, StoreError> {
+        let key = effect.key.clone();
+        let entry = OutboxEntry::load(&*self.env.store, &key)?;
+        effect.attempt = entry.as_ref().map_or(1, |e| e.attempt);
+        let answer = match self.completion.take() {
+            Some((id, outcome)) if id == key => Some(outcome),
+            other => {
+                self.completion = other;
+                None
+            }
+        };
+        if let Some(outcome) = answer {
+            let mut entry = entry;
+            match self.answered(&step, &effect, outcome)? {
+                Answered::Flow(flow) => {
+                    self.env.store.remove(Space::Outbox, &key)?;
+                    self.waiters = entry.map(|e| e.also).unwrap_or_default();
+                    return Ok(flow);
+                }
+                Answered::Retry(retry_after) => {
+                    let wait = super::outbox::backoff(&key, effect.attempt, retry_after);
+                    let due =
+                        super::value::shift(self.now, i64::try_from(wait).unwrap_or(i64::MAX))
+                            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    if let Some(entry) = &mut entry {
+                        entry.attempt = effect.attempt + 1;
+                        entry.state = EffectState::Retrying;
+                        entry.due = Some(due);
+                        entry.save(self.env.store, &key)?;
                     }
-                    let message = self.scrub(&message);
-                    self.run.steps[i].error = Some(message.clone());
-                    if op.continue_on_error {
-                        self.run.steps[i].status = StepStatus::Continued;
-                        return Ok(Flow::Next);
-                    }
-                    self.run.steps[i].status = StepStatus::Failed;
-                    return Ok(self.failed_step(op, i, message));
+                    return Ok(self.park_on_effect(&step, key, Some(due)));
                 }
             }
         }
+        match entry {
+            None => {
+                let entry = OutboxEntry {
+                    run: effect.run.clone(),
+                    rule: effect.rule.clone(),
+                    version: effect.version.clone(),
+                    step: effect.step.clone(),
+                    action: effect.action.clone(),
+                    attempt: 1,
+                    state: EffectState::Pending,
+                    due: None,
+                    input: Json::Object(step.shown.clone()),
+                    error: None,
+                    also: Vec::new(),
+                    queued: self.now,
+                };
+                entry.save(self.env.store, &key)?;
+                self.env.pending.push(effect);
+                Ok(self.park_on_effect(&step, key, None))
+            }
+            // Another run reached a shared `key` first: this one waits for its answer.
+            Some(mut entry) if entry.run != effect.run => {
+                if !entry.also.contains(&effect.run) {
+                    entry.also.push(effect.run.clone());
+                    entry.save(self.env.store, &key)?;
+                }
+                Ok(self.park_on_effect(&step, key, None))
+            }
+            Some(entry) if entry.due.is_some_and(|due| due > self.now) => {
+                Ok(self.park_on_effect(&step, key, entry.due))
+            }
+            // A retry that is due, or an effect derived again after a restart.
+            Some(mut entry) => {
+                if entry.state == EffectState::Retrying {
+                    entry.state = EffectState::Pending;
+                    entry.due = None;
+                    entry.save(self.env.store, &key)?;
+                }
+                self.env.pending.push(effect);
+                Ok(self.park_on_effect(&step, key, None))
+            }
+        }
+    }
+
+    /// Parks the run at the effect's own step, to run it again with the answer.
+    fn park_on_effect(&mut self, step: &Step, key: String, due: Option<DateTime<Utc>>) -> Flow {
+        self.run.steps[step.log].status = StepStatus::Waiting;
+        if let Some(last) = self.next_pc.last_mut() {
+            *last = last.saturating_sub(1);
+        }
+        Flow::Suspend(Waiting::Effect {
+            key,
+            binding: step.binding,
+            due,
+            log: step.log,
+        })
     }
 
     fn failed_step(&mut self, op: &Op, log: usize, message: String) -> Flow {
@@ -1027,18 +1195,22 @@ impl<'a> Exec<'a> {
                 self.writes.push((slot, current));
             }
             if let Some(record) = &mut self.record {
-                record.0[slot as usize] = new;
+                record.0[slot as usize] = new.clone();
                 if let Some(id) = self.run.record.clone() {
                     let layout = &self.env.layouts.objects[object as usize];
-                    let at = self
-                        .env
-                        .store
-                        .record(&layout.object, &id)?
-                        .and_then(|s| s.at);
+                    // Only the attribute written: the snapshot may be newer than what
+                    // the run saw (a late event, an outbox answer that came late).
+                    let stored = self.env.store.record(&layout.object, &id)?;
+                    let at = stored.as_ref().and_then(|s| s.at);
+                    let mut values = match stored {
+                        Some(s) => s.aligned(layout),
+                        None => record.clone(),
+                    };
+                    values.0[slot as usize] = new;
                     let snapshot = Snapshot {
                         at,
                         names: layout.names.clone(),
-                        values: record.clone(),
+                        values,
                     };
                     let object_name = layout.object.clone();
                     self.env

@@ -75,6 +75,7 @@ impl Engine {
             refused: None,
             revealed: Vec::new(),
             failed: None,
+            pending: &mut self.pending,
         }
     }
 
@@ -409,7 +410,9 @@ impl Engine {
         }
         record.at = now;
         let handlers = self.handlers.clone();
+        let outbox = self.outbox;
         let mut exec = Exec::new(self.env(), &handlers, rule, now, start.event, record);
+        exec.outbox = outbox;
         exec.record = start.facts.new;
         exec.old = start.facts.old;
         exec.failure = start.failure;
@@ -669,6 +672,19 @@ pub(super) fn conclude(
                 } => {
                     format!("waiting for an answer (until {})", t.to_rfc3339())
                 }
+                Waiting::Effect {
+                    due: Some(due),
+                    log,
+                    ..
+                } => format!(
+                    "waiting to try `{}` again at {}",
+                    exec.run.steps.get(*log).map_or("", |s| s.action.as_str()),
+                    due.to_rfc3339()
+                ),
+                Waiting::Effect { log, .. } => format!(
+                    "waiting for `{}` to be performed",
+                    exec.run.steps.get(*log).map_or("", |s| s.action.as_str())
+                ),
                 _ => "waiting for an answer".to_string(),
             });
             let state: RunState = exec.state(pc, waiting);

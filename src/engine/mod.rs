@@ -54,6 +54,7 @@ mod eval;
 mod event;
 mod exec;
 mod intake;
+mod outbox;
 mod probe;
 mod record;
 mod run;
@@ -76,6 +77,7 @@ pub use effect::{
 pub use eval::{holds, NoWorld, Node, Now, Scope, World};
 pub use event::{Event, EventError, EventKind, Partial};
 pub use exec::SecretFn;
+pub use outbox::{backoff, EffectState, OutboxEntry};
 pub use record::{Layout, Layouts, Record, Snapshot};
 pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
 pub use store::{index_keys, MemoryStore, Space, SqliteStore, Store, StoreError};
@@ -89,6 +91,7 @@ pub const DEFAULT_MAX_DEPTH: u32 = 8;
 
 /// Why an engine could not be built or an operation failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum EngineError {
     /// The program does not fit this engine (a hand-edited or foreign IR file).
     Program(String),
@@ -102,6 +105,8 @@ pub enum EngineError {
     UnknownRule(String),
     /// `fire` named a rule that is not scheduled.
     NotScheduled(String),
+    /// `complete` named no effect in the outbox (answered already, or never there).
+    NotPending(String),
 }
 
 impl fmt::Display for EngineError {
@@ -112,6 +117,9 @@ impl fmt::Display for EngineError {
             EngineError::Event(e) => e.fmt(f),
             EngineError::NotWaiting(run) => write!(f, "no run `{run}` is waiting for an answer"),
             EngineError::UnknownRule(rule) => write!(f, "no rule `{rule}` is loaded"),
+            EngineError::NotPending(effect) => {
+                write!(f, "no effect `{effect}` is waiting in the outbox")
+            }
             EngineError::NotScheduled(rule) => {
                 write!(f, "rule `{rule}` runs on events, not on a schedule")
             }
@@ -119,7 +127,15 @@ impl fmt::Display for EngineError {
     }
 }
 
-impl std::error::Error for EngineError {}
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EngineError::Store(e) => Some(e),
+            EngineError::Event(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
@@ -143,6 +159,7 @@ pub struct Builder {
     max_depth: u32,
     retention: i64,
     clock_window: i64,
+    outbox: bool,
 }
 
 /// How long delivered-event markers, done effect keys and run history are kept
@@ -211,6 +228,17 @@ impl Builder {
         self
     }
 
+    /// Puts effects in the outbox instead of calling the handlers (serve.md §1): a
+    /// run parks on each effect until the host, having taken it with
+    /// [`Engine::take_effects`] and performed it, answers with [`Engine::complete`].
+    /// The engine then does no I/O of its own: a host can perform effects
+    /// concurrently, retry with backoff, and outlive a crash between commit and
+    /// effect.
+    pub fn outbox(mut self) -> Builder {
+        self.outbox = true;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let layouts = Layouts::new(&self.program.schema);
@@ -254,6 +282,9 @@ impl Builder {
             next_due: None,
             last_schedule_minute: None,
             next_schedule: None,
+            outbox: self.outbox,
+            pending: Vec::new(),
+            recovered: false,
         })
     }
 }
@@ -286,6 +317,12 @@ pub struct Engine {
     last_schedule_minute: Option<i64>,
     /// The next schedule occurrence, as of the last look at the schedules.
     next_schedule: Option<DateTime<Utc>>,
+    /// Effects go to the outbox (see [`Builder::outbox`]).
+    outbox: bool,
+    /// Effects put in the outbox and not yet taken by the host.
+    pending: Vec<Effect>,
+    /// Whether the outbox left by an earlier process has been handed out again.
+    recovered: bool,
 }
 
 impl fmt::Debug for Engine {
@@ -309,6 +346,7 @@ impl Engine {
             max_depth: DEFAULT_MAX_DEPTH,
             retention: DEFAULT_RETENTION_SECONDS,
             clock_window: DEFAULT_CLOCK_WINDOW_SECONDS,
+            outbox: false,
         }
     }
 

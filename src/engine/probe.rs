@@ -59,6 +59,7 @@ impl Engine {
                     refused: None,
                     revealed: Vec::new(),
                     failed: None,
+                    pending: &mut self.pending,
                 };
                 &mut env
             };

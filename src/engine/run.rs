@@ -10,6 +10,7 @@ use super::value::Val;
 /// How a run ended (or where it stands).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Every step ran (or `stop`).
     Completed,
@@ -39,6 +40,7 @@ impl RunStatus {
 /// What happened at one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StepStatus {
     /// The effect was done.
     Done,
@@ -142,6 +144,7 @@ pub struct RunRecord {
 /// What an unfinished run waits for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "for", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Waiting {
     /// `wait`: a time.
     Time {
@@ -157,6 +160,18 @@ pub enum Waiting {
         /// `ask … timeout`: when to go on without an answer.
         timeout: Option<DateTime<Utc>>,
         /// The step's log index, to complete on resume.
+        log: usize,
+    },
+    /// An effect in the outbox ([`super::Builder::outbox`]): the host performs it and
+    /// answers with `Engine::complete`; a retry waits for its due time.
+    Effect {
+        /// The effect's idempotency key, which is also its id in the outbox.
+        key: String,
+        /// Binding index for the effect's output.
+        binding: Option<u16>,
+        /// When a retry is due (`None`: waiting for the host's answer).
+        due: Option<DateTime<Utc>>,
+        /// The step's log index, replaced when the step runs again.
         log: usize,
     },
 }
@@ -180,6 +195,11 @@ pub struct RunState {
     pub chain: Vec<String>,
     /// The zone-less reference time of a schedule run.
     pub occurrence: Option<DateTime<Utc>>,
+    /// The record (and its values before the event) as the run saw them, kept while
+    /// it waits for an outbox effect: it goes on with what it had, as it would have
+    /// with an inline answer. After a `wait` or an `ask` the record is read afresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<(Vec<Val>, Option<Vec<Val>>)>,
 }
 
 impl RunState {
@@ -188,6 +208,7 @@ impl RunState {
         match &self.waiting {
             Waiting::Time { until } => Some(*until),
             Waiting::Answer { timeout, .. } => *timeout,
+            Waiting::Effect { due, .. } => *due,
         }
     }
 }

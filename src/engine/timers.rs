@@ -6,11 +6,12 @@ use serde_json::{json, Value as Json};
 
 use super::compile::When;
 use super::due::{self, Parked};
-use super::effect::Kept;
+use super::effect::{Kept, Outcome};
 use super::eval::{self, Scope};
 use super::event::{self, Event};
 use super::exec::Exec;
 use super::intake::{conclude, Facts, Start};
+use super::record::Record;
 use super::run::{RunRecord, RunState, RunStatus, StepStatus, Waiting};
 use super::schedule;
 use super::store::{Space, StoreError};
@@ -232,6 +233,18 @@ impl Engine {
         answer: Option<Json>,
         out: &mut Vec<RunRecord>,
     ) -> Result<(), EngineError> {
+        self.resume_with(run, answer, None, out)
+    }
+
+    /// [`Engine::resume_run`], or — for a run parked on an outbox effect — going on
+    /// with the host's `completion` of it (`None`: hand the effect out again).
+    pub(super) fn resume_with(
+        &mut self,
+        run: &str,
+        answer: Option<Json>,
+        completion: Option<(String, Outcome)>,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), EngineError> {
         let Some(value) = self.store.get(Space::Runs, run)? else {
             return Err(EngineError::NotWaiting(run.to_string()));
         };
@@ -239,6 +252,11 @@ impl Engine {
             .map_err(|e| StoreError(format!("damaged waiting run `{run}`: {e}")))?;
         if answer.is_some() && !matches!(state.waiting, Waiting::Answer { .. }) {
             return Err(EngineError::NotWaiting(run.to_string()));
+        }
+        if let Some((id, _)) = &completion {
+            if !matches!(&state.waiting, Waiting::Effect { key, .. } if key == id) {
+                return Err(EngineError::NotPending(id.clone()));
+            }
         }
         let rules = self.rules.clone();
         let rule = match self.by_id.get(&state.record.rule) {
@@ -284,14 +302,28 @@ impl Engine {
                 .map(|s| s.aligned(&self.layouts.objects[o as usize])),
             _ => None,
         };
+        // Waiting for an effect, it goes on with the record it had.
+        let record_values = match &state.seen {
+            Some((values, _)) => Some(Record(values.clone())),
+            None => record_values,
+        };
+        let old_values = state
+            .seen
+            .as_ref()
+            .and_then(|(_, old)| old.clone())
+            .map(Record);
         let mut record = state.record.clone();
         record.status = RunStatus::Completed;
         record.reason = None;
         record.at = now;
         let handlers = self.handlers.clone();
         let depth = record.depth;
+        let outbox = self.outbox;
         let mut exec = Exec::new(self.env(), &handlers, rule, now, event.as_ref(), record);
+        exec.outbox = outbox;
+        exec.completion = completion;
         exec.record = record_values;
+        exec.old = old_values;
         exec.failure = state.failure.clone();
         exec.bindings = state.bindings.clone();
         exec.bindings.resize(rule.bindings.len(), Val::Empty);
@@ -334,7 +366,12 @@ impl Engine {
                 step.output = Some(output);
             }
         }
+        if let Waiting::Effect { log, .. } = &state.waiting {
+            // The effect's step runs again, and logs itself again.
+            exec.run.steps.truncate(*log);
+        }
         let (flow, pc) = exec.walk(&state.pc)?;
+        let waiters = std::mem::take(&mut exec.waiters);
         let mut follow = Vec::new();
         let (record, due) = conclude(exec, flow, pc, &mut follow)?;
         if let Some(due) = due {
@@ -342,6 +379,12 @@ impl Engine {
         }
         self.finish(rule, record, depth, out, &mut follow)?;
         self.drain(follow, out)?;
+        // Runs that shared the effect's key go on with what it left (its kept output).
+        for waiter in waiters {
+            if self.store.get(Space::Runs, &waiter)?.is_some() {
+                self.resume_with(&waiter, None, None, out)?;
+            }
+        }
         Ok(())
     }
 }
@@ -350,6 +393,9 @@ impl Engine {
     /// Removes a waiting run and its place in the due-time index.
     fn forget_run(&mut self, run: &str, state: &RunState) -> Result<(), StoreError> {
         self.store.remove(Space::Runs, run)?;
+        if let Waiting::Effect { key, .. } = &state.waiting {
+            self.store.remove(Space::Outbox, key)?;
+        }
         if let Some(d) = state.due() {
             due::unpark(self.store.as_mut(), Parked::Run, run, d)?;
         }

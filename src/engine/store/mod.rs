@@ -23,6 +23,7 @@ use super::value::Val;
 
 /// The kinds of small state the engine keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Space {
     /// `(rule, event)` pairs already handled: redelivery is suppressed as a duplicate.
     Delivered,
@@ -45,11 +46,14 @@ pub enum Space {
     /// When waiting runs and coalesce windows fall due, in time order (keys from
     /// `due.rs`): a tick reads only what is due.
     Due,
+    /// Effects a host is to perform ([`crate::engine::Builder::outbox`]), by
+    /// idempotency key: which run waits for each, its attempt and state.
+    Outbox,
 }
 
 impl Space {
     /// Every space.
-    pub const ALL: [Space; 10] = [
+    pub const ALL: [Space; 11] = [
         Space::Delivered,
         Space::Effects,
         Space::Flags,
@@ -60,6 +64,7 @@ impl Space {
         Space::Watermarks,
         Space::Streaks,
         Space::Due,
+        Space::Outbox,
     ];
 
     /// A stable name, for on-disk tables.
@@ -75,6 +80,7 @@ impl Space {
             Space::Watermarks => "watermarks",
             Space::Streaks => "streaks",
             Space::Due => "due",
+            Space::Outbox => "outbox",
         }
     }
 
