@@ -1410,3 +1410,69 @@ fn an_engine_can_move_to_another_thread_and_its_errors_say_why() {
     let source = std::error::Error::source(&error).expect("an event error has a source");
     assert_eq!(source.to_string(), error.to_string());
 }
+
+#[test]
+fn the_sqlite_store_reads_its_own_writes_before_a_commit_and_only_commits_survive() {
+    use rulec::engine::{Record, Snapshot, Val};
+    let snapshot = |domain: &str| {
+        Arc::new(Snapshot {
+            at: None,
+            names: vec![Arc::<str>::from("name"), Arc::from("domains")].into(),
+            values: Record(vec![
+                Val::text("Acme"),
+                Val::List(vec![Val::text(domain)].into()),
+            ]),
+        })
+    };
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.index("companies", &["domains"]).unwrap();
+        store
+            .put_record("companies", "c1", snapshot("acme.com"))
+            .unwrap();
+        store.commit().unwrap();
+        // A write not yet committed is what reads, lookups and scans see…
+        store
+            .put_record("companies", "c1", snapshot("acme.io"))
+            .unwrap();
+        assert_eq!(
+            store.record("companies", "c1").unwrap(),
+            Some(snapshot("acme.io"))
+        );
+        assert_eq!(
+            store.find("companies", "domains", "acme.io").unwrap(),
+            ["c1"]
+        );
+        assert!(store
+            .find("companies", "domains", "acme.com")
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.records("companies").unwrap()[0].1,
+            snapshot("acme.io")
+        );
+        // …and dies with the process if no commit follows.
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    store.index("companies", &["domains"]).unwrap();
+    assert_eq!(
+        store.record("companies", "c1").unwrap(),
+        Some(snapshot("acme.com"))
+    );
+    assert_eq!(
+        store.find("companies", "domains", "acme.com").unwrap(),
+        ["c1"]
+    );
+    store
+        .put_record("companies", "c1", snapshot("acme.io"))
+        .unwrap();
+    store.commit().unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.record("companies", "c1").unwrap(),
+        Some(snapshot("acme.io"))
+    );
+}

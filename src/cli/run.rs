@@ -43,6 +43,13 @@ pub(super) struct RunArgs {
     /// every later event. 0 turns the check off.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     clock_window: u32,
+    /// How many days of stream time delivered events, the effects they caused and the
+    /// run history are remembered: an event delivered again after that runs again,
+    /// and an event older than that is refused. Effects with an explicit `key` are
+    /// remembered for good.
+    #[arg(long, value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    retention: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     format: RunFormat,
@@ -141,6 +148,7 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
         .handlers(dry_run_handlers())
         .clock(clock.clone())
         .clock_window(i64::from(args.clock_window) * 86_400)
+        .retention(i64::from(args.retention) * 86_400)
         .secrets(|name| {
             std::env::var(name)
                 .ok()

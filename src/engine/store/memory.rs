@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::{index_keys, Result, Space, Store};
+use super::{Result, Space, Store};
 use crate::engine::record::Snapshot;
 use crate::engine::run::RunRecord;
 
@@ -59,26 +59,18 @@ impl MemoryStore {
     }
 
     /// Adds (`add`) or removes a record's entries in the lookup index.
-    fn reindex(&mut self, object: &str, id: &str, snapshot: &Snapshot, add: bool) {
-        let Some(attributes) = self.indexed.get(object) else {
-            return;
-        };
-        for attribute in attributes {
-            let Some(slot) = snapshot.names.iter().position(|n| **n == **attribute) else {
-                continue;
-            };
-            for key in index_keys(snapshot.values.get(slot as u16)) {
-                let entry = Self::lookup_key(object, attribute, &key);
-                if add {
-                    let ids = self.lookup.entry(entry).or_default();
-                    if !ids.iter().any(|i| i == id) {
-                        ids.push(id.to_string());
-                    }
-                } else if let Some(ids) = self.lookup.get_mut(&entry) {
-                    ids.retain(|i| i != id);
-                    if ids.is_empty() {
-                        self.lookup.remove(&entry);
-                    }
+    fn reindex(&mut self, object: &str, id: &str, keys: &[(String, String)], add: bool) {
+        for (attribute, key) in keys {
+            let entry = Self::lookup_key(object, attribute, key);
+            if add {
+                let ids = self.lookup.entry(entry).or_default();
+                if !ids.iter().any(|i| i == id) {
+                    ids.push(id.to_string());
+                }
+            } else if let Some(ids) = self.lookup.get_mut(&entry) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.lookup.remove(&entry);
                 }
             }
         }
@@ -91,11 +83,17 @@ impl Store for MemoryStore {
     }
 
     fn put_record(&mut self, object: &str, id: &str, snapshot: Arc<Snapshot>) -> Result<()> {
-        if self.indexed.contains_key(object) {
-            if let Some(old) = self.record(object, id)? {
-                self.reindex(object, id, &old, false);
+        if let Some(attributes) = self.indexed.get(object) {
+            let wanted = super::snapshot_keys(attributes, &snapshot);
+            let had = self
+                .record(object, id)?
+                .map(|old| super::snapshot_keys(attributes, &old))
+                .unwrap_or_default();
+            // Most writes leave the indexed values as they were.
+            if had != wanted {
+                self.reindex(object, id, &had, false);
+                self.reindex(object, id, &wanted, true);
             }
-            self.reindex(object, id, &snapshot, true);
         }
         let records = match self.records.get_mut(object) {
             Some(records) => records,
@@ -111,8 +109,10 @@ impl Store for MemoryStore {
     }
 
     fn remove_record(&mut self, object: &str, id: &str) -> Result<()> {
-        if let Some(old) = self.record(object, id)? {
-            self.reindex(object, id, &old, false);
+        if let (Some(old), Some(attributes)) = (self.record(object, id)?, self.indexed.get(object))
+        {
+            let had = super::snapshot_keys(attributes, &old);
+            self.reindex(object, id, &had, false);
         }
         if let Some(records) = self.records.get_mut(object) {
             records.remove(id);
@@ -200,10 +200,11 @@ impl Store for MemoryStore {
         }
         self.lookup
             .retain(|k, _| !k.starts_with(&format!("{object}\u{1f}")));
-        self.indexed.insert(object.to_string(), attributes);
         for (id, snapshot) in self.records(object)? {
-            self.reindex(object, &id, &snapshot, true);
+            let keys = super::snapshot_keys(&attributes, &snapshot);
+            self.reindex(object, &id, &keys, true);
         }
+        self.indexed.insert(object.to_string(), attributes);
         Ok(())
     }
 

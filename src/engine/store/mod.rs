@@ -209,6 +209,22 @@ fn find_in(records: Vec<(String, Arc<Snapshot>)>, attribute: &str, key: &str) ->
         .collect()
 }
 
+/// The lookup-index entries of a snapshot, `(attribute, key)`, sorted: one per
+/// [`index_keys`] of each of `attributes` it has.
+pub(super) fn snapshot_keys(attributes: &[String], snapshot: &Snapshot) -> Vec<(String, String)> {
+    let mut keys = Vec::new();
+    for attribute in attributes {
+        if let Some(slot) = snapshot.names.iter().position(|n| **n == **attribute) {
+            for key in index_keys(snapshot.values.get(slot as u16)) {
+                keys.push((attribute.clone(), key));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// The keys under which an indexed attribute finds its record: the lowercased text
 /// of the value, one per element of a list (`domains`, `email_addresses`).
 pub fn index_keys(value: &Val) -> Vec<String> {

@@ -14,6 +14,8 @@
 //! WAL mode with `synchronous=NORMAL`: a killed process loses nothing committed or
 //! journaled; a power cut may lose the last commits but never corrupts the file.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,7 +37,29 @@ pub struct SqliteStore {
     journal: Option<Journal>,
     /// Indexed attributes per object (see [`Store::index`]).
     indexed: std::collections::HashMap<String, Vec<String>>,
+    /// Snapshots read or written lately, by object and id: a stream touches the same
+    /// records again and again, and decoding a snapshot costs more than the engine's
+    /// whole work on an event. `RefCell` because reads fill it.
+    cache: RefCell<Cache>,
 }
+
+/// Record snapshots kept in memory; the written ones go to the `records` table at the
+/// next commit, in the same transaction as everything else (so durability is the
+/// transaction's, as before: nothing uncommitted survives a crash either way).
+#[derive(Default)]
+struct Cache {
+    by_object: HashMap<String, HashMap<String, Cached>>,
+    len: usize,
+}
+
+struct Cached {
+    snapshot: Arc<Snapshot>,
+    /// Written since the last commit, not yet in the `records` table.
+    dirty: bool,
+}
+
+/// Past this many snapshots the cache is written out and emptied.
+const CACHE_RECORDS: usize = 100_000;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,7 +203,63 @@ impl SqliteStore {
             in_transaction: false,
             journal: None,
             indexed: Default::default(),
+            cache: Default::default(),
         })
+    }
+
+    /// The cached snapshot of a record, if it is cached.
+    fn cached(&self, object: &str, id: &str) -> Option<Arc<Snapshot>> {
+        let cache = self.cache.borrow();
+        let hit = cache.by_object.get(object)?.get(id)?;
+        Some(hit.snapshot.clone())
+    }
+
+    /// Caches a snapshot; `dirty` when it is newer than the `records` table.
+    fn keep(&self, object: &str, id: &str, snapshot: Arc<Snapshot>, dirty: bool) -> Result<()> {
+        if self.cache.borrow().len >= CACHE_RECORDS {
+            self.write_out()?;
+            *self.cache.borrow_mut() = Cache::default();
+        }
+        let mut cache = self.cache.borrow_mut();
+        let records = match cache.by_object.get_mut(object) {
+            Some(records) => records,
+            None => cache.by_object.entry(object.to_string()).or_default(),
+        };
+        let added = match records.get_mut(id) {
+            Some(entry) => {
+                entry.snapshot = snapshot;
+                entry.dirty |= dirty;
+                false
+            }
+            None => {
+                records.insert(id.to_string(), Cached { snapshot, dirty });
+                true
+            }
+        };
+        if added {
+            cache.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the snapshots written since the last commit into the `records` table
+    /// (inside the open transaction).
+    fn write_out(&self) -> Result<()> {
+        let mut cache = self.cache.borrow_mut();
+        for (object, records) in cache.by_object.iter_mut() {
+            for (id, entry) in records.iter_mut().filter(|(_, e)| e.dirty) {
+                let text = serde_json::to_string(entry.snapshot.as_ref())
+                    .map_err(|e| StoreError(e.to_string()))?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO records (object, id, snapshot) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut s| s.execute(params![object, id, text]))
+                    .map_err(|e| self.fail(e))?;
+                entry.dirty = false;
+            }
+        }
+        Ok(())
     }
 
     fn fail(&self, e: rusqlite::Error) -> StoreError {
@@ -215,6 +295,9 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn record(&self, object: &str, id: &str) -> Result<Option<Arc<Snapshot>>> {
+        if let Some(hit) = self.cached(object, id) {
+            return Ok(Some(hit));
+        }
         let mut stmt = self
             .conn
             .prepare_cached("SELECT snapshot FROM records WHERE object = ?1 AND id = ?2")
@@ -223,31 +306,31 @@ impl Store for SqliteStore {
             .query_row(params![object, id], |row| row.get(0))
             .optional()
             .map_err(|e| self.fail(e))?;
-        text.map(|t| {
-            self.decode::<Snapshot>(&t, &format!("the record {object}/{id}"))
-                .map(Arc::new)
-        })
-        .transpose()
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let snapshot =
+            Arc::new(self.decode::<Snapshot>(&text, &format!("the record {object}/{id}"))?);
+        self.keep(object, id, snapshot.clone(), false)?;
+        Ok(Some(snapshot))
     }
 
     fn put_record(&mut self, object: &str, id: &str, snapshot: Arc<Snapshot>) -> Result<()> {
         self.write()?;
-        let text =
-            serde_json::to_string(snapshot.as_ref()).map_err(|e| StoreError(e.to_string()))?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO records (object, id, snapshot) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut s| s.execute(params![object, id, text]))
-            .map_err(|e| self.fail(e))?;
         if self.indexed.contains_key(object) {
-            self.reindex(object, id, &snapshot)?;
+            let before = self.cached(object, id);
+            self.reindex(object, id, &snapshot, before.as_deref())?;
         }
-        Ok(())
+        self.keep(object, id, snapshot, true)
     }
 
     fn remove_record(&mut self, object: &str, id: &str) -> Result<()> {
         self.write()?;
+        if let Some(records) = self.cache.get_mut().by_object.get_mut(object) {
+            if records.remove(id).is_some() {
+                self.cache.get_mut().len -= 1;
+            }
+        }
         self.conn
             .prepare_cached("DELETE FROM records WHERE object = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![object, id]))
@@ -259,6 +342,7 @@ impl Store for SqliteStore {
     }
 
     fn records(&self, object: &str) -> Result<Vec<(String, Arc<Snapshot>)>> {
+        self.write_out()?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, snapshot FROM records WHERE object = ?1 ORDER BY id")
@@ -365,6 +449,7 @@ impl Store for SqliteStore {
 
     fn commit(&mut self) -> Result<()> {
         if self.in_transaction {
+            self.write_out()?;
             if let Some(seq) = self.journal.as_ref().map(|j| j.seq) {
                 // The journal's witness: how many effects this commit makes durable.
                 self.conn
@@ -434,7 +519,7 @@ impl Store for SqliteStore {
             }
             self.indexed.insert(object.to_string(), attributes);
             for (id, snapshot) in self.records(object)? {
-                self.reindex(object, &id, &snapshot)?;
+                self.reindex(object, &id, &snapshot, None)?;
             }
             self.commit()?;
         }
@@ -515,20 +600,23 @@ impl SqliteStore {
 
     /// Brings a record's index entries in line with its snapshot. Most writes do not
     /// touch an indexed attribute: reading the entries is cheaper than rewriting them.
-    fn reindex(&mut self, object: &str, id: &str, snapshot: &Snapshot) -> Result<()> {
+    /// Brings the record's index entries in line with `snapshot`; `before`, the
+    /// snapshot it replaces when known, spares the look at the index when the indexed
+    /// values did not change (most writes).
+    fn reindex(
+        &mut self,
+        object: &str,
+        id: &str,
+        snapshot: &Snapshot,
+        before: Option<&Snapshot>,
+    ) -> Result<()> {
         let Some(attributes) = self.indexed.get(object) else {
             return Ok(());
         };
-        let mut wanted = Vec::new();
-        for attribute in attributes {
-            if let Some(slot) = snapshot.names.iter().position(|n| **n == **attribute) {
-                for key in super::index_keys(snapshot.values.get(slot as u16)) {
-                    wanted.push((attribute.clone(), key));
-                }
-            }
+        let wanted = super::snapshot_keys(attributes, snapshot);
+        if before.is_some_and(|b| super::snapshot_keys(attributes, b) == wanted) {
+            return Ok(());
         }
-        wanted.sort();
-        wanted.dedup();
         let have: Vec<(String, String)> = {
             let mut stmt = self
                 .conn
