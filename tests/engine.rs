@@ -1161,14 +1161,26 @@ fn a_tick_resumes_exactly_the_runs_that_are_due_among_many_waiting() {
 
 // The outbox: effects as data, performed by the host.
 
-const UPSERT_THEN_SLACK: &str = r##"rule intake
+const UPSERT_THEN_HTTP: &str = r##"rule intake
   when deals created and value > 0
   do
     upsert companies by domains { name: "{{name}} Co", domains: ["{{lower(name)}}.com"] } as org
     http POST "https://api.example.com/sync" headers { Authorization: "Bearer {{secret("API_TOKEN")}}" } body { name: name, org: org } retry 2
 "##;
 
-/// What the `http` step of [`UPSERT_THEN_SLACK`] sends: its authorisation and org.
+/// Feeds [`UPSERT_THEN_HTTP`] its event, answers the upsert, returns the `http` effect.
+fn up_to_the_http_step(engine: &mut Engine) -> Effect {
+    engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
+        .unwrap();
+    let upsert = engine.take_effects().unwrap().remove(0);
+    engine
+        .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
+        .unwrap();
+    engine.take_effects().unwrap().remove(0)
+}
+
+/// What the `http` step of [`UPSERT_THEN_HTTP`] sends: its authorisation and org.
 fn sent(effect: &Effect) -> (String, String) {
     (
         effect.args["headers"]["Authorization"]
@@ -1195,7 +1207,7 @@ fn outbox_engine(rules: &str, store: impl Store + 'static, clock: &ManualClock) 
 #[test]
 fn the_outbox_hands_each_effect_to_the_host_and_the_run_goes_on_with_its_answer() {
     let clock = clock("2026-03-02T10:00:00Z");
-    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
+    let mut engine = outbox_engine(UPSERT_THEN_HTTP, MemoryStore::new(), &clock);
     let runs = engine
         .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
         .unwrap();
@@ -1230,23 +1242,23 @@ fn the_outbox_hands_each_effect_to_the_host_and_the_run_goes_on_with_its_answer(
         .unwrap();
     assert_eq!(runs[0].status, RunStatus::Waiting, "{runs:?}");
     let effects = engine.take_effects().unwrap();
-    let [slack] = effects.as_slice() else {
+    let [http] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     // The binding from the first answer, the secret resolved for the host only.
-    assert_eq!(sent(slack), ("Bearer tok-9f8e7d".into(), "c-1".into()));
-    assert_eq!(slack.step, "1");
+    assert_eq!(sent(http), ("Bearer tok-9f8e7d".into(), "c-1".into()));
+    assert_eq!(http.step, "1");
     let entry = &engine.outbox().unwrap()[0].1;
     assert!(!entry.input.to_string().contains("tok-9f8e7d"), "{entry:?}");
 
-    let runs = engine.complete(&slack.key, Outcome::done()).unwrap();
+    let runs = engine.complete(&http.key, Outcome::done()).unwrap();
     let done = runs.iter().find(|r| r.rule == "intake").unwrap();
     assert_eq!(done.status, RunStatus::Completed, "{runs:?}");
     assert_eq!(done.effects.len(), 2);
     assert!(engine.outbox().unwrap().is_empty());
     // A second answer changes nothing.
     assert!(matches!(
-        engine.complete(&slack.key, Outcome::done()),
+        engine.complete(&http.key, Outcome::done()),
         Err(rulec::engine::EngineError::NotPending(_))
     ));
     assert!(engine.take_effects().unwrap().is_empty());
@@ -1255,18 +1267,11 @@ fn the_outbox_hands_each_effect_to_the_host_and_the_run_goes_on_with_its_answer(
 #[test]
 fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once() {
     let clock = clock("2026-03-02T10:00:00Z");
-    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
-    engine
-        .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
-        .unwrap();
-    let upsert = engine.take_effects().unwrap().remove(0);
-    engine
-        .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
-        .unwrap();
-    let slack = engine.take_effects().unwrap().remove(0);
+    let mut engine = outbox_engine(UPSERT_THEN_HTTP, MemoryStore::new(), &clock);
+    let http = up_to_the_http_step(&mut engine);
 
     let runs = engine
-        .complete(&slack.key, Outcome::retry("503 from the API"))
+        .complete(&http.key, Outcome::retry("503 from the API"))
         .unwrap();
     assert!(
         runs[0]
@@ -1283,7 +1288,7 @@ fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once(
     let wait = (due - clock.now()).num_seconds();
     assert!((5..=10).contains(&wait), "first backoff {wait}s");
     // Not before its time, and an answer to the failed attempt is not taken twice.
-    assert!(engine.complete(&slack.key, Outcome::done()).is_err());
+    assert!(engine.complete(&http.key, Outcome::done()).is_err());
     engine.tick().unwrap();
     assert!(engine.take_effects().unwrap().is_empty());
 
@@ -1293,11 +1298,11 @@ fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once(
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].key.as_str(), again[0].attempt),
-        (slack.key.as_str(), 2)
+        (http.key.as_str(), 2)
     );
     // The target's Retry-After wins over the backoff.
     engine
-        .complete(&slack.key, Outcome::retry_after("429", 120))
+        .complete(&http.key, Outcome::retry_after("429", 120))
         .unwrap();
     let entry = engine.outbox().unwrap().remove(0).1;
     assert_eq!((entry.due.unwrap() - due).num_seconds(), 120);
@@ -1308,7 +1313,7 @@ fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once(
     assert_eq!(third[0].attempt, 3);
     // `retry 2`: the third attempt was the last.
     let runs = engine
-        .complete(&slack.key, Outcome::retry("503 from the API"))
+        .complete(&http.key, Outcome::retry("503 from the API"))
         .unwrap();
     assert_eq!(runs[0].status, RunStatus::Failed);
     assert!(runs[0]
@@ -1326,18 +1331,10 @@ fn after_a_restart_the_outbox_hands_out_again_what_was_pending_or_in_flight() {
     let path = dir.join("state.db");
     let clock = clock("2026-03-02T10:00:00Z");
     let key = {
-        let mut engine =
-            outbox_engine(UPSERT_THEN_SLACK, SqliteStore::open(&path).unwrap(), &clock);
-        engine
-            .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))
-            .unwrap();
-        let upsert = engine.take_effects().unwrap().remove(0);
-        engine
-            .complete(&upsert.key, Outcome::Done(serde_json::json!({"id": "c-1"})))
-            .unwrap();
-        let slack = engine.take_effects().unwrap().remove(0);
+        let mut engine = outbox_engine(UPSERT_THEN_HTTP, SqliteStore::open(&path).unwrap(), &clock);
+        let http = up_to_the_http_step(&mut engine);
         // The process dies with the message in flight.
-        slack.key
+        http.key
     };
     let text = state_files_text(&dir);
     assert!(
@@ -1345,7 +1342,7 @@ fn after_a_restart_the_outbox_hands_out_again_what_was_pending_or_in_flight() {
         "a secret reached the state files"
     );
 
-    let mut engine = outbox_engine(UPSERT_THEN_SLACK, SqliteStore::open(&path).unwrap(), &clock);
+    let mut engine = outbox_engine(UPSERT_THEN_HTTP, SqliteStore::open(&path).unwrap(), &clock);
     let outbox = engine.outbox().unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].0, key);
@@ -1403,7 +1400,7 @@ fn an_engine_can_move_to_another_thread_and_its_errors_say_why() {
     fn send<T: Send>() {}
     send::<Engine>();
     let clock = clock("2026-03-02T10:00:00Z");
-    let mut engine = outbox_engine(UPSERT_THEN_SLACK, MemoryStore::new(), &clock);
+    let mut engine = outbox_engine(UPSERT_THEN_HTTP, MemoryStore::new(), &clock);
     let error = engine
         .handle_json(r#"{"id":"e1","type":"record.created"}"#)
         .unwrap_err();

@@ -207,6 +207,27 @@ impl SqliteStore {
         })
     }
 
+    /// The `(key, value)` rows a `state` query selects, decoded.
+    fn entries(
+        &self,
+        stmt: &mut rusqlite::CachedStatement<'_>,
+        params: impl rusqlite::Params,
+        space: Space,
+    ) -> Result<Vec<(String, Json)>> {
+        let rows = stmt
+            .query_map(params, |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, text) = row.map_err(|e| self.fail(e))?;
+            let value = self.decode(&text, &format!("`{key}` in {}", space.name()))?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
     /// The cached snapshot of a record, if it is cached.
     fn cached(&self, object: &str, id: &str) -> Option<Arc<Snapshot>> {
         let cache = self.cache.borrow();
@@ -406,18 +427,7 @@ impl Store for SqliteStore {
             .conn
             .prepare_cached("SELECT key, value FROM state WHERE space = ?1 ORDER BY key")
             .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map(params![space.name()], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, text) = row.map_err(|e| self.fail(e))?;
-            let value = self.decode(&text, &format!("`{key}` in {}", space.name()))?;
-            out.push((key, value));
-        }
-        Ok(out)
+        self.entries(&mut stmt, params![space.name()], space)
     }
 
     fn append_run(&mut self, run: &RunRecord) -> Result<()> {
@@ -558,18 +568,7 @@ impl Store for SqliteStore {
             )
             .map_err(|e| self.fail(e))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![space.name(), last, limit], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, text) = row.map_err(|e| self.fail(e))?;
-            let value = self.decode(&text, &format!("`{key}` in {}", space.name()))?;
-            out.push((key, value));
-        }
-        Ok(out)
+        self.entries(&mut stmt, params![space.name(), last, limit], space)
     }
 
     fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
