@@ -1041,6 +1041,121 @@ fn a_crash_after_any_effect_loses_nothing_and_repeats_nothing() {
     }
 }
 
+/// Where an outbox host dies: after taking its `n`-th effect, before performing it
+/// (the entry was committed); or after performing it, before answering.
+#[derive(Clone, Copy, Debug)]
+enum Death {
+    BeforeEffect(usize),
+    BeforeAnswer(usize),
+}
+
+/// An outbox host over [`Crashing`]: takes effects, performs them against a target
+/// that remembers what it did (`target`: key → answer), answers them. After a
+/// restart it reconciles each effect the outbox says was in flight with the target
+/// before performing anything. Returns the keys it took but never answered.
+fn outbox_host_run(
+    disk: &Arc<Mutex<Disk>>,
+    store: Crashing,
+    target: &Arc<Mutex<Vec<(String, String)>>>,
+    death: Option<Death>,
+) -> Vec<String> {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = Engine::builder(program(CRASH_RULES))
+        .outbox()
+        .store(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut taken = 0;
+    let mut unanswered = Vec::new();
+    for event in CRASH_EVENTS {
+        engine.handle_json(event).unwrap();
+        loop {
+            let effects = engine.take_effects().unwrap();
+            if effects.is_empty() {
+                break;
+            }
+            // Taken as a batch: all of it is in flight until answered.
+            let mut batch: Vec<String> = effects.iter().map(|e| e.key.clone()).collect();
+            for effect in effects {
+                taken += 1;
+                if matches!(death, Some(Death::BeforeEffect(n)) if n == taken) {
+                    disk.lock().unwrap().dead = true;
+                    unanswered.append(&mut batch);
+                    unanswered.sort();
+                    return unanswered;
+                }
+                let done = target.lock().unwrap().iter().any(|(k, _)| *k == effect.key);
+                if !done {
+                    target
+                        .lock()
+                        .unwrap()
+                        .push((effect.key.clone(), effect.action.clone()));
+                }
+                if matches!(death, Some(Death::BeforeAnswer(n)) if n == taken) {
+                    disk.lock().unwrap().dead = true;
+                    unanswered.append(&mut batch);
+                    unanswered.sort();
+                    return unanswered;
+                }
+                let answer = rulec::engine::dry_run_answer(&effect);
+                engine.complete(&effect.key, answer).unwrap();
+                batch.retain(|k| *k != effect.key);
+            }
+        }
+    }
+    unanswered
+}
+
+#[test]
+fn an_outbox_host_killed_before_or_after_an_effect_finds_it_in_flight_and_repeats_none() {
+    let clean_disk = Arc::new(Mutex::new(Disk::default()));
+    let clean = Arc::new(Mutex::new(Vec::new()));
+    outbox_host_run(&clean_disk, Crashing::new(clean_disk.clone()), &clean, None);
+    let mut clean = clean.lock().unwrap().clone();
+    clean.sort();
+    // The same effects as the inline handlers perform.
+    let inline = Arc::new(Mutex::new(Vec::new()));
+    crash_run(&clean_disk, Crashing::new(clean_disk.clone()), &inline);
+    let mut inline: Vec<String> = inline.lock().unwrap().clone();
+    inline.sort();
+    let outbox: Vec<String> = clean.iter().map(|(k, a)| format!("{a} {k}")).collect();
+    let mut outbox = outbox;
+    outbox.sort();
+    assert_eq!(outbox, inline);
+
+    for n in 1..=clean.len() {
+        for death in [Death::BeforeEffect(n), Death::BeforeAnswer(n)] {
+            let disk = Arc::new(Mutex::new(Disk::default()));
+            let target = Arc::new(Mutex::new(Vec::new()));
+            let unanswered =
+                outbox_host_run(&disk, Crashing::new(disk.clone()), &target, Some(death));
+            // After the restart, the outbox says which effect was in flight.
+            let restarted = Crashing::restart(disk.clone());
+            let engine = Engine::builder(program(CRASH_RULES))
+                .outbox()
+                .store(restarted)
+                .build()
+                .unwrap();
+            let in_flight: Vec<String> = engine
+                .outbox()
+                .unwrap()
+                .into_iter()
+                .filter(|(_, e)| e.state == rulec::engine::EffectState::InFlight)
+                .map(|(k, _)| k)
+                .collect();
+            assert!(!in_flight.is_empty(), "{death:?}");
+            assert_eq!(in_flight, unanswered, "{death:?}");
+            drop(engine);
+            // The host goes on, delivering every event again.
+            outbox_host_run(&disk, Crashing::restart(disk.clone()), &target, None);
+            let mut performed = target.lock().unwrap().clone();
+            performed.sort();
+            assert_eq!(performed, clean, "{death:?}");
+        }
+    }
+}
+
 #[test]
 fn a_state_database_that_lost_commits_is_refused_not_trusted() {
     let dir = tempdir();

@@ -647,6 +647,11 @@ impl<'a> Exec<'a> {
         self.run.steps[i].input = Some(Json::Object(shown.clone()));
 
         if let Some(kept) = self.env.store.get(Space::Effects, &key)? {
+            if self.outbox {
+                // Answered, then cut off by a crash before the entry's removal was
+                // committed (the answer itself is journaled): the entry is done with.
+                self.env.store.remove(Space::Outbox, &key)?;
+            }
             return self.replay(kind, key, binding, i, Kept::from_json(kept));
         }
         let mut effect = Effect {

@@ -131,8 +131,21 @@ impl Engine {
     }
 
     /// What is in the outbox, by effect key: effects waiting to be taken, in
-    /// flight, or waiting to be retried.
+    /// flight, or waiting to be retried. An effect whose answer is kept (journaled
+    /// before a crash cut off the rest) is not listed: it is done, and its run goes
+    /// on at the next [`Engine::take_effects`].
     pub fn outbox(&self) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for (key, entry) in self.entries()? {
+            if self.store.get(Space::Effects, &key)?.is_none() {
+                out.push((key, entry));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every entry in the outbox, answered or not.
+    fn entries(&self) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
         for (key, value) in self.store.scan(Space::Outbox)? {
             let entry = serde_json::from_value(value)
@@ -161,10 +174,11 @@ impl Engine {
     }
 
     /// Hands out again what an earlier process left in the outbox: each waiting run
-    /// walks to its effect's step, which derives the effect (secrets and all) anew.
+    /// walks to its effect's step, which derives the effect (secrets and all) anew —
+    /// or, when the answer was kept before the crash, goes on with it.
     fn recover(&mut self) -> Result<(), EngineError> {
         let mut ignored = Vec::new();
-        for (key, entry) in self.outbox()? {
+        for (key, entry) in self.entries()? {
             let due_later = entry.state == EffectState::Retrying;
             if due_later || self.pending.iter().any(|e| e.key == key) {
                 continue;
