@@ -1588,3 +1588,95 @@ fn the_sqlite_store_reads_its_own_writes_before_a_commit_and_only_commits_surviv
         Some(snapshot("acme.io"))
     );
 }
+
+#[test]
+fn every_effect_is_handed_out_as_a_typed_request() {
+    use rulec::engine::Request;
+    let rules = r##"action pagerduty(severity: select [low, high], summary: text)
+
+rule everything
+  when deals created and value > 0
+  do
+    set stage = Qualified
+    slack "#deals" "new {{name}}"
+    slack dm owner "yours: {{name}}"
+    email "ana@acme.com" subject "New deal" body "{{name}}"
+    create task "Call {{name}}" for owner due next_business_day()
+    note "Created" "{{name}} came in"
+    add to list "Sales SDR"
+    http POST "https://hooks.example.com/deals" body { name: name }
+    create companies { name: "{{name}} Co" }
+    upsert companies by domains { domains: ["acme.com"], name: "Acme" }
+    pagerduty(severity: high, summary: "{{name}}")
+    ask owner "Discount for {{name}}?" as approval
+"##;
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = outbox_engine(
+        &format!("list \"Sales SDR\" of deals\n\n{rules}"),
+        MemoryStore::new(),
+        &clock,
+    );
+    engine
+        .handle_json(&created(
+            "e1",
+            "d1",
+            r#"{"name":"Acme","value":5,"stage":"Lead","owner":"bo@acme.com"}"#,
+        ))
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let effects = engine.take_effects().unwrap();
+        if effects.is_empty() {
+            break;
+        }
+        for effect in effects {
+            seen.push(match effect.request() {
+                Request::Set {
+                    attribute, value, ..
+                } => format!("set {attribute}={value}"),
+                Request::Slack { channel, text } => format!("slack {channel}: {text}"),
+                Request::SlackDm { member, text } => format!("dm {member}: {text}"),
+                Request::Email { to, subject, .. } => format!("email {to}: {subject:?}"),
+                Request::Task {
+                    title,
+                    assignee,
+                    due,
+                    ..
+                } => {
+                    format!("task {title} for {assignee:?} due {}", due.is_some())
+                }
+                Request::Note { title, body } => format!("note {title}: {body:?}"),
+                Request::List { list, added } => format!("list {list} {added}"),
+                Request::Http {
+                    method, url, body, ..
+                } => {
+                    format!("http {method} {url} {}", body.unwrap())
+                }
+                Request::Create { object, fields } => format!("create {object} {fields:?}"),
+                Request::Upsert { object, by, .. } => format!("upsert {object} by {by}"),
+                Request::Custom { name, args } => format!("{name} {}", args["severity"]),
+                Request::Ask { member, question } => format!("ask {member}: {question}"),
+                other => format!("{other:?}"),
+            });
+            let answer = rulec::engine::dry_run_answer(&effect);
+            engine.complete(&effect.key, answer).unwrap();
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "set stage=\"Qualified\"",
+            "slack #deals: new Acme",
+            "dm bo@acme.com: yours: Acme",
+            "email ana@acme.com: Some(\"New deal\")",
+            "task Call Acme for Some(\"bo@acme.com\") due true",
+            "note Created: Some(\"Acme came in\")",
+            "list Sales SDR true",
+            "http POST https://hooks.example.com/deals {\"name\":\"Acme\"}",
+            "create companies {\"name\": String(\"Acme Co\")}",
+            "upsert companies by domains",
+            "pagerduty \"high\"",
+            "ask bo@acme.com: Discount for Acme?",
+        ]
+    );
+}
