@@ -1140,3 +1140,46 @@ fn kill_9_at_random_points_loses_no_effect_and_repeats_none() {
         );
     }
 }
+
+#[test]
+fn retention_sets_how_long_a_delivery_is_remembered() {
+    let stream = r#"{"id":"e1","type":"record.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"Lead"}}
+{"id":"e2","type":"record.created","object":"deals","record_id":"d2","at":"2026-03-07T10:00:00Z","record":{"name":"Globex","stage":"Lead"}}
+{"id":"e1","type":"record.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"Lead"}}
+"#;
+    let rules = "rule new_deal\n  when deals created\n  do slack \"#deals\" \"{{name}}\"\n";
+    let dir = project("retention", &[("r.rules", rules), ("e.jsonl", stream)]);
+    let run = |retention: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .args([
+                "run",
+                "r.rules",
+                "--events",
+                "e.jsonl",
+                "--retention",
+                retention,
+            ])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    // Within 30 days the redelivery is recognised.
+    let remembered = run("30");
+    assert_eq!(remembered.status.code(), Some(0), "{}", stderr(&remembered));
+    assert!(
+        stdout(&remembered).contains("suppressed"),
+        "{}",
+        stdout(&remembered)
+    );
+    // Five days late with a three-day memory, it cannot be told from a new event.
+    let forgotten = run("3");
+    assert_eq!(forgotten.status.code(), Some(1));
+    assert!(
+        stderr(&forgotten).contains("line 3: event `e1`: field `at`")
+            && stderr(&forgotten).contains("deliveries are remembered for 3 days"),
+        "{}",
+        stderr(&forgotten)
+    );
+    let zero = run("0");
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
+}
