@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use rulec::check::Unit;
-use rulec::engine::{Effect, Engine, Handlers, ManualClock, MemoryStore};
+use rulec::engine::{Effect, Engine, Handlers, ManualClock, MemoryStore, RunStatus};
 use rulec::ir::Program;
 use rulec::lint::LintConfig;
 use rulec::schema::types::Type;
@@ -202,6 +202,48 @@ proptest! {
         let inline = effects(program.clone(), &clean);
         let outbox = outbox_effects(program, &redelivered, &order);
         prop_assert_eq!(inline, outbox);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// "Would this fire?" (`Engine::evaluate`) and what fires on an update that says
+    /// what the record was are one judgement.
+    #[test]
+    fn evaluate_agrees_with_what_fires(event in logical()) {
+        let program = analyze_text("p.rules", RULES).program().unwrap();
+        let (record, _, stage, old_stage, value, old_value) = event;
+        let text = line(0, (record, false, stage, old_stage, value, old_value));
+        let json: Json = serde_json::from_str(&text).unwrap();
+        let mut old = json["record"].clone();
+        for (k, v) in json["old"].as_object().unwrap() {
+            old[k] = v.clone();
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut engine = engine(program.clone(), log);
+        let old_record = engine.record_from_json("deals", &old).unwrap();
+        let new_record = engine.record_from_json("deals", &json["record"]).unwrap();
+        let mut predicted: Vec<String> = Vec::new();
+        // `fresh` is a `created` rule: an update never fires it, and `evaluate` answers
+        // for the event its trigger names.
+        for rule in ["won", "lost", "big"] {
+            let index = engine.rule_index(rule).unwrap();
+            if engine.evaluate(index, &old_record, &new_record) {
+                predicted.push(rule.to_string());
+            }
+        }
+        let runs = engine.handle_json(&text).unwrap();
+        let mut fired: Vec<String> = runs
+            .iter()
+            .filter(|r| r.status != RunStatus::Skipped && r.depth == 0)
+            .map(|r| r.rule.clone())
+            .filter(|r| r != "fresh")
+            .collect();
+        fired.sort();
+        fired.dedup();
+        predicted.sort();
+        prop_assert_eq!(predicted, fired);
     }
 }
 

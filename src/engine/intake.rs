@@ -16,6 +16,7 @@ use super::exec::{Env, Exec, Flow};
 use super::record::{Record, Snapshot};
 use super::run::{RunRecord, RunState, RunStatus, Waiting};
 use super::store::{Space, StoreError};
+use super::trigger;
 use super::value::{describe_duration, from_json, to_json, Val};
 use super::Engine;
 use crate::ir::Status;
@@ -235,65 +236,59 @@ impl Engine {
         event: &Event,
         facts: &Facts,
     ) -> Result<bool, StoreError> {
-        Ok(match &rule.trigger {
-            When::Created | When::Deleted | When::Merged | When::Webhook(_) => true,
-            When::Updated => !facts.changed.is_empty(),
-            When::Changed { slot, from, to } => {
-                let (Some(old), Some(new)) = (&facts.old, &facts.new) else {
-                    return Ok(false);
-                };
-                let accepts = |values: &Option<Vec<Val>>, v: &Val| {
-                    values
-                        .as_ref()
-                        .is_none_or(|vs| vs.iter().any(|x| eval::equal(x, v)))
-                };
-                facts.changed.contains(slot)
-                    && accepts(from, old.get(*slot))
-                    && accepts(to, new.get(*slot))
-            }
-            When::Matches { filter, .. } => {
-                let Some(id) = event.record_id.as_deref() else {
-                    return Ok(false);
-                };
-                let now = self.clock.now();
-                let zone = rule.zone;
-                let mut env = self.env();
-                let scope = |record| Scope {
-                    record,
-                    old: None,
-                    event: Some(event),
-                    failure: None,
-                    candidate: None,
-                    bindings: &[],
-                    now: now.into(),
-                    zone,
-                };
-                let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
-                let flag = key(&[&rule.ir.id, id]);
-                // Like `changed`: an event that says what the record was decides the
-                // edge itself (so late and repeated deliveries agree); otherwise the
-                // engine's own memory of whether the record matched does.
-                let before = if event.kind == EventKind::RecordCreated {
-                    false
-                } else if event.old.is_some() {
-                    eval::holds(filter, &scope(facts.old.as_ref()), &mut env)
-                } else {
-                    match env.store.get(Space::Flags, &flag)? {
-                        Some(v) => v.as_bool().unwrap_or(false),
-                        None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
-                    }
-                };
-                // A late event (a redelivered `created` after the updates, a replay
-                // after a restart) is about the past: the flag stays what the newest
-                // event made it, or the next real edge would be missed.
-                if before != inside && !facts.stale {
-                    env.store.put(Space::Flags, &flag, Json::Bool(inside))?;
+        let records = (facts.old.as_ref(), facts.new.as_ref());
+        let changed = |slot: u16| facts.changed.contains(&slot);
+        let any = || !facts.changed.is_empty();
+        let on_change = trigger::fires_on_change(&rule.trigger, records, changed, any, |filter| {
+            let Some(id) = event.record_id.as_deref() else {
+                return Ok((false, false));
+            };
+            let now = self.clock.now();
+            let zone = rule.zone;
+            let mut env = self.env();
+            let scope = |record| Scope {
+                record,
+                old: None,
+                event: Some(event),
+                failure: None,
+                candidate: None,
+                bindings: &[],
+                now: now.into(),
+                zone,
+            };
+            let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
+            let flag = key(&[&rule.ir.id, id]);
+            // Like `changed`: an event that says what the record was decides the
+            // edge itself (so late and repeated deliveries agree); otherwise the
+            // engine's own memory of whether the record matched does.
+            let before = if event.kind == EventKind::RecordCreated {
+                false
+            } else if event.old.is_some() {
+                eval::holds(filter, &scope(facts.old.as_ref()), &mut env)
+            } else {
+                match env.store.get(Space::Flags, &flag)? {
+                    Some(v) => v.as_bool().unwrap_or(false),
+                    None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
                 }
-                inside && !before
+            };
+            // A late event (a redelivered `created` after the updates, a replay
+            // after a restart) is about the past: the flag stays what the newest
+            // event made it, or the next real edge would be missed.
+            if before != inside && !facts.stale {
+                env.store.put(Space::Flags, &flag, Json::Bool(inside))?;
             }
+            Ok((inside, before))
+        })?;
+        if let Some(answer) = on_change {
+            return Ok(answer);
+        }
+        Ok(match &rule.trigger {
+            When::Webhook(_) => true,
             When::List { list, .. } => event.list.as_deref() == Some(list.as_str()),
             When::Activity(kind) => event.kind == *kind,
-            When::RuleFailed { .. } | When::Schedule(_) => false,
+            // Record changes are judged above; failures and schedules never come as
+            // events.
+            _ => false,
         })
     }
 

@@ -62,6 +62,7 @@ mod run;
 mod schedule;
 mod store;
 mod timers;
+mod trigger;
 mod value;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ use super::eval::{self, NoWorld, Now, Scope, World};
 use super::event;
 use super::exec::Env;
 use super::record::Record;
+use super::trigger;
 use super::{Engine, EngineError};
 
 impl Engine {
@@ -63,25 +64,17 @@ impl Engine {
                 };
                 &mut env
             };
-        let fired = match &rule.trigger {
-            When::Created | When::Deleted | When::Merged => true,
-            When::Updated => old != new,
-            When::Changed { slot, from, to } => {
-                let accepts = |values: &Option<Vec<_>>, v| {
-                    values
-                        .as_ref()
-                        .is_none_or(|vs: &Vec<_>| vs.iter().any(|x| eval::equal(x, v)))
-                };
-                old.get(*slot) != new.get(*slot)
-                    && accepts(from, old.get(*slot))
-                    && accepts(to, new.get(*slot))
-            }
-            When::Matches { filter, .. } => {
-                eval::holds(filter, &scope(rule.zone, now, new, Some(old)), world)
-                    && !eval::holds(filter, &scope(rule.zone, now, old, None), world)
-            }
-            _ => false,
-        };
+        let changed = |slot: u16| old.get(slot) != new.get(slot);
+        let any = || old != new;
+        let records = (Some(old), Some(new));
+        let fired = trigger::fires_on_change(&rule.trigger, records, changed, any, |filter| {
+            Ok::<_, std::convert::Infallible>((
+                eval::holds(filter, &scope(rule.zone, now, new, Some(old)), world),
+                eval::holds(filter, &scope(rule.zone, now, old, None), world),
+            ))
+        })
+        .unwrap_or(None)
+        .unwrap_or(false);
         fired
             && rule
                 .condition
