@@ -118,31 +118,55 @@ pub(super) enum Kept {
     },
 }
 
+/// The stored form of [`Kept::Done`]: one text, since a store may hold hundreds of
+/// thousands of them and a JSON map costs a tree node (over 600 bytes) each.
+/// `at` comes first, where retention reads it without parsing the rest
+/// ([`super::store::entry_time`]).
+#[derive(Serialize, Deserialize)]
+struct DoneEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<i64>,
+    done: Json,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    follow: Option<Json>,
+}
+
 impl Kept {
     /// The stored form.
     pub(super) fn to_json(&self) -> Json {
         match self {
             Kept::Deferred => serde_json::json!({ "deferred": true }),
             Kept::Done { output, follow, at } => {
-                let mut entry = Map::new();
-                entry.insert("done".into(), output.clone());
-                if let Some(follow) = follow {
-                    // As text: one allocation instead of a tree of maps, which
-                    // matters when a store holds hundreds of thousands of them.
-                    entry.insert("follow".into(), Json::String(follow.to_string()));
-                }
-                if let Some(at) = at {
-                    entry.insert("at".into(), Json::from(*at));
-                }
-                Json::Object(entry)
+                let entry = DoneEntry {
+                    at: *at,
+                    done: output.clone(),
+                    follow: follow.clone(),
+                };
+                // Serializing JSON values cannot fail.
+                Json::String(serde_json::to_string(&entry).unwrap_or_default())
             }
         }
     }
 
-    /// Reads a stored entry; a bare output (state written before entries had this
-    /// shape) is a done effect with no follow-on event.
+    /// Reads a stored entry: the text form, the map form written before it (with the
+    /// follow-on event as text), or a bare output (state written before entries had
+    /// a shape), which is a done effect with no follow-on event.
     pub(super) fn from_json(value: Json) -> Kept {
         match value {
+            Json::String(text) if text.starts_with("{\"done\"") || text.starts_with("{\"at\"") => {
+                match serde_json::from_str::<DoneEntry>(&text) {
+                    Ok(entry) => Kept::Done {
+                        output: entry.done,
+                        follow: entry.follow,
+                        at: entry.at,
+                    },
+                    Err(_) => Kept::Done {
+                        output: Json::String(text),
+                        follow: None,
+                        at: None,
+                    },
+                }
+            }
             Json::Object(entry)
                 if entry.len() == 1 && entry.get("deferred") == Some(&Json::Bool(true)) =>
             {
@@ -448,6 +472,43 @@ mod tests {
         let mut out = String::from("<https://x|");
         slack_escape("a|b", &mut out);
         assert_eq!(out, "<https://x|a|b");
+    }
+
+    #[test]
+    fn a_kept_effect_reads_back_as_written_in_every_stored_form() {
+        let kept = Kept::Done {
+            output: serde_json::json!({"id": "c-1"}),
+            follow: Some(serde_json::json!({"id": "e1>r", "type": "record.created"})),
+            at: Some(1_772_445_600),
+        };
+        let stored = kept.to_json();
+        assert!(stored.is_string(), "one text, not a map: {stored}");
+        assert_eq!(
+            super::super::store::entry_time(&stored),
+            Some(1_772_445_600)
+        );
+        assert_eq!(Kept::from_json(stored), kept);
+        let forever = Kept::Done {
+            output: Json::Null,
+            follow: None,
+            at: None,
+        };
+        assert_eq!(super::super::store::entry_time(&forever.to_json()), None);
+        assert_eq!(Kept::from_json(forever.to_json()), forever);
+        // The map form written before, with the follow-on event as text.
+        let map = serde_json::json!({"done": {"id": "c-1"}, "at": 1_772_445_600,
+            "follow": "{\"id\":\"e1>r\",\"type\":\"record.created\"}"});
+        assert_eq!(Kept::from_json(map), kept);
+        // A bare output, older still; a string that is not an entry stays an output.
+        assert_eq!(
+            Kept::from_json(Json::String("{\"done\" is not JSON".into())),
+            Kept::Done {
+                output: Json::String("{\"done\" is not JSON".into()),
+                follow: None,
+                at: None
+            }
+        );
+        assert_eq!(Kept::from_json(Kept::Deferred.to_json()), Kept::Deferred);
     }
 
     #[test]

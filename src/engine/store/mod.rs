@@ -182,11 +182,17 @@ pub trait Store: Send {
 }
 
 /// When an entry was written, for retention: the entry itself when it is a number
-/// (delivered-event markers), or its `at` field (kept effects); seconds.
+/// (delivered-event markers), or its `at` field (kept effects, as a map or in their
+/// text form); seconds.
 pub fn entry_time(value: &Json) -> Option<i64> {
     value
         .as_i64()
         .or_else(|| value.get("at").and_then(Json::as_i64))
+        .or_else(|| {
+            // A kept effect in its text form, `{"at":…,"done":…}`.
+            let rest = value.as_str()?.strip_prefix("{\"at\":")?;
+            rest.split([',', '}']).next()?.parse().ok()
+        })
 }
 
 /// The records of `records` whose `attribute` has index key `key`: a lookup without
