@@ -209,11 +209,7 @@ impl Store for MemoryStore {
     }
 
     fn find(&self, object: &str, attribute: &str, key: &str) -> Result<Vec<String>> {
-        if !self
-            .indexed
-            .get(object)
-            .is_some_and(|a| a.iter().any(|x| x == attribute))
-        {
+        if !super::is_indexed(&self.indexed, object, attribute) {
             return Ok(super::find_in(self.records(object)?, attribute, key));
         }
         Ok(self

@@ -195,6 +195,17 @@ pub fn entry_time(value: &Json) -> Option<i64> {
         })
 }
 
+/// Whether `attribute` of `object` is among the indexed ones a store keeps.
+fn is_indexed<S: std::hash::BuildHasher>(
+    indexed: &std::collections::HashMap<String, Vec<String>, S>,
+    object: &str,
+    attribute: &str,
+) -> bool {
+    indexed
+        .get(object)
+        .is_some_and(|a| a.iter().any(|x| x == attribute))
+}
+
 /// The records of `records` whose `attribute` has index key `key`: a lookup without
 /// an index.
 fn find_in(records: Vec<(String, Arc<Snapshot>)>, attribute: &str, key: &str) -> Vec<String> {

@@ -538,11 +538,7 @@ impl Store for SqliteStore {
     }
 
     fn find(&self, object: &str, attribute: &str, key: &str) -> Result<Vec<String>> {
-        if !self
-            .indexed
-            .get(object)
-            .is_some_and(|a| a.iter().any(|x| x == attribute))
-        {
+        if !super::is_indexed(&self.indexed, object, attribute) {
             return Ok(super::find_in(self.records(object)?, attribute, key));
         }
         let mut stmt = self
