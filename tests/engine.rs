@@ -1399,6 +1399,7 @@ fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once(
     let entry = engine.outbox().unwrap().remove(0).1;
     assert_eq!(entry.state, rulec::engine::EffectState::Retrying);
     assert_eq!(entry.attempt, 2);
+    assert_eq!(entry.error.as_deref(), Some("503 from the API"));
     let due = entry.due.unwrap();
     let wait = (due - clock.now()).num_seconds();
     assert!((5..=10).contains(&wait), "first backoff {wait}s");

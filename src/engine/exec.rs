@@ -162,8 +162,8 @@ struct Step<'s> {
 enum Answered {
     /// The walk goes on (or ends, or waits) like this.
     Flow(Flow),
-    /// Try again (after this many seconds, if the target said).
-    Retry(Option<u64>),
+    /// Try again (after this many seconds, if the target said); the error, scrubbed.
+    Retry(Option<u64>, String),
 }
 
 /// One run in progress.
@@ -683,7 +683,7 @@ impl<'a> Exec<'a> {
             let outcome = self.handlers.call(&effect);
             match self.answered(&step, &effect, outcome)? {
                 Answered::Flow(flow) => return Ok(flow),
-                Answered::Retry(_) => continue,
+                Answered::Retry(..) => continue,
             }
         }
     }
@@ -746,7 +746,7 @@ impl<'a> Exec<'a> {
                 retry_after,
             } => {
                 if retryable && effect.attempt <= step.op.retry {
-                    return Ok(Answered::Retry(retry_after));
+                    return Ok(Answered::Retry(retry_after, self.scrub(&message)));
                 }
                 let message = self.scrub(&message);
                 self.run.steps[i].error = Some(message.clone());
@@ -782,7 +782,7 @@ impl<'a> Exec<'a> {
                     self.waiters = entry.map(|e| e.also).unwrap_or_default();
                     return Ok(flow);
                 }
-                Answered::Retry(retry_after) => {
+                Answered::Retry(retry_after, message) => {
                     let wait = super::outbox::backoff(&key, effect.attempt, retry_after);
                     let due =
                         super::value::shift(self.now, i64::try_from(wait).unwrap_or(i64::MAX))
@@ -791,6 +791,7 @@ impl<'a> Exec<'a> {
                         entry.attempt = effect.attempt + 1;
                         entry.state = EffectState::Retrying;
                         entry.due = Some(due);
+                        entry.error = Some(message);
                         entry.save(self.env.store, &key)?;
                     }
                     return Ok(self.park_on_effect(&step, key, Some(due)));
