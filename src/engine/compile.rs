@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
+use super::condition::Condition;
 use super::effect::{slack_escape, url_escape};
 use super::eval::{Node, Path, PathRoot, PathStep, Piece};
 use super::record::Layouts;
+use super::trigger::Accept;
 use super::value::{parse_time, Val};
 use crate::check::scope::{activity_shape, ANSWER, FAILURE, TASK};
 use crate::ir::{self, Action, ExprKind, Root, TemplatePart, Timing, Trigger, Value};
@@ -28,9 +30,10 @@ pub struct Compiled {
     /// What starts it.
     pub trigger: When,
     /// The condition (for schedules: the `for … where` filter).
-    pub condition: Option<Node>,
-    /// The condition reads only the record and the event (no [`World`](super::World)).
-    pub condition_is_local: bool,
+    pub condition: Option<Condition>,
+    /// [`Engine::evaluate`](super::Engine::evaluate) needs no `World` for it: a local
+    /// condition and a trigger that is not a filter (which may read references).
+    pub probe_is_local: bool,
     /// The steps.
     pub steps: Vec<Op>,
     /// Names bound by `as`, by binding index.
@@ -57,14 +60,14 @@ pub enum When {
         /// The attribute's slot.
         slot: u16,
         /// Accepted old values.
-        from: Option<Vec<Val>>,
+        from: Accept,
         /// Accepted new values.
-        to: Option<Vec<Val>>,
+        to: Accept,
     },
     /// `matches <filter>`
     Matches {
         /// The filter.
-        filter: Node,
+        filter: Condition,
         /// The slots it reads (an update touching none of them cannot change it).
         reads: Vec<u16>,
     },
@@ -346,12 +349,14 @@ impl Compiler<'_> {
             None => None,
         };
         let steps = self.steps(&self.rule.steps, object)?;
+        let probe_is_local = condition.as_ref().is_none_or(|c| !c.needs_world())
+            && !matches!(trigger, When::Matches { .. });
         Ok(Compiled {
             ir: self.rule.clone(),
             object,
             trigger,
-            condition_is_local: condition.as_ref().is_none_or(|c| !c.needs_world()),
-            condition,
+            probe_is_local,
+            condition: condition.map(Condition::new),
             steps,
             bindings: self.names,
             zone,
@@ -434,8 +439,8 @@ impl Compiler<'_> {
                 };
                 When::Changed {
                     slot: self.slot(object, &attr.attr)?,
-                    from: values(from)?,
-                    to: values(to)?,
+                    from: Accept::new(values(from)?),
+                    to: Accept::new(values(to)?),
                 }
             }
             Trigger::Matches { filter } => {
@@ -444,7 +449,10 @@ impl Compiler<'_> {
                 reads_of(&filter, &mut reads);
                 reads.sort_unstable();
                 reads.dedup();
-                When::Matches { filter, reads }
+                When::Matches {
+                    filter: Condition::new(filter),
+                    reads,
+                }
             }
             Trigger::AddedToList { list } => When::List {
                 list: list.clone(),

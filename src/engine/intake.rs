@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::compile::{Compiled, When};
 use super::due::{self, Parked};
-use super::eval::{self, Scope};
+use super::eval::Scope;
 use super::event::{self, Event, EventKind};
 use super::exec::{Env, Exec, Flow};
 use super::record::{Record, Snapshot};
@@ -256,7 +256,7 @@ impl Engine {
                 now: now.into(),
                 zone,
             };
-            let inside = eval::holds(filter, &scope(facts.new.as_ref()), &mut env);
+            let inside = filter.holds(&scope(facts.new.as_ref()), &mut env);
             let flag = key(&[&rule.ir.id, id]);
             // Like `changed`: an event that says what the record was decides the
             // edge itself (so late and repeated deliveries agree); otherwise the
@@ -264,11 +264,11 @@ impl Engine {
             let before = if event.kind == EventKind::RecordCreated {
                 false
             } else if event.old.is_some() {
-                eval::holds(filter, &scope(facts.old.as_ref()), &mut env)
+                filter.holds(&scope(facts.old.as_ref()), &mut env)
             } else {
                 match env.store.get(Space::Flags, &flag)? {
                     Some(v) => v.as_bool().unwrap_or(false),
-                    None => eval::holds(filter, &scope(facts.old.as_ref()), &mut env),
+                    None => filter.holds(&scope(facts.old.as_ref()), &mut env),
                 }
             };
             // A late event (a redelivered `created` after the updates, a replay
@@ -361,7 +361,7 @@ impl Engine {
                 zone: rule.zone,
             };
             let mut env = self.env();
-            let holds = eval::holds(condition, &scope, &mut env);
+            let holds = condition.holds(&scope, &mut env);
             if let Some(e) = env.failed.take() {
                 return Err(e);
             }

@@ -47,6 +47,7 @@
 
 mod clock;
 mod compile;
+mod condition;
 mod dispatch;
 mod due;
 mod effect;

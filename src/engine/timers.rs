@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 use super::compile::When;
 use super::due::{self, Parked};
 use super::effect::{Kept, Outcome};
-use super::eval::{self, Scope};
+use super::eval::Scope;
 use super::event::{self, Event};
 use super::exec::Exec;
 use super::intake::{conclude, Facts, Start};
@@ -180,7 +180,7 @@ impl Engine {
                             ..scope
                         };
                         let mut env = self.env();
-                        if !eval::holds(filter, &scope, &mut env) {
+                        if !filter.holds(&scope, &mut env) {
                             continue;
                         }
                     }
