@@ -92,10 +92,7 @@ fn dispatch(c: &mut Criterion) {
                     templates
                         .iter()
                         .enumerate()
-                        .map(|(i, e)| Event {
-                            id: format!("b{batch}-{i}").into(),
-                            ..e.clone()
-                        })
+                        .map(|(i, e)| e.clone().with_id(&format!("b{batch}-{i}")))
                         .collect::<Vec<_>>()
                 },
                 |events| {

@@ -102,33 +102,102 @@ pub struct Partial {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// Delivery-independent id: redelivery repeats it.
-    pub id: Arc<str>,
+    pub(crate) id: Arc<str>,
     /// What happened.
-    pub kind: EventKind,
+    pub(crate) kind: EventKind,
     /// The object's index in the schema (record and activity events).
-    pub object: Option<u16>,
+    pub(crate) object: Option<u16>,
     /// The record's id.
-    pub record_id: Option<Arc<str>>,
+    pub(crate) record_id: Option<Arc<str>>,
     /// When it happened.
-    pub at: DateTime<Utc>,
+    pub(crate) at: DateTime<Utc>,
     /// Who caused it: a member's email or id, or `api`, `system`, `import`.
-    pub actor: Val,
+    pub(crate) actor: Val,
     /// `event.source` as an option index (`app`, `api`, `import`, `workflow`, `rule`).
-    pub source: Val,
+    pub(crate) source: Val,
     /// The record's values after the event.
-    pub record: Option<Partial>,
+    pub(crate) record: Option<Partial>,
     /// Values before the event (only the changed ones, usually).
-    pub old: Option<Partial>,
+    pub(crate) old: Option<Partial>,
     /// The list of a list-entry event.
-    pub list: Option<String>,
+    pub(crate) list: Option<String>,
     /// The webhook's name.
-    pub webhook: Option<String>,
+    pub(crate) webhook: Option<String>,
     /// The webhook body.
-    pub payload: Option<Arc<Json>>,
+    pub(crate) payload: Option<Arc<Json>>,
     /// The activity (`note`, `task`, …) of an activity event.
-    pub activity: Option<Arc<Json>>,
+    pub(crate) activity: Option<Arc<Json>>,
     /// The event as it arrived, for durable waiting runs.
-    pub raw: Arc<Json>,
+    pub(crate) raw: Raw,
+}
+
+impl Event {
+    /// Its delivery-independent id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The record's id (record, list and activity events).
+    pub fn record_id(&self) -> Option<&str> {
+        self.record_id.as_deref()
+    }
+
+    /// The same change under another id: for tests and benchmarks that feed one
+    /// change many times without it being a redelivery.
+    pub fn with_id(mut self, id: &str) -> Event {
+        self.id = Arc::from(id);
+        self.raw = Raw::Json(Arc::new(match self.raw.json() {
+            Json::Object(mut map) => {
+                map.insert("id".into(), Json::String(id.into()));
+                Json::Object(map)
+            }
+            other => other,
+        }));
+        self
+    }
+}
+
+/// An event as it arrived: the line it was read from, or the JSON the engine built
+/// (follow-on events). Kept as text where it can be, because only a run that waits
+/// ever needs it as JSON, and a tree of every event costs more than reading it.
+#[derive(Clone, Debug)]
+pub(crate) enum Raw {
+    /// A line that [`decode`] accepts.
+    Text(Arc<str>),
+    /// JSON.
+    Json(Arc<Json>),
+}
+
+impl Raw {
+    /// As JSON.
+    pub(crate) fn json(&self) -> Json {
+        match self {
+            // The line was read once already: it is valid JSON.
+            Raw::Text(text) => decode(text).unwrap_or(Json::Null),
+            Raw::Json(json) => json.as_ref().clone(),
+        }
+    }
+}
+
+/// Two events are the same if they carry the same JSON, however each was kept.
+impl PartialEq for Raw {
+    fn eq(&self, other: &Raw) -> bool {
+        match (self, other) {
+            (Raw::Text(a), Raw::Text(b)) => a == b,
+            (Raw::Json(a), Raw::Json(b)) => a == b,
+            _ => self.json() == other.json(),
+        }
+    }
 }
 
 /// Why an event was rejected.
@@ -189,14 +258,19 @@ pub fn parse_line(
             ),
         });
     }
-    let json = decode(text).map_err(|mut e| {
-        e.line = Some(line);
-        e
-    })?;
-    parse(json, schema, layouts).map_err(|mut e| {
+    parse_text(text, schema, layouts).map_err(|mut e| {
         e.line = Some(line);
         e
     })
+}
+
+/// Reads and validates the JSON text of one event: in one pass when it can
+/// ([`super::decode`]), else through a JSON value, which also says what is wrong.
+pub fn parse_text(text: &str, schema: &Schema, layouts: &Layouts) -> Result<Event, EventError> {
+    if let Some(event) = super::decode::event(text, schema, layouts) {
+        return Ok(event);
+    }
+    parse(decode(text)?, schema, layouts)
 }
 
 /// Reads the JSON of one event, refusing a key that appears twice in any object (`{"id":
@@ -254,7 +328,7 @@ pub fn decode(text: &str) -> Result<Json, EventError> {
 /// object or array adds its part as the error unwinds, so a line without one costs
 /// nothing), and the event's id when it was read before.
 #[derive(Default)]
-struct Repeated {
+pub(super) struct Repeated {
     path: Option<Vec<Step>>,
     id: Option<String>,
 }
@@ -267,10 +341,20 @@ enum Step {
 
 /// Builds a `serde_json::Value` exactly as `serde_json::from_str` does, except that a
 /// key repeated in an object is an error (recorded in [`Repeated`]).
-struct Strict<'r> {
+pub(super) struct Strict<'r> {
     repeated: &'r mut Repeated,
     /// The event object itself (where the id is).
     top: bool,
+}
+
+impl<'r> Strict<'r> {
+    /// A reader of a value inside the event (not the event object itself).
+    pub(super) fn inner(repeated: &'r mut Repeated) -> Strict<'r> {
+        Strict {
+            repeated,
+            top: false,
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Strict<'_> {
@@ -384,7 +468,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
 pub fn parse(json: Json, schema: &Schema, layouts: &Layouts) -> Result<Event, EventError> {
     match parse_fields(&json, schema, layouts) {
         Ok(mut event) => {
-            event.raw = Arc::new(json);
+            event.raw = Raw::Json(Arc::new(json));
             Ok(event)
         }
         Err(mut e) => {
@@ -417,6 +501,21 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
     let Json::Object(map) = json else {
         return Err(err("", "an event must be a JSON object"));
     };
+    parse_map(map, schema, layouts, None)
+}
+
+/// The values of `record` and `old`, read already (by [`super::decode`]) and so
+/// missing from the map.
+pub(super) type Partials = (Option<Partial>, Option<Partial>);
+
+/// Validates the fields of an event; `partials` are its `record` and `old` when they
+/// were read straight into slots.
+pub(super) fn parse_map(
+    map: &Map<String, Json>,
+    schema: &Schema,
+    layouts: &Layouts,
+    partials: Option<Partials>,
+) -> Result<Event, EventError> {
     let id = required(
         map,
         "id",
@@ -476,7 +575,7 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
         webhook: None,
         payload: None,
         activity: None,
-        raw: Arc::new(Json::Null),
+        raw: Raw::Json(Arc::new(Json::Null)),
     };
 
     if kind == EventKind::Webhook {
@@ -535,8 +634,13 @@ fn parse_fields(json: &Json, schema: &Schema, layouts: &Layouts) -> Result<Event
         "record_id",
         "which record this is about",
     )?));
-    event.record = partial(map, "record", layout)?;
-    event.old = partial(map, "old", layout)?;
+    (event.record, event.old) = match partials {
+        Some(read) => read,
+        None => (
+            partial(map, "record", layout)?,
+            partial(map, "old", layout)?,
+        ),
+    };
     if matches!(
         kind,
         EventKind::ListEntryCreated | EventKind::ListEntryDeleted

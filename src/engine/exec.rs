@@ -241,7 +241,7 @@ impl<'a> Exec<'a> {
     pub fn state(&self, pc: Vec<u32>, waiting: Waiting) -> RunState {
         RunState {
             record: self.run.clone(),
-            event: self.event.map(|e| e.raw.as_ref().clone()),
+            event: self.event.map(|e| e.raw.json()),
             failure: self.failure.clone(),
             bindings: self.bindings.clone(),
             pc,

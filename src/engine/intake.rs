@@ -530,7 +530,7 @@ impl Engine {
                 json!({ "due": due, "first": event.id.as_ref(), "old": old, "count": 0 })
             }
         };
-        entry["last"] = event.raw.as_ref().clone();
+        entry["last"] = event.raw.json();
         entry["count"] = json!(entry["count"].as_u64().unwrap_or(0) + 1);
         self.store.put(Space::Coalesce, &buffer_key, entry)
     }

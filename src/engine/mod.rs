@@ -48,6 +48,7 @@
 mod clock;
 mod compile;
 mod condition;
+mod decode;
 mod dispatch;
 mod due;
 mod effect;
@@ -281,7 +282,7 @@ impl Builder {
             clock_window: self.clock_window,
             stream_time: None,
             since_prune: 0,
-            pruned_hour: None,
+            pruned_at: None,
             due_indexed: false,
             next_due: None,
             last_schedule_minute: None,
@@ -312,8 +313,8 @@ pub struct Engine {
     /// The latest event time admitted, as last saved (see [`Engine::admit`]).
     stream_time: Option<DateTime<Utc>>,
     since_prune: usize,
-    /// The engine-time hour of the last sweep.
-    pruned_hour: Option<i64>,
+    /// The engine time of the last sweep.
+    pruned_at: Option<i64>,
     /// Whether waiting runs written before the due-time index have been indexed.
     due_indexed: bool,
     /// The earliest time a waiting run or coalesce buffer is due; `None` until known.
@@ -361,8 +362,7 @@ impl Engine {
 
     /// Validates one event (JSON) against the schema.
     pub fn parse_event(&self, json: &str) -> Result<Event, EventError> {
-        let value = event::decode(json)?;
-        event::parse(value, &self.schema, &self.layouts)
+        event::parse_text(json, &self.schema, &self.layouts)
     }
 
     /// Validates line `line` of a JSONL stream.
@@ -385,11 +385,16 @@ impl Engine {
         self.since_prune += 1;
         if self.since_prune >= PRUNE_EVERY {
             self.since_prune = 0;
-            // A sweep reads the whole of what is kept: once an hour of engine time
-            // is plenty for a window of days.
-            let hour = self.clock.now().timestamp().div_euclid(3600);
-            if self.pruned_hour != Some(hour) {
-                self.pruned_hour = Some(hour);
+            // A sweep reads the whole of what is kept: once a 24th of the window
+            // (at most hourly) keeps what is kept within 5% of the window, and the
+            // sweeps' cost small even for a replay of weeks of events.
+            let now = self.clock.now().timestamp();
+            let every = (self.retention / 24).max(3600);
+            if self
+                .pruned_at
+                .is_none_or(|at| now < at || now - at >= every)
+            {
+                self.pruned_at = Some(now);
                 self.prune()?;
             }
         }
@@ -491,7 +496,7 @@ impl Engine {
 
     /// Forgets what is older than the retention window: delivered-event markers,
     /// effect keys the engine made itself, run history. [`Engine::handle`] does this
-    /// at most once an hour of engine time;
+    /// once a 24th of the window (at least an hour) of engine time has passed;
     /// a host may call it on a timer.
     pub fn prune(&mut self) -> Result<(), StoreError> {
         self.since_prune = 0;
