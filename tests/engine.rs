@@ -1681,3 +1681,45 @@ rule everything
         ]
     );
 }
+
+/// `rule-cycle` and the engine ask one function which event a step causes
+/// (`rulec::ir::follow`): every loop the lint reports through a write, a note, a task
+/// or a list is one the engine runs into and stops — and once allowed, the engine
+/// really does deliver those events to the rules.
+#[test]
+fn every_loop_rule_cycle_reports_is_one_the_engine_runs_into() {
+    let loops = [
+        ("bump", "on deals\n  when value changed and value < 1000000\n  do set value = value + 1\n", "record.updated"),
+        ("noted", "on deals\n  when note created\n  do note \"seen a note\"\n", "note.created"),
+        ("tasked", "on deals\n  when task created\n  do create task \"follow up\" for \"ana@acme.com\"\n", "task.created"),
+        ("hot_in", "on deals\n  when added to list \"Hot\"\n  do remove from list \"Hot\"\n\nrule hot_out\n  on deals\n  when removed from list \"Hot\"\n  do add to list \"Hot\"\n", "list-entry"),
+    ];
+    for (name, body, caused) in loops {
+        let rules = format!("list \"Hot\" of deals\n\nrule {name}\n  {body}");
+        let lint = analyze_text("t.rules", &rules);
+        assert!(
+            lint.diagnostics.iter().any(|d| d.code == "rule-cycle"),
+            "{name}: the lint misses the loop"
+        );
+        let allowed = rules.replace("\n  on deals", "\n  allow rule-cycle\n  on deals");
+        let (mut engine, _, _) = dry(&allowed, "2026-03-02T10:00:00Z");
+        let start = match caused {
+            "note.created" => r#"{"id":"e1","type":"note.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","note":{}}"#.to_string(),
+            "task.created" => r#"{"id":"e1","type":"task.created","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","task":{}}"#.to_string(),
+            "list-entry" => r#"{"id":"e1","type":"list-entry.created","object":"deals","record_id":"d1","list":"Hot","at":"2026-03-02T10:00:00Z"}"#.to_string(),
+            _ => r#"{"id":"e1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"value":1},"old":{"value":0}}"#.to_string(),
+        };
+        let runs = engine.handle_json(&start).unwrap();
+        assert!(
+            runs.len() > 2,
+            "{name}: the engine did not follow its own events: {runs:?}"
+        );
+        assert!(
+            runs.iter().any(|r| r
+                .reason
+                .as_deref()
+                .is_some_and(|why| why.contains("cascade stopped"))),
+            "{name}: the loop was not stopped: {runs:?}"
+        );
+    }
+}

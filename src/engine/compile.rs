@@ -16,6 +16,7 @@ use super::record::Layouts;
 use super::trigger::Accept;
 use super::value::{parse_time, Val};
 use crate::check::scope::{activity_shape, ANSWER, FAILURE, TASK};
+use crate::ir::follow::{follow, Follow};
 use crate::ir::{self, Action, ExprKind, Root, TemplatePart, Timing, Trigger, Value};
 use crate::schema::{Schema, Type};
 use crate::syntax::ast::BinaryOp;
@@ -208,6 +209,8 @@ pub struct Op {
     pub retry: u32,
     /// What it does.
     pub kind: OpKind,
+    /// The event it causes when performed (the same answer `rule-cycle` follows).
+    pub follow: Option<Follow>,
 }
 
 /// Step kinds.
@@ -845,6 +848,7 @@ impl Compiler<'_> {
             continue_on_error: step.continue_on_error,
             retry: step.retry,
             kind,
+            follow: follow(&step.action),
         })
     }
 

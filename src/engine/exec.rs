@@ -19,6 +19,7 @@ use super::record::{Layouts, Record, Snapshot};
 use super::run::{RunRecord, RunState, StepLog, StepStatus, Waiting};
 use super::store::{Space, Store, StoreError};
 use super::value::{display, to_json, Val};
+use crate::ir::follow::Follow;
 use crate::schema::Schema;
 
 /// Secrets shorter than this are refused: scrubbing a two-letter value out of an error
@@ -701,8 +702,14 @@ impl<'a> Exec<'a> {
         self.run.steps[i].duration_us = step.started.elapsed().as_micros() as u64;
         match outcome {
             Outcome::Done(output) => {
-                let (output, follow) =
-                    self.consequences(step.kind, key, &effect.args, &step.fields, output)?;
+                let (output, follow) = self.consequences(
+                    step.op.follow,
+                    step.kind,
+                    key,
+                    &effect.args,
+                    &step.fields,
+                    output,
+                )?;
                 // Kept before anything else: from here a crash must not make the
                 // effect happen again, and its follow-up must survive with it.
                 let kept = Kept::Done {
@@ -997,6 +1004,7 @@ impl<'a> Exec<'a> {
     /// kept first, then [`Exec::write_back`] applies it.
     fn consequences(
         &mut self,
+        follow: Option<Follow>,
         kind: &EffectKind,
         key: &str,
         args: &Map<String, Json>,
@@ -1011,8 +1019,11 @@ impl<'a> Exec<'a> {
         };
         let short: String = key.chars().take(12).collect();
         let event_id = format!("{}>{}#{}", self.run.event, self.rule.ir.id, short);
-        match kind {
-            EffectKind::Create { object } | EffectKind::Upsert { object, .. } => {
+        match (follow, kind) {
+            (
+                Some(Follow::Created),
+                EffectKind::Create { object } | EffectKind::Upsert { object, .. },
+            ) => {
                 let existing = args.get("id").and_then(Json::as_str).map(str::to_string);
                 let id = output
                     .get("id")
@@ -1037,11 +1048,7 @@ impl<'a> Exec<'a> {
                 }
                 let created = previous.is_none();
                 let mut event = base(
-                    if created {
-                        "record.created"
-                    } else {
-                        "record.updated"
-                    },
+                    Follow::Created.event_type(created),
                     &layout.object,
                     &id,
                     self.now,
@@ -1059,25 +1066,17 @@ impl<'a> Exec<'a> {
                 output["id"] = json!(id);
                 Ok((output, Some(event)))
             }
-            EffectKind::Note | EffectKind::Task | EffectKind::List { .. } => {
+            (Some(follow @ (Follow::Note | Follow::Task | Follow::ListEntry { .. })), _) => {
                 let Some((object, id)) = self.record_ref() else {
                     return Ok((output, None));
                 };
-                let mut event = base(
-                    match kind {
-                        EffectKind::Note => "note.created",
-                        EffectKind::Task => "task.created",
-                        EffectKind::List { added: true, .. } => "list-entry.created",
-                        _ => "list-entry.deleted",
-                    },
-                    &object,
-                    &id,
-                    self.now,
-                );
+                let mut event = base(follow.event_type(false), &object, &id, self.now);
                 event["id"] = json!(event_id);
-                match kind {
-                    EffectKind::List { list, .. } => event["list"] = json!(list),
-                    EffectKind::Note => event["note"] = Json::Object(args.clone()),
+                match (follow, kind) {
+                    (Follow::ListEntry { .. }, EffectKind::List { list, .. }) => {
+                        event["list"] = json!(list)
+                    }
+                    (Follow::Note, _) => event["note"] = Json::Object(args.clone()),
                     _ => {
                         let mut task = args.clone();
                         if let Some(tid) = output.get("id") {
@@ -1246,7 +1245,7 @@ impl<'a> Exec<'a> {
         }
         Some(json!({
             "id": format!("{}>{}", self.run.event, self.rule.ir.id),
-            "type": "record.updated", "object": layout.object, "record_id": self.run.record,
+            "type": Follow::Updated.event_type(false), "object": layout.object, "record_id": self.run.record,
             "at": self.now, "source": "rule", "actor": { "type": "system" },
             "record": new, "old": old,
         }))

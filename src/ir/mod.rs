@@ -8,6 +8,7 @@
 //! The IR knows no spans and no diagnostics: source locations travel as plain line and
 //! column numbers, for run histories.
 
+pub mod follow;
 pub mod http;
 
 use serde::{Deserialize, Serialize};

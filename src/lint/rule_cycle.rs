@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::condition_space::{decide, trigger_facts, Verdict};
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
+use crate::ir::follow::Follow;
 use crate::ir::{self, Action, ExprKind, Root, Trigger, Value};
 use crate::schema::{Schema, Type};
 use crate::syntax::ast::{BinaryOp, TestOp};
@@ -293,41 +294,11 @@ fn reads(e: &ir::Expr, out: &mut Vec<String>) {
     }
 }
 
-/// What a rule's steps write, with the constant written when it is one.
+/// What a rule's steps write, with the constant written when it is one: the events
+/// [`ir::follow::follow`] says each step causes, as the engine delivers them.
 fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, Option<Value>)>) {
     for step in steps {
         match &step.action {
-            Action::Set { attr, value, .. } => out.push((
-                Key::Attr(attr.object.clone(), attr.attr.clone()),
-                value.as_const().cloned(),
-            )),
-            Action::Clear { attr } => out.push((
-                Key::Attr(attr.object.clone(), attr.attr.clone()),
-                Some(Value::Empty),
-            )),
-            // Creating (or upserting) a record fires `created` and counts each field
-            // as a change from empty.
-            Action::Create { object, fields, .. } | Action::Upsert { object, fields, .. } => {
-                out.push((Key::Created(object.clone()), None));
-                for (attr, value) in fields {
-                    out.push((
-                        Key::Attr(object.clone(), attr.clone()),
-                        value.as_const().cloned(),
-                    ));
-                }
-            }
-            Action::Note { .. } => {
-                if let Some(o) = object {
-                    out.push((Key::Activity(o.to_string(), "note"), None));
-                }
-            }
-            Action::CreateTask { .. } => {
-                if let Some(o) = object {
-                    out.push((Key::Activity(o.to_string(), "task"), None));
-                }
-            }
-            Action::AddToList { list } => out.push((Key::ListAdded(list.clone()), None)),
-            Action::RemoveFromList { list } => out.push((Key::ListRemoved(list.clone()), None)),
             Action::If {
                 branches,
                 otherwise,
@@ -341,8 +312,66 @@ fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, 
                 }
                 collect_writes(otherwise, object, out);
             }
-            _ => {}
+            action => {
+                if let Some(follow) = ir::follow::follow(action) {
+                    caused(action, follow, object, out);
+                }
+            }
         }
+    }
+}
+
+/// The keys the event `follow` of `action` touches.
+fn caused(
+    action: &Action,
+    follow: Follow,
+    object: Option<&str>,
+    out: &mut Vec<(Key, Option<Value>)>,
+) {
+    match (follow, action) {
+        (Follow::Updated, Action::Set { attr, value, .. }) => out.push((
+            Key::Attr(attr.object.clone(), attr.attr.clone()),
+            value.as_const().cloned(),
+        )),
+        (Follow::Updated, Action::Clear { attr }) => out.push((
+            Key::Attr(attr.object.clone(), attr.attr.clone()),
+            Some(Value::Empty),
+        )),
+        // Each field counts as a change from empty.
+        (
+            Follow::Created,
+            Action::Create { object, fields, .. } | Action::Upsert { object, fields, .. },
+        ) => {
+            out.push((Key::Created(object.clone()), None));
+            for (attr, value) in fields {
+                out.push((
+                    Key::Attr(object.clone(), attr.clone()),
+                    value.as_const().cloned(),
+                ));
+            }
+        }
+        (Follow::Note, _) => {
+            if let Some(o) = object {
+                out.push((Key::Activity(o.to_string(), "note"), None));
+            }
+        }
+        (Follow::Task, _) => {
+            if let Some(o) = object {
+                out.push((Key::Activity(o.to_string(), "task"), None));
+            }
+        }
+        (
+            Follow::ListEntry { added },
+            Action::AddToList { list } | Action::RemoveFromList { list },
+        ) => out.push((
+            if added {
+                Key::ListAdded(list.clone())
+            } else {
+                Key::ListRemoved(list.clone())
+            },
+            None,
+        )),
+        _ => {}
     }
 }
 
