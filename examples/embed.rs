@@ -9,7 +9,7 @@ use std::error::Error;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use rulec::engine::{Engine, Handlers, ManualClock, MemoryStore, Outcome, RunRecord};
+use rulec::engine::{ActionKind, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunRecord};
 use rulec::workspace::analyze_text;
 
 const RULES: &str = r##"
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let laptops = Arc::new(AtomicU32::new(0));
     let counter = laptops.clone();
     let handlers = Handlers::new()
-        .on("slack", |effect| {
+        .on(ActionKind::Slack, |effect| {
             // Interpolated record values arrive escaped: `<!channel>` cannot ping.
             println!(
                 "  -> slack {}: {}",
@@ -74,7 +74,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             );
             Outcome::done()
         })
-        .on("ask", |effect| {
+        .on(ActionKind::Ask, |effect| {
             // Post the question where the member will see it, and wait for the answer.
             println!(
                 "  -> ask {}: {}",
@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             );
             Outcome::Defer
         })
-        .on("provision_laptop", move |effect| {
+        .action("provision_laptop", move |effect| {
             // The first call fails as a flaky API would; `retry 2` tries again.
             if counter.fetch_add(1, Ordering::SeqCst) == 0 {
                 return Outcome::retry("IT service unavailable (503)");

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use rulec::diagnostics::Severity;
 use rulec::engine::{
-    Clock, Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus, SqliteStore,
-    StepStatus, Store,
+    ActionKind, Clock, Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus,
+    SqliteStore, StepStatus, Store,
 };
 use rulec::ir::Program;
 use rulec::workspace::analyze_text;
@@ -150,7 +150,7 @@ rule page
     let calls = Arc::new(AtomicU32::new(0));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (c, s) = (calls.clone(), seen.clone());
-    let handlers = Handlers::new().on("pagerduty", move |effect| {
+    let handlers = Handlers::new().action("pagerduty", move |effect| {
         s.lock().unwrap().push(effect.args.clone());
         match c.fetch_add(1, Ordering::SeqCst) {
             0 => Outcome::retry("503 from PagerDuty"),
@@ -175,7 +175,7 @@ rule page
     assert_eq!(args["count"], 1200);
 
     // A permanent error is not retried, and fails the run.
-    let handlers = Handlers::new().on("pagerduty", |_| Outcome::fail("401 unauthorised"));
+    let handlers = Handlers::new().action("pagerduty", |_| Outcome::fail("401 unauthorised"));
     let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
     let runs = engine
         .handle_json(&created(
@@ -204,8 +204,8 @@ fn on_error_continue_logs_the_error_and_goes_on() {
     let sent = Arc::new(AtomicU32::new(0));
     let s = sent.clone();
     let handlers = Handlers::new()
-        .on("http", |_| Outcome::fail("connection refused"))
-        .on("slack", move |_| {
+        .on(ActionKind::Http, |_| Outcome::fail("connection refused"))
+        .on(ActionKind::Slack, move |_| {
             s.fetch_add(1, Ordering::SeqCst);
             Outcome::done()
         });
@@ -233,7 +233,7 @@ fn a_panicking_handler_fails_its_step_and_the_engine_goes_on() {
   when stage changed to ClosedWon and value > 0
   do slack "#wins" "{{name}}"
 "##;
-    let handlers = Handlers::new().on("slack", |_| panic!("handler bug"));
+    let handlers = Handlers::new().on(ActionKind::Slack, |_| panic!("handler bug"));
     let clock = clock("2026-03-02T10:00:00Z");
     let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
     let runs = engine
@@ -262,7 +262,7 @@ fn secrets_reach_the_handler_but_never_the_run_record() {
 "##;
     let seen = Arc::new(Mutex::new(String::new()));
     let s = seen.clone();
-    let handlers = Handlers::new().on("http", move |effect| {
+    let handlers = Handlers::new().on(ActionKind::Http, move |effect| {
         *s.lock().unwrap() = effect.args["headers"]["Authorization"]
             .as_str()
             .unwrap()
@@ -392,12 +392,13 @@ rule onboard
 "##;
     let notes = Arc::new(Mutex::new(Vec::new()));
     let n = notes.clone();
-    let handlers = Handlers::new()
-        .on("provision", |_| Outcome::Defer)
-        .on("note", move |e| {
-            n.lock().unwrap().push(e.text("body").unwrap().to_string());
-            Outcome::done()
-        });
+    let handlers =
+        Handlers::new()
+            .action("provision", |_| Outcome::Defer)
+            .on(ActionKind::Note, move |e| {
+                n.lock().unwrap().push(e.text("body").unwrap().to_string());
+                Outcome::done()
+            });
     let clock = clock("2026-03-02T10:00:00Z");
     let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
     let runs = engine
@@ -691,11 +692,11 @@ rule sync
     // A careless API echoes everything it was sent back in its error.
     let echo = |effect: &Effect| serde_json::to_string(&effect.args).unwrap();
     let handlers = Handlers::dry_run(Default::default())
-        .on("http", move |effect| {
+        .on(ActionKind::Http, move |effect| {
             http.lock().unwrap().push(effect.args.clone());
             Outcome::fail(format!("rejected {}", echo(effect)))
         })
-        .on("provision", move |effect| {
+        .action("provision", move |effect| {
             custom.lock().unwrap().push(effect.args.clone());
             Outcome::retry(format!("busy with {}", echo(effect)))
         });

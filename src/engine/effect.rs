@@ -36,6 +36,11 @@ pub struct Effect {
 }
 
 impl Effect {
+    /// Which built-in action it is; `None` for a custom action (see `action`).
+    pub fn kind(&self) -> Option<ActionKind> {
+        ActionKind::of(&self.action)
+    }
+
     /// A text argument.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.args.get(name).and_then(Json::as_str)
@@ -199,30 +204,107 @@ impl Kept {
 /// A function that performs effects.
 pub type HandlerFn = dyn Fn(&Effect) -> Outcome + Send + Sync;
 
-/// The actions whose effects are writes to the CRM itself.
-pub const RECORD_ACTIONS: &[&str] = &[
-    "set",
-    "clear",
-    "create",
-    "upsert",
-    "add_to_list",
-    "remove_from_list",
-    "note",
-    "create_task",
-];
+/// The built-in actions a host performs, for [`Handlers::on`]. Custom actions are
+/// registered by their declared name with [`Handlers::action`]. New kinds will come
+/// with the language, hence `#[non_exhaustive]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ActionKind {
+    /// `slack "#channel" …` and `slack dm member …`.
+    Slack,
+    /// `email to …`.
+    Email,
+    /// `set attribute = …` on the run's record.
+    Set,
+    /// `clear attribute`.
+    Clear,
+    /// `create object { … }`.
+    Create,
+    /// `upsert object by attribute { … }`.
+    Upsert,
+    /// `create task …`.
+    Task,
+    /// `note …`.
+    Note,
+    /// `add to list "…"`.
+    AddToList,
+    /// `remove from list "…"`.
+    RemoveFromList,
+    /// `http …`.
+    Http,
+    /// `ask member "…"`: an approval (usually answered with [`Outcome::Defer`]).
+    Ask,
+}
 
-/// The handlers a host registers, by action name.
+impl ActionKind {
+    /// Every kind, with the action name an [`Effect`] carries for it.
+    pub const ALL: [(ActionKind, &'static str); 12] = [
+        (ActionKind::Slack, "slack"),
+        (ActionKind::Email, "email"),
+        (ActionKind::Set, "set"),
+        (ActionKind::Clear, "clear"),
+        (ActionKind::Create, "create"),
+        (ActionKind::Upsert, "upsert"),
+        (ActionKind::Task, "create_task"),
+        (ActionKind::Note, "note"),
+        (ActionKind::AddToList, "add_to_list"),
+        (ActionKind::RemoveFromList, "remove_from_list"),
+        (ActionKind::Http, "http"),
+        (ActionKind::Ask, "ask"),
+    ];
+
+    /// The action name effects of this kind carry (`create_task`).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// The kind of a built-in action's name.
+    pub fn of(action: &str) -> Option<ActionKind> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == action)
+            .map(|(k, _)| *k)
+    }
+
+    /// Whether it writes to the CRM itself (what [`Handlers::records`] handles).
+    pub fn writes_records(self) -> bool {
+        !matches!(
+            self,
+            ActionKind::Slack | ActionKind::Email | ActionKind::Http | ActionKind::Ask
+        )
+    }
+}
+
+/// What a handler is registered for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Target {
+    Builtin(ActionKind),
+    Custom(String),
+}
+
+/// The handlers a host registers: by kind for built-in actions, by declared name for
+/// custom ones.
 #[derive(Clone, Default)]
 pub struct Handlers {
-    by_action: HashMap<String, Arc<HandlerFn>>,
+    by_target: HashMap<Target, Arc<HandlerFn>>,
     records: Option<Arc<HandlerFn>>,
     fallback: Option<Arc<HandlerFn>>,
 }
 
 impl std::fmt::Debug for Handlers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<&String> = self.by_action.keys().collect();
-        names.sort();
+        let mut names: Vec<&str> = self
+            .by_target
+            .keys()
+            .map(|t| match t {
+                Target::Builtin(kind) => kind.name(),
+                Target::Custom(name) => name,
+            })
+            .collect();
+        names.sort_unstable();
         f.debug_struct("Handlers")
             .field("actions", &names)
             .finish_non_exhaustive()
@@ -235,17 +317,29 @@ impl Handlers {
         Handlers::default()
     }
 
-    /// Handles one action (`slack`, `http`, or a custom action's name).
+    /// Handles one kind of built-in action.
     pub fn on(
         mut self,
-        action: &str,
+        kind: ActionKind,
         f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static,
     ) -> Handlers {
-        self.by_action.insert(action.to_string(), Arc::new(f));
+        self.by_target.insert(Target::Builtin(kind), Arc::new(f));
         self
     }
 
-    /// Handles the CRM writes ([`RECORD_ACTIONS`]) not given their own handler.
+    /// Handles the custom action declared as `action <name>(…)`.
+    pub fn action(
+        mut self,
+        name: &str,
+        f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static,
+    ) -> Handlers {
+        self.by_target
+            .insert(Target::Custom(name.to_string()), Arc::new(f));
+        self
+    }
+
+    /// Handles the CRM writes ([`ActionKind::writes_records`]) not given their own
+    /// handler.
     pub fn records(mut self, f: impl Fn(&Effect) -> Outcome + Send + Sync + 'static) -> Handlers {
         self.records = Some(Arc::new(f));
         self
@@ -270,14 +364,17 @@ impl Handlers {
 
     /// Runs the handler for an effect.
     pub fn call(&self, effect: &Effect) -> Outcome {
+        let kind = effect.kind();
+        let target = match kind {
+            Some(kind) => Target::Builtin(kind),
+            None => Target::Custom(effect.action.clone()),
+        };
         let handler = self
-            .by_action
-            .get(&effect.action)
+            .by_target
+            .get(&target)
             .or_else(|| {
-                RECORD_ACTIONS
-                    .contains(&effect.action.as_str())
-                    .then_some(self.records.as_ref())
-                    .flatten()
+                kind.filter(|k| k.writes_records())
+                    .and(self.records.as_ref())
             })
             .or(self.fallback.as_ref());
         match handler {
@@ -286,10 +383,16 @@ impl Handlers {
                 .unwrap_or_else(|_| {
                     Outcome::fail(format!("the `{}` handler panicked", effect.action))
                 }),
-            None => Outcome::fail(format!(
-                "no handler is registered for `{}`; register one with Handlers::on(\"{}\", …)",
-                effect.action, effect.action
-            )),
+            None => Outcome::fail(match kind {
+                Some(kind) => format!(
+                    "no handler is registered for `{}`; register one with Handlers::on(ActionKind::{kind:?}, …)",
+                    effect.action
+                ),
+                None => format!(
+                    "no handler is registered for the action `{}`; register one with Handlers::action(\"{}\", …)",
+                    effect.action, effect.action
+                ),
+            }),
         }
     }
 }
@@ -415,6 +518,59 @@ pub struct EffectRecord {
 mod tests {
     use super::*;
 
+    fn effect(action: &str) -> Effect {
+        Effect {
+            action: action.into(),
+            args: Map::new(),
+            key: "k".into(),
+            rule: "r".into(),
+            version: "v".into(),
+            run: "run".into(),
+            step: "0".into(),
+            record: None,
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn built_in_actions_are_handled_by_kind_and_custom_ones_by_name() {
+        for (kind, name) in ActionKind::ALL {
+            assert_eq!(ActionKind::of(name), Some(kind));
+            assert_eq!(kind.name(), name);
+        }
+        let handlers = Handlers::new()
+            .on(ActionKind::Slack, |_| Outcome::Done(Json::from("posted")))
+            .action("slack", |_| Outcome::Done(Json::from("the custom one")))
+            .action("pagerduty", |_| Outcome::Done(Json::from("paged")))
+            .records(|_| Outcome::Done(Json::from("written")));
+        assert_eq!(
+            handlers.call(&effect("slack")),
+            Outcome::Done(Json::from("posted"))
+        );
+        assert_eq!(
+            handlers.call(&effect("pagerduty")),
+            Outcome::Done(Json::from("paged"))
+        );
+        assert_eq!(
+            handlers.call(&effect("create_task")),
+            Outcome::Done(Json::from("written"))
+        );
+        let Outcome::Error { message, .. } = handlers.call(&effect("http")) else {
+            panic!("an unhandled http call must fail");
+        };
+        assert!(
+            message.contains("Handlers::on(ActionKind::Http"),
+            "{message}"
+        );
+        let Outcome::Error { message, .. } = handlers.call(&effect("provision")) else {
+            panic!("an unhandled custom action must fail");
+        };
+        assert!(
+            message.contains("Handlers::action(\"provision\""),
+            "{message}"
+        );
+    }
+
     #[test]
     fn keys_differ_by_every_part_and_are_stable() {
         let k = idempotency_key("r", "v1", "e1", "0", 0);
@@ -531,7 +687,7 @@ mod tests {
                 ..
             }
         ));
-        let panicky = Handlers::new().on("slack", |_| panic!("boom"));
+        let panicky = Handlers::new().on(ActionKind::Slack, |_| panic!("boom"));
         assert!(matches!(panicky.call(&effect), Outcome::Error { .. }));
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
-//! use rulec::engine::{Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus};
+//! use rulec::engine::{ActionKind, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus};
 //! use rulec::workspace::analyze_text;
 //!
 //! let rules = r##"
@@ -20,7 +20,7 @@
 //!
 //! let sent = Arc::new(Mutex::new(Vec::new()));
 //! let log = sent.clone();
-//! let handlers = Handlers::new().on("slack", move |effect| {
+//! let handlers = Handlers::new().on(ActionKind::Slack, move |effect| {
 //!     log.lock().unwrap().push(effect.text("text").unwrap_or("").to_string());
 //!     Outcome::done()
 //! });
@@ -75,8 +75,8 @@ use chrono::{DateTime, Utc};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use effect::{
-    dry_run_answer, idempotency_key, slack_escape, url_escape, Effect, EffectRecord, HandlerFn,
-    Handlers, Outcome, RECORD_ACTIONS,
+    dry_run_answer, idempotency_key, slack_escape, url_escape, ActionKind, Effect, EffectRecord,
+    HandlerFn, Handlers, Outcome,
 };
 pub use eval::{holds, NoWorld, Node, Now, Scope, World};
 pub use event::{Event, EventError, EventKind, Partial};
