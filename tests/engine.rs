@@ -1400,6 +1400,14 @@ fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once(
     let entry = engine.outbox().unwrap().remove(0).1;
     assert_eq!(entry.state, rulec::engine::EffectState::Retrying);
     assert_eq!(entry.attempt, 2);
+    let retrying = engine
+        .outbox_in(rulec::engine::EffectState::Retrying)
+        .unwrap();
+    assert_eq!(retrying, vec![(http.key.clone(), entry.clone())]);
+    assert!(engine
+        .outbox_in(rulec::engine::EffectState::InFlight)
+        .unwrap()
+        .is_empty());
     assert_eq!(entry.error.as_deref(), Some("503 from the API"));
     let due = entry.due.unwrap();
     let wait = (due - clock.now()).num_seconds();
@@ -1464,6 +1472,12 @@ fn after_a_restart_the_outbox_hands_out_again_what_was_pending_or_in_flight() {
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].0, key);
     assert_eq!(outbox[0].1.state, rulec::engine::EffectState::InFlight);
+    // "What was in flight?" is a query on the state (SQLite answers it from an index,
+    // named in the query: a store whose index could not serve it fails here).
+    use rulec::engine::EffectState::{InFlight, Pending, Retrying};
+    assert_eq!(engine.outbox_in(InFlight).unwrap(), outbox);
+    assert!(engine.outbox_in(Pending).unwrap().is_empty());
+    assert!(engine.outbox_in(Retrying).unwrap().is_empty());
     // Redelivery of the event adds nothing to the outbox.
     engine
         .handle_json(&created("e1", "d1", r#"{"name":"Acme","value":5}"#))

@@ -33,6 +33,17 @@ pub enum EffectState {
     Retrying,
 }
 
+impl EffectState {
+    /// Its stored name (`in_flight`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EffectState::Pending => "pending",
+            EffectState::InFlight => "in_flight",
+            EffectState::Retrying => "retrying",
+        }
+    }
+}
+
 /// One effect in the outbox, as stored (no secrets).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -144,15 +155,23 @@ impl Engine {
         Ok(out)
     }
 
-    /// Every entry in the outbox, answered or not.
-    fn entries(&self) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
+    /// The effects in the outbox in one state, by key (answered ones left out, as
+    /// in [`Engine::outbox`]): what a host asks after a restart — which effects were
+    /// in flight? — and an operator's view of retries. Read from the store's index
+    /// where it has one, not from the whole outbox.
+    pub fn outbox_in(&self, state: EffectState) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
-        for (key, value) in self.store.scan(Space::Outbox)? {
-            let entry = serde_json::from_value(value)
-                .map_err(|e| StoreError(format!("damaged outbox entry `{key}`: {e}")))?;
-            out.push((key, entry));
+        for (key, entry) in decoded(self.store.outbox_in(state.name())?)? {
+            if self.store.get(Space::Effects, &key)?.is_none() {
+                out.push((key, entry));
+            }
         }
         Ok(out)
+    }
+
+    /// Every entry in the outbox, answered or not.
+    fn entries(&self) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
+        decoded(self.store.scan(Space::Outbox)?)
     }
 
     /// A host's simplest loop, for effects that are quick to perform: takes every
@@ -178,9 +197,14 @@ impl Engine {
     /// or, when the answer was kept before the crash, goes on with it.
     fn recover(&mut self) -> Result<(), EngineError> {
         let mut ignored = Vec::new();
-        for (key, entry) in self.entries()? {
-            let due_later = entry.state == EffectState::Retrying;
-            if due_later || self.pending.iter().any(|e| e.key == key) {
+        // Retries wait for their time.
+        let mut left = decoded(self.store.outbox_in(EffectState::Pending.name())?)?;
+        left.extend(decoded(
+            self.store.outbox_in(EffectState::InFlight.name())?,
+        )?);
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, entry) in left {
+            if self.pending.iter().any(|e| e.key == key) {
                 continue;
             }
             if self.store.get(Space::Runs, &entry.run)?.is_some() {
@@ -192,6 +216,20 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Outbox entries read from the store.
+fn decoded(
+    entries: Vec<(String, serde_json::Value)>,
+) -> Result<Vec<(String, OutboxEntry)>, StoreError> {
+    entries
+        .into_iter()
+        .map(|(key, value)| {
+            serde_json::from_value(value)
+                .map(|entry| (key.clone(), entry))
+                .map_err(|e| StoreError(format!("damaged outbox entry `{key}`: {e}")))
+        })
+        .collect()
 }
 
 /// The first retry waits about this long; each further one twice as long.

@@ -163,6 +163,14 @@ pub trait Store: Send {
         out.truncate(limit);
         Ok(out)
     }
+    /// The outbox entries in `state` (`pending`, `in_flight`, `retrying`: the
+    /// entry's `state` field), in key order. The default scans the outbox; SQLite
+    /// answers from an index on the state.
+    fn outbox_in(&self, state: &str) -> Result<Vec<(String, Json)>> {
+        let mut out = self.scan(Space::Outbox)?;
+        out.retain(|(_, entry)| entry.get("state").and_then(Json::as_str) == Some(state));
+        Ok(out)
+    }
     /// Forgets the entries of `space` whose time (see [`entry_time`]) is before
     /// `before`; entries without one are kept. Returns how many went.
     fn prune(&mut self, space: Space, before: i64) -> Result<usize> {

@@ -117,6 +117,9 @@ CREATE TABLE IF NOT EXISTS state (
   PRIMARY KEY (space, key)) WITHOUT ROWID;
 -- Retention deletes by time; only entries with a time are in it.
 CREATE INDEX IF NOT EXISTS state_by_time ON state (space, at) WHERE at IS NOT NULL;
+-- The outbox by state (a host's 'what is in flight?'), without reading the rest.
+CREATE INDEX IF NOT EXISTS outbox_by_state ON state (json_extract(value, '$.state'), key)
+  WHERE space = 'outbox';
 CREATE TABLE IF NOT EXISTS runs (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (at);
 CREATE TABLE IF NOT EXISTS record_index (
@@ -565,6 +568,19 @@ impl Store for SqliteStore {
             .map_err(|e| self.fail(e))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.entries(&mut stmt, params![space.name(), last, limit], space)
+    }
+
+    fn outbox_in(&self, state: &str) -> Result<Vec<(String, Json)>> {
+        // `space = 'outbox'` as a literal, so the partial index applies; named, since
+        // without statistics the planner would rather walk the whole outbox by key.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key, value FROM state INDEXED BY outbox_by_state \
+                 WHERE space = 'outbox' AND json_extract(value, '$.state') = ?1 ORDER BY key",
+            )
+            .map_err(|e| self.fail(e))?;
+        self.entries(&mut stmt, params![state], Space::Outbox)
     }
 
     fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
