@@ -78,11 +78,10 @@ pub use effect::{
     dry_run_answer, idempotency_key, slack_escape, url_escape, ActionKind, Effect, EffectRecord,
     HandlerFn, Handlers, Outcome,
 };
-pub use eval::{holds, NoWorld, Node, Now, Scope, World};
-pub use event::{Event, EventError, EventKind, Partial};
+pub use event::{Event, EventError, EventKind};
 pub use exec::SecretFn;
 pub use outbox::{backoff, EffectState, OutboxEntry};
-pub use record::{Layout, Layouts, Record, Snapshot};
+pub use record::{Record, Snapshot};
 pub use request::Request;
 pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
 pub use store::{index_keys, MemoryStore, Space, SqliteStore, Store, StoreError};
@@ -90,6 +89,7 @@ pub use value::{Secret, Val};
 
 use crate::ir::Program;
 use crate::schema::Schema;
+use record::Layouts;
 
 /// Cascades of rule writes stop at this depth unless configured otherwise.
 pub const DEFAULT_MAX_DEPTH: u32 = 8;

@@ -188,7 +188,7 @@ pub struct RunState {
     /// `as` bindings.
     pub bindings: Vec<Val>,
     /// Where to go on: the next step's position (indices, with branch arms).
-    pub pc: Vec<u32>,
+    pub(crate) pc: Vec<u32>,
     /// What it waits for.
     pub waiting: Waiting,
     /// Rules whose writes led here.

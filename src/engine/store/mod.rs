@@ -171,7 +171,7 @@ pub trait Store: Send {
         out.retain(|(_, entry)| entry.get("state").and_then(Json::as_str) == Some(state));
         Ok(out)
     }
-    /// Forgets the entries of `space` whose time (see [`entry_time`]) is before
+    /// Forgets the entries of `space` whose time (a number, or an `at` field) is before
     /// `before`; entries without one are kept. Returns how many went.
     fn prune(&mut self, space: Space, before: i64) -> Result<usize> {
         let mut n = 0;
