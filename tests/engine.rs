@@ -460,10 +460,12 @@ fn a_workspace_with_errors_has_no_program_to_run() {
     assert!(error.to_string().contains("1 error"), "{error}");
 }
 
-/// A store whose reads of one object fail, as a disk or a network store can.
+/// A store whose reads of one object fail, as a disk or a network store can — all of
+/// them, or (`scans_only`) only loading the whole table.
 struct FailingReads {
     inner: MemoryStore,
     object: &'static str,
+    scans_only: bool,
 }
 
 impl Store for FailingReads {
@@ -472,10 +474,25 @@ impl Store for FailingReads {
         object: &str,
         id: &str,
     ) -> Result<Option<Arc<rulec::engine::Snapshot>>, rulec::engine::StoreError> {
-        if object == self.object {
+        if object == self.object && !self.scans_only {
             return Err(rulec::engine::StoreError("disk read failed".into()));
         }
         self.inner.record(object, id)
+    }
+    fn index(
+        &mut self,
+        object: &str,
+        attributes: &[&str],
+    ) -> Result<(), rulec::engine::StoreError> {
+        self.inner.index(object, attributes)
+    }
+    fn find(
+        &self,
+        object: &str,
+        attribute: &str,
+        key: &str,
+    ) -> Result<Vec<String>, rulec::engine::StoreError> {
+        self.inner.find(object, attribute, key)
     }
     fn put_record(
         &mut self,
@@ -492,6 +509,9 @@ impl Store for FailingReads {
         &self,
         object: &str,
     ) -> Result<Vec<(String, Arc<rulec::engine::Snapshot>)>, rulec::engine::StoreError> {
+        if object == self.object {
+            return Err(rulec::engine::StoreError("the whole table was read".into()));
+        }
         self.inner.records(object)
     }
     fn get(
@@ -550,6 +570,7 @@ fn a_store_that_cannot_read_a_referenced_record_stops_the_run_before_the_message
     let store = FailingReads {
         inner: MemoryStore::new(),
         object: "companies",
+        scans_only: false,
     };
     let mut engine = build(rules, Handlers::dry_run(log.clone()), store, &clock);
     let result = engine.handle_json(&created(
@@ -563,6 +584,50 @@ fn a_store_that_cannot_read_a_referenced_record_stops_the_run_before_the_message
         log.lock().unwrap().is_empty(),
         "no message with a blank company name went out"
     );
+}
+
+/// A `find` whose filter has `attr = value` reads the records the store's index
+/// names, not the whole table — and still finds the first match in id order, the one
+/// a walk over every record finds.
+#[test]
+fn a_find_by_an_attribute_reads_only_the_records_the_index_names() {
+    let rules = r##"rule link
+  on deals
+  when created
+  do
+    find companies where companies.name = record.name and companies.tier = SMB as c
+    slack "#deals" "{{c.name}} {{c.domains}}"
+"##;
+    let rules = format!("object companies {{\n  tier: select [Enterprise, SMB]\n}}\n{rules}");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let clock = clock("2026-03-02T10:00:00Z");
+    let store = FailingReads {
+        inner: MemoryStore::new(),
+        object: "companies",
+        scans_only: true,
+    };
+    let mut engine = build(&rules, Handlers::dry_run(log.clone()), store, &clock);
+    for (id, name, tier, domain) in [
+        ("c3", "Acme", "SMB", "third.com"),
+        ("c1", "Acme", "Enterprise", "first.com"),
+        ("c2", "acme", "SMB", "second.com"),
+        ("c4", "Beta", "SMB", "beta.com"),
+    ] {
+        engine
+            .load_record(
+                "companies",
+                id,
+                &serde_json::json!({"name": name, "tier": tier, "domains": [domain]}),
+            )
+            .unwrap();
+    }
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme"}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed, "{runs:?}");
+    let sent = log.lock().unwrap();
+    // c1 has the name but not the tier; c2's name differs in case; c3 is the match.
+    assert_eq!(sent[0].text("text"), Some("Acme third.com"), "{sent:?}");
 }
 
 #[test]

@@ -246,6 +246,9 @@ pub enum OpKind {
         filter: Node,
         /// Binding.
         binding: u16,
+        /// A conjunct `candidate.<slot> = <value>` of the filter: the store's index on
+        /// the attribute gives the candidates, so a find reads only those.
+        lookup: Option<(u16, Node)>,
     },
     /// `wait <duration>` (`until` false) or `wait until <time>`.
     Wait {
@@ -717,6 +720,7 @@ impl Compiler<'_> {
                 let filter = self.expr_in(filter, object, Some(t))?;
                 OpKind::Find {
                     object: t,
+                    lookup: lookup_of(&filter),
                     filter,
                     binding: self.binding(binding)?,
                 }
@@ -1044,4 +1048,85 @@ fn reads_of(node: &Node, out: &mut Vec<u16>) {
         }
         _ => {}
     }
+}
+
+/// A conjunct `candidate.attr = value` (either way round) of a `find` filter whose
+/// value does not read the candidate: the attribute's slot and the value.
+fn lookup_of(filter: &Node) -> Option<(u16, Node)> {
+    match filter {
+        Node::And(pair) => lookup_of(&pair.0).or_else(|| lookup_of(&pair.1)),
+        Node::Binary(BinaryOp::Eq, pair) => {
+            let attr = |n: &Node| match n {
+                Node::Path(path) => match (path.root, path.steps.as_slice()) {
+                    (PathRoot::Candidate, [PathStep::Attr(slot)]) => Some(*slot),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (attr(&pair.0), attr(&pair.1)) {
+                (Some(slot), None) if !mentions_candidate(&pair.1) => Some((slot, pair.1.clone())),
+                (None, Some(slot)) if !mentions_candidate(&pair.0) => Some((slot, pair.0.clone())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether evaluating `node` reads the record a `find` is testing.
+fn mentions_candidate(node: &Node) -> bool {
+    match node {
+        Node::Path(path) => matches!(path.root, PathRoot::Candidate),
+        Node::List(items) => items.iter().any(mentions_candidate),
+        Node::Map(entries) => entries.iter().any(|(_, n, _)| mentions_candidate(n)),
+        Node::Template(pieces) => pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Hole(n, _) if mentions_candidate(n))),
+        Node::Call(_, args) => args.iter().any(|(n, _)| mentions_candidate(n)),
+        Node::Not(n) | Node::Neg(n) | Node::Test(_, n) => mentions_candidate(n),
+        Node::And(pair) | Node::Or(pair) | Node::Binary(_, pair) => {
+            mentions_candidate(&pair.0) || mentions_candidate(&pair.1)
+        }
+        Node::Const(_)
+        | Node::Slot(_)
+        | Node::OldSlot(_)
+        | Node::EventId
+        | Node::EventActor
+        | Node::EventSource
+        | Node::EventAt
+        | Node::Now
+        | Node::Today
+        | Node::Relative(_) => false,
+    }
+}
+
+/// The `(object, slot)` of every attribute a `find` looks up, in any rule.
+pub fn find_lookups(rules: &[Compiled]) -> Vec<(u16, u16)> {
+    fn walk(ops: &[Op], out: &mut Vec<(u16, u16)>) {
+        for op in ops {
+            match &op.kind {
+                OpKind::Find {
+                    object,
+                    lookup: Some((slot, _)),
+                    ..
+                } => out.push((*object, *slot)),
+                OpKind::Branch {
+                    arms, otherwise, ..
+                } => {
+                    for (_, steps) in arms {
+                        walk(steps, out);
+                    }
+                    walk(otherwise, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for rule in rules {
+        walk(&rule.steps, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -348,9 +348,34 @@ impl<'a> Exec<'a> {
                 object,
                 filter,
                 binding,
+                lookup,
             } => {
                 let layout = &self.env.layouts.objects[*object as usize];
-                let records = self.env.store.records(&layout.object)?;
+                // The first match in id order, as a walk over every record finds it;
+                // the index narrows that walk to the records it can be.
+                let keys = lookup
+                    .as_ref()
+                    .map(|(slot, value)| (*slot, super::store::index_keys(&self.eval(value))))
+                    .filter(|(_, keys)| !keys.is_empty());
+                let records = match keys {
+                    Some((slot, keys)) => {
+                        let attribute = layout.names[slot as usize].as_ref();
+                        let mut ids = Vec::new();
+                        for key in &keys {
+                            ids.extend(self.env.store.find(&layout.object, attribute, key)?);
+                        }
+                        ids.sort();
+                        ids.dedup();
+                        let mut records = Vec::with_capacity(ids.len());
+                        for id in ids {
+                            if let Some(snapshot) = self.env.store.record(&layout.object, &id)? {
+                                records.push((id, snapshot));
+                            }
+                        }
+                        records
+                    }
+                    None => self.env.store.records(&layout.object)?,
+                };
                 let mut found = Val::Empty;
                 for (id, snapshot) in records {
                     let candidate = snapshot.aligned(layout);

@@ -250,15 +250,18 @@ impl Builder {
         let rules = compile::compile(&self.program, &layouts).map_err(EngineError::Program)?;
         let index = dispatch::Index::new(&rules);
         let mut store = self.store.unwrap_or_else(|| Box::new(MemoryStore::new()));
-        for object in &self.program.schema.objects {
-            let unique: Vec<&str> = object
+        // Unique attributes (upserts match on them) and those a `find` looks up.
+        let found = compile::find_lookups(&rules);
+        for (o, object) in self.program.schema.objects.iter().enumerate() {
+            let indexed: Vec<&str> = object
                 .attributes
                 .iter()
-                .filter(|a| a.unique)
-                .map(|a| a.name.as_str())
+                .enumerate()
+                .filter(|(slot, a)| a.unique || found.contains(&(o as u16, *slot as u16)))
+                .map(|(_, a)| a.name.as_str())
                 .collect();
-            if !unique.is_empty() {
-                store.index(&object.name, &unique)?;
+            if !indexed.is_empty() {
+                store.index(&object.name, &indexed)?;
             }
         }
         let by_id = rules
