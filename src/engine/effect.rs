@@ -669,17 +669,7 @@ mod tests {
 
     #[test]
     fn missing_handlers_and_panics_fail_the_step() {
-        let effect = Effect {
-            action: "slack".into(),
-            args: Map::new(),
-            key: "k".into(),
-            rule: "r".into(),
-            version: "v".into(),
-            run: "run".into(),
-            step: "0".into(),
-            record: None,
-            attempt: 1,
-        };
+        let effect = effect("slack");
         assert!(matches!(
             Handlers::new().call(&effect),
             Outcome::Error {
