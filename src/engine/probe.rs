@@ -6,7 +6,6 @@ use serde_json::Value as Json;
 use super::compile::Compiled;
 use super::eval::{NoWorld, Now, Scope, World};
 use super::event;
-use super::exec::Env;
 use super::record::Record;
 use super::trigger;
 use super::{Engine, EngineError};
@@ -54,20 +53,11 @@ impl Engine {
 
     #[inline(never)]
     fn evaluate_with_world(&mut self, rule: usize, old: &Record, new: &Record) -> bool {
-        // Field by field, so the rule can stay borrowed while the store is lent out.
-        let rule = &self.rules[rule];
-        let now = Now::Clock(self.clock.as_ref());
-        let mut env = Env {
-            store: self.store.as_mut(),
-            layouts: &self.layouts,
-            schema: &self.schema,
-            secrets: self.secrets.as_ref(),
-            refused: None,
-            revealed: Vec::new(),
-            failed: None,
-            pending: &mut self.pending,
-        };
-        judge(rule, now, old, new, &mut env)
+        // The rules are shared, so a rule stays borrowed while the store is lent out.
+        let rules = self.rules.clone();
+        let clock = self.clock.clone();
+        let mut env = self.env();
+        judge(&rules[rule], Now::Clock(clock.as_ref()), old, new, &mut env)
     }
 }
 
