@@ -298,7 +298,13 @@ fn compile_writes_checked_ir() {
     assert_eq!(rule["object"], "deals");
     assert_eq!(rule["trigger"]["to"][0]["v"]["name"], "ClosedWon");
     assert_eq!(rule["trigger"]["to"][0]["v"]["index"], 5);
-    assert_eq!(rule["condition"]["lhs"]["path"][0], "value");
+    let value = &rule["condition"]["lhs"]["path"][0];
+    assert_eq!(value["name"], "value");
+    assert_eq!(
+        value["attribute_of"], "deals",
+        "the checker's resolution travels in the IR"
+    );
+    assert_eq!(value["type"]["type"], "currency");
     assert_eq!(rule["version"].as_str().unwrap().len(), 16);
     assert!(ir["schema"]["objects"]
         .as_array()

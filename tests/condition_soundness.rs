@@ -130,7 +130,7 @@ fn read<'r>(e: &Expr, record: &'r HashMap<&'static str, V>) -> Option<&'r V> {
         ExprKind::Read {
             root: Root::Record,
             path,
-        } => record.get(path.first()?.as_str()),
+        } => record.get(path.first()?.name.as_str()),
         _ => None,
     }
 }
@@ -231,7 +231,7 @@ fn compared(e: &Expr, out: &mut Vec<String>) {
         }
         ExprKind::Binary { lhs, .. } => {
             if let ExprKind::Read { path, .. } = &lhs.kind {
-                out.push(path[0].clone());
+                out.push(path[0].name.clone());
             }
         }
         _ => {}

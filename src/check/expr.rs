@@ -37,6 +37,18 @@ pub fn timestamp_literal(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// A path field read from a value of type `container`, as the IR records it.
+fn resolved(container: &Type, name: &str, ty: Type) -> ir::Field {
+    ir::Field {
+        name: name.to_string(),
+        ty,
+        attribute_of: match container {
+            Type::Record(object) => Some(object.clone()),
+            _ => None,
+        },
+    }
+}
+
 fn unknown() -> ir::Expr {
     ir::Expr::constant(Value::Empty, Type::Unknown)
 }
@@ -356,19 +368,27 @@ impl Checker<'_> {
             );
             return unknown();
         }
-        let mut path: Vec<String> = Vec::new();
+        let mut path = Vec::new();
         if consumed {
-            path.push(first.name.clone());
+            let object = match root {
+                Root::Candidate => self.scope.candidate,
+                _ => self.scope.object,
+            };
+            path.push(ir::Field {
+                name: first.name.clone(),
+                ty: ty.clone(),
+                attribute_of: object.map(|o| o.name.clone()),
+            });
         }
         let mut ty = ty;
         let mut owner = first.name.clone();
         for segment in segments.iter().skip(1) {
-            ty = match self.field(&ty, segment, &owner) {
-                Some(t) => t,
-                None => return unknown(),
+            let Some(next) = self.field(&ty, segment, &owner) else {
+                return unknown();
             };
+            path.push(resolved(&ty, &segment.name, next.clone()));
+            ty = next;
             owner = segment.name.clone();
-            path.push(segment.name.clone());
         }
         ir::Expr {
             ty,
@@ -389,13 +409,20 @@ impl Checker<'_> {
             (Root::Candidate, candidate)
         };
         let _ = span;
-        let mut ty = self.field(&Type::Record(object.name.clone()), attr, &prefix.name);
-        let mut path = vec![attr.name.clone()];
+        let start = Type::Record(object.name.clone());
+        let mut ty = self.field(&start, attr, &prefix.name);
+        let mut path: Vec<ir::Field> = ty
+            .iter()
+            .map(|t| resolved(&start, &attr.name, t.clone()))
+            .collect();
         let mut owner = attr.name.clone();
         for segment in rest {
-            ty = ty.and_then(|t| self.field(&t, segment, &owner));
+            let Some(container) = ty else { break };
+            ty = self.field(&container, segment, &owner);
+            if let Some(t) = &ty {
+                path.push(resolved(&container, &segment.name, t.clone()));
+            }
             owner = segment.name.clone();
-            path.push(segment.name.clone());
         }
         Some(match ty {
             Some(ty) => ir::Expr {

@@ -187,14 +187,3 @@ impl<'s> Scope<'s> {
         self.bindings.iter().rev().find(|b| b.name == name)
     }
 }
-
-/// The shape of an activity by its name in scope (`note`, `task`, `comment`, `call`).
-pub(crate) fn activity_shape(name: &str) -> Option<Arc<StructType>> {
-    Some(match name {
-        "note" => NOTE.clone(),
-        "comment" => COMMENT.clone(),
-        "task" => TASK.clone(),
-        "call" => CALL.clone(),
-        _ => return None,
-    })
-}

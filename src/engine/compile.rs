@@ -15,7 +15,6 @@ use super::eval::{Node, Path, PathRoot, PathStep, Piece};
 use super::record::Layouts;
 use super::trigger::Accept;
 use super::value::{parse_time, Val};
-use crate::check::scope::{activity_shape, ANSWER, FAILURE, TASK};
 use crate::ir::follow::{follow, Follow};
 use crate::ir::{self, Action, ExprKind, Root, TemplatePart, Timing, Trigger, Value};
 use crate::schema::{Schema, Type};
@@ -138,7 +137,7 @@ fn describe(e: &ir::Expr) -> String {
         ir::Root::Record | ir::Root::Activity | ir::Root::Candidate => None,
     };
     head.into_iter()
-        .chain(path.iter().map(String::as_str))
+        .chain(path.iter().map(|f| f.name.as_str()))
         .collect::<Vec<_>>()
         .join(".")
 }
@@ -294,7 +293,6 @@ pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>
                 http_allow: http_allow.clone(),
                 rule,
                 bindings: HashMap::new(),
-                binding_types: Vec::new(),
                 names: Vec::new(),
             }
             .rule()
@@ -309,7 +307,6 @@ struct Compiler<'a> {
     http_allow: Option<Arc<[String]>>,
     rule: &'a ir::Rule,
     bindings: HashMap<String, u16>,
-    binding_types: Vec<Type>,
     names: Vec<String>,
 }
 
@@ -347,7 +344,7 @@ impl Compiler<'_> {
         };
         // Bindings first, so every step sees every name's index and type.
         for step in &self.rule.steps {
-            self.declare_bindings(step)?;
+            self.declare_bindings(step);
         }
         let trigger = self.trigger(object)?;
         let condition = match &self.rule.condition {
@@ -382,44 +379,24 @@ impl Compiler<'_> {
             .ok_or_else(|| format!("unknown attribute `{attr}`"))
     }
 
-    fn declare_bindings(&mut self, step: &ir::Step) -> R<()> {
-        let bound = match &step.action {
-            Action::CreateTask { binding, .. } => {
-                binding.clone().map(|b| (b, Type::Struct(TASK.clone())))
-            }
-            Action::Create {
-                binding, object, ..
-            }
-            | Action::Upsert {
-                binding, object, ..
-            } => binding.clone().map(|b| (b, Type::Record(object.clone()))),
-            Action::Find {
-                binding, object, ..
-            } => Some((binding.clone(), Type::Record(object.clone()))),
-            Action::Http { binding, .. } | Action::Custom { binding, .. } => {
-                binding.clone().map(|b| (b, Type::Json))
-            }
-            Action::Ask { binding, .. } => Some((binding.clone(), Type::Struct(ANSWER.clone()))),
-            Action::If {
-                branches: arms,
-                otherwise,
-            }
-            | Action::Route { arms, otherwise } => {
-                for step in arms.iter().flat_map(|a| &a.steps).chain(otherwise) {
-                    self.declare_bindings(step)?;
-                }
-                None
-            }
-            _ => None,
-        };
-        if let Some((name, ty)) = bound {
-            if !self.bindings.contains_key(&name) {
-                self.bindings.insert(name.clone(), self.names.len() as u16);
-                self.names.push(name);
-                self.binding_types.push(ty);
+    fn declare_bindings(&mut self, step: &ir::Step) {
+        if let Action::If {
+            branches: arms,
+            otherwise,
+        }
+        | Action::Route { arms, otherwise } = &step.action
+        {
+            for step in arms.iter().flat_map(|a| &a.steps).chain(otherwise) {
+                self.declare_bindings(step);
             }
         }
-        Ok(())
+        if let Some(name) = step.action.binding() {
+            if !self.bindings.contains_key(name) {
+                self.bindings
+                    .insert(name.to_string(), self.names.len() as u16);
+                self.names.push(name.to_string());
+            }
+        }
     }
 
     fn binding(&self, name: &str) -> R<u16> {
@@ -912,18 +889,22 @@ impl Compiler<'_> {
         })
     }
 
+    /// A read path as the checker resolved it: each field becomes a slot of its
+    /// object's layout or a key with its type.
     fn read(
         &mut self,
         root: &Root,
-        path: &[String],
+        path: &[ir::Field],
         object: Option<u16>,
         candidate: Option<u16>,
     ) -> R<Node> {
         let record_root =
             |o: Option<u16>, what: &str| o.ok_or_else(|| format!("`{what}` outside a record rule"));
-        let (root, start, rest): (PathRoot, Type, &[String]) = match root {
+        let mut fields = path.iter();
+        let mut steps = Vec::with_capacity(path.len());
+        let root = match root {
             Root::Event => {
-                return Ok(match path.first().map(String::as_str) {
+                return Ok(match path.first().map(|f| f.name.as_str()) {
                     Some("id") => Node::EventId,
                     Some("actor") => Node::EventActor,
                     Some("source") => Node::EventSource,
@@ -936,86 +917,38 @@ impl Compiler<'_> {
                     Root::Candidate => record_root(candidate, "find")?,
                     _ => record_root(object, "record")?,
                 };
-                let [first, rest @ ..] = path else {
-                    return Err("empty path".into());
-                };
-                let slot = self.slot(o, first)?;
-                if rest.is_empty() {
-                    match root {
-                        Root::Record => return Ok(Node::Slot(slot)),
-                        Root::Old => return Ok(Node::OldSlot(slot)),
-                        _ => {}
-                    }
+                let first = fields.next().ok_or("empty path")?;
+                let slot = self.slot(o, &first.name)?;
+                match (root, path.len()) {
+                    (Root::Record, 1) => return Ok(Node::Slot(slot)),
+                    (Root::Old, 1) => return Ok(Node::OldSlot(slot)),
+                    _ => {}
                 }
-                let ty = self.layouts.objects[o as usize].types[slot as usize].clone();
-                let mut steps = vec![PathStep::Attr(slot)];
-                self.walk(&ty, rest, &mut steps)?;
-                let root = match root {
+                steps.push(PathStep::Attr(slot));
+                match root {
                     Root::Record => PathRoot::Record,
                     Root::Old => PathRoot::Old,
                     _ => PathRoot::Candidate,
-                };
-                return Ok(Node::Path(Box::new(Path { root, steps })));
+                }
             }
-            Root::Binding { name } => {
-                let i = self.binding(name)?;
-                (
-                    PathRoot::Binding(i),
-                    self.binding_types[i as usize].clone(),
-                    path,
-                )
-            }
-            Root::Payload => {
-                let ty = match &self.rule.trigger {
-                    Trigger::Webhook { name } => self
-                        .schema
-                        .webhook(name)
-                        .map(|w| Type::Struct(w.payload.clone()))
-                        .unwrap_or(Type::Json),
-                    _ => Type::Json,
-                };
-                (PathRoot::Payload, ty, path)
-            }
-            Root::Activity => {
-                let name = match &self.rule.trigger {
-                    Trigger::NoteCreated => "note",
-                    Trigger::CommentAdded => "comment",
-                    Trigger::CallRecorded => "call",
-                    _ => "task",
-                };
-                let ty = activity_shape(name).map(Type::Struct).unwrap_or(Type::Json);
-                (PathRoot::Activity, ty, path)
-            }
-            Root::Failure => (PathRoot::Failure, Type::Struct(FAILURE.clone()), path),
+            Root::Binding { name } => PathRoot::Binding(self.binding(name)?),
+            Root::Payload => PathRoot::Payload,
+            Root::Activity => PathRoot::Activity,
+            Root::Failure => PathRoot::Failure,
         };
-        let mut steps = Vec::new();
-        self.walk(&start, rest, &mut steps)?;
-        Ok(Node::Path(Box::new(Path { root, steps })))
-    }
-
-    /// Adds one step per field name, following references and JSON.
-    fn walk(&self, start: &Type, fields: &[String], steps: &mut Vec<PathStep>) -> R<()> {
-        let mut ty = start.clone();
         for field in fields {
-            ty = match &ty {
-                Type::Record(object) => {
-                    let o = self.object(object)?;
-                    let slot = self.slot(o, field)?;
-                    steps.push(PathStep::Deref { object: o, slot });
-                    self.layouts.objects[o as usize].types[slot as usize].clone()
+            steps.push(match &field.attribute_of {
+                Some(of) => {
+                    let o = self.object(of)?;
+                    PathStep::Deref {
+                        object: o,
+                        slot: self.slot(o, &field.name)?,
+                    }
                 }
-                Type::Struct(shape) => {
-                    let t = shape.field(field).cloned().unwrap_or(Type::Json);
-                    steps.push(PathStep::Field(field.clone(), t.clone()));
-                    t
-                }
-                _ => {
-                    steps.push(PathStep::Field(field.clone(), Type::Json));
-                    Type::Json
-                }
-            };
+                None => PathStep::Field(field.name.clone(), field.ty.clone()),
+            });
         }
-        Ok(())
+        Ok(Node::Path(Box::new(Path { root, steps })))
     }
 }
 

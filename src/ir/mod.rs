@@ -17,7 +17,7 @@ use crate::schema::{Schema, Type};
 use crate::syntax::ast::{BinaryOp, TestOp};
 
 /// The version of this IR format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A compiled rule set with the schema it was checked against.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -346,8 +346,8 @@ pub enum ExprKind {
     Read {
         /// Where the path starts.
         root: Root,
-        /// Field names.
-        path: Vec<String>,
+        /// The fields, each with what the checker resolved it to.
+        path: Vec<Field>,
     },
     /// The current time.
     Now,
@@ -406,6 +406,38 @@ pub enum ExprKind {
         /// Operand.
         operand: Box<Expr>,
     },
+}
+
+/// One field of a read path as the checker resolved it, so no later stage looks a
+/// name up again: the engine turns it into a slot or a key, lints read its type.
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// The name as written.
+    pub name: String,
+    /// The type of the value it reads.
+    #[serde(rename = "type")]
+    pub ty: Type,
+    /// The object whose attribute this is; `None` for a field of a built-in or
+    /// declared shape (`event.actor`, `payload.email`) or a key of JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_of: Option<String>,
+}
+
+impl Field {
+    /// The attribute `name` of records of `object`, of type `ty`.
+    pub fn attribute(object: &str, name: &str, ty: Type) -> Field {
+        Field {
+            name: name.to_string(),
+            ty,
+            attribute_of: Some(object.to_string()),
+        }
+    }
+}
+
+/// A path as written: its field names joined with dots.
+pub fn dotted(path: &[Field]) -> String {
+    let names: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
+    names.join(".")
 }
 
 /// A piece of a template string.
@@ -616,6 +648,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The name this step binds with `as`, if any.
+    pub fn binding(&self) -> Option<&str> {
+        match self {
+            Action::CreateTask { binding, .. }
+            | Action::Create { binding, .. }
+            | Action::Upsert { binding, .. }
+            | Action::Http { binding, .. }
+            | Action::Custom { binding, .. } => binding.as_deref(),
+            Action::Find { binding, .. } | Action::Ask { binding, .. } => Some(binding),
+            _ => None,
+        }
+    }
+}
+
 /// A guarded group of steps.
 #[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 pub struct Branch {
@@ -638,6 +685,26 @@ impl Expr {
     pub fn as_const(&self) -> Option<&Value> {
         match &self.kind {
             ExprKind::Const { value } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A read of the attribute `attr` of the rule's (or searched, or old) record of
+    /// `object`, of type `ty`.
+    pub fn attribute(root: Root, object: &str, attr: &str, ty: Type) -> Expr {
+        Expr {
+            ty: ty.clone(),
+            kind: ExprKind::Read {
+                root,
+                path: vec![Field::attribute(object, attr, ty)],
+            },
+        }
+    }
+
+    /// The root and first field name of a read.
+    pub fn read_head(&self) -> Option<(&Root, &str)> {
+        match &self.kind {
+            ExprKind::Read { root, path } => Some((root, path.first()?.name.as_str())),
             _ => None,
         }
     }

@@ -81,13 +81,7 @@ pub fn trigger_facts(rule: &crate::ir::Rule, schema: &crate::schema::Schema) -> 
         ty: Type::Checkbox,
         kind: ExprKind::Binary {
             operator: BinaryOp::In,
-            lhs: Box::new(Expr {
-                ty: ty.clone(),
-                kind: ExprKind::Read {
-                    root,
-                    path: vec![attr.attr.clone()],
-                },
-            }),
+            lhs: Box::new(Expr::attribute(root, &attr.object, &attr.attr, ty.clone())),
             rhs: Box::new(Expr::constant(
                 Value::List(values.to_vec()),
                 Type::List(Box::new(ty.clone())),
@@ -209,7 +203,7 @@ fn variable(e: &Expr) -> Option<String> {
                 Root::Candidate => "candidate.",
                 _ => "",
             };
-            Some(format!("{prefix}{}", path.join(".")))
+            Some(format!("{prefix}{}", crate::ir::dotted(path)))
         }
         _ => None,
     }

@@ -278,7 +278,7 @@ fn reads(e: &ir::Expr, out: &mut Vec<String>) {
             path,
         } => {
             if let Some(first) = path.first() {
-                out.push(first.clone());
+                out.push(first.name.clone());
             }
         }
         ExprKind::Not { operand } | ExprKind::Neg { operand } | ExprKind::Test { operand, .. } => {
@@ -411,13 +411,7 @@ fn excluded(rule: &ir::Rule, schema: &Schema, key: &Key, value: &Value) -> bool 
     else {
         return false;
     };
-    let read = Box::new(ir::Expr {
-        ty: ty.clone(),
-        kind: ExprKind::Read {
-            root: Root::Record,
-            path: vec![attr.clone()],
-        },
-    });
+    let read = Box::new(ir::Expr::attribute(Root::Record, object, attr, ty.clone()));
     let written = ir::Expr {
         ty: Type::Checkbox,
         kind: match value {
@@ -482,7 +476,7 @@ fn excludes_rule_source(e: &ir::Expr) -> bool {
     let ExprKind::Binary { operator, lhs, rhs } = &e.kind else {
         return false;
     };
-    let is_source = matches!(&lhs.kind, ExprKind::Read { root: Root::Event, path } if path.first().map(String::as_str) == Some("source"));
+    let is_source = lhs.read_head() == Some((&Root::Event, "source"));
     if !is_source {
         return false;
     }
