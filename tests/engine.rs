@@ -1803,3 +1803,141 @@ fn every_loop_rule_cycle_reports_is_one_the_engine_runs_into() {
         );
     }
 }
+
+const FIND_THEN_SLACK: &str = r##"object companies {
+  tier: select [Enterprise, SMB]
+}
+rule link
+  on deals
+  when created
+  do
+    find companies where companies.name = record.name and companies.tier = SMB as c
+    wait 1 hour
+    slack "#deals" "{{c.name}} {{c.domains}}"
+"##;
+
+#[test]
+fn with_host_reads_a_find_asks_the_host_filters_its_answer_and_the_run_reads_what_it_returned() {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let dir = tempdir();
+    let state = dir.join("state.db");
+    let engine = |clock: &ManualClock| {
+        Engine::builder(program(FIND_THEN_SLACK))
+            .outbox()
+            .host_reads()
+            .store(SqliteStore::open(&state).unwrap())
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let mut first = engine(&clock);
+    // A company the engine saw: the host's answer, not this snapshot, is what counts.
+    first
+        .load_record(
+            "companies",
+            "c3",
+            &serde_json::json!({"name": "Acme", "tier": "SMB", "domains": ["stale.com"]}),
+        )
+        .unwrap();
+    let runs = first
+        .handle_json(&created("e1", "d1", r#"{"name":"Acme"}"#))
+        .unwrap();
+    assert_eq!(
+        runs[0].reason.as_deref(),
+        Some("waiting for `find` to be performed")
+    );
+    let effects = first.take_effects().unwrap();
+    let [find] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(find.kind(), Some(ActionKind::Find));
+    assert_eq!(
+        find.request(),
+        rulec::engine::Request::Find {
+            object: "companies",
+            equals: Some(
+                &serde_json::json!({"name": "Acme"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            ),
+        }
+    );
+    // The host narrows by name only (and returns ids out of order): the engine applies
+    // the rest of the filter and takes the first match by id.
+    let answer = serde_json::json!({"records": [
+        {"id": "c4", "values": {"name": "Acme", "tier": "SMB", "domains": ["fourth.com"]}},
+        {"id": "c1", "values": {"name": "Acme", "tier": "Enterprise", "domains": ["first.com"]}},
+        {"id": "c3", "values": {"name": "Acme", "tier": "SMB", "domains": ["third.com"]}},
+    ]});
+    let runs = first.complete(&find.key, Outcome::Done(answer)).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting, "{runs:?}");
+    let step = &runs[0].steps[0];
+    assert_eq!(step.output, Some(serde_json::json!({"id": "c3"})));
+    first.flush().unwrap();
+    drop(first);
+
+    // Restarted, an hour later: the run still reads the record the host returned.
+    clock.advance_to("2026-03-02T11:00:01Z".parse().unwrap());
+    let mut second = engine(&clock);
+    second.tick().unwrap();
+    let effects = second.take_effects().unwrap();
+    let [slack] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(slack.text("text"), Some("Acme third.com"));
+}
+
+#[test]
+fn a_host_answer_to_find_that_is_not_records_fails_the_step_by_name_and_none_is_empty() {
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = Engine::builder(program(FIND_THEN_SLACK))
+        .outbox()
+        .host_reads()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for (n, (answer, error)) in [
+        (
+            serde_json::json!({"rows": []}),
+            Some("has no `records` list"),
+        ),
+        (
+            serde_json::json!({"records": [{"values": {}}]}),
+            Some("records[0]: `id` is missing"),
+        ),
+        (
+            serde_json::json!({"records": [{"id": "c1", "values": {"tier": 7}}]}),
+            Some("records[0]: field `values.tier`"),
+        ),
+        (serde_json::json!({"records": []}), None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        engine
+            .handle_json(&created(
+                &format!("e{n}"),
+                &format!("d{n}"),
+                r#"{"name":"Acme"}"#,
+            ))
+            .unwrap();
+        let find = engine.take_effects().unwrap().remove(0);
+        let runs = engine.complete(&find.key, Outcome::Done(answer)).unwrap();
+        let step = &runs[0].steps[0];
+        match error {
+            Some(error) => {
+                assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
+                assert!(
+                    step.error.as_deref().unwrap_or("").contains(error),
+                    "{step:?}"
+                );
+            }
+            None => {
+                // Nothing found: the binding is empty, the run goes on to its wait.
+                assert_eq!(runs[0].status, RunStatus::Waiting, "{runs:?}");
+                assert_eq!(step.output, Some(serde_json::json!({"id": null})));
+            }
+        }
+    }
+}

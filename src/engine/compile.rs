@@ -193,6 +193,11 @@ pub enum EffectKind {
     },
     /// A host-registered action.
     Custom,
+    /// A `find` asked of the host ([`super::Builder::host_reads`]).
+    Find {
+        /// Object index.
+        object: u16,
+    },
 }
 
 /// A compiled step.
@@ -248,6 +253,11 @@ pub enum OpKind {
         /// A conjunct `candidate.<slot> = <value>` of the filter: the store's index on
         /// the attribute gives the candidates, so a find reads only those.
         lookup: Option<(u16, Node)>,
+        /// With [`super::Builder::host_reads`], the read asked of the host: the object
+        /// and, from `lookup`, the attribute value that narrows the query.
+        request: Vec<Arg>,
+        /// [`EffectKind::Find`] of the object, for the request's effect.
+        kind: EffectKind,
     },
     /// `wait <duration>` (`until` false) or `wait until <time>`.
     Wait {
@@ -695,11 +705,26 @@ impl Compiler<'_> {
             } => {
                 let t = self.object(target)?;
                 let filter = self.expr_in(filter, object, Some(t))?;
+                let lookup = lookup_of(&filter);
+                let layout = &self.layouts.objects[t as usize];
+                let mut request = vec![text_arg("object", &layout.object)];
+                if let Some((slot, value)) = &lookup {
+                    request.push(Arg {
+                        name: "equals",
+                        value: ArgValue::Fields(vec![(
+                            layout.names[*slot as usize].to_string(),
+                            value.clone(),
+                            layout.types[*slot as usize].clone(),
+                        )]),
+                    });
+                }
                 OpKind::Find {
                     object: t,
-                    lookup: lookup_of(&filter),
+                    lookup,
                     filter,
                     binding: self.binding(binding)?,
+                    request,
+                    kind: EffectKind::Find { object: t },
                 }
             }
             Action::Note { title, body } => {

@@ -234,11 +234,14 @@ pub enum ActionKind {
     Http,
     /// `ask member "…"`: an approval (usually answered with [`Outcome::Defer`]).
     Ask,
+    /// `find … where …` with [`crate::engine::Builder::host_reads`]: the records the
+    /// host reads from the CRM ([`crate::engine::Request::Find`]).
+    Find,
 }
 
 impl ActionKind {
     /// Every kind, with the action name an [`Effect`] carries for it.
-    pub const ALL: [(ActionKind, &'static str); 12] = [
+    pub const ALL: [(ActionKind, &'static str); 13] = [
         (ActionKind::Slack, "slack"),
         (ActionKind::Email, "email"),
         (ActionKind::Set, "set"),
@@ -251,6 +254,7 @@ impl ActionKind {
         (ActionKind::RemoveFromList, "remove_from_list"),
         (ActionKind::Http, "http"),
         (ActionKind::Ask, "ask"),
+        (ActionKind::Find, "find"),
     ];
 
     /// The action name effects of this kind carry (`create_task`).
@@ -273,7 +277,11 @@ impl ActionKind {
     pub fn writes_records(self) -> bool {
         !matches!(
             self,
-            ActionKind::Slack | ActionKind::Email | ActionKind::Http | ActionKind::Ask
+            ActionKind::Slack
+                | ActionKind::Email
+                | ActionKind::Http
+                | ActionKind::Ask
+                | ActionKind::Find
         )
     }
 }

@@ -695,7 +695,7 @@ fn parse_actor(actor: Option<&Json>) -> Result<Val, EventError> {
     }
 }
 
-fn partial(
+pub(super) fn partial(
     map: &Map<String, Json>,
     field: &str,
     layout: &Layout,

@@ -44,10 +44,27 @@ pub(super) struct Env<'a> {
     pub failed: Option<StoreError>,
     /// Effects handed to the outbox, for the host to take.
     pub pending: &'a mut Vec<Effect>,
+    /// Records a `find` read through the host ([`super::Builder::host_reads`]): the
+    /// run reads them as the host returned them, ahead of the engine's snapshots.
+    pub read: Vec<Found>,
+}
+
+/// A record the host read for a run's `find`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Found {
+    /// Object index.
+    pub object: u16,
+    /// Its id.
+    pub id: String,
+    /// Its values by slot, as returned.
+    pub values: Vec<Val>,
 }
 
 impl World for Env<'_> {
     fn lookup(&mut self, object: u16, id: &str) -> Option<Record> {
+        if let Some(found) = self.read.iter().find(|f| f.object == object && f.id == id) {
+            return Some(Record(found.values.clone()));
+        }
         let layout = self.layouts.objects.get(object as usize)?;
         match self.store.record(&layout.object, id) {
             Ok(snapshot) => snapshot.map(|s| s.aligned(layout)),
@@ -193,6 +210,8 @@ pub(super) struct Exec<'a> {
     empty_recipient: Option<String>,
     /// Effects go to the outbox instead of the handlers.
     pub outbox: bool,
+    /// `find` asks the host ([`super::Builder::host_reads`]).
+    pub host_reads: bool,
     /// The host's answer to the outbox effect this run waits for.
     pub completion: Option<(String, Outcome)>,
     /// Runs that waited for the same outbox effect as this one, once it is answered.
@@ -227,6 +246,7 @@ impl<'a> Exec<'a> {
             next_pc: Vec::new(),
             empty_recipient: None,
             outbox: false,
+            host_reads: false,
             completion: None,
             waiters: Vec::new(),
         }
@@ -256,6 +276,7 @@ impl<'a> Exec<'a> {
             waiting,
             chain: self.chain.clone(),
             occurrence: self.occurrence,
+            read: self.env.read.clone(),
         }
     }
 
@@ -345,10 +366,19 @@ impl<'a> Exec<'a> {
                 if_empty,
             } => self.set(op, *slot, value.as_ref(), *if_empty, started)?,
             OpKind::Find {
+                request,
+                kind,
+                binding,
+                ..
+            } if self.host_reads => {
+                self.effect(op, "find", kind, request, None, Some(*binding), started)?
+            }
+            OpKind::Find {
                 object,
                 filter,
                 binding,
                 lookup,
+                ..
             } => {
                 let layout = &self.env.layouts.objects[*object as usize];
                 // The first match in id order, as a walk over every record finds it;
@@ -727,6 +757,17 @@ impl<'a> Exec<'a> {
         self.run.steps[i].duration_us = step.started.elapsed().as_micros() as u64;
         match outcome {
             Outcome::Done(output) => {
+                let output = match step.kind {
+                    EffectKind::Find { object } => match self.found(step.op, *object, &output) {
+                        Ok(found) => found,
+                        Err(message) => {
+                            self.run.steps[i].error = Some(message.clone());
+                            self.run.steps[i].status = StepStatus::Failed;
+                            return Ok(Answered::Flow(self.failed_step(step.op, i, message)));
+                        }
+                    },
+                    _ => output,
+                };
                 let (output, follow) = self.consequences(
                     step.op.follow,
                     step.kind,
@@ -748,9 +789,7 @@ impl<'a> Exec<'a> {
                     args: step.shown.clone(),
                     key: key.clone(),
                 });
-                if !output.is_null() {
-                    self.run.steps[i].output = Some(output.clone());
-                }
+                self.show_output(step.kind, i, &output);
                 if let Some(b) = step.binding {
                     self.bindings[b as usize] = self.bound(step.kind, &output);
                 }
@@ -899,9 +938,80 @@ impl<'a> Exec<'a> {
         ))
     }
 
+    /// The step's output as its run record shows it: a host's `find` shows the id it
+    /// bound, as a `find` over the store does, not the record read.
+    fn show_output(&mut self, kind: &EffectKind, log: usize, output: &Json) {
+        let shown = match kind {
+            EffectKind::Find { .. } => {
+                json!({ "id": output.get("id").cloned().unwrap_or(Json::Null) })
+            }
+            _ if output.is_null() => return,
+            _ => output.clone(),
+        };
+        self.run.steps[log].output = Some(shown);
+    }
+
+    /// The host's answer to a `find`: the first record in id order that passes the
+    /// whole filter (the host's narrowing is only a pre-filter), as the output kept
+    /// under the key — `{"id": …, "values": […]}` — and read by the run from then on.
+    fn found(&mut self, op: &Op, object: u16, answer: &Json) -> Result<Json, String> {
+        let OpKind::Find { filter, .. } = &op.kind else {
+            return Ok(answer.clone());
+        };
+        let layout = &self.env.layouts.objects[object as usize];
+        let records = answer
+            .get("records")
+            .and_then(Json::as_array)
+            .ok_or("the host's answer to `find` has no `records` list")?;
+        let mut candidates = Vec::with_capacity(records.len());
+        for (n, record) in records.iter().enumerate() {
+            let problem =
+                |what: String| format!("the host's answer to `find`: records[{n}]: {what}");
+            let map = record
+                .as_object()
+                .ok_or_else(|| problem("expected an object with `id` and `values`".into()))?;
+            let id = map
+                .get("id")
+                .and_then(Json::as_str)
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| problem("`id` is missing".into()))?;
+            let values = super::event::partial(map, "values", layout)
+                .map_err(|e| problem(e.to_string()))?
+                .map(|p| p.values)
+                .unwrap_or_else(|| layout.empty());
+            candidates.push((id.to_string(), values));
+        }
+        candidates.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, candidate) in candidates {
+            let mut scope = scope!(self);
+            scope.candidate = Some(&candidate);
+            if eval::holds(filter, &scope, &mut self.env) {
+                return Ok(json!({ "id": id, "values": candidate.0 }));
+            }
+        }
+        Ok(json!({ "id": null }))
+    }
+
     /// What `as` binds for an effect's output.
-    fn bound(&self, kind: &EffectKind, output: &Json) -> Val {
+    fn bound(&mut self, kind: &EffectKind, output: &Json) -> Val {
         match kind {
+            EffectKind::Find { object } => {
+                let (Some(id), Some(values)) = (output["id"].as_str(), output.get("values")) else {
+                    return Val::Empty;
+                };
+                let Ok(values) = serde_json::from_value::<Vec<Val>>(values.clone()) else {
+                    return Val::Empty;
+                };
+                self.env
+                    .read
+                    .retain(|f| !(f.object == *object && f.id == id));
+                self.env.read.push(Found {
+                    object: *object,
+                    id: id.to_string(),
+                    values,
+                });
+                Val::text(id)
+            }
             EffectKind::Create { .. } | EffectKind::Upsert { .. } => output
                 .get("id")
                 .and_then(Json::as_str)
@@ -1011,7 +1121,7 @@ impl<'a> Exec<'a> {
             }
             Kept::Done { output, follow, .. } => {
                 self.run.steps[i].status = StepStatus::AlreadyDone;
-                self.run.steps[i].output = Some(output.clone());
+                self.show_output(kind, i, &output);
                 if let Some(b) = binding {
                     self.bindings[b as usize] = self.bound(kind, &output);
                 }

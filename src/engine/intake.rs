@@ -77,6 +77,7 @@ impl Engine {
             revealed: Vec::new(),
             failed: None,
             pending: &mut self.pending,
+            read: Vec::new(),
         }
     }
 
@@ -405,9 +406,10 @@ impl Engine {
         }
         record.at = now;
         let handlers = self.handlers.clone();
-        let outbox = self.outbox;
+        let (outbox, host_reads) = (self.outbox, self.host_reads);
         let mut exec = Exec::new(self.env(), &handlers, rule, now, start.event, record);
         exec.outbox = outbox;
+        exec.host_reads = host_reads;
         exec.record = start.facts.new;
         exec.old = start.facts.old;
         exec.failure = start.failure;

@@ -165,6 +165,7 @@ pub struct Builder {
     retention: i64,
     clock_window: i64,
     outbox: bool,
+    host_reads: bool,
 }
 
 /// How long delivered-event markers, done effect keys and run history are kept
@@ -244,6 +245,17 @@ impl Builder {
         self
     }
 
+    /// Asks the host for what the engine reads from the CRM instead of answering it
+    /// from the records its events brought: each `find` step is an effect
+    /// ([`Request::Find`], [`ActionKind::Find`]) answered with the records the host
+    /// read, which the engine filters with the whole `where` and the run reads from
+    /// then on. For a host in front of a live CRM (`rulec serve`), whose store has
+    /// seen only the records of its events.
+    pub fn host_reads(mut self) -> Builder {
+        self.host_reads = true;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let layouts = Layouts::new(&self.program.schema);
@@ -291,6 +303,7 @@ impl Builder {
             last_schedule_minute: None,
             next_schedule: None,
             outbox: self.outbox,
+            host_reads: self.host_reads,
             pending: Vec::new(),
             recovered: false,
         })
@@ -327,6 +340,8 @@ pub struct Engine {
     next_schedule: Option<DateTime<Utc>>,
     /// Effects go to the outbox (see [`Builder::outbox`]).
     outbox: bool,
+    /// `find` asks the host (see [`Builder::host_reads`]).
+    host_reads: bool,
     /// Effects put in the outbox and not yet taken by the host.
     pending: Vec<Effect>,
     /// Whether the outbox left by an earlier process has been handed out again.
@@ -355,6 +370,7 @@ impl Engine {
             retention: DEFAULT_RETENTION_SECONDS,
             clock_window: DEFAULT_CLOCK_WINDOW_SECONDS,
             outbox: false,
+            host_reads: false,
         }
     }
 

@@ -109,6 +109,19 @@ pub enum Request<'a> {
         /// The question.
         question: &'a str,
     },
+    /// `find object where …`, asked of the host with
+    /// [`crate::engine::Builder::host_reads`]. The host answers
+    /// `Outcome::Done({"records": [{"id": "…", "values": {…}}, …]})` with the
+    /// object's records, values as in an event's `record`. `equals` narrows the query
+    /// (a conjunct `attribute = value` of the filter); the engine tests the whole
+    /// filter on every record returned, so a host may return more than matches — but
+    /// not fewer.
+    Find {
+        /// The object searched.
+        object: &'a str,
+        /// Attribute values every match has, if the filter names one.
+        equals: Option<&'a Map<String, Json>>,
+    },
     /// A custom action declared with `action name(…)`.
     Custom {
         /// Its declared name.
@@ -186,6 +199,10 @@ impl Effect {
             "ask" => Request::Ask {
                 member: text("member").unwrap_or(empty),
                 question: text("question").unwrap_or(empty),
+            },
+            "find" => Request::Find {
+                object: text("object").unwrap_or(empty),
+                equals: map("equals"),
             },
             _ => self.custom(),
         }

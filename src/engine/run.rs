@@ -200,6 +200,9 @@ pub struct RunState {
     /// with an inline answer. After a `wait` or an `ask` the record is read afresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<(Vec<Val>, Option<Vec<Val>>)>,
+    /// Records its `find` steps read through the host, read again by later steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) read: Vec<super::exec::Found>,
 }
 
 impl RunState {

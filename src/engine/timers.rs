@@ -318,9 +318,11 @@ impl Engine {
         record.at = now;
         let handlers = self.handlers.clone();
         let depth = record.depth;
-        let outbox = self.outbox;
+        let (outbox, host_reads) = (self.outbox, self.host_reads);
         let mut exec = Exec::new(self.env(), &handlers, rule, now, event.as_ref(), record);
         exec.outbox = outbox;
+        exec.host_reads = host_reads;
+        exec.env.read = state.read.clone();
         exec.completion = completion;
         exec.record = record_values;
         exec.old = old_values;
