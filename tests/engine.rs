@@ -1941,3 +1941,82 @@ fn a_host_answer_to_find_that_is_not_records_fails_the_step_by_name_and_none_is_
         }
     }
 }
+
+const DAILY_BIG_DEALS: &str = r##"rule big
+  every day at 09:00
+  for deals where value > 100
+  do
+    slack "#big" "{{name}}"
+"##;
+
+#[test]
+fn with_host_reads_a_schedule_asks_the_host_for_its_records_retries_the_read_and_runs_each_match_once(
+) {
+    let clock = clock("2026-03-02T08:59:00Z");
+    let mut engine = Engine::builder(program(DAILY_BIG_DEALS))
+        .outbox()
+        .host_reads()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // A deal the engine saw: the host's answer, not the store, decides who is scanned.
+    engine
+        .load_record(
+            "deals",
+            "d0",
+            &serde_json::json!({"name": "Seen", "value": 500}),
+        )
+        .unwrap();
+    engine.tick().unwrap();
+    clock.advance_to("2026-03-02T09:00:30Z".parse().unwrap());
+    let runs = engine.tick().unwrap();
+    assert_eq!(
+        runs[0].reason.as_deref(),
+        Some("waiting for `scan` to be performed")
+    );
+    let effects = engine.take_effects().unwrap();
+    let [scan] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        scan.request(),
+        rulec::engine::Request::Scan { object: "deals" }
+    );
+    assert_eq!(scan.kind(), Some(ActionKind::Scan));
+
+    // The CRM is busy: the read comes back at its backoff time, not at once.
+    engine
+        .complete(&scan.key, Outcome::retry_after("429 Too Many Requests", 30))
+        .unwrap();
+    assert!(engine.take_effects().unwrap().is_empty());
+    clock.advance_to("2026-03-02T09:01:01Z".parse().unwrap());
+    engine.tick().unwrap();
+    let effects = engine.take_effects().unwrap();
+    let [scan] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(scan.attempt, 2);
+    let answer = serde_json::json!({"records": [
+        {"id": "d2", "values": {"name": "Small", "value": 50}},
+        {"id": "d1", "values": {"name": "Big", "value": 5000}},
+        {"id": "d3", "values": {"name": "Huge", "value": 90000}},
+    ]});
+    let runs = engine.complete(&scan.key, Outcome::Done(answer)).unwrap();
+    let scan_run = runs.iter().find(|r| r.record.is_none()).unwrap();
+    assert_eq!(scan_run.status, RunStatus::Completed, "{runs:?}");
+    assert_eq!(
+        scan_run.steps[0].output,
+        Some(serde_json::json!({"records": 3}))
+    );
+    let mut messages: Vec<String> = engine
+        .take_effects()
+        .unwrap()
+        .iter()
+        .map(|e| e.text("text").unwrap_or("").to_string())
+        .collect();
+    messages.sort();
+    assert_eq!(messages, ["Big", "Huge"]);
+    // The same occurrence again (a "run now" lands on a new one): nothing repeats.
+    engine.tick().unwrap();
+    assert!(engine.take_effects().unwrap().is_empty());
+}

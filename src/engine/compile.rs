@@ -36,6 +36,9 @@ pub struct Compiled {
     pub probe_is_local: bool,
     /// The steps.
     pub steps: Vec<Op>,
+    /// For a schedule `for <object>` with [`super::Builder::host_reads`]: the one
+    /// step of the run that asks the host for the records of an occurrence.
+    pub scan: Option<Op>,
     /// Names bound by `as`, by binding index.
     pub bindings: Vec<String>,
     /// The zone `today` is read in.
@@ -198,6 +201,11 @@ pub enum EffectKind {
         /// Object index.
         object: u16,
     },
+    /// A schedule's records asked of the host ([`super::Builder::host_reads`]).
+    Scan {
+        /// Object index.
+        object: u16,
+    },
 }
 
 /// A compiled step.
@@ -259,6 +267,14 @@ pub enum OpKind {
         /// [`EffectKind::Find`] of the object, for the request's effect.
         kind: EffectKind,
     },
+    /// A schedule's scan, asked of the host: a run of its own whose answer starts one
+    /// run per record that passes the `for … where` filter.
+    Scan {
+        /// The read asked of the host: the object.
+        request: Vec<Arg>,
+        /// [`EffectKind::Scan`] of the object.
+        kind: EffectKind,
+    },
     /// `wait <duration>` (`until` false) or `wait until <time>`.
     Wait {
         /// The duration or time.
@@ -289,6 +305,10 @@ pub enum OpKind {
     /// `skip`.
     Skip(Option<String>),
 }
+
+/// How often a host's failed scan of a schedule is tried again before the
+/// occurrence's run fails.
+pub const SCAN_RETRIES: u32 = 5;
 
 /// Compiles every rule of a program.
 pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>, String> {
@@ -362,6 +382,10 @@ impl Compiler<'_> {
             None => None,
         };
         let steps = self.steps(&self.rule.steps, object)?;
+        let scan = match &trigger {
+            When::Schedule(schedule) => schedule.for_object.map(|o| self.scan(o)),
+            _ => None,
+        };
         let probe_is_local = condition.as_ref().is_none_or(|c| !c.needs_world())
             && !matches!(trigger, When::Matches { .. });
         Ok(Compiled {
@@ -371,6 +395,7 @@ impl Compiler<'_> {
             probe_is_local,
             condition: condition.map(Condition::new),
             steps,
+            scan,
             bindings: self.names,
             zone,
             http_allow: self.http_allow,
@@ -387,6 +412,25 @@ impl Compiler<'_> {
         self.layouts.objects[object as usize]
             .slot(attr)
             .ok_or_else(|| format!("unknown attribute `{attr}`"))
+    }
+
+    /// The scan step of a schedule over `object`. A read is worth retrying: a failed
+    /// one comes back at its backoff time, up to [`SCAN_RETRIES`] times.
+    fn scan(&self, object: u16) -> Op {
+        Op {
+            path: "scan".to_string(),
+            location: self.rule.location,
+            continue_on_error: false,
+            retry: SCAN_RETRIES,
+            kind: OpKind::Scan {
+                request: vec![text_arg(
+                    "object",
+                    &self.layouts.objects[object as usize].object,
+                )],
+                kind: EffectKind::Scan { object },
+            },
+            follow: None,
+        }
     }
 
     fn declare_bindings(&mut self, step: &ir::Step) {

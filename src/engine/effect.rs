@@ -237,11 +237,14 @@ pub enum ActionKind {
     /// `find … where …` with [`crate::engine::Builder::host_reads`]: the records the
     /// host reads from the CRM ([`crate::engine::Request::Find`]).
     Find,
+    /// A schedule `for <object>` with [`crate::engine::Builder::host_reads`]: the
+    /// object's records at an occurrence ([`crate::engine::Request::Scan`]).
+    Scan,
 }
 
 impl ActionKind {
     /// Every kind, with the action name an [`Effect`] carries for it.
-    pub const ALL: [(ActionKind, &'static str); 13] = [
+    pub const ALL: [(ActionKind, &'static str); 14] = [
         (ActionKind::Slack, "slack"),
         (ActionKind::Email, "email"),
         (ActionKind::Set, "set"),
@@ -255,6 +258,7 @@ impl ActionKind {
         (ActionKind::Http, "http"),
         (ActionKind::Ask, "ask"),
         (ActionKind::Find, "find"),
+        (ActionKind::Scan, "scan"),
     ];
 
     /// The action name effects of this kind carry (`create_task`).
@@ -282,6 +286,7 @@ impl ActionKind {
                 | ActionKind::Http
                 | ActionKind::Ask
                 | ActionKind::Find
+                | ActionKind::Scan
         )
     }
 }

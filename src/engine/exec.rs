@@ -212,6 +212,10 @@ pub(super) struct Exec<'a> {
     pub outbox: bool,
     /// `find` asks the host ([`super::Builder::host_reads`]).
     pub host_reads: bool,
+    /// A schedule's scan run: it walks the rule's scan step, not its steps.
+    pub scan: bool,
+    /// What a scan run's answer found: the records to start runs on.
+    pub scanned: Vec<(String, Record)>,
     /// The host's answer to the outbox effect this run waits for.
     pub completion: Option<(String, Outcome)>,
     /// Runs that waited for the same outbox effect as this one, once it is answered.
@@ -247,6 +251,8 @@ impl<'a> Exec<'a> {
             empty_recipient: None,
             outbox: false,
             host_reads: false,
+            scan: false,
+            scanned: Vec::new(),
             completion: None,
             waiters: Vec::new(),
         }
@@ -277,12 +283,16 @@ impl<'a> Exec<'a> {
             chain: self.chain.clone(),
             occurrence: self.occurrence,
             read: self.env.read.clone(),
+            scan: self.scan,
         }
     }
 
     /// Runs from `pc` (empty: the start) to the end or a wait.
     pub fn walk(&mut self, pc: &[u32]) -> Result<(Flow, Vec<u32>), StoreError> {
-        let steps = &self.rule.steps;
+        let steps = match (&self.rule.scan, self.scan) {
+            (Some(scan), true) => std::slice::from_ref(scan),
+            _ => &self.rule.steps,
+        };
         let mut position = Vec::new();
         let flow = self.block(steps, pc, &mut position)?;
         Ok((flow, std::mem::take(&mut self.next_pc)))
@@ -365,6 +375,9 @@ impl<'a> Exec<'a> {
                 value,
                 if_empty,
             } => self.set(op, *slot, value.as_ref(), *if_empty, started)?,
+            OpKind::Scan { request, kind } => {
+                self.effect(op, "scan", kind, request, None, None, started)?
+            }
             OpKind::Find {
                 request,
                 kind,
@@ -758,16 +771,21 @@ impl<'a> Exec<'a> {
         match outcome {
             Outcome::Done(output) => {
                 let output = match step.kind {
-                    EffectKind::Find { object } => match self.found(step.op, *object, &output) {
-                        Ok(found) => found,
-                        Err(message) => {
-                            self.run.steps[i].error = Some(message.clone());
-                            self.run.steps[i].status = StepStatus::Failed;
-                            return Ok(Answered::Flow(self.failed_step(step.op, i, message)));
+                    EffectKind::Find { .. } | EffectKind::Scan { .. } => {
+                        match self.read_answer(step.op, step.kind, &output) {
+                            Ok(kept) => kept,
+                            Err(message) => {
+                                self.run.steps[i].error = Some(message.clone());
+                                self.run.steps[i].status = StepStatus::Failed;
+                                return Ok(Answered::Flow(self.failed_step(step.op, i, message)));
+                            }
                         }
-                    },
+                    }
                     _ => output,
                 };
+                if let EffectKind::Scan { .. } = step.kind {
+                    self.scanned = scanned(&output);
+                }
                 let (output, follow) = self.consequences(
                     step.op.follow,
                     step.kind,
@@ -945,44 +963,42 @@ impl<'a> Exec<'a> {
             EffectKind::Find { .. } => {
                 json!({ "id": output.get("id").cloned().unwrap_or(Json::Null) })
             }
+            EffectKind::Scan { .. } => {
+                let n = output["records"].as_array().map_or(0, Vec::len);
+                json!({ "records": n })
+            }
             _ if output.is_null() => return,
             _ => output.clone(),
         };
         self.run.steps[log].output = Some(shown);
     }
 
-    /// The host's answer to a `find`: the first record in id order that passes the
-    /// whole filter (the host's narrowing is only a pre-filter), as the output kept
-    /// under the key — `{"id": …, "values": […]}` — and read by the run from then on.
-    fn found(&mut self, op: &Op, object: u16, answer: &Json) -> Result<Json, String> {
-        let OpKind::Find { filter, .. } = &op.kind else {
+    /// The host's answer to a read, as kept under its key. A `find` keeps the first
+    /// record in id order that passes its whole filter (the host's narrowing is only
+    /// a pre-filter) as `{"id": …, "values": […]}`, which the run reads from then on.
+    /// A scan keeps every record, `{"records": [{"id": …, "values": […]}, …]}`: the
+    /// schedule's filter is applied to each as its run starts.
+    fn read_answer(&mut self, op: &Op, kind: &EffectKind, answer: &Json) -> Result<Json, String> {
+        let (EffectKind::Find { object } | EffectKind::Scan { object }) = kind else {
             return Ok(answer.clone());
         };
-        let layout = &self.env.layouts.objects[object as usize];
-        let records = answer
-            .get("records")
-            .and_then(Json::as_array)
-            .ok_or("the host's answer to `find` has no `records` list")?;
-        let mut candidates = Vec::with_capacity(records.len());
-        for (n, record) in records.iter().enumerate() {
-            let problem =
-                |what: String| format!("the host's answer to `find`: records[{n}]: {what}");
-            let map = record
-                .as_object()
-                .ok_or_else(|| problem("expected an object with `id` and `values`".into()))?;
-            let id = map
-                .get("id")
-                .and_then(Json::as_str)
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| problem("`id` is missing".into()))?;
-            let values = super::event::partial(map, "values", layout)
-                .map_err(|e| problem(e.to_string()))?
-                .map(|p| p.values)
-                .unwrap_or_else(|| layout.empty());
-            candidates.push((id.to_string(), values));
-        }
-        candidates.sort_by(|a, b| a.0.cmp(&b.0));
-        for (id, candidate) in candidates {
+        let layout = &self.env.layouts.objects[*object as usize];
+        let what = if let EffectKind::Find { .. } = kind {
+            "find"
+        } else {
+            "scan"
+        };
+        let mut records = host_records(answer, layout)
+            .map_err(|e| format!("the host's answer to `{what}`: {e}"))?;
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        let OpKind::Find { filter, .. } = &op.kind else {
+            let records: Vec<Json> = records
+                .into_iter()
+                .map(|(id, values)| json!({ "id": id, "values": values.0 }))
+                .collect();
+            return Ok(json!({ "records": records }));
+        };
+        for (id, candidate) in records {
             let mut scope = scope!(self);
             scope.candidate = Some(&candidate);
             if eval::holds(filter, &scope, &mut self.env) {
@@ -1122,6 +1138,9 @@ impl<'a> Exec<'a> {
             Kept::Done { output, follow, .. } => {
                 self.run.steps[i].status = StepStatus::AlreadyDone;
                 self.show_output(kind, i, &output);
+                if let EffectKind::Scan { .. } = kind {
+                    self.scanned = scanned(&output);
+                }
                 if let Some(b) = binding {
                     self.bindings[b as usize] = self.bound(kind, &output);
                 }
@@ -1385,4 +1404,49 @@ impl<'a> Exec<'a> {
             "record": new, "old": old,
         }))
     }
+}
+
+/// Records a host returned for a read, `{"records": [{"id": "…", "values": {…}}]}`,
+/// each checked against the object's layout as an event's `record` is.
+fn host_records(
+    answer: &Json,
+    layout: &super::record::Layout,
+) -> Result<Vec<(String, Record)>, String> {
+    let records = answer
+        .get("records")
+        .and_then(Json::as_array)
+        .ok_or("it has no `records` list")?;
+    let mut out = Vec::with_capacity(records.len());
+    for (n, record) in records.iter().enumerate() {
+        let problem = |what: String| format!("records[{n}]: {what}");
+        let map = record
+            .as_object()
+            .ok_or_else(|| problem("expected an object with `id` and `values`".into()))?;
+        let id = map
+            .get("id")
+            .and_then(Json::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| problem("`id` is missing".into()))?;
+        let values = super::event::partial(map, "values", layout)
+            .map_err(|e| problem(e.to_string()))?
+            .map(|p| p.values)
+            .unwrap_or_else(|| layout.empty());
+        out.push((id.to_string(), values));
+    }
+    Ok(out)
+}
+
+/// The records a scan's kept output holds.
+fn scanned(output: &Json) -> Vec<(String, Record)> {
+    let Some(records) = output["records"].as_array() else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .filter_map(|r| {
+            let id = r["id"].as_str()?.to_string();
+            let values = serde_json::from_value::<Vec<Val>>(r["values"].clone()).ok()?;
+            Some((id, Record(values)))
+        })
+        .collect()
 }

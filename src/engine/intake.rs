@@ -60,6 +60,9 @@ pub(super) struct Start<'a> {
     /// The event is a kept effect's follow-on delivered again: a duplicate is
     /// expected and not reported.
     pub replayed: bool,
+    /// A schedule's scan run ([`super::Builder::host_reads`]): it asks the host for
+    /// the records and starts their runs; no condition, no `limit` of its own.
+    pub scan: bool,
 }
 
 fn key(parts: &[&str]) -> String {
@@ -145,6 +148,7 @@ impl Engine {
                 occurrence: None,
                 filtered: false,
                 replayed: pending.replayed,
+                scan: false,
             };
             self.start(i, start, out, &mut follow)?;
         }
@@ -384,7 +388,7 @@ impl Engine {
             let record = suppressed(record, RunStatus::Failed, reason);
             return self.finish(rule, record, start.depth, out, follow);
         }
-        if let Some(limit) = rule.ir.limit {
+        if let (Some(limit), false) = (rule.ir.limit, start.scan) {
             let mut times: Vec<i64> = self
                 .store
                 .get(Space::Limits, &rule.ir.id)?
@@ -415,12 +419,18 @@ impl Engine {
         exec.failure = start.failure;
         exec.chain = start.chain.to_vec();
         exec.occurrence = start.occurrence;
+        exec.scan = start.scan;
         let (flow, pc) = exec.walk(&[])?;
+        let scanned = std::mem::take(&mut exec.scanned);
         let (record, next_due) = conclude(exec, flow, pc, follow)?;
         if let Some(due) = next_due {
             self.note_due(due);
         }
-        self.finish(rule, record, start.depth, out, follow)
+        self.finish(rule, record, start.depth, out, follow)?;
+        if let Some(occurrence) = start.occurrence.filter(|_| start.scan) {
+            self.fan_out(i, occurrence, scanned, out, follow)?;
+        }
+        Ok(())
     }
 
     /// Keeps the earliest due time known.
@@ -495,6 +505,7 @@ impl Engine {
                 occurrence: None,
                 filtered: false,
                 replayed: false,
+                scan: false,
             };
             self.start(w, start, out, follow)?;
         }
@@ -603,6 +614,7 @@ impl Engine {
             occurrence: None,
             filtered: false,
             replayed: false,
+            scan: false,
         };
         self.start(i, start, out, &mut follow)?;
         self.drain(follow, out)

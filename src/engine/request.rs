@@ -122,6 +122,14 @@ pub enum Request<'a> {
         /// Attribute values every match has, if the filter names one.
         equals: Option<&'a Map<String, Json>>,
     },
+    /// The records of a schedule `for object [where …]` at an occurrence, asked of
+    /// the host with [`crate::engine::Builder::host_reads`]. Answered as
+    /// [`Request::Find`] is; the engine applies the `where` filter and starts one run
+    /// per record that passes it.
+    Scan {
+        /// The object.
+        object: &'a str,
+    },
     /// A custom action declared with `action name(…)`.
     Custom {
         /// Its declared name.
@@ -203,6 +211,9 @@ impl Effect {
             "find" => Request::Find {
                 object: text("object").unwrap_or(empty),
                 equals: map("equals"),
+            },
+            "scan" => Request::Scan {
+                object: text("object").unwrap_or(empty),
             },
             _ => self.custom(),
         }

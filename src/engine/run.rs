@@ -203,6 +203,9 @@ pub struct RunState {
     /// Records its `find` steps read through the host, read again by later steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) read: Vec<super::exec::Found>,
+    /// A schedule's scan run (its one step is the rule's scan, not its steps).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) scan: bool,
 }
 
 impl RunState {

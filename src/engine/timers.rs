@@ -117,7 +117,7 @@ impl Engine {
             soonest = earliest(soonest, schedule::next_after(schedule, occurrence));
             self.store
                 .put(Space::Watermarks, &rule.ir.id, json!(occurrence))?;
-            self.fire_schedule(i, occurrence, now, out)?;
+            self.fire_schedule(i, occurrence, out)?;
         }
         self.next_schedule = soonest;
         Ok(())
@@ -140,7 +140,6 @@ impl Engine {
         &mut self,
         i: usize,
         occurrence: DateTime<Utc>,
-        now: DateTime<Utc>,
         out: &mut Vec<RunRecord>,
     ) -> Result<(), StoreError> {
         let rules = self.rules.clone();
@@ -151,7 +150,19 @@ impl Engine {
         let stamp = occurrence.to_rfc3339();
         let mut follow = Vec::new();
         match schedule.for_object {
-            None => {
+            Some(object) if !(self.host_reads && rule.scan.is_some()) => {
+                let layout = &self.layouts.objects[object as usize];
+                let records = self
+                    .store
+                    .records(&layout.object)?
+                    .into_iter()
+                    .map(|(id, snapshot)| (id, snapshot.aligned(layout)))
+                    .collect();
+                self.fan_out(i, occurrence, records, out, &mut follow)?;
+            }
+            // No object, or the host reads the records: one run (its scan, with host
+            // reads, whose answer starts the records' runs).
+            for_object => {
                 let start = Start {
                     event: None,
                     event_id: format!("schedule@{stamp}"),
@@ -161,51 +172,63 @@ impl Engine {
                     depth: 0,
                     chain: &[],
                     occurrence: Some(occurrence),
-                    filtered: false,
+                    // A scan's filter is for the records it finds.
+                    filtered: for_object.is_some(),
                     replayed: false,
+                    scan: for_object.is_some(),
                 };
                 self.start(i, start, out, &mut follow)?;
             }
-            Some(object) => {
-                let layout_object = self.layouts.objects[object as usize].object.clone();
-                for (id, snapshot) in self.store.records(&layout_object)? {
-                    let record = snapshot.aligned(&self.layouts.objects[object as usize]);
-                    if let Some(filter) = &rule.condition {
-                        let scope = Scope {
-                            record: Some(&record),
-                            ..Scope::new(now)
-                        };
-                        let scope = Scope {
-                            zone: rule.zone,
-                            ..scope
-                        };
-                        let mut env = self.env();
-                        if !filter.holds(&scope, &mut env) {
-                            continue;
-                        }
-                    }
-                    let start = Start {
-                        event: None,
-                        event_id: format!("schedule@{stamp}/{id}"),
-                        record_id: Some(id.clone()),
-                        facts: Facts {
-                            new: Some(record),
-                            old: None,
-                            changed: Vec::new(),
-                            stale: false,
-                        },
-                        failure: None,
-                        depth: 0,
-                        chain: &[],
-                        occurrence: Some(occurrence),
-                        filtered: true,
-                        replayed: false,
-                    };
-                    self.start(i, start, out, &mut follow)?;
-                }
-            }
         }
         self.drain(follow, out)?;
+        Ok(())
+    }
+
+    /// Starts a schedule's run on each record that passes its `for … where` filter.
+    pub(super) fn fan_out(
+        &mut self,
+        i: usize,
+        occurrence: DateTime<Utc>,
+        records: Vec<(String, Record)>,
+        out: &mut Vec<RunRecord>,
+        follow: &mut Vec<super::intake::Pending>,
+    ) -> Result<(), StoreError> {
+        let rules = self.rules.clone();
+        let rule = &rules[i];
+        let stamp = occurrence.to_rfc3339();
+        let now = self.clock.now();
+        for (id, record) in records {
+            if let Some(filter) = &rule.condition {
+                let scope = Scope {
+                    record: Some(&record),
+                    zone: rule.zone,
+                    ..Scope::new(now)
+                };
+                let mut env = self.env();
+                if !filter.holds(&scope, &mut env) {
+                    continue;
+                }
+            }
+            let start = Start {
+                event: None,
+                event_id: format!("schedule@{stamp}/{id}"),
+                record_id: Some(id.clone()),
+                facts: Facts {
+                    new: Some(record),
+                    old: None,
+                    changed: Vec::new(),
+                    stale: false,
+                },
+                failure: None,
+                depth: 0,
+                chain: &[],
+                occurrence: Some(occurrence),
+                filtered: true,
+                replayed: false,
+                scan: false,
+            };
+            self.start(i, start, out, follow)?;
+        }
         Ok(())
     }
 
@@ -221,7 +244,7 @@ impl Engine {
         }
         let mut out = Vec::new();
         let now = self.clock.now();
-        self.fire_schedule(i, now, now, &mut out)?;
+        self.fire_schedule(i, now, &mut out)?;
         Ok(out)
     }
 
@@ -331,6 +354,7 @@ impl Engine {
         exec.bindings.resize(rule.bindings.len(), Val::Empty);
         exec.chain = state.chain.clone();
         exec.occurrence = state.occurrence;
+        exec.scan = state.scan;
         if let Waiting::Time { .. } = &state.waiting {
             // The wait is over: its log line says so.
             if let Some(step) = exec
@@ -374,12 +398,20 @@ impl Engine {
         }
         let (flow, pc) = exec.walk(&state.pc)?;
         let waiters = std::mem::take(&mut exec.waiters);
+        let scanned = std::mem::take(&mut exec.scanned);
         let mut follow = Vec::new();
         let (record, due) = conclude(exec, flow, pc, &mut follow)?;
         if let Some(due) = due {
             self.note_due(due);
         }
         self.finish(rule, record, depth, out, &mut follow)?;
+        if let (Some(occurrence), true, Some(&i)) = (
+            state.occurrence,
+            state.scan,
+            self.by_id.get(&state.record.rule),
+        ) {
+            self.fan_out(i, occurrence, scanned, out, &mut follow)?;
+        }
         self.drain(follow, out)?;
         // Runs that shared the effect's key go on with what it left (its kept output).
         for waiter in waiters {
