@@ -2020,3 +2020,127 @@ fn with_host_reads_a_schedule_asks_the_host_for_its_records_retries_the_read_and
     engine.tick().unwrap();
     assert!(engine.take_effects().unwrap().is_empty());
 }
+
+const SLACK_THEN_HTTP: &str = r##"rule notify
+  when deals created
+  do
+    slack "#deals" "{{name}}"
+    http POST "https://hooks.example.com/deal" body { name: name } retry 3
+"##;
+
+/// Polls `done` every 10 ms for up to 10 s of real time.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn the_async_host_performs_effects_concurrently_retries_on_its_own_ticks_and_drains() {
+    use rulec::engine::AsyncHost;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let clock = clock("2026-03-02T10:00:00Z");
+        let engine = outbox_engine(SLACK_THEN_HTTP, MemoryStore::new(), &clock);
+        let running = Arc::new(AtomicU32::new(0));
+        let peak = Arc::new(AtomicU32::new(0));
+        let performed = Arc::new(Mutex::new(Vec::<(String, u32)>::new()));
+        let (r, p, log) = (running.clone(), peak.clone(), performed.clone());
+        let (host, mut background) = AsyncHost::start(engine, move |effect: Effect| {
+            let (running, peak, log) = (r.clone(), p.clone(), log.clone());
+            async move {
+                let name = effect
+                    .text("text")
+                    .or(effect.args.get("body").and_then(|b| b["name"].as_str()))
+                    .unwrap_or("")
+                    .to_string();
+                log.lock()
+                    .unwrap()
+                    .push((format!("{} {name}", effect.action), effect.attempt));
+                if effect.action == "slack" {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    // Held until the other message is being sent too (or 2 s pass, as
+                    // they would with one effect at a time).
+                    for _ in 0..200 {
+                        if peak.load(Ordering::SeqCst) >= 2 {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }
+                match (effect.action.as_str(), name.as_str(), effect.attempt) {
+                    ("http", "Acme", 1) => Outcome::retry_after("503 Service Unavailable", 5),
+                    ("http", "Bolt", _) => panic!("a bug in the host's effect code"),
+                    _ => Outcome::done(),
+                }
+            }
+        });
+        for (n, name) in ["Acme", "Bolt"].iter().enumerate() {
+            let runs = host
+                .handle_json(created(
+                    &format!("e{n}"),
+                    &format!("d{n}"),
+                    &format!(r#"{{"name":"{name}"}}"#),
+                ))
+                .await
+                .unwrap();
+            assert_eq!(runs[0].status, RunStatus::Waiting, "{runs:?}");
+        }
+        let seen = |log: &Arc<Mutex<Vec<(String, u32)>>>, what: &str, attempt: u32| {
+            log.lock()
+                .unwrap()
+                .iter()
+                .any(|(w, a)| w == what && *a == attempt)
+        };
+        eventually("both http calls", || {
+            seen(&performed, "http Acme", 1) && seen(&performed, "http Bolt", 1)
+        })
+        .await;
+        // The two messages were sent at once, not one after the other.
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        // Acme's call waits for its retry time; the host ticks on its own once the
+        // clock reaches it.
+        assert!(!seen(&performed, "http Acme", 2));
+        clock.advance_to("2026-03-02T10:00:06Z".parse().unwrap());
+        eventually("the retry", || seen(&performed, "http Acme", 2)).await;
+
+        let mut finished = Vec::new();
+        eventually("both runs to end", || {
+            while let Ok(result) = background.try_recv() {
+                let runs = result.unwrap().into_iter();
+                finished.extend(runs.filter(|r| r.status != RunStatus::Waiting));
+            }
+            finished.len() == 2
+        })
+        .await;
+        finished.sort_by(|a, b| a.record.cmp(&b.record));
+        assert_eq!(finished[0].status, RunStatus::Completed, "{finished:?}");
+        // A panicking effect fails its step; the host and the other runs go on.
+        assert_eq!(finished[1].status, RunStatus::Failed, "{finished:?}");
+        assert!(
+            finished[1]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("task failed"),
+            "{finished:?}"
+        );
+
+        let engine = host.drain().await.unwrap();
+        assert!(engine.outbox().unwrap().is_empty());
+        assert!(matches!(
+            host.tick().await,
+            Err(rulec::engine::EngineError::Stopped)
+        ));
+    });
+}

@@ -55,6 +55,8 @@ mod effect;
 mod eval;
 mod event;
 mod exec;
+#[cfg(feature = "tokio")]
+mod host;
 mod intake;
 mod outbox;
 mod probe;
@@ -80,6 +82,8 @@ pub use effect::{
 };
 pub use event::{Event, EventError, EventKind};
 pub use exec::SecretFn;
+#[cfg(feature = "tokio")]
+pub use host::{AsyncHost, Background};
 pub use outbox::{backoff, EffectState, OutboxEntry};
 pub use record::{Record, Snapshot};
 pub use request::Request;
@@ -112,6 +116,8 @@ pub enum EngineError {
     NotScheduled(String),
     /// `complete` named no effect in the outbox (answered already, or never there).
     NotPending(String),
+    /// An async host's engine thread has stopped (drained, or it panicked).
+    Stopped,
 }
 
 impl fmt::Display for EngineError {
@@ -127,6 +133,9 @@ impl fmt::Display for EngineError {
             }
             EngineError::NotScheduled(rule) => {
                 write!(f, "rule `{rule}` runs on events, not on a schedule")
+            }
+            EngineError::Stopped => {
+                write!(f, "the engine has stopped: it was drained, or it failed")
             }
         }
     }
