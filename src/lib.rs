@@ -37,6 +37,8 @@ pub mod ir;
 pub mod lint;
 mod parallel;
 pub mod schema;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod source;
 pub mod syntax;
 pub mod testing;

@@ -37,6 +37,15 @@ struct RawConfig {
     #[serde(default)]
     lints: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
     http: Option<RawHttp>,
+    // The runtime's sections, read by `rulec serve` (`serve::config`).
+    #[allow(dead_code)]
+    serve: Option<toml::Table>,
+    #[allow(dead_code)]
+    attio: Option<toml::Table>,
+    #[allow(dead_code)]
+    slack: Option<toml::Table>,
+    #[allow(dead_code)]
+    email: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -100,7 +109,7 @@ impl Config {
                 let message = e.message().trim_end_matches('.').to_string();
                 diagnostics.push(
                     Diagnostic::error(file, "invalid-config", message, span)
-                        .with_help("keys are `schema`, `[lints]` and `[http] allow`"),
+                        .with_help("keys are `schema`, `[lints]`, `[http] allow`, and `[serve]`, `[attio]`, `[slack]`, `[email]` for `rulec serve`"),
                 );
                 return (Config::default(), diagnostics);
             }

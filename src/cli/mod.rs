@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod run;
+#[cfg(feature = "serve")]
+mod serve;
 mod test;
 
 use crate::diagnostics::{self, Diagnostic, Severity, Summary};
@@ -68,6 +70,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run the `test` blocks of rule files.
     Test(test::TestArgs),
+    /// Run the rules against a live Attio workspace: webhooks in, effects out.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// Explain a lint or a diagnostic code (`unknown-option`, `type-mismatch`, …).
     Explain {
         /// The lint or code, e.g. `unconditioned-trigger` or `unknown-attribute`.
@@ -157,6 +162,8 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile(args, global),
         Command::Run(args) => run::run(args, global),
         Command::Test(args) => test::test(args, global),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::serve(args, global),
         Command::Lints => {
             print!("{}", lint_table());
             Ok(ExitCode::SUCCESS)

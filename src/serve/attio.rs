@@ -1,0 +1,343 @@
+//! Attio's REST API: reading records for hydration, answering `find` and schedule
+//! scans, writing attribute values — and the one mapping between Attio's value shapes
+//! and the schema's types (serve.md §2).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::config::Secret;
+use crate::schema::{Object, Type};
+
+/// Why a call failed, in the terms the outbox needs.
+#[derive(Debug)]
+pub struct ApiError {
+    /// What happened (never a secret: no header is quoted).
+    pub message: String,
+    /// Worth trying again (429, 5xx, a timeout).
+    pub retryable: bool,
+    /// The target's `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn transport(e: reqwest::Error) -> ApiError {
+        ApiError {
+            message: format!("cannot reach the API: {}", without_url(&e)),
+            retryable: true,
+            retry_after: None,
+        }
+    }
+}
+
+/// A reqwest error's text without the URL (query strings may carry ids worth keeping
+/// out of logs; never tokens, which travel in headers).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "");
+    }
+    text
+}
+
+/// Reads the answer to a call: the JSON body on success, an [`ApiError`] otherwise.
+pub async fn answer(
+    response: Result<reqwest::Response, reqwest::Error>,
+    what: &str,
+) -> Result<Json, ApiError> {
+    let response = response.map_err(ApiError::transport)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry_after_seconds);
+    let body = response.text().await.map_err(ApiError::transport)?;
+    if status.is_success() {
+        return Ok(serde_json::from_str(&body).unwrap_or(Json::Null));
+    }
+    let detail: String = serde_json::from_str::<Json>(&body)
+        .ok()
+        .and_then(|j| j.get("message").and_then(Json::as_str).map(str::to_string))
+        .unwrap_or_default();
+    Err(ApiError {
+        message: format!(
+            "{what}: {status}{}",
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            }
+        ),
+        retryable: status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408,
+        retry_after,
+    })
+}
+
+/// `Retry-After` as seconds: a number of seconds (Slack) or an HTTP date (Attio).
+pub fn retry_after_seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.timestamp() - chrono::Utc::now().timestamp();
+    Some(wait.max(0) as u64)
+}
+
+/// A client of one Attio workspace.
+pub struct Attio {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+    /// Object ids (as webhooks name them) to slugs.
+    slugs: Mutex<HashMap<String, String>>,
+    /// Workspace member ids to email addresses.
+    members: Mutex<HashMap<String, String>>,
+}
+
+impl Attio {
+    /// A client for the API at `base` (`https://api.attio.com`).
+    pub fn new(base: &str, token: Secret) -> Attio {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Attio {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            slugs: Mutex::new(HashMap::new()),
+            members: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn get(&self, path: &str, what: &str) -> Result<Json, ApiError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.token.reveal())
+            .send()
+            .await;
+        answer(response, what).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Json,
+        what: &str,
+    ) -> Result<Json, ApiError> {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token.reveal())
+            .json(body)
+            .send()
+            .await;
+        answer(response, what).await
+    }
+
+    /// The slug (`deals`) of the object a webhook names by id; a slug is its own slug.
+    pub async fn object_slug(&self, object: &str) -> Result<String, ApiError> {
+        if let Some(slug) = self.slugs.lock().ok().and_then(|s| s.get(object).cloned()) {
+            return Ok(slug);
+        }
+        let body = self
+            .get(&format!("/v2/objects/{object}"), "reading the object")
+            .await?;
+        let slug = body["data"]["api_slug"]
+            .as_str()
+            .unwrap_or(object)
+            .to_string();
+        if let Ok(mut slugs) = self.slugs.lock() {
+            slugs.insert(object.to_string(), slug.clone());
+        }
+        Ok(slug)
+    }
+
+    /// A record's current values, `None` when Attio no longer has it.
+    pub async fn record(
+        &self,
+        object: &str,
+        id: &str,
+    ) -> Result<Option<Map<String, Json>>, ApiError> {
+        match self
+            .get(
+                &format!("/v2/objects/{object}/records/{id}"),
+                "reading the record",
+            )
+            .await
+        {
+            Ok(body) => Ok(body["data"]["values"].as_object().cloned()),
+            Err(e) if e.message.contains("404") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A member's email address, cached.
+    pub async fn member_email(&self, id: &str) -> Result<Option<String>, ApiError> {
+        if let Some(email) = self.members.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(email));
+        }
+        let body = match self
+            .get(&format!("/v2/workspace_members/{id}"), "reading the member")
+            .await
+        {
+            Ok(body) => body,
+            Err(e) if e.message.contains("404") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let email = body["data"]["email_address"].as_str().map(str::to_string);
+        if let (Some(email), Ok(mut members)) = (&email, self.members.lock()) {
+            members.insert(id.to_string(), email.clone());
+        }
+        Ok(email)
+    }
+
+    /// Every record of `object` whose attributes equal `equals` (all of them when
+    /// empty), as `(id, values)`, page by page.
+    pub async fn query(
+        &self,
+        object: &str,
+        equals: &Map<String, Json>,
+    ) -> Result<Vec<(String, Map<String, Json>)>, ApiError> {
+        const PAGE: usize = 500;
+        let mut out = Vec::new();
+        loop {
+            let mut body = json!({ "limit": PAGE, "offset": out.len() });
+            if !equals.is_empty() {
+                body["filter"] = Json::Object(equals.clone());
+            }
+            let page = self
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v2/objects/{object}/records/query"),
+                    &body,
+                    "querying records",
+                )
+                .await?;
+            let records = page["data"].as_array().cloned().unwrap_or_default();
+            let n = records.len();
+            for record in records {
+                let id = record["id"]["record_id"].as_str().unwrap_or("").to_string();
+                let values = record["values"].as_object().cloned().unwrap_or_default();
+                if !id.is_empty() {
+                    out.push((id, values));
+                }
+            }
+            if n < PAGE {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Writes attribute values of a record (`PATCH`: multi-value attributes are
+    /// appended to, others replaced).
+    pub async fn write(
+        &self,
+        object: &str,
+        id: &str,
+        values: Map<String, Json>,
+    ) -> Result<Json, ApiError> {
+        let body = json!({ "data": { "values": values } });
+        self.send(
+            reqwest::Method::PATCH,
+            &format!("/v2/objects/{object}/records/{id}"),
+            &body,
+            "writing the record",
+        )
+        .await
+    }
+
+    /// Attio's values of a record as an event's `record` for `object`: each attribute
+    /// the schema declares, in the schema's type. Attributes the schema does not know
+    /// are left out; an attribute with no value is `null`.
+    pub async fn to_event_values(
+        &self,
+        values: &Map<String, Json>,
+        object: &Object,
+    ) -> Result<Map<String, Json>, ApiError> {
+        let mut out = Map::new();
+        for attribute in &object.attributes {
+            let Some(Json::Array(items)) = values.get(&attribute.name) else {
+                continue;
+            };
+            let (many, element) = match &attribute.ty {
+                Type::List(element) => (true, element.as_ref()),
+                Type::MultiSelect(_) => (true, &attribute.ty),
+                other => (false, other),
+            };
+            let mut converted = Vec::with_capacity(items.len());
+            for item in items {
+                if let Some(v) = self.value(item, element).await? {
+                    converted.push(v);
+                }
+            }
+            let value = if many {
+                Json::Array(converted)
+            } else {
+                converted.into_iter().next().unwrap_or(Json::Null)
+            };
+            out.insert(attribute.name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    /// One of Attio's value objects as the schema's type reads it.
+    async fn value(&self, item: &Json, ty: &Type) -> Result<Option<Json>, ApiError> {
+        let field = |name: &str| item.get(name).filter(|v| !v.is_null()).cloned();
+        Ok(match item["attribute_type"].as_str().unwrap_or("") {
+            "status" => item["status"]["title"].as_str().map(|t| json!(t)),
+            "select" => item["option"]["title"].as_str().map(|t| json!(t)),
+            "currency" => field("currency_value"),
+            "record-reference" => field("target_record_id"),
+            "actor-reference" => match item["referenced_actor_type"].as_str() {
+                Some("workspace-member") => match item["referenced_actor_id"].as_str() {
+                    Some(id) => self.member_email(id).await?.map(Json::String),
+                    None => None,
+                },
+                _ => None,
+            },
+            "email-address" => field("email_address"),
+            "domain" => field("domain"),
+            "phone-number" => field("original_phone_number").or_else(|| field("phone_number")),
+            "personal-name" => field("full_name"),
+            _ => match ty {
+                Type::Json => Some(item.clone()),
+                _ => field("value"),
+            },
+        })
+    }
+}
+
+/// A value of the schema's type as Attio takes it in a write.
+pub fn to_attio(value: &Json, ty: &Type) -> Json {
+    match (ty, value) {
+        (_, Json::Null) => json!([]),
+        (Type::Member, Json::String(email)) => json!([{
+            "referenced_actor_type": "workspace-member",
+            "workspace_member_email_address": email,
+        }]),
+        (Type::Email, Json::String(email)) => json!([{ "email_address": email }]),
+        (Type::Domain, Json::String(domain)) => json!([{ "domain": domain }]),
+        (Type::Phone, Json::String(phone)) => json!([{ "original_phone_number": phone }]),
+        (Type::Record(object), Json::String(id)) => json!([{
+            "target_object": object,
+            "target_record_id": id,
+        }]),
+        (Type::List(element), Json::Array(items)) => Json::Array(
+            items
+                .iter()
+                .flat_map(|i| match to_attio(i, element) {
+                    Json::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+        ),
+        (_, other) => other.clone(),
+    }
+}

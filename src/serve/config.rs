@@ -1,0 +1,190 @@
+//! `rulec.toml`'s runtime sections (serve.md §4) and the secrets they name.
+//!
+//! Tokens and webhook secrets are never in the file: it names the environment
+//! variables that hold them, and they are read once at start. A [`Secret`] prints as
+//! `***`, so no log line, error or debug dump can show one.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value from the environment that must never be shown.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that sends it (an `Authorization` header, an HMAC
+    /// key).
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The runtime's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct File {
+    /// `[serve]`
+    pub serve: ServeSection,
+    /// `[attio]`
+    pub attio: AttioSection,
+    /// `[slack]`
+    pub slack: SlackSection,
+}
+
+/// `[serve]`
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeSection {
+    /// Where to listen (`--listen` wins).
+    pub listen: String,
+    /// The state file (SQLite), relative to `rulec.toml`.
+    pub state: String,
+    /// The largest webhook body taken, in bytes.
+    pub max_body_bytes: usize,
+    /// Updates of one record closer together than this are read from Attio once.
+    pub debounce_ms: u64,
+}
+
+impl Default for ServeSection {
+    fn default() -> Self {
+        ServeSection {
+            listen: "127.0.0.1:8787".into(),
+            state: "rulec-state.db".into(),
+            max_body_bytes: 1 << 20,
+            debounce_ms: 2000,
+        }
+    }
+}
+
+/// `[attio]`
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttioSection {
+    /// The REST API's base URL.
+    pub api_url: String,
+    /// The variable holding the API token.
+    pub token_env: String,
+    /// The variable holding the webhook's signing secret.
+    pub webhook_secret_env: String,
+    /// The id Attio gives rulec's own token as an actor (`{"type": "api-token", "id":
+    /// …}`): its writes come back as events with `source = rule`.
+    pub token_actor_id: Option<String>,
+}
+
+impl Default for AttioSection {
+    fn default() -> Self {
+        AttioSection {
+            api_url: "https://api.attio.com".into(),
+            token_env: "ATTIO_API_TOKEN".into(),
+            webhook_secret_env: "ATTIO_WEBHOOK_SECRET".into(),
+            token_actor_id: None,
+        }
+    }
+}
+
+/// `[slack]`
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSection {
+    /// The Web API's base URL.
+    pub api_url: String,
+    /// The variable holding the bot token.
+    pub token_env: String,
+}
+
+impl Default for SlackSection {
+    fn default() -> Self {
+        SlackSection {
+            api_url: "https://slack.com/api".into(),
+            token_env: "SLACK_BOT_TOKEN".into(),
+        }
+    }
+}
+
+/// Everything `rulec serve` runs with: the file's settings, paths resolved, secrets read.
+#[derive(Debug)]
+pub struct Settings {
+    /// The settings as written.
+    pub file: File,
+    /// The state file.
+    pub state: PathBuf,
+    /// Attio's API token.
+    pub attio_token: Secret,
+    /// The webhook signing secret.
+    pub webhook_secret: Secret,
+    /// Slack's bot token, if set (Slack steps fail without it).
+    pub slack_token: Option<Secret>,
+}
+
+impl Settings {
+    /// Reads `rulec.toml` (or nothing: every default) and the secrets it names from
+    /// `env`. Errors say which key or variable, and what to do.
+    pub fn load(
+        config: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, String> {
+        let (file, root) = match config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let file: File = toml::from_str(&text)
+                    .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+                let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                (file, root)
+            }
+            None => (File::default(), PathBuf::new()),
+        };
+        let required = |name: &str, what: &str| {
+            env(name).filter(|v| !v.is_empty()).map(Secret).ok_or_else(|| {
+                format!("{name} is not set: export {what} in it (the variable is named by rulec.toml)")
+            })
+        };
+        let attio_token = required(&file.attio.token_env, "the Attio API token")?;
+        let webhook_secret = required(
+            &file.attio.webhook_secret_env,
+            "the Attio webhook's signing secret",
+        )?;
+        let slack_token = env(&file.slack.token_env)
+            .filter(|v| !v.is_empty())
+            .map(Secret);
+        Ok(Settings {
+            state: root.join(&file.serve.state),
+            file,
+            attio_token,
+            webhook_secret,
+            slack_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let env = |name: &str| match name {
+            "ATTIO_API_TOKEN" => Some("attio-token-123".to_string()),
+            "ATTIO_WEBHOOK_SECRET" => Some("whsec-456".to_string()),
+            _ => None,
+        };
+        let settings = Settings::load(None, env).unwrap();
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("attio-token-123") && !shown.contains("whsec-456"),
+            "{shown}"
+        );
+        assert_eq!(settings.attio_token.reveal(), "attio-token-123");
+        assert!(settings.slack_token.is_none());
+        let missing = Settings::load(None, |_| None).unwrap_err();
+        assert!(missing.contains("ATTIO_API_TOKEN is not set"), "{missing}");
+    }
+}

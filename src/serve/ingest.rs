@@ -1,0 +1,174 @@
+//! `POST /webhooks/attio`: verify, parse, commit to the inbox, answer — no Attio call
+//! on the request path (serve.md §2).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonBody;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value as Json};
+use sha2::Sha256;
+
+use super::App;
+
+/// The event types the worker acts on; others are acknowledged and not stored.
+const RECORD_EVENTS: [&str; 4] = [
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "record.merged",
+];
+
+/// A refusal: the status and a message saying what was wrong and what to do.
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, JsonBody(json!({ "error": message.into() }))).into_response()
+}
+
+/// Whether `signature` (hex) is the HMAC-SHA256 of `body` under `secret`, compared in
+/// constant time.
+pub fn signed(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    let Ok(expected) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The events of a delivery worth storing, each with the record it is about; or what
+/// is wrong with the body.
+pub fn events(body: &[u8], received_at: &str) -> Result<Vec<(String, Json)>, String> {
+    let delivery: Json =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let events = delivery
+        .get("events")
+        .and_then(Json::as_array)
+        .ok_or("the body has no `events` list")?;
+    let mut out = Vec::new();
+    for (n, event) in events.iter().enumerate() {
+        let kind = event
+            .get("event_type")
+            .and_then(Json::as_str)
+            .ok_or_else(|| format!("events[{n}] has no `event_type`"))?;
+        if !RECORD_EVENTS.contains(&kind) {
+            continue;
+        }
+        let field = |name: &str| {
+            event["id"][name]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("events[{n}] ({kind}) has no `id.{name}`"))
+        };
+        let record = format!("{}/{}", field("object_id")?, field("record_id")?);
+        let mut stored = event.clone();
+        stored["received_at"] = json!(received_at);
+        out.push((record, stored));
+    }
+    Ok(out)
+}
+
+/// `POST /webhooks/attio`.
+pub async fn attio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(signature) = headers
+        .get("attio-signature")
+        .or_else(|| headers.get("x-attio-signature"))
+        .and_then(|v| v.to_str().ok())
+    else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "the `Attio-Signature` header is missing: deliveries must be signed with the webhook's secret",
+        );
+    };
+    if !signed(app.webhook_secret.reveal().as_bytes(), &body, signature) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "the signature does not match the body: check that ATTIO_WEBHOOK_SECRET is this webhook's secret",
+        );
+    }
+    let now = chrono::Utc::now();
+    let events = match events(&body, &now.to_rfc3339()) {
+        Ok(events) => events,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let inbox = app.inbox.clone();
+    let count = events.len();
+    let stored =
+        tokio::task::spawn_blocking(move || inbox.accept(key.as_deref(), &events, now.timestamp()))
+            .await;
+    match stored {
+        Ok(Ok(true)) => {
+            app.arrived.notify_one();
+            app.metrics
+                .events_in
+                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+            (StatusCode::OK, JsonBody(json!({ "accepted": count }))).into_response()
+        }
+        Ok(Ok(false)) => (
+            StatusCode::OK,
+            JsonBody(json!({ "accepted": 0, "duplicate": true })),
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            super::log::error("inbox", &e);
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox cannot be written; Attio will deliver again",
+            )
+        }
+        Err(e) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the inbox task failed: {e}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_right_secret_signs_a_body() {
+        let body = br#"{"events":[]}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec").unwrap();
+        mac.update(body);
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(signed(b"whsec", body, &good));
+        assert!(!signed(b"other", body, &good));
+        assert!(!signed(b"whsec", br#"{"events":[1]}"#, &good));
+        assert!(!signed(b"whsec", body, "not hex"));
+        assert!(!signed(b"whsec", body, ""));
+    }
+
+    #[test]
+    fn a_delivery_keeps_its_record_events_and_names_what_is_missing() {
+        let body = br#"{"webhook_id":"w","events":[
+            {"event_type":"record.updated","id":{"object_id":"o1","record_id":"r1"},"actor":{"type":"system"}},
+            {"event_type":"note.created","id":{"note_id":"n1"}}]}"#;
+        let events = events(body, "2026-12-01T00:00:00Z").unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, "o1/r1");
+        assert_eq!(events[0].1["received_at"], "2026-12-01T00:00:00Z");
+        let missing = super::events(
+            br#"{"events":[{"event_type":"record.created","id":{"object_id":"o1"}}]}"#,
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            missing.contains("events[0] (record.created) has no `id.record_id`"),
+            "{missing}"
+        );
+        assert!(super::events(b"nope", "").unwrap_err().contains("not JSON"));
+        assert!(super::events(b"{}", "")
+            .unwrap_err()
+            .contains("no `events` list"));
+    }
+}

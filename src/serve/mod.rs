@@ -1,0 +1,148 @@
+//! `rulec serve`: the rules run against a live Attio workspace (serve.md). Feature
+//! `serve`; nothing else in the library depends on it.
+//!
+//! ```text
+//! Attio ──POST /webhooks/attio──▶ ingest ──▶ inbox (SQLite) ──▶ worker ──GET record──▶ Attio
+//!                                                                 │
+//!                                                    engine (AsyncHost: outbox, host reads)
+//!                                                                 │ effects as tasks
+//!                                              perform ──▶ Slack, Attio writes and queries
+//! ```
+//!
+//! The request path only verifies and commits; the worker reads records and feeds the
+//! engine in order; effects leave through the engine's outbox, so each is committed
+//! before it is attempted and answered once.
+
+pub mod attio;
+pub mod config;
+mod inbox;
+mod ingest;
+mod log;
+mod perform;
+mod slack;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::Notify;
+
+use crate::engine::{AsyncHost, Engine, SqliteStore};
+use crate::ir::Program;
+use config::{Secret, Settings};
+use perform::Targets;
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    events_in: AtomicU64,
+}
+
+/// What the server's parts share.
+pub(crate) struct App {
+    inbox: Arc<inbox::Inbox>,
+    host: AsyncHost,
+    targets: Arc<Targets>,
+    webhook_secret: Secret,
+    token_actor_id: Option<String>,
+    /// New events are in the inbox.
+    arrived: Notify,
+    /// Shutting down: the worker stops taking events.
+    stopping: AtomicBool,
+    metrics: Metrics,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C: listens on `listen`, prints
+/// `listening on http://ADDR` once it accepts connections, and on the signal stops
+/// taking webhooks, lets effects in flight finish, commits and returns.
+pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(), String> {
+    let store = SqliteStore::open(&settings.state).map_err(|e| e.to_string())?;
+    let schema = program.schema.clone();
+    let engine = Engine::builder(program)
+        .outbox()
+        .host_reads()
+        .store(store)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let inbox_path = settings.state.with_extension("inbox.db");
+    let inbox = Arc::new(inbox::Inbox::open(&inbox_path)?);
+    let targets = Arc::new(Targets {
+        attio: attio::Attio::new(&settings.file.attio.api_url, settings.attio_token.clone()),
+        slack: slack::Slack::new(&settings.file.slack.api_url, settings.slack_token.clone()),
+        schema,
+    });
+    let performer = targets.clone();
+    let (host, mut background) = AsyncHost::start(engine, move |effect| {
+        perform::perform(performer.clone(), effect)
+    });
+    tokio::spawn(async move {
+        while let Some(result) = background.recv().await {
+            match result {
+                Ok(runs) => runs.iter().for_each(log::run),
+                Err(e) => log::error("engine", &e.to_string()),
+            }
+        }
+    });
+    let app = Arc::new(App {
+        inbox,
+        host,
+        targets,
+        webhook_secret: settings.webhook_secret.clone(),
+        token_actor_id: settings.file.attio.token_actor_id.clone(),
+        arrived: Notify::new(),
+        stopping: AtomicBool::new(false),
+        metrics: Metrics::default(),
+    });
+    let worker = tokio::spawn(worker::run(app.clone()));
+
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/webhooks/attio", post(ingest::attio))
+        .layer(DefaultBodyLimit::max(settings.file.serve.max_body_bytes))
+        .with_state(app.clone());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("the server failed: {e}"))?;
+
+    log::info(
+        "draining",
+        serde_json::json!({ "inbox": app.inbox.lag().unwrap_or(-1) }),
+    );
+    app.stopping.store(true, Ordering::SeqCst);
+    let _ = worker.await;
+    app.host.drain().await.map_err(|e| e.to_string())?;
+    log::info("stopped", serde_json::json!({}));
+    Ok(())
+}
+
+/// SIGTERM (what systemd and container runtimes send) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

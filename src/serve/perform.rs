@@ -1,0 +1,128 @@
+//! Performing the outbox's effects against the real targets (serve.md §3): each
+//! request by kind, each answer mapped to an [`Outcome`] the engine understands —
+//! done with the output a step binds, retry (with the target's `Retry-After`), or
+//! fail.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::attio::{to_attio, ApiError, Attio};
+use super::log;
+use super::slack::Slack;
+use crate::engine::{Effect, Outcome, Request};
+use crate::schema::Schema;
+
+/// The targets effects go to.
+pub struct Targets {
+    /// The workspace.
+    pub attio: Attio,
+    /// Slack.
+    pub slack: Slack,
+    /// The schema rules were checked against (attribute types for writes).
+    pub schema: Schema,
+}
+
+impl From<ApiError> for Outcome {
+    fn from(e: ApiError) -> Outcome {
+        match (e.retryable, e.retry_after) {
+            (true, Some(seconds)) => Outcome::retry_after(e.message, seconds),
+            (true, None) => Outcome::retry(e.message),
+            (false, _) => Outcome::fail(e.message),
+        }
+    }
+}
+
+/// Performs one effect.
+pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
+    let outcome = match effect.request() {
+        Request::Slack { channel, text } => targets
+            .slack
+            .post(channel, text, &effect.key)
+            .await
+            .map(|_| Json::Null),
+        Request::SlackDm { member, text } => targets
+            .slack
+            .dm(member, text, &effect.key)
+            .await
+            .map(|_| Json::Null),
+        Request::Set {
+            object,
+            record,
+            attribute,
+            value,
+        } => {
+            let ty = targets
+                .schema
+                .object(object)
+                .and_then(|o| o.attribute(attribute))
+                .map(|a| a.ty.clone());
+            match ty {
+                Some(ty) => {
+                    let mut values = Map::new();
+                    values.insert(attribute.to_string(), to_attio(value, &ty));
+                    targets
+                        .attio
+                        .write(object, record, values)
+                        .await
+                        .map(|_| Json::Null)
+                }
+                None => Err(ApiError {
+                    message: format!("`{object}.{attribute}` is not in the schema"),
+                    retryable: false,
+                    retry_after: None,
+                }),
+            }
+        }
+        Request::Find { object, equals } => {
+            read(&targets, object, equals.cloned().unwrap_or_default()).await
+        }
+        Request::Scan { object } => read(&targets, object, Map::new()).await,
+        _ => Err(ApiError {
+            message: format!("`{}` is not performed by rulec serve yet", effect.action),
+            retryable: false,
+            retry_after: None,
+        }),
+    };
+    let (shown, outcome) = match outcome {
+        Ok(output) => ("done".to_string(), Outcome::Done(output)),
+        Err(e) => (e.message.clone(), Outcome::from(e)),
+    };
+    log::effect(&effect.action, &effect.key, effect.attempt, &shown);
+    outcome
+}
+
+/// The records of `object` matching `equals`, as the engine takes a read's answer.
+async fn read(
+    targets: &Targets,
+    object: &str,
+    equals: Map<String, Json>,
+) -> Result<Json, ApiError> {
+    let Some(declared) = targets.schema.object(object) else {
+        return Err(ApiError {
+            message: format!("`{object}` is not in the schema"),
+            retryable: false,
+            retry_after: None,
+        });
+    };
+    let filter: Map<String, Json> = equals
+        .into_iter()
+        .map(|(name, value)| {
+            let ty = declared.attribute(&name).map(|a| a.ty.clone());
+            let value = match (ty, &value) {
+                // Attio's filter shorthand takes plain values; references by id.
+                (Some(crate::schema::Type::Record(_)), Json::String(id)) => {
+                    json!({ "target_record_id": id })
+                }
+                _ => value,
+            };
+            (name, value)
+        })
+        .collect();
+    let mut records = Vec::new();
+    for (id, values) in targets.attio.query(object, &filter).await? {
+        let values = targets.attio.to_event_values(&values, declared).await?;
+        records.push(json!({ "id": id, "values": values }));
+    }
+    Ok(json!({ "records": records }))
+}

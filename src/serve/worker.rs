@@ -1,0 +1,206 @@
+//! The worker: takes the inbox's events in arrival order, reads each record from
+//! Attio once (a burst of updates to one record is read once), and feeds the engine
+//! (serve.md §2).
+//!
+//! One worker, in order, keeps every record's events in order. The engine's `old` is
+//! its own last snapshot of the record, so `changed from … to …` holds although Attio
+//! sends ids only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use super::attio::ApiError;
+use super::inbox::Entry;
+use super::{log, App};
+use crate::engine::EngineError;
+
+/// The most events taken from the inbox at once.
+const BATCH: usize = 200;
+
+/// What became of one inbox event.
+enum Handled {
+    /// Fed to the engine (or nothing to do).
+    Done,
+    /// Attio could not be read now: try the same event again later.
+    Later(ApiError),
+}
+
+/// Runs until `app.stopping` is set and the inbox holds nothing taken.
+pub async fn run(app: Arc<App>) {
+    let mut failures = 0u32;
+    loop {
+        if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let inbox = app.inbox.clone();
+        let entries = match tokio::task::spawn_blocking(move || inbox.waiting(BATCH)).await {
+            Ok(Ok(entries)) => entries,
+            Ok(Err(e)) => {
+                log::error("inbox", &e);
+                Vec::new()
+            }
+            Err(e) => {
+                log::error("inbox", &e.to_string());
+                Vec::new()
+            }
+        };
+        if entries.is_empty() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), app.arrived.notified()).await;
+            continue;
+        }
+        let mut handled = Vec::new();
+        let mut retry = None;
+        for (i, entry) in entries.iter().enumerate() {
+            if superseded(&entries, i) {
+                handled.push(entry.seq);
+                continue;
+            }
+            match handle(&app, entry).await {
+                Handled::Done => handled.push(entry.seq),
+                Handled::Later(e) => {
+                    retry = Some(e);
+                    break;
+                }
+            }
+        }
+        let inbox = app.inbox.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || inbox.done(&handled)).await {
+            log::error("inbox", &e);
+        }
+        if let Some(e) = retry {
+            // Attio is down or limiting: the event waits, and so do those after it,
+            // so no record's events are taken out of order.
+            failures += 1;
+            let wait = e.retry_after.unwrap_or(1u64 << failures.min(5)).min(60);
+            log::error(
+                "hydrate",
+                &format!("{} (trying again in {wait} s)", e.message),
+            );
+            let _ =
+                tokio::time::timeout(Duration::from_secs(wait), wait_until_stopping(&app)).await;
+        } else {
+            failures = 0;
+        }
+    }
+}
+
+async fn wait_until_stopping(app: &App) {
+    while !app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An update read later in the same batch, for the same record and with nothing else
+/// about it in between, makes this one's read redundant: one read, one diff.
+fn superseded(entries: &[Entry], i: usize) -> bool {
+    let entry = &entries[i];
+    if entry.event["event_type"] != "record.updated" {
+        return false;
+    }
+    for later in &entries[i + 1..] {
+        if later.record == entry.record {
+            return later.event["event_type"] == "record.updated";
+        }
+    }
+    false
+}
+
+/// One event: read the record, build the engine's event, handle it, commit.
+async fn handle(app: &App, entry: &Entry) -> Handled {
+    let event = &entry.event;
+    let kind = event["event_type"].as_str().unwrap_or("");
+    let (Some(object_id), Some(record_id)) = (
+        event["id"]["object_id"].as_str(),
+        event["id"]["record_id"].as_str(),
+    ) else {
+        return Handled::Done;
+    };
+    let slug = match app.targets.attio.object_slug(object_id).await {
+        Ok(slug) => slug,
+        Err(e) if e.message.contains("404") => return Handled::Done,
+        Err(e) => return Handled::Later(e),
+    };
+    let Some(object) = app.targets.schema.object(&slug) else {
+        // No rule can be about an object the schema does not declare.
+        return Handled::Done;
+    };
+    let mut out = json!({
+        "type": kind, "object": slug, "record_id": record_id,
+        "at": event["received_at"],
+    });
+    // A record is created and deleted once: those ids do not depend on the delivery,
+    // so the same event delivered again under another key is recognised.
+    out["id"] = match kind {
+        "record.created" | "record.deleted" => json!(format!("attio:{kind}:{slug}:{record_id}")),
+        _ => json!(format!("attio:{}", entry.seq)),
+    };
+    if kind == "record.merged" {
+        out["type"] = json!("record.updated");
+    }
+    if kind != "record.deleted" {
+        let values = match app.targets.attio.record(&slug, record_id).await {
+            Ok(Some(values)) => values,
+            // Gone since (a delete follows): nothing to diff.
+            Ok(None) => return Handled::Done,
+            Err(e) => return Handled::Later(e),
+        };
+        match app.targets.attio.to_event_values(&values, object).await {
+            Ok(values) => out["record"] = Json::Object(values),
+            Err(e) => return Handled::Later(e),
+        }
+    }
+    match actor(app, &event["actor"]).await {
+        Ok((actor, source)) => {
+            out["actor"] = actor;
+            if let Some(source) = source {
+                out["source"] = json!(source);
+            }
+        }
+        Err(e) => return Handled::Later(e),
+    }
+    let text = out.to_string();
+    let result = app
+        .host
+        .with(move |engine| {
+            let runs = engine.handle_json(&text);
+            engine.flush()?;
+            runs
+        })
+        .await;
+    match result.and_then(|r| r) {
+        Ok(runs) => runs.iter().for_each(log::run),
+        // The event does not fit the schema (a value of the wrong type): it cannot be
+        // handled however often it is tried.
+        Err(EngineError::Event(e)) => {
+            log::error("event", &format!("inbox event {}: {e}", entry.seq))
+        }
+        // The store failed: the event stays in the inbox and is handled again.
+        Err(e) => {
+            return Handled::Later(ApiError {
+                message: format!("the engine: {e}"),
+                retryable: true,
+                retry_after: None,
+            })
+        }
+    }
+    Handled::Done
+}
+
+/// The engine's `actor` and `event.source` for Attio's actor.
+async fn actor(app: &App, actor: &Json) -> Result<(Json, Option<&'static str>), ApiError> {
+    let id = actor["id"].as_str().unwrap_or("");
+    Ok(match actor["type"].as_str().unwrap_or("") {
+        "workspace-member" => match app.targets.attio.member_email(id).await? {
+            Some(email) => (json!(email), Some("app")),
+            None => (json!({ "type": "api" }), Some("app")),
+        },
+        "api-token" if app.token_actor_id.as_deref() == Some(id) => {
+            (json!({ "type": "api" }), Some("rule"))
+        }
+        "api-token" => (json!({ "type": "api" }), Some("api")),
+        "system" => (json!({ "type": "system" }), None),
+        _ => (Json::Null, None),
+    })
+}

@@ -1,0 +1,357 @@
+//! `rulec serve` end to end: the real binary between a fake Attio and a fake Slack on
+//! 127.0.0.1, fed signed webhooks; what the fakes received is the proof.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const SECRET: &str = "whsec-test-0123456789";
+const ATTIO_TOKEN: &str = "attio-token-abcdef";
+const SLACK_TOKEN: &str = "xoxb-slack-token-123";
+
+/// What the fakes hold and what they were sent.
+#[derive(Default)]
+struct Fakes {
+    /// `(object slug, record id)` → Attio's values.
+    records: HashMap<(String, String), Value>,
+    /// Every call: `METHOD path body`.
+    calls: Vec<String>,
+    /// Messages Slack accepted: `(channel, text)`.
+    messages: Vec<(String, String)>,
+    /// Authorization headers seen.
+    auth: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Fakes>>;
+
+fn deal(name: &str, stage: &str, value: f64) -> Value {
+    json!({
+        "name": [{"attribute_type": "text", "value": name}],
+        "stage": [{"attribute_type": "status", "status": {"title": stage}}],
+        "value": [{"attribute_type": "currency", "currency_value": value, "currency_code": "USD"}],
+    })
+}
+
+async fn fakes(shared: Shared) -> String {
+    let router = Router::new()
+        .route(
+            "/v2/objects/{object}",
+            get(|Path(object): Path<String>| async move {
+                let slug = if object == "obj-deals" {
+                    "deals"
+                } else {
+                    object.as_str()
+                };
+                Json(json!({"data": {"api_slug": slug}}))
+            }),
+        )
+        .route(
+            "/v2/objects/{object}/records/{id}",
+            get(
+                |State(s): State<Shared>,
+                 Path((object, id)): Path<(String, String)>,
+                 headers: axum::http::HeaderMap| async move {
+                    let mut f = s.lock().unwrap();
+                    f.calls
+                        .push(format!("GET /v2/objects/{object}/records/{id}"));
+                    f.auth.push(
+                        headers
+                            .get("authorization")
+                            .map(|v| v.to_str().unwrap().to_string())
+                            .unwrap_or_default(),
+                    );
+                    match f.records.get(&(object.clone(), id.clone())) {
+                        Some(values) => (
+                            axum::http::StatusCode::OK,
+                            Json(json!({"data": {"id": {"record_id": id}, "values": values}})),
+                        ),
+                        None => (
+                            axum::http::StatusCode::NOT_FOUND,
+                            Json(json!({"message": "not found"})),
+                        ),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/chat.postMessage",
+            post(
+                |State(s): State<Shared>, Json(body): Json<Value>| async move {
+                    let mut f = s.lock().unwrap();
+                    f.calls.push(format!("POST /chat.postMessage {body}"));
+                    f.messages.push((
+                        body["channel"].as_str().unwrap_or("").to_string(),
+                        body["text"].as_str().unwrap_or("").to_string(),
+                    ));
+                    Json(json!({"ok": true}))
+                },
+            ),
+        )
+        .with_state(shared);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+const RULES: &str = r##"rule wins
+  when stage changed from Open to ClosedWon and value > 10000
+  do slack "#wins" "{{name}} won"
+"##;
+
+fn project(name: &str, fakes: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rulec-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("wins.rules"), RULES).unwrap();
+    std::fs::write(
+        dir.join("rulec.toml"),
+        format!(
+            "[serve]\nstate = \"state.db\"\nmax_body_bytes = 4096\n\n[attio]\napi_url = \"{fakes}\"\n\n[slack]\napi_url = \"{fakes}\"\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// The server, started; its address once it said it listens.
+struct Server {
+    child: Child,
+    url: String,
+    logs: Arc<Mutex<String>>,
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .current_dir(dir)
+        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
+        .env("ATTIO_WEBHOOK_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let sink = logs.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut logs = sink.lock().unwrap();
+            logs.push_str(&line);
+            logs.push('\n');
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "unexpected first line {line:?}; logs: {}",
+                logs.lock().unwrap()
+            )
+        })
+        .to_string();
+    Server { child, url, logs }
+}
+
+fn sign(body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn delivery(kind: &str, record: &str) -> String {
+    json!({"webhook_id": "w1", "events": [{
+        "event_type": kind,
+        "id": {"workspace_id": "ws", "object_id": "obj-deals", "record_id": record, "attribute_id": "a-stage"},
+        "actor": {"type": "system"},
+    }]})
+    .to_string()
+}
+
+async fn send(
+    client: &reqwest::Client,
+    server: &Server,
+    body: &str,
+    signature: Option<&str>,
+    key: &str,
+) -> (u16, Value) {
+    let mut request = client
+        .post(format!("{}/webhooks/attio", server.url))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(body.to_string());
+    if let Some(signature) = signature {
+        request = request.header("attio-signature", signature);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_nothing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project("once", &url);
+        let mut server = start(&dir);
+        let client = reqwest::Client::new();
+        assert_eq!(
+            client
+                .get(format!("{}/healthz", server.url))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 25000.0));
+        let created = delivery("record.created", "d1");
+        let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "k1").await;
+        assert_eq!(status, 200);
+        let reads = |s: &Shared| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("GET /v2/objects/deals/records/d1"))
+                .count()
+        };
+        eventually("the created record to be read", || reads(&shared) == 1).await;
+
+        // The deal is won in Attio; the webhook names only the record.
+        shared.lock().unwrap().records.insert(
+            ("deals".into(), "d1".into()),
+            deal("Acme", "ClosedWon", 25000.0),
+        );
+        let updated = delivery("record.updated", "d1");
+        let (status, body) = send(&client, &server, &updated, Some(&sign(&updated)), "k2").await;
+        assert_eq!((status, body["accepted"].clone()), (200, json!(1)));
+        eventually("the message", || {
+            !shared.lock().unwrap().messages.is_empty()
+        })
+        .await;
+        assert_eq!(
+            shared.lock().unwrap().messages,
+            [("#wins".to_string(), "Acme won".to_string())]
+        );
+
+        // Redelivered under the same key: nothing stored. Under a new key: read
+        // again, nothing changed, nothing posted.
+        let (status, body) = send(&client, &server, &updated, Some(&sign(&updated)), "k2").await;
+        assert_eq!((status, body["duplicate"].clone()), (200, json!(true)));
+        let (status, _) = send(&client, &server, &updated, Some(&sign(&updated)), "k3").await;
+        assert_eq!(status, 200);
+        eventually("the redelivery to be read", || reads(&shared) == 3).await;
+
+        // Refused, each with a clear 4xx, and nothing stored.
+        let (status, body) = send(
+            &client,
+            &server,
+            &updated,
+            Some(&sign("something else")),
+            "k4",
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("signature does not match"),
+            "{body}"
+        );
+        let (status, body) = send(&client, &server, &updated, None, "k5").await;
+        assert_eq!(status, 401, "{body}");
+        let garbage = "{not json";
+        let (status, body) = send(&client, &server, garbage, Some(&sign(garbage)), "k6").await;
+        assert_eq!(status, 400, "{body}");
+        let huge = format!("{{\"events\": [], \"pad\": \"{}\"}}", "x".repeat(8192));
+        let (status, _) = send(&client, &server, &huge, Some(&sign(&huge)), "k7").await;
+        assert_eq!(status, 413);
+
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let fakes = shared.lock().unwrap();
+        assert_eq!(fakes.messages.len(), 1, "{:?}", fakes.calls);
+        let record_reads = fakes
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("GET /v2/objects/deals/records/"))
+            .count();
+        assert_eq!(
+            record_reads, 3,
+            "nothing refused was read: {:?}",
+            fakes.calls
+        );
+        assert!(fakes
+            .auth
+            .iter()
+            .all(|a| a == &format!("Bearer {ATTIO_TOKEN}")));
+        drop(fakes);
+
+        // SIGTERM: drains and exits 0; no secret was ever logged.
+        let pid = server.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = wait(&mut server.child, Duration::from_secs(20));
+        assert_eq!(status, Some(0), "logs: {}", server.logs.lock().unwrap());
+        let logs = server.logs.lock().unwrap().clone();
+        for secret in [SECRET, ATTIO_TOKEN, SLACK_TOKEN] {
+            assert!(!logs.contains(secret), "a secret in the logs: {logs}");
+        }
+        assert!(logs.contains("\"msg\":\"run\""), "{logs}");
+    });
+}
+
+fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
