@@ -2111,6 +2111,21 @@ fn the_async_host_performs_effects_concurrently_retries_on_its_own_ticks_and_dra
         // Acme's call waits for its retry time; the host ticks on its own once the
         // clock reaches it.
         assert!(!seen(&performed, "http Acme", 2));
+        // Once the engine has taken the answer (the retry's due time counts from it).
+        for _ in 0..1000 {
+            let retrying = host
+                .with(|e| {
+                    e.outbox_in(rulec::engine::EffectState::Retrying)
+                        .unwrap()
+                        .len()
+                })
+                .await
+                .unwrap();
+            if retrying == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         clock.advance_to("2026-03-02T10:00:06Z".parse().unwrap());
         eventually("the retry", || seen(&performed, "http Acme", 2)).await;
 
@@ -2143,4 +2158,75 @@ fn the_async_host_performs_effects_concurrently_retries_on_its_own_ticks_and_dra
             Err(rulec::engine::EngineError::Stopped)
         ));
     });
+}
+
+#[test]
+fn with_parking_a_failing_effect_is_retried_then_parked_until_an_operator_retries_or_drops_it() {
+    use rulec::engine::EffectState;
+    let rules = "rule w\n  when deals created\n  do slack \"#x\" \"{{name}}\"\n";
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = Engine::builder(program(rules))
+        .outbox()
+        .park_after(3)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for (n, name) in ["Acme", "Bolt"].iter().enumerate() {
+        engine
+            .handle_json(&created(
+                &format!("e{n}"),
+                &format!("d{n}"),
+                &format!(r#"{{"name":"{name}"}}"#),
+            ))
+            .unwrap();
+    }
+    let mut at = clock.now();
+    // Both fail three times although the step has no `retry`: then they park.
+    for attempt in 1..=3 {
+        let effects = engine.take_effects().unwrap();
+        assert_eq!(effects.len(), 2, "attempt {attempt}: {effects:?}");
+        for effect in effects {
+            assert_eq!(effect.attempt, attempt);
+            engine
+                .complete(&effect.key, Outcome::retry("503 from Slack"))
+                .unwrap();
+        }
+        at += chrono::Duration::hours(2);
+        clock.advance_to(at);
+        engine.tick().unwrap();
+    }
+    assert!(engine.take_effects().unwrap().is_empty());
+    let parked = engine.outbox_in(EffectState::Parked).unwrap();
+    assert_eq!(parked.len(), 2);
+    assert_eq!(parked[0].1.error.as_deref(), Some("503 from Slack"));
+    // Days later they are still there, and still not handed out.
+    clock.advance_to(at + chrono::Duration::days(3));
+    engine.tick().unwrap();
+    assert!(engine.take_effects().unwrap().is_empty());
+
+    let (first, second) = (&parked[0].0, &parked[1].0);
+    engine.retry_parked(first).unwrap();
+    let effects = engine.take_effects().unwrap();
+    let [again] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(again.attempt, 4);
+    let runs = engine.complete(&again.key, Outcome::done()).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed, "{runs:?}");
+
+    let runs = engine.drop_parked(second).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
+    assert!(
+        runs[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("dropped by an operator after 3 attempts: 503 from Slack"),
+        "{runs:?}"
+    );
+    assert!(engine.outbox().unwrap().is_empty());
+    assert!(matches!(
+        engine.drop_parked(second),
+        Err(rulec::engine::EngineError::NotPending(_))
+    ));
 }

@@ -212,6 +212,9 @@ pub(super) struct Exec<'a> {
     pub outbox: bool,
     /// `find` asks the host ([`super::Builder::host_reads`]).
     pub host_reads: bool,
+    /// Through the outbox, a failure that may pass is retried and parked after this
+    /// many attempts ([`super::Builder::park_after`]).
+    pub park_after: Option<u32>,
     /// A schedule's scan run: it walks the rule's scan step, not its steps.
     pub scan: bool,
     /// What a scan run's answer found: the records to start runs on.
@@ -251,6 +254,7 @@ impl<'a> Exec<'a> {
             empty_recipient: None,
             outbox: false,
             host_reads: false,
+            park_after: None,
             scan: false,
             scanned: Vec::new(),
             completion: None,
@@ -834,7 +838,10 @@ impl<'a> Exec<'a> {
                 retryable,
                 retry_after,
             } => {
-                if retryable && effect.attempt <= step.op.retry {
+                // Through the outbox with parking on, a failure that may pass is tried
+                // again until it parks, whatever the step's `retry`.
+                let parks = self.outbox && self.park_after.is_some();
+                if retryable && (effect.attempt <= step.op.retry || parks) {
                     return Ok(Answered::Retry(retry_after, self.scrub(&message)));
                 }
                 let message = self.scrub(&message);
@@ -872,6 +879,19 @@ impl<'a> Exec<'a> {
                     return Ok(flow);
                 }
                 Answered::Retry(retry_after, message) => {
+                    let attempts = self.park_after.unwrap_or(u32::MAX).max(step.op.retry + 1);
+                    if effect.attempt >= attempts {
+                        // Parked: kept with its last error for an operator to retry or
+                        // drop; never dropped in silence, never blocking other runs.
+                        self.run.steps[step.log].error = Some(message.clone());
+                        if let Some(entry) = &mut entry {
+                            entry.state = EffectState::Parked;
+                            entry.due = None;
+                            entry.error = Some(message);
+                            entry.save(self.env.store, &key)?;
+                        }
+                        return Ok(self.park_on_effect(&step, key, None));
+                    }
                     let wait = super::outbox::backoff(&key, effect.attempt, retry_after);
                     let due =
                         super::value::shift(self.now, i64::try_from(wait).unwrap_or(i64::MAX))

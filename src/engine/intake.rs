@@ -410,10 +410,11 @@ impl Engine {
         }
         record.at = now;
         let handlers = self.handlers.clone();
-        let (outbox, host_reads) = (self.outbox, self.host_reads);
+        let (outbox, host_reads, park_after) = (self.outbox, self.host_reads, self.park_after);
         let mut exec = Exec::new(self.env(), &handlers, rule, now, start.event, record);
         exec.outbox = outbox;
         exec.host_reads = host_reads;
+        exec.park_after = park_after;
         exec.record = start.facts.new;
         exec.old = start.facts.old;
         exec.failure = start.failure;

@@ -175,6 +175,7 @@ pub struct Builder {
     clock_window: i64,
     outbox: bool,
     host_reads: bool,
+    park_after: Option<u32>,
 }
 
 /// How long delivered-event markers, done effect keys and run history are kept
@@ -265,6 +266,17 @@ impl Builder {
         self
     }
 
+    /// With [`Builder::outbox`]: a failure that may pass (`Outcome::retry`, a 429, a
+    /// 5xx) is tried again at its backoff time whatever the step's `retry`, and after
+    /// `attempts` attempts (or the step's `retry` + 1, if more) the effect is
+    /// **parked** ([`EffectState::Parked`]) instead of failing its step: its run
+    /// waits until an operator retries or drops it. For a host whose targets fail
+    /// for reasons that pass (`rulec serve`); without it, `retry n` alone decides.
+    pub fn park_after(mut self, attempts: u32) -> Builder {
+        self.park_after = Some(attempts.max(1));
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let layouts = Layouts::new(&self.program.schema);
@@ -313,6 +325,7 @@ impl Builder {
             next_schedule: None,
             outbox: self.outbox,
             host_reads: self.host_reads,
+            park_after: self.park_after,
             pending: Vec::new(),
             recovered: false,
         })
@@ -351,6 +364,8 @@ pub struct Engine {
     outbox: bool,
     /// `find` asks the host (see [`Builder::host_reads`]).
     host_reads: bool,
+    /// Retry and park (see [`Builder::park_after`]).
+    park_after: Option<u32>,
     /// Effects put in the outbox and not yet taken by the host.
     pending: Vec<Effect>,
     /// Whether the outbox left by an earlier process has been handed out again.
@@ -380,6 +395,7 @@ impl Engine {
             clock_window: DEFAULT_CLOCK_WINDOW_SECONDS,
             outbox: false,
             host_reads: false,
+            park_after: None,
         }
     }
 

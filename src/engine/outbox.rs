@@ -31,6 +31,11 @@ pub enum EffectState {
     InFlight,
     /// Failed in a way that may pass; taken again at its due time.
     Retrying,
+    /// Failed every attempt ([`crate::engine::Builder::park_after`]): a dead letter,
+    /// kept with its last error until an operator retries
+    /// ([`Engine::retry_parked`]) or drops ([`Engine::drop_parked`]) it. Its run
+    /// waits; other runs go on.
+    Parked,
 }
 
 impl EffectState {
@@ -40,6 +45,7 @@ impl EffectState {
             EffectState::Pending => "pending",
             EffectState::InFlight => "in_flight",
             EffectState::Retrying => "retrying",
+            EffectState::Parked => "parked",
         }
     }
 }
@@ -139,6 +145,37 @@ impl Engine {
             &mut out,
         )?;
         Ok(out)
+    }
+
+    /// Hands a parked effect out again, as a fresh attempt (an operator fixed what
+    /// made it fail). Returns the runs' records as they went on.
+    pub fn retry_parked(&mut self, effect: &str) -> Result<Vec<RunRecord>, EngineError> {
+        let mut entry = self.parked(effect)?;
+        entry.attempt += 1;
+        entry.state = EffectState::Pending;
+        entry.error = None;
+        entry.save(self.store.as_mut(), effect)?;
+        let mut out = Vec::new();
+        self.resume_with(&entry.run, None, None, &mut out)?;
+        Ok(out)
+    }
+
+    /// Gives up on a parked effect: its step fails with the last error (or goes on,
+    /// with `on error continue`), as if the last attempt had been final.
+    pub fn drop_parked(&mut self, effect: &str) -> Result<Vec<RunRecord>, EngineError> {
+        let entry = self.parked(effect)?;
+        let error = entry.error.unwrap_or_default();
+        let message = format!(
+            "dropped by an operator after {} attempts: {error}",
+            entry.attempt
+        );
+        self.complete(effect, Outcome::fail(message))
+    }
+
+    fn parked(&self, effect: &str) -> Result<OutboxEntry, EngineError> {
+        OutboxEntry::load(self.store.as_ref(), effect)?
+            .filter(|e| e.state == EffectState::Parked)
+            .ok_or_else(|| EngineError::NotPending(effect.to_string()))
     }
 
     /// What is in the outbox, by effect key: effects waiting to be taken, in

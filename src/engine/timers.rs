@@ -341,10 +341,11 @@ impl Engine {
         record.at = now;
         let handlers = self.handlers.clone();
         let depth = record.depth;
-        let (outbox, host_reads) = (self.outbox, self.host_reads);
+        let (outbox, host_reads, park_after) = (self.outbox, self.host_reads, self.park_after);
         let mut exec = Exec::new(self.env(), &handlers, rule, now, event.as_ref(), record);
         exec.outbox = outbox;
         exec.host_reads = host_reads;
+        exec.park_after = park_after;
         exec.env.read = state.read.clone();
         exec.completion = completion;
         exec.record = record_values;

@@ -51,6 +51,9 @@ pub struct ServeSection {
     pub max_body_bytes: usize,
     /// Updates of one record closer together than this are read from Attio once.
     pub debounce_ms: u64,
+    /// Attempts of an effect whose target fails in a way that may pass (429, 5xx,
+    /// timeouts) before it is parked for an operator.
+    pub attempts: u32,
 }
 
 impl Default for ServeSection {
@@ -60,6 +63,7 @@ impl Default for ServeSection {
             state: "rulec-state.db".into(),
             max_body_bytes: 1 << 20,
             debounce_ms: 2000,
+            attempts: 8,
         }
     }
 }

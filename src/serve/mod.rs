@@ -65,6 +65,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let engine = Engine::builder(program)
         .outbox()
         .host_reads()
+        .park_after(settings.file.serve.attempts)
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
