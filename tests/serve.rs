@@ -41,6 +41,7 @@ fn deal(name: &str, stage: &str, value: f64) -> Value {
         "name": [{"attribute_type": "text", "value": name}],
         "stage": [{"attribute_type": "status", "status": {"title": stage}}],
         "value": [{"attribute_type": "currency", "currency_value": value, "currency_code": "USD"}],
+        "owner": [{"attribute_type": "actor-reference", "referenced_actor_type": "workspace-member", "referenced_actor_id": "m1"}],
     })
 }
 
@@ -86,6 +87,26 @@ async fn fakes(shared: Shared) -> String {
             ),
         )
         .route(
+            "/v2/workspace_members/{id}",
+            get(|Path(id): Path<String>| async move {
+                Json(json!({"data": {"email_address": if id == "m1" { "ana@acme.com" } else { "" }}}))
+            }),
+        )
+        .route(
+            "/v2/notes",
+            post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
+                s.lock().unwrap().calls.push(format!("POST /v2/notes {body}"));
+                Json(json!({"data": {"id": {"note_id": "n1"}}}))
+            }),
+        )
+        .route(
+            "/v2/tasks",
+            post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
+                s.lock().unwrap().calls.push(format!("POST /v2/tasks {body}"));
+                Json(json!({"data": {"id": {"task_id": "t1"}}}))
+            }),
+        )
+        .route(
             "/chat.postMessage",
             post(
                 |State(s): State<Shared>, Json(body): Json<Value>| async move {
@@ -108,7 +129,10 @@ async fn fakes(shared: Shared) -> String {
 
 const RULES: &str = r##"rule wins
   when stage changed from Open to ClosedWon and value > 10000
-  do slack "#wins" "{{name}} won"
+  do
+    slack "#wins" "{{name}} won"
+    note "Celebrated" "Posted to #wins"
+    create task "Kick off {{name}}" for owner due next_business_day()
 "##;
 
 fn project(name: &str, fakes: &str) -> PathBuf {
@@ -273,6 +297,34 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
             shared.lock().unwrap().messages,
             [("#wins".to_string(), "Acme won".to_string())]
         );
+        // Then the note and the task, on the record, for its owner (a member id in
+        // Attio, an email to the rules).
+        let posted = |s: &Shared, path: &str| -> Vec<Value> {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter_map(|c| c.strip_prefix(&format!("POST {path} ")))
+                .map(|body| serde_json::from_str(body).unwrap())
+                .collect()
+        };
+        eventually("the task", || !posted(&shared, "/v2/tasks").is_empty()).await;
+        let notes = posted(&shared, "/v2/notes");
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (
+                &notes[0]["data"]["parent_record_id"],
+                &notes[0]["data"]["title"]
+            ),
+            (&json!("d1"), &json!("Celebrated"))
+        );
+        let task = &posted(&shared, "/v2/tasks")[0]["data"];
+        assert_eq!(task["content"], "Kick off Acme");
+        assert_eq!(
+            task["assignees"][0]["workspace_member_email_address"],
+            "ana@acme.com"
+        );
+        assert_eq!(task["linked_records"][0]["target_record_id"], "d1");
 
         // Redelivered under the same key: nothing stored. Under a new key: read
         // again, nothing changed, nothing posted.
@@ -311,6 +363,16 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         tokio::time::sleep(Duration::from_millis(300)).await;
         let fakes = shared.lock().unwrap();
         assert_eq!(fakes.messages.len(), 1, "{:?}", fakes.calls);
+        let writes = fakes
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("POST /v2/"))
+            .count();
+        assert_eq!(
+            writes, 2,
+            "one note and one task, none twice: {:?}",
+            fakes.calls
+        );
         let record_reads = fakes
             .calls
             .iter()

@@ -253,6 +253,124 @@ impl Attio {
         .await
     }
 
+    /// Creates a record; its id.
+    pub async fn create(
+        &self,
+        object: &str,
+        values: Map<String, Json>,
+    ) -> Result<String, ApiError> {
+        let body = json!({ "data": { "values": values } });
+        let answer = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/v2/objects/{object}/records"),
+                &body,
+                "creating the record",
+            )
+            .await?;
+        Ok(record_id(&answer))
+    }
+
+    /// Creates the record, or updates the one whose `by` attribute matches (Attio's
+    /// `matching_attribute`); its id.
+    pub async fn upsert(
+        &self,
+        object: &str,
+        by: &str,
+        values: Map<String, Json>,
+    ) -> Result<String, ApiError> {
+        let body = json!({ "data": { "values": values } });
+        let path = format!("/v2/objects/{object}/records?matching_attribute={by}");
+        let answer = self
+            .send(reqwest::Method::PUT, &path, &body, "upserting the record")
+            .await?;
+        Ok(record_id(&answer))
+    }
+
+    /// Creates a task linked to a record; its id.
+    pub async fn task(&self, task: Json) -> Result<String, ApiError> {
+        let answer = self
+            .send(
+                reqwest::Method::POST,
+                "/v2/tasks",
+                &json!({ "data": task }),
+                "creating the task",
+            )
+            .await?;
+        Ok(answer["data"]["id"]["task_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Creates a note on a record; its id.
+    pub async fn note(
+        &self,
+        object: &str,
+        record: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<String, ApiError> {
+        let note = json!({ "data": {
+            "parent_object": object, "parent_record_id": record,
+            "title": title, "format": "plaintext", "content": body,
+        }});
+        let answer = self
+            .send(
+                reqwest::Method::POST,
+                "/v2/notes",
+                &note,
+                "creating the note",
+            )
+            .await?;
+        Ok(answer["data"]["id"]["note_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Puts a record in a list (asserting by parent, so twice is once).
+    pub async fn list_add(&self, list: &str, object: &str, record: &str) -> Result<Json, ApiError> {
+        let entry = json!({ "data": {
+            "parent_record_id": record, "parent_object": object, "entry_values": {},
+        }});
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/v2/lists/{list}/entries"),
+            &entry,
+            "adding to the list",
+        )
+        .await
+    }
+
+    /// Takes a record out of a list: every entry it has there (none is fine).
+    pub async fn list_remove(&self, list: &str, record: &str) -> Result<Json, ApiError> {
+        let query = json!({ "filter": { "parent_record_id": record } });
+        let entries = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/v2/lists/{list}/entries/query"),
+                &query,
+                "finding the list entry",
+            )
+            .await?;
+        for entry in entries["data"].as_array().into_iter().flatten() {
+            if let Some(id) = entry["id"]["entry_id"].as_str() {
+                let response = self
+                    .http
+                    .delete(format!("{}/v2/lists/{list}/entries/{id}", self.base))
+                    .bearer_auth(self.token.reveal())
+                    .send()
+                    .await;
+                match answer(response, "removing from the list").await {
+                    Err(e) if !e.message.contains("404") => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        Ok(Json::Null)
+    }
+
     /// Attio's values of a record as an event's `record` for `object`: each attribute
     /// the schema declares, in the schema's type. Attributes the schema does not know
     /// are left out; an attribute with no value is `null`.
@@ -312,6 +430,14 @@ impl Attio {
             },
         })
     }
+}
+
+/// The record id in Attio's answer to a write.
+fn record_id(answer: &Json) -> String {
+    answer["data"]["id"]["record_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A value of the schema's type as Attio takes it in a write.

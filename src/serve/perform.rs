@@ -74,6 +74,69 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
                 }),
             }
         }
+        Request::Create { object, fields } => match values(&targets, object, fields) {
+            Ok(values) => targets
+                .attio
+                .create(object, values)
+                .await
+                .map(|id| json!({ "id": id })),
+            Err(e) => Err(e),
+        },
+        Request::Upsert {
+            object, by, fields, ..
+        } => match values(&targets, object, fields) {
+            Ok(values) => targets
+                .attio
+                .upsert(object, by, values)
+                .await
+                .map(|id| json!({ "id": id })),
+            Err(e) => Err(e),
+        },
+        Request::Task {
+            title,
+            assignee,
+            due,
+            body,
+        } => {
+            let content = match body {
+                Some(body) if !body.is_empty() => format!("{title}\n\n{body}"),
+                _ => title.to_string(),
+            };
+            let mut task = json!({
+                "content": content, "format": "plaintext", "is_completed": false,
+                "deadline_at": due.cloned().unwrap_or(Json::Null),
+                "linked_records": [], "assignees": [],
+            });
+            if let Some((object, id)) = &effect.record {
+                task["linked_records"] =
+                    json!([{ "target_object": object, "target_record_id": id }]);
+            }
+            if let Some(email) = assignee.filter(|a| !a.is_empty()) {
+                task["assignees"] = json!([{ "workspace_member_email_address": email }]);
+            }
+            targets.attio.task(task).await.map(|id| json!({ "id": id }))
+        }
+        Request::Note { title, body } => match &effect.record {
+            Some((object, id)) => targets
+                .attio
+                .note(object, id, title, body.unwrap_or(""))
+                .await
+                .map(|id| json!({ "id": id })),
+            None => Err(no_record("note")),
+        },
+        Request::List { list, added } => match &effect.record {
+            Some((object, id)) if added => targets
+                .attio
+                .list_add(list, object, id)
+                .await
+                .map(|_| Json::Null),
+            Some((_, id)) => targets
+                .attio
+                .list_remove(list, id)
+                .await
+                .map(|_| Json::Null),
+            None => Err(no_record("list")),
+        },
         Request::Find { object, equals } => {
             read(&targets, object, equals.cloned().unwrap_or_default()).await
         }
@@ -90,6 +153,39 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
     };
     log::effect(&effect.action, &effect.key, effect.attempt, &shown);
     outcome
+}
+
+/// A step that needs the run's record, in a run that has none (a schedule without
+/// `for`).
+fn no_record(what: &str) -> ApiError {
+    ApiError {
+        message: format!("a {what} needs a record, and this run has none"),
+        retryable: false,
+        retry_after: None,
+    }
+}
+
+/// A record's fields, each as Attio takes its attribute's type.
+fn values(
+    targets: &Targets,
+    object: &str,
+    fields: &Map<String, Json>,
+) -> Result<Map<String, Json>, ApiError> {
+    let declared = targets.schema.object(object).ok_or_else(|| ApiError {
+        message: format!("`{object}` is not in the schema"),
+        retryable: false,
+        retry_after: None,
+    })?;
+    Ok(fields
+        .iter()
+        .map(|(name, value)| {
+            let value = match declared.attribute(name) {
+                Some(attribute) => to_attio(value, &attribute.ty),
+                None => value.clone(),
+            };
+            (name.clone(), value)
+        })
+        .collect())
 }
 
 /// The records of `object` matching `equals`, as the engine takes a read's answer.
