@@ -157,8 +157,14 @@ struct Server {
     logs: Arc<Mutex<String>>,
 }
 
-fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
+const ADMIN_TOKEN: &str = "admin-token-987654";
+
+fn start(dir: &std::path::Path, admin: bool) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rulec"));
+    if admin {
+        command.env("RULEC_ADMIN_TOKEN", ADMIN_TOKEN);
+    }
+    let mut child = command
         .current_dir(dir)
         .args(["serve", ".", "--listen", "127.0.0.1:0"])
         .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
@@ -251,7 +257,7 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let dir = project("once", &url);
-        let mut server = start(&dir);
+        let mut server = start(&dir, true);
         let client = reqwest::Client::new();
         assert_eq!(
             client
@@ -389,21 +395,58 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
             .all(|a| a == &format!("Bearer {ATTIO_TOKEN}")));
         drop(fakes);
 
-        // SIGTERM: drains and exits 0; no secret was ever logged.
-        let pid = server.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
+        // The admin API: the run, for the admin token only.
+        let api = format!("{}/api/runs?rule=wins&status=completed", server.url);
+        let status = client.get(&api).send().await.unwrap().status();
+        assert_eq!(status, 401);
+        let runs: Value = client
+            .get(&api)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
             .unwrap()
-            .success());
-        let status = wait(&mut server.child, Duration::from_secs(20));
-        assert_eq!(status, Some(0), "logs: {}", server.logs.lock().unwrap());
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+        assert_eq!(runs[0]["record"], "d1");
+        assert_eq!(runs[0]["effects"].as_array().unwrap().len(), 3, "{runs}");
+
+        // SIGTERM: drains and exits 0; no secret was ever logged.
+        stop(&mut server);
         let logs = server.logs.lock().unwrap().clone();
-        for secret in [SECRET, ATTIO_TOKEN, SLACK_TOKEN] {
+        for secret in [SECRET, ATTIO_TOKEN, SLACK_TOKEN, ADMIN_TOKEN] {
             assert!(!logs.contains(secret), "a secret in the logs: {logs}");
         }
         assert!(logs.contains("\"msg\":\"run\""), "{logs}");
+
+        // Started again on the same state, without an admin token: the API is off,
+        // and nothing is performed again.
+        let mut again = start(&dir, false);
+        let status = client
+            .get(format!("{}/api/runs", again.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop(&mut again);
+        assert_eq!(shared.lock().unwrap().messages.len(), 1);
     });
+}
+
+/// SIGTERM, then the exit code, which must be 0.
+fn stop(server: &mut Server) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait(&mut server.child, Duration::from_secs(20));
+    assert_eq!(status, Some(0), "logs: {}", server.logs.lock().unwrap());
 }
 
 fn wait(child: &mut Child, limit: Duration) -> Option<i32> {

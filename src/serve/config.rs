@@ -126,6 +126,8 @@ pub struct Settings {
     pub webhook_secret: Secret,
     /// Slack's bot token, if set (Slack steps fail without it).
     pub slack_token: Option<Secret>,
+    /// `RULEC_ADMIN_TOKEN`, if set (the admin API answers 403 without it).
+    pub admin_token: Option<Secret>,
 }
 
 impl Settings {
@@ -159,7 +161,11 @@ impl Settings {
         let slack_token = env(&file.slack.token_env)
             .filter(|v| !v.is_empty())
             .map(Secret);
+        let admin_token = env("RULEC_ADMIN_TOKEN")
+            .filter(|v| !v.is_empty())
+            .map(Secret);
         Ok(Settings {
+            admin_token,
             state: root.join(&file.serve.state),
             file,
             attio_token,

@@ -13,6 +13,7 @@
 //! engine in order; effects leave through the engine's outbox, so each is committed
 //! before it is attempted and answered once.
 
+mod admin;
 pub mod attio;
 pub mod config;
 mod inbox;
@@ -48,6 +49,8 @@ pub(crate) struct App {
     host: AsyncHost,
     targets: Arc<Targets>,
     webhook_secret: Secret,
+    /// `RULEC_ADMIN_TOKEN`: the admin API is off without it.
+    admin_token: Option<Secret>,
     token_actor_id: Option<String>,
     /// New events are in the inbox.
     arrived: Notify,
@@ -93,6 +96,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         host,
         targets,
         webhook_secret: settings.webhook_secret.clone(),
+        admin_token: settings.admin_token.clone(),
         token_actor_id: settings.file.attio.token_actor_id.clone(),
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
@@ -103,6 +107,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/webhooks/attio", post(ingest::attio))
+        .merge(admin::routes())
         .layer(DefaultBodyLimit::max(settings.file.serve.max_body_bytes))
         .with_state(app.clone());
     let listener = tokio::net::TcpListener::bind(listen)

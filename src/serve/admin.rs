@@ -1,0 +1,206 @@
+//! The JSON admin API (serve.md §4), behind `Authorization: Bearer
+//! $RULEC_ADMIN_TOKEN`: without the variable set every route answers 403.
+//!
+//! - `GET /api/runs?rule=&status=&limit=`: the run history, newest last;
+//! - `GET /api/approvals`: runs waiting for an answer;
+//! - `POST /api/runs/{run}/answer` with the answer as JSON;
+//! - `GET /api/effects/parked`, `POST /api/effects/{key}/retry`, `…/drop`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::App;
+use crate::engine::{EffectState, EngineError, RunStatus, Waiting};
+
+/// The routes, for the server to mount.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/runs", get(runs))
+        .route("/api/approvals", get(approvals))
+        .route("/api/runs/{run}/answer", post(answer))
+        .route("/api/effects/parked", get(parked))
+        .route("/api/effects/{key}/retry", post(retry))
+        .route("/api/effects/{key}/drop", post(drop_effect))
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// `None` when the request may go on; the refusal otherwise.
+fn refused(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = &app.admin_token else {
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            "the admin API is off: set RULEC_ADMIN_TOKEN to turn it on",
+        ));
+    };
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant-time, as for webhook signatures.
+    let same = given.len() == token.reveal().len()
+        && given
+            .bytes()
+            .zip(token.reveal().bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    (!same).then(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "send `Authorization: Bearer <RULEC_ADMIN_TOKEN>`",
+        )
+    })
+}
+
+fn engine_error(e: EngineError) -> Response {
+    match e {
+        EngineError::NotPending(_) | EngineError::NotWaiting(_) => {
+            error(StatusCode::NOT_FOUND, e.to_string())
+        }
+        other => error(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    }
+}
+
+async fn runs(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(10_000);
+    let result = app.host.with(move |engine| engine.history(100_000)).await;
+    match result {
+        Ok(Ok(history)) => {
+            let status = q.get("status").map(String::as_str);
+            let picked: Vec<_> = history
+                .into_iter()
+                .filter(|r| q.get("rule").is_none_or(|rule| &r.rule == rule))
+                .filter(|r| {
+                    q.get("record")
+                        .is_none_or(|id| r.record.as_ref() == Some(id))
+                })
+                .filter(|r| status.is_none_or(|s| status_name(r.status) == s))
+                .collect();
+            let skip = picked.len().saturating_sub(limit);
+            Json(json!(picked[skip..])).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => engine_error(e),
+    }
+}
+
+fn status_name(status: RunStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn approvals(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let result = app.host.with(|engine| engine.waiting()).await;
+    match result {
+        Ok(Ok(waiting)) => {
+            let asks: Vec<Value> = waiting
+                .into_iter()
+                .filter(|s| matches!(s.waiting, Waiting::Answer { .. }))
+                .map(|s| json!({ "run": s.record.run, "rule": s.record.rule, "record": s.record.record, "steps": s.record.steps }))
+                .collect();
+            Json(json!(asks)).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn answer(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+    Json(answer): Json<Value>,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    match app.host.resume(run, answer).await {
+        Ok(runs) => Json(json!(runs)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn parked(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    match app
+        .host
+        .with(|engine| engine.outbox_in(EffectState::Parked))
+        .await
+    {
+        Ok(Ok(entries)) => {
+            let entries: Vec<Value> = entries
+                .into_iter()
+                .map(|(key, entry)| json!({ "key": key, "entry": entry }))
+                .collect();
+            Json(json!(entries)).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn retry(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    match app
+        .host
+        .with(move |engine| engine.retry_parked(&key))
+        .await
+        .and_then(|r| r)
+    {
+        Ok(runs) => Json(json!(runs)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn drop_effect(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    match app
+        .host
+        .with(move |engine| engine.drop_parked(&key))
+        .await
+        .and_then(|r| r)
+    {
+        Ok(runs) => Json(json!(runs)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
