@@ -367,33 +367,34 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         assert_eq!(status, 413);
 
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let fakes = shared.lock().unwrap();
-        assert_eq!(fakes.messages.len(), 1, "{:?}", fakes.calls);
-        let writes = fakes
-            .calls
-            .iter()
-            .filter(|c| c.starts_with("POST /v2/"))
-            .count();
-        assert_eq!(
-            writes, 2,
-            "one note and one task, none twice: {:?}",
-            fakes.calls
-        );
-        let record_reads = fakes
-            .calls
-            .iter()
-            .filter(|c| c.starts_with("GET /v2/objects/deals/records/"))
-            .count();
-        assert_eq!(
-            record_reads, 3,
-            "nothing refused was read: {:?}",
-            fakes.calls
-        );
-        assert!(fakes
-            .auth
-            .iter()
-            .all(|a| a == &format!("Bearer {ATTIO_TOKEN}")));
-        drop(fakes);
+        {
+            let fakes = shared.lock().unwrap();
+            assert_eq!(fakes.messages.len(), 1, "{:?}", fakes.calls);
+            let writes = fakes
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("POST /v2/"))
+                .count();
+            assert_eq!(
+                writes, 2,
+                "one note and one task, none twice: {:?}",
+                fakes.calls
+            );
+            let record_reads = fakes
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("GET /v2/objects/deals/records/"))
+                .count();
+            assert_eq!(
+                record_reads, 3,
+                "nothing refused was read: {:?}",
+                fakes.calls
+            );
+            assert!(fakes
+                .auth
+                .iter()
+                .all(|a| a == &format!("Bearer {ATTIO_TOKEN}")));
+        }
 
         // The admin API: the run, for the admin token only.
         let api = format!("{}/api/runs?rule=wins&status=completed", server.url);
