@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::App;
-use crate::engine::{EffectState, EngineError, RunStatus, Waiting};
+use crate::engine::{EffectState, Engine, EngineError, RunRecord, RunStatus, Waiting};
 
 /// The routes, for the server to mount.
 pub fn routes() -> Router<Arc<App>> {
@@ -167,36 +167,27 @@ async fn parked(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn retry(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Some(refusal) = refused(&app, &headers) {
-        return refusal;
-    }
-    match app
-        .host
-        .with(move |engine| engine.retry_parked(&key))
-        .await
-        .and_then(|r| r)
-    {
-        Ok(runs) => Json(json!(runs)).into_response(),
-        Err(e) => engine_error(e),
-    }
+async fn retry(state: State<Arc<App>>, headers: HeaderMap, key: Path<String>) -> Response {
+    on_parked(state, headers, key, Engine::retry_parked).await
 }
 
-async fn drop_effect(
+async fn drop_effect(state: State<Arc<App>>, headers: HeaderMap, key: Path<String>) -> Response {
+    on_parked(state, headers, key, Engine::drop_parked).await
+}
+
+/// An operator's decision on a parked effect: the runs as they went on.
+async fn on_parked(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(key): Path<String>,
+    decide: fn(&mut Engine, &str) -> Result<Vec<RunRecord>, EngineError>,
 ) -> Response {
     if let Some(refusal) = refused(&app, &headers) {
         return refusal;
     }
     match app
         .host
-        .with(move |engine| engine.drop_parked(&key))
+        .with(move |engine| decide(engine, &key))
         .await
         .and_then(|r| r)
     {

@@ -87,6 +87,15 @@ pub fn retry_after_seconds(value: &str) -> Option<u64> {
     Some(wait.max(0) as u64)
 }
 
+/// An HTTP client for an API: a 30 s timeout, so a target that hangs is a retryable
+/// failure, not a stuck effect.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
 /// A client of one Attio workspace.
 pub struct Attio {
     http: reqwest::Client,
@@ -101,12 +110,8 @@ pub struct Attio {
 impl Attio {
     /// A client for the API at `base` (`https://api.attio.com`).
     pub fn new(base: &str, token: Secret) -> Attio {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
         Attio {
-            http,
+            http: client(),
             base: base.trim_end_matches('/').to_string(),
             token,
             slugs: Mutex::new(HashMap::new()),

@@ -1,8 +1,6 @@
 //! Slack's Web API: `chat.postMessage`, and a DM through `users.lookupByEmail` and
 //! `conversations.open`.
 
-use std::time::Duration;
-
 use serde_json::{json, Value as Json};
 
 use super::attio::{answer, ApiError};
@@ -18,12 +16,8 @@ pub struct Slack {
 impl Slack {
     /// A client for the API at `base` (`https://slack.com/api`).
     pub fn new(base: &str, token: Option<Secret>) -> Slack {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
         Slack {
-            http,
+            http: super::attio::client(),
             base: base.trim_end_matches('/').to_string(),
             token,
         }
