@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use rulec::diagnostics::Severity;
 use rulec::engine::{
-    ActionKind, Clock, Effect, Engine, Handlers, ManualClock, MemoryStore, Outcome, RunStatus,
-    SqliteStore, StepStatus, Store,
+    ActionKind, Clock, Effect, Engine, EngineError, Handlers, ManualClock, MemoryStore, Outcome,
+    RunStatus, SqliteStore, StepStatus, Store,
 };
 use rulec::ir::Program;
 use rulec::workspace::analyze_text;
@@ -410,6 +410,74 @@ rule onboard
         .unwrap();
     assert_eq!(done[0].status, RunStatus::Completed);
     assert_eq!(notes.lock().unwrap().as_slice(), ["ticket IT-42"]);
+}
+
+#[test]
+fn a_deferred_effect_is_settled_by_its_key_with_an_output_or_an_error() {
+    let rules = r##"action provision(person: text)
+
+rule onboard
+  when deals created and value > 0
+  do
+    provision(person: name) as laptop
+    note "laptop" "ticket {{laptop.ticket}}"
+
+rule lenient
+  when deals created and value < 0
+  do
+    provision(person: name) on error continue
+    note "laptop" "went on"
+"##;
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let (k, n) = (keys.clone(), notes.clone());
+    let handlers = Handlers::new()
+        .action("provision", move |e| {
+            k.lock().unwrap().push(e.key.clone());
+            Outcome::Defer
+        })
+        .on(ActionKind::Note, move |e| {
+            n.lock().unwrap().push(e.text("body").unwrap().to_string());
+            Outcome::done()
+        });
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(rules, handlers, MemoryStore::new(), &clock);
+    for (event, record, value) in [("e1", "d1", 5), ("e2", "d2", 6), ("e3", "d3", -1)] {
+        let runs = engine
+            .handle_json(&created(
+                event,
+                record,
+                &format!(r#"{{"name":"A","value":{value}}}"#),
+            ))
+            .unwrap();
+        assert!(
+            runs.iter().any(|r| r.status == RunStatus::Waiting),
+            "{runs:?}"
+        );
+    }
+    let keys = keys.lock().unwrap().clone();
+    let done = engine
+        .settle(&keys[0], Ok(serde_json::json!({"ticket": "IT-42"})))
+        .unwrap();
+    assert_eq!(done[0].status, RunStatus::Completed);
+    assert!(matches!(
+        engine.settle(&keys[0], Ok(serde_json::json!({}))),
+        Err(EngineError::NotPending(_))
+    ));
+    let failed = engine.settle(&keys[1], Err("no stock".into())).unwrap();
+    assert_eq!(failed[0].status, RunStatus::Failed);
+    let reason = failed[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("provision") && reason.contains("no stock"),
+        "{reason}"
+    );
+    let went_on = engine.settle(&keys[2], Err("no stock".into())).unwrap();
+    assert_eq!(went_on[0].status, RunStatus::Completed);
+    assert_eq!(went_on[0].steps[0].status, StepStatus::Continued);
+    assert_eq!(
+        notes.lock().unwrap().as_slice(),
+        ["ticket IT-42", "went on"]
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {

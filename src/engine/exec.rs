@@ -965,7 +965,7 @@ impl<'a> Exec<'a> {
         })
     }
 
-    fn failed_step(&mut self, op: &Op, log: usize, message: String) -> Flow {
+    pub(super) fn failed_step(&mut self, op: &Op, log: usize, message: String) -> Flow {
         if op.continue_on_error {
             self.run.steps[log].status = StepStatus::Continued;
             return Flow::Next;
@@ -1469,4 +1469,25 @@ fn scanned(output: &Json) -> Vec<(String, Record)> {
             Some((id, Record(values)))
         })
         .collect()
+}
+
+/// The step at `path` (as a step log names it), in any branch.
+pub(super) fn find_op<'o>(ops: &'o [Op], path: &str) -> Option<&'o Op> {
+    for op in ops {
+        if op.path == path {
+            return Some(op);
+        }
+        if let OpKind::Branch {
+            arms, otherwise, ..
+        } = &op.kind
+        {
+            let inner = arms.iter().map(|(_, body)| body).chain([otherwise]);
+            for body in inner {
+                if let Some(found) = find_op(body, path) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
 }

@@ -133,6 +133,16 @@ impl AsyncHost {
         self.with(move |engine| engine.resume(&run, answer)).await?
     }
 
+    /// Answers a deferred effect by its key (see [`Engine::settle`]).
+    pub async fn settle(
+        &self,
+        effect: String,
+        result: Result<serde_json::Value, String>,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        self.with(move |engine| engine.settle(&effect, result))
+            .await?
+    }
+
     /// Stops: takes no more effects from the outbox, waits for those being performed
     /// to be answered, commits, and hands the engine back. Effects not yet taken stay
     /// in the outbox, handed out by the next host on the same store.

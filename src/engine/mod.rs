@@ -534,7 +534,29 @@ impl Engine {
         answer: serde_json::Value,
     ) -> Result<Vec<RunRecord>, EngineError> {
         let mut out = Vec::new();
-        self.resume_run(run, Some(answer), &mut out)?;
+        self.resume_run(run, Some(Ok(answer)), &mut out)?;
+        Ok(out)
+    }
+
+    /// Answers a deferred effect by its idempotency key, for the run that waits on it:
+    /// what a host does when work it deferred (a custom action's job) is over —
+    /// `Ok(output)` binds the output as [`Engine::resume`] does, `Err(message)` fails
+    /// the step as a handler's error would (`on error continue` included).
+    /// [`EngineError::NotPending`] when no run waits on that key (never deferred, or
+    /// already answered).
+    pub fn settle(
+        &mut self,
+        effect: &str,
+        result: Result<serde_json::Value, String>,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        let run = self
+            .waiting()?
+            .into_iter()
+            .find(|s| matches!(&s.waiting, Waiting::Answer { key, .. } if key == effect))
+            .map(|s| s.record.run)
+            .ok_or_else(|| EngineError::NotPending(effect.to_string()))?;
+        let mut out = Vec::new();
+        self.resume_run(&run, Some(result), &mut out)?;
         Ok(out)
     }
 

@@ -9,7 +9,7 @@ use super::due::{self, Parked};
 use super::effect::{Kept, Outcome};
 use super::eval::Scope;
 use super::event::{self, Event};
-use super::exec::Exec;
+use super::exec::{Exec, Flow};
 use super::intake::{conclude, Facts, Start};
 use super::record::Record;
 use super::run::{RunRecord, RunState, RunStatus, StepStatus, Waiting};
@@ -253,7 +253,7 @@ impl Engine {
     pub(super) fn resume_run(
         &mut self,
         run: &str,
-        answer: Option<Json>,
+        answer: Option<Result<Json, String>>,
         out: &mut Vec<RunRecord>,
     ) -> Result<(), EngineError> {
         self.resume_with(run, answer, None, out)
@@ -264,7 +264,7 @@ impl Engine {
     pub(super) fn resume_with(
         &mut self,
         run: &str,
-        answer: Option<Json>,
+        answer: Option<Result<Json, String>>,
         completion: Option<(String, Outcome)>,
         out: &mut Vec<RunRecord>,
     ) -> Result<(), EngineError> {
@@ -368,36 +368,59 @@ impl Engine {
                 step.status = StepStatus::Done;
             }
         }
+        let mut failed: Option<Flow> = None;
         if let Waiting::Answer {
             key, binding, log, ..
         } = &state.waiting
         {
-            let (output, status) = match answer {
-                Some(a) => (a, StepStatus::Done),
-                None => (
-                    json!({ "approved": false, "answer": null, "answered_by": null, "timed_out": true }),
-                    StepStatus::Done,
-                ),
-            };
-            let kept = Kept::Done {
-                output: output.clone(),
-                follow: None,
-                at: Some(now.timestamp()),
-            };
-            exec.env.store.effect_done(key, &kept.to_json())?;
-            if let Some(b) = binding {
-                exec.bindings[*b as usize] = Val::Json(std::sync::Arc::new(output.clone()));
-            }
-            if let Some(step) = exec.run.steps.get_mut(*log) {
-                step.status = status;
-                step.output = Some(output);
+            match answer {
+                // The deferred work failed: the step fails as if its handler had said
+                // so, `on error continue` included.
+                Some(Err(message)) => {
+                    if let Some(step) = exec.run.steps.get_mut(*log) {
+                        step.status = StepStatus::Failed;
+                        step.error = Some(message.clone());
+                    }
+                    let path = exec.run.steps.get(*log).map(|s| s.path.clone());
+                    match path.and_then(|p| super::exec::find_op(&rule.steps, &p)) {
+                        Some(op) => match exec.failed_step(op, *log, message) {
+                            Flow::Next => {}
+                            flow => failed = Some(flow),
+                        },
+                        None => failed = Some(Flow::Fail(message)),
+                    }
+                }
+                answer => {
+                    let output = match answer {
+                        Some(Ok(a)) => a,
+                        _ => {
+                            json!({ "approved": false, "answer": null, "answered_by": null, "timed_out": true })
+                        }
+                    };
+                    let kept = Kept::Done {
+                        output: output.clone(),
+                        follow: None,
+                        at: Some(now.timestamp()),
+                    };
+                    exec.env.store.effect_done(key, &kept.to_json())?;
+                    if let Some(b) = binding {
+                        exec.bindings[*b as usize] = Val::Json(std::sync::Arc::new(output.clone()));
+                    }
+                    if let Some(step) = exec.run.steps.get_mut(*log) {
+                        step.status = StepStatus::Done;
+                        step.output = Some(output);
+                    }
+                }
             }
         }
         if let Waiting::Effect { log, .. } = &state.waiting {
             // The effect's step runs again, and logs itself again.
             exec.run.steps.truncate(*log);
         }
-        let (flow, pc) = exec.walk(&state.pc)?;
+        let (flow, pc) = match failed {
+            Some(flow) => (flow, state.pc.clone()),
+            None => exec.walk(&state.pc)?,
+        };
         let waiters = std::mem::take(&mut exec.waiters);
         let scanned = std::mem::take(&mut exec.scanned);
         let mut follow = Vec::new();
