@@ -46,6 +46,8 @@ struct RawConfig {
     slack: Option<toml::Table>,
     #[allow(dead_code)]
     email: Option<toml::Table>,
+    #[allow(dead_code)]
+    actions: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,81 @@ struct Fakes {
     messages: Vec<(String, String)>,
     /// Authorization headers seen.
     auth: Vec<String>,
+    /// Calls to the rules' own endpoints: `(path, Idempotency-Key, body)`.
+    hooks: Vec<(String, String, Value)>,
+    /// Emails the fake SMTP server took: the whole message as sent.
+    mails: Vec<String>,
+    /// The fakes' port.
+    port: u16,
+}
+
+/// The rules' HTTP endpoint and the custom action's receiver: records the call; the
+/// action defers (202), the endpoint answers a body the rule binds.
+async fn hook(
+    State(s): State<Shared>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let path = uri.path().to_string();
+    s.lock().unwrap().hooks.push((path.clone(), key, body));
+    if path == "/actions/provision" {
+        return axum::http::StatusCode::ACCEPTED.into_response();
+    }
+    Json(json!({"erp_id": "E-7"})).into_response()
+}
+
+/// A fake SMTP server: takes every message, keeps it whole.
+async fn smtp(shared: Shared) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = tokio::io::BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(message) = data.as_mut() {
+                        if line == "." {
+                            shared.lock().unwrap().mails.push(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
 }
 
 type Shared = Arc<Mutex<Fakes>>;
@@ -120,8 +195,20 @@ async fn fakes(shared: Shared) -> String {
                 },
             ),
         )
-        .with_state(shared);
+        .route("/hook", post(hook))
+        .route("/actions/provision", post(hook))
+        .route(
+            "/redirect",
+            get(|State(s): State<Shared>| async move {
+                s.lock().unwrap().calls.push("GET /redirect".into());
+                // Off the allow list: the server must not follow it.
+                let port = s.lock().unwrap().port;
+                axum::response::Redirect::temporary(&format!("http://localhost:{port}/hook"))
+            }),
+        )
+        .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    shared.lock().unwrap().port = listener.local_addr().unwrap().port();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     format!("http://{addr}")
@@ -136,14 +223,19 @@ const RULES: &str = r##"rule wins
 "##;
 
 fn project(name: &str, fakes: &str) -> PathBuf {
+    project_with(name, fakes, RULES, "")
+}
+
+/// A project with `rules`, and `extra` appended to its `rulec.toml`.
+fn project_with(name: &str, fakes: &str, rules: &str, extra: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rulec-serve-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("wins.rules"), RULES).unwrap();
+    std::fs::write(dir.join("wins.rules"), rules).unwrap();
     std::fs::write(
         dir.join("rulec.toml"),
         format!(
-            "[serve]\nstate = \"state.db\"\nmax_body_bytes = 4096\n\n[attio]\napi_url = \"{fakes}\"\n\n[slack]\napi_url = \"{fakes}\"\n"
+            "[serve]\nstate = \"state.db\"\nmax_body_bytes = 4096\ntimeout_ms = 3000\n\n[attio]\napi_url = \"{fakes}\"\n\n[slack]\napi_url = \"{fakes}\"\n{extra}"
         ),
     )
     .unwrap();
@@ -235,7 +327,7 @@ async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+async fn eventually(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
         if done() {
@@ -243,7 +335,10 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("timed out waiting for {what}");
+    panic!(
+        "timed out waiting for {what}; the server logged:\n{}",
+        server.logs.lock().unwrap()
+    );
 }
 
 #[test]
@@ -285,7 +380,10 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
                 .filter(|c| c.starts_with("GET /v2/objects/deals/records/d1"))
                 .count()
         };
-        eventually("the created record to be read", || reads(&shared) == 1).await;
+        eventually(&server, "the created record to be read", || {
+            reads(&shared) == 1
+        })
+        .await;
 
         // The deal is won in Attio; the webhook names only the record.
         shared.lock().unwrap().records.insert(
@@ -295,7 +393,7 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         let updated = delivery("record.updated", "d1");
         let (status, body) = send(&client, &server, &updated, Some(&sign(&updated)), "k2").await;
         assert_eq!((status, body["accepted"].clone()), (200, json!(1)));
-        eventually("the message", || {
+        eventually(&server, "the message", || {
             !shared.lock().unwrap().messages.is_empty()
         })
         .await;
@@ -314,7 +412,10 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
                 .map(|body| serde_json::from_str(body).unwrap())
                 .collect()
         };
-        eventually("the task", || !posted(&shared, "/v2/tasks").is_empty()).await;
+        eventually(&server, "the task", || {
+            !posted(&shared, "/v2/tasks").is_empty()
+        })
+        .await;
         let notes = posted(&shared, "/v2/notes");
         assert_eq!(notes.len(), 1);
         assert_eq!(
@@ -338,7 +439,7 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         assert_eq!((status, body["duplicate"].clone()), (200, json!(true)));
         let (status, _) = send(&client, &server, &updated, Some(&sign(&updated)), "k3").await;
         assert_eq!(status, 200);
-        eventually("the redelivery to be read", || reads(&shared) == 3).await;
+        eventually(&server, "the redelivery to be read", || reads(&shared) == 3).await;
 
         // Refused, each with a clear 4xx, and nothing stored.
         let (status, body) = send(
@@ -435,6 +536,137 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         tokio::time::sleep(Duration::from_millis(300)).await;
         stop(&mut again);
         assert_eq!(shared.lock().unwrap().messages.len(), 1);
+    });
+}
+
+#[test]
+fn email_http_and_a_deferred_custom_action_are_performed_once_each() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let smtp_port = smtp(shared.clone()).await;
+        let port = shared.lock().unwrap().port;
+        let rules = format!(
+            r##"action provision(person: text)
+
+rule welcome
+  when deals created
+  do
+    email owner subject "New deal {{{{name}}}}" body "Look at {{{{name}}}}"
+    http POST "http://127.0.0.1:{port}/hook" body {{ name: name }} as erp
+    http GET "http://127.0.0.1:{port}/redirect" on error continue
+    provision(person: name) as laptop
+    note "Provisioned" "ticket {{{{laptop.ticket}}}}, erp {{{{erp.erp_id}}}}"
+"##
+        );
+        let extra = format!(
+            "\n[http]\nallow = [\"127.0.0.1\"]\n\n[email]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"automation@acme.com\"\n\n[actions.provision]\nurl = \"{url}/actions/provision\"\n"
+        );
+        let dir = project_with("effects", &url, &rules, &extra);
+        let mut server = start(&dir, true);
+        let client = reqwest::Client::new();
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d9".into()), deal("Globex", "Open", 500.0));
+        let created = delivery("record.created", "d9");
+        let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "e1").await;
+        assert_eq!(status, 200);
+
+        eventually(&server, "the custom action", || {
+            shared
+                .lock()
+                .unwrap()
+                .hooks
+                .iter()
+                .any(|(path, ..)| path == "/actions/provision")
+        })
+        .await;
+        let (mails, hooks) = {
+            let f = shared.lock().unwrap();
+            (f.mails.clone(), f.hooks.clone())
+        };
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        assert!(mails[0].contains("Subject: New deal Globex"), "{}", mails[0]);
+        assert!(mails[0].contains("To: ana@acme.com"), "{}", mails[0]);
+        assert!(mails[0].contains("Message-ID: <"), "{}", mails[0]);
+        // The endpoint once, never the host the redirect pointed off the list to.
+        assert_eq!(hooks.len(), 2, "{hooks:?}");
+        let (path, erp_key, body) = &hooks[0];
+        assert_eq!((path.as_str(), body), ("/hook", &json!({"name": "Globex"})));
+        assert!(!erp_key.is_empty());
+        let (_, action_key, request) = &hooks[1];
+        assert_eq!(request["args"], json!({"person": "Globex"}));
+        assert_eq!(&request["key"], action_key);
+        assert_eq!(request["record"], json!({"object": "deals", "id": "d9"}));
+
+        // The action's job calls back: a wrong token is refused, the right one goes on.
+        let callback = request["callback"]["url"].as_str().unwrap().to_string();
+        let token = request["callback"]["token"].as_str().unwrap().to_string();
+        let answer = json!({"output": {"ticket": "IT-9"}});
+        let refused = client
+            .post(&callback)
+            .bearer_auth("0000")
+            .json(&answer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        assert!(shared.lock().unwrap().calls.iter().all(|c| !c.starts_with("POST /v2/notes")));
+        let settled = client
+            .post(&callback)
+            .bearer_auth(&token)
+            .json(&answer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settled.status(), 200);
+        let notes = || {
+            shared
+                .lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("POST /v2/notes"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        eventually(&server, "the note", || !notes().is_empty()).await;
+        assert!(notes()[0].contains("ticket IT-9, erp E-7"), "{:?}", notes());
+        let again = client
+            .post(&callback)
+            .bearer_auth(&token)
+            .json(&answer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 409);
+
+        let runs: Value = client
+            .get(format!("{}/api/runs?rule=welcome", server.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let steps = &runs.as_array().unwrap().last().unwrap()["steps"];
+        let redirect = &steps[2];
+        assert_eq!(redirect["status"], "continued", "{steps}");
+        assert!(
+            redirect["error"].as_str().unwrap().contains("allow"),
+            "{redirect}"
+        );
+        stop(&mut server);
+        let f = shared.lock().unwrap();
+        assert_eq!((f.mails.len(), f.hooks.len()), (1, 2), "nothing twice");
     });
 }
 

@@ -86,7 +86,7 @@ pub use exec::SecretFn;
 pub use host::{AsyncHost, Background};
 pub use outbox::{backoff, EffectState, OutboxEntry};
 pub use record::{Record, Snapshot};
-pub use request::Request;
+pub use request::{Recipients, Request};
 pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
 pub use store::{index_keys, MemoryStore, Space, SqliteStore, Store, StoreError};
 pub use value::{Secret, Val};

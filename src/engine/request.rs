@@ -26,8 +26,8 @@ pub enum Request<'a> {
     },
     /// `email to …`.
     Email {
-        /// The recipient.
-        to: &'a str,
+        /// The recipients: one, or the list the rule wrote.
+        to: Recipients<'a>,
         /// The subject (one line).
         subject: Option<&'a str>,
         /// The body.
@@ -139,6 +139,36 @@ pub enum Request<'a> {
     },
 }
 
+/// An email's recipients (`email owner …` or `email [owner, "finance@acme.com"] …`);
+/// shown joined with `, `.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recipients<'a>(&'a Json);
+
+impl<'a> Recipients<'a> {
+    /// Each address, empty ones left out.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> {
+        let all: &'a [Json] = match self.0 {
+            Json::Array(items) => items,
+            one => std::slice::from_ref(one),
+        };
+        all.iter()
+            .filter_map(Json::as_str)
+            .filter(|a| !a.is_empty())
+    }
+}
+
+impl std::fmt::Display for Recipients<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, address) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(address)?;
+        }
+        Ok(())
+    }
+}
+
 impl Effect {
     /// What this effect asks for, typed.
     pub fn request(&self) -> Request<'_> {
@@ -157,7 +187,7 @@ impl Effect {
                 },
             },
             "email" => Request::Email {
-                to: text("to").unwrap_or(empty),
+                to: Recipients(self.args.get("to").unwrap_or(&Json::Null)),
                 subject: text("subject"),
                 body: text("body"),
                 template: text("template"),

@@ -56,7 +56,12 @@ pub async fn answer(
         .and_then(retry_after_seconds);
     let body = response.text().await.map_err(ApiError::transport)?;
     if status.is_success() {
-        return Ok(serde_json::from_str(&body).unwrap_or(Json::Null));
+        // A receiver that answers text (an `http` step's) is bound as text.
+        return Ok(match serde_json::from_str(&body) {
+            Ok(json) => json,
+            Err(_) if body.trim().is_empty() => Json::Null,
+            Err(_) => Json::String(body),
+        });
     }
     let detail: String = serde_json::from_str::<Json>(&body)
         .ok()
@@ -87,11 +92,11 @@ pub fn retry_after_seconds(value: &str) -> Option<u64> {
     Some(wait.max(0) as u64)
 }
 
-/// An HTTP client for an API: a 30 s timeout, so a target that hangs is a retryable
-/// failure, not a stuck effect.
-pub fn client() -> reqwest::Client {
+/// An HTTP client for an API: a timeout (`[serve] timeout_ms`), so a target that
+/// hangs is a retryable failure, not a stuck effect.
+pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(timeout)
         .build()
         .unwrap_or_default()
 }
@@ -109,9 +114,9 @@ pub struct Attio {
 
 impl Attio {
     /// A client for the API at `base` (`https://api.attio.com`).
-    pub fn new(base: &str, token: Secret) -> Attio {
+    pub fn new(base: &str, token: Secret, timeout: Duration) -> Attio {
         Attio {
-            http: client(),
+            http: client(timeout),
             base: base.trim_end_matches('/').to_string(),
             token,
             slugs: Mutex::new(HashMap::new()),

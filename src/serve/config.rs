@@ -4,6 +4,7 @@
 //! variables that hold them, and they are read once at start. A [`Secret`] prints as
 //! `***`, so no log line, error or debug dump can show one.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,10 @@ pub struct File {
     pub attio: AttioSection,
     /// `[slack]`
     pub slack: SlackSection,
+    /// `[email]`
+    pub email: EmailSection,
+    /// `[actions.<name>]`: where each custom action is performed.
+    pub actions: BTreeMap<String, ActionSection>,
 }
 
 /// `[serve]`
@@ -54,6 +59,11 @@ pub struct ServeSection {
     /// Attempts of an effect whose target fails in a way that may pass (429, 5xx,
     /// timeouts) before it is parked for an operator.
     pub attempts: u32,
+    /// How long one call to a target may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// The address the world reaches this server at, for the callback URLs custom
+    /// actions are given (default: `http://` and the listening address).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServeSection {
@@ -64,6 +74,8 @@ impl Default for ServeSection {
             max_body_bytes: 1 << 20,
             debounce_ms: 2000,
             attempts: 8,
+            timeout_ms: 10_000,
+            public_url: None,
         }
     }
 }
@@ -113,6 +125,40 @@ impl Default for SlackSection {
     }
 }
 
+/// `[email]`
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailSection {
+    /// `smtp://host:port` (plain, or STARTTLS with `?tls=required`) or
+    /// `smtps://host:port` (TLS); a user name may be given (`smtp://bot@host`).
+    pub smtp_url: Option<String>,
+    /// The sender of every email.
+    pub from: Option<String>,
+    /// The variable holding the SMTP password, if the server wants one.
+    pub password_env: String,
+}
+
+impl Default for EmailSection {
+    fn default() -> Self {
+        EmailSection {
+            smtp_url: None,
+            from: None,
+            password_env: "SMTP_PASSWORD".into(),
+        }
+    }
+}
+
+/// `[actions.<name>]`: a custom action performed as a POST to a URL.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSection {
+    /// Where the action is POSTed.
+    pub url: String,
+    /// The variable holding a secret the request is signed with
+    /// (`Rulec-Signature`, HMAC-SHA256 of the body), if the receiver checks one.
+    pub secret_env: Option<String>,
+}
+
 /// Everything `rulec serve` runs with: the file's settings, paths resolved, secrets read.
 #[derive(Debug)]
 pub struct Settings {
@@ -128,6 +174,10 @@ pub struct Settings {
     pub slack_token: Option<Secret>,
     /// `RULEC_ADMIN_TOKEN`, if set (the admin API answers 403 without it).
     pub admin_token: Option<Secret>,
+    /// The SMTP password, if `[email] password_env` names a set variable.
+    pub smtp_password: Option<Secret>,
+    /// Each custom action's signing secret, by action name.
+    pub action_secrets: BTreeMap<String, Secret>,
 }
 
 impl Settings {
@@ -164,7 +214,19 @@ impl Settings {
         let admin_token = env("RULEC_ADMIN_TOKEN")
             .filter(|v| !v.is_empty())
             .map(Secret);
+        let smtp_password = env(&file.email.password_env)
+            .filter(|v| !v.is_empty())
+            .map(Secret);
+        let mut action_secrets = BTreeMap::new();
+        for (name, action) in &file.actions {
+            if let Some(variable) = &action.secret_env {
+                let what = format!("the signing secret of the `{name}` action");
+                action_secrets.insert(name.clone(), required(variable, &what)?);
+            }
+        }
         Ok(Settings {
+            smtp_password,
+            action_secrets,
             admin_token,
             state: root.join(&file.serve.state),
             file,

@@ -15,10 +15,13 @@
 
 mod admin;
 pub mod attio;
+mod callback;
 pub mod config;
+mod email;
 mod inbox;
 mod ingest;
 mod log;
+mod outbound;
 mod perform;
 mod slack;
 mod worker;
@@ -26,6 +29,7 @@ mod worker;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -63,8 +67,13 @@ pub(crate) struct App {
 /// `listening on http://ADDR` once it accepts connections, and on the signal stops
 /// taking webhooks, lets effects in flight finish, commits and returns.
 pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     let store = SqliteStore::open(&settings.state).map_err(|e| e.to_string())?;
     let schema = program.schema.clone();
+    let allow = program.http_allow.clone();
     let engine = Engine::builder(program)
         .outbox()
         .host_reads()
@@ -74,9 +83,47 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         .map_err(|e| e.to_string())?;
     let inbox_path = settings.state.with_extension("inbox.db");
     let inbox = Arc::new(inbox::Inbox::open(&inbox_path)?);
+    let serve = &settings.file.serve;
+    let timeout = Duration::from_millis(serve.timeout_ms);
+    let public_url = serve
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let actions = settings
+        .file
+        .actions
+        .iter()
+        .map(|(name, action)| {
+            let target = outbound::Action {
+                url: action.url.clone(),
+                secret: settings.action_secrets.get(name).cloned(),
+            };
+            (name.clone(), target)
+        })
+        .collect();
     let targets = Arc::new(Targets {
-        attio: attio::Attio::new(&settings.file.attio.api_url, settings.attio_token.clone()),
-        slack: slack::Slack::new(&settings.file.slack.api_url, settings.slack_token.clone()),
+        attio: attio::Attio::new(
+            &settings.file.attio.api_url,
+            settings.attio_token.clone(),
+            timeout,
+        ),
+        slack: slack::Slack::new(
+            &settings.file.slack.api_url,
+            settings.slack_token.clone(),
+            timeout,
+        ),
+        mail: email::Mailer::new(
+            &settings.file.email,
+            settings.smtp_password.as_ref(),
+            timeout,
+        ),
+        outbound: outbound::Outbound::new(
+            allow,
+            actions,
+            &public_url,
+            settings.webhook_secret.clone(),
+            timeout,
+        ),
         schema,
     });
     let performer = targets.clone();
@@ -107,13 +154,10 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/webhooks/attio", post(ingest::attio))
+        .route("/callbacks/{effect}", post(callback::settle))
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(settings.file.serve.max_body_bytes))
         .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

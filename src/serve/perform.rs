@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::attio::{to_attio, ApiError, Attio};
+use super::email::Mailer;
 use super::log;
+use super::outbound::Outbound;
 use super::slack::Slack;
 use crate::engine::{Effect, Outcome, Request};
 use crate::schema::Schema;
@@ -19,6 +21,10 @@ pub struct Targets {
     pub attio: Attio,
     /// Slack.
     pub slack: Slack,
+    /// SMTP.
+    pub mail: Mailer,
+    /// `http` steps and custom actions.
+    pub outbound: Outbound,
     /// The schema rules were checked against (attribute types for writes).
     pub schema: Schema,
 }
@@ -36,6 +42,66 @@ impl From<ApiError> for Outcome {
 /// Performs one effect.
 pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
     let outcome = match effect.request() {
+        Request::Ask { member, question } => {
+            ask(&targets, member, question, &effect).await;
+            Ok(None)
+        }
+        Request::Custom { name, args } => {
+            targets
+                .outbound
+                .custom(name, args, effect.record.as_ref(), &effect.key)
+                .await
+        }
+        _ => now(&targets, &effect).await.map(Some),
+    };
+    let (shown, outcome) = match outcome {
+        Ok(Some(output)) => ("done".to_string(), Outcome::Done(output)),
+        // Handed to someone else (a person, an action's job): the run waits.
+        Ok(None) => ("deferred".to_string(), Outcome::Defer),
+        Err(e) => (e.message.clone(), Outcome::from(e)),
+    };
+    log::effect(&effect.action, &effect.key, effect.attempt, &shown);
+    outcome
+}
+
+/// Performs an effect that is over when its call is.
+async fn now(targets: &Targets, effect: &Effect) -> Result<Json, ApiError> {
+    match effect.request() {
+        Request::Email {
+            to,
+            subject,
+            body,
+            template,
+        } => match (body, template) {
+            (None, Some(template)) => Err(ApiError {
+                message: format!("rulec serve does not render named email templates (`{template}`): give the email a subject and a body"),
+                retryable: false,
+                retry_after: None,
+            }),
+            _ => targets
+                .mail
+                .send(to, subject.unwrap_or(""), body.unwrap_or(""), &effect.key)
+                .await
+                .map(|_| Json::Null),
+        },
+        Request::Http {
+            method,
+            url,
+            headers,
+            body,
+        } => targets
+            .outbound
+            .http(method, url, headers, body, &effect.key)
+            .await
+            .map_err(|mut e| {
+                // A header may hold a secret, and a receiver may echo it back.
+                for value in headers.into_iter().flat_map(|h| h.values()) {
+                    if let Some(text) = value.as_str().filter(|t| t.len() >= 4) {
+                        e.message = e.message.replace(text, "***");
+                    }
+                }
+                e
+            }),
         Request::Slack { channel, text } => targets
             .slack
             .post(channel, text, &effect.key)
@@ -74,7 +140,7 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
                 }),
             }
         }
-        Request::Create { object, fields } => match values(&targets, object, fields) {
+        Request::Create { object, fields } => match values(targets, object, fields) {
             Ok(values) => targets
                 .attio
                 .create(object, values)
@@ -84,7 +150,7 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
         },
         Request::Upsert {
             object, by, fields, ..
-        } => match values(&targets, object, fields) {
+        } => match values(targets, object, fields) {
             Ok(values) => targets
                 .attio
                 .upsert(object, by, values)
@@ -138,21 +204,34 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
             None => Err(no_record("list")),
         },
         Request::Find { object, equals } => {
-            read(&targets, object, equals.cloned().unwrap_or_default()).await
+            read(targets, object, equals.cloned().unwrap_or_default()).await
         }
-        Request::Scan { object } => read(&targets, object, Map::new()).await,
+        Request::Scan { object } => read(targets, object, Map::new()).await,
         _ => Err(ApiError {
-            message: format!("`{}` is not performed by rulec serve yet", effect.action),
+            message: format!("`{}` is not performed by rulec serve", effect.action),
             retryable: false,
             retry_after: None,
         }),
-    };
-    let (shown, outcome) = match outcome {
-        Ok(output) => ("done".to_string(), Outcome::Done(output)),
-        Err(e) => (e.message.clone(), Outcome::from(e)),
-    };
-    log::effect(&effect.action, &effect.key, effect.attempt, &shown);
-    outcome
+    }
+}
+
+/// An approval: the member hears of it in Slack when Slack is set up, and answers
+/// through the admin API (`POST /api/runs/{run}/answer`). The run waits either way:
+/// a message that cannot be sent is logged, the approval stays listed.
+async fn ask(targets: &Targets, member: &str, question: &str, effect: &Effect) {
+    if !targets.slack.configured() {
+        return;
+    }
+    let text = format!(
+        "Approval needed: {question}\n(run `{}`; answer it with rulec's admin API)",
+        effect.run
+    );
+    if let Err(e) = targets.slack.dm(member, &text, &effect.key).await {
+        log::error(
+            "approval",
+            &format!("could not tell {member}: {}", e.message),
+        );
+    }
 }
 
 /// A step that needs the run's record, in a run that has none (a schedule without

@@ -15,12 +15,17 @@ pub struct Slack {
 
 impl Slack {
     /// A client for the API at `base` (`https://slack.com/api`).
-    pub fn new(base: &str, token: Option<Secret>) -> Slack {
+    pub fn new(base: &str, token: Option<Secret>, timeout: std::time::Duration) -> Slack {
         Slack {
-            http: super::attio::client(),
+            http: super::attio::client(timeout),
             base: base.trim_end_matches('/').to_string(),
             token,
         }
+    }
+
+    /// Whether a bot token is set.
+    pub fn configured(&self) -> bool {
+        self.token.is_some()
     }
 
     async fn call(&self, method: &str, body: Json) -> Result<Json, ApiError> {
