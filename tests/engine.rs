@@ -480,6 +480,46 @@ rule lenient
     );
 }
 
+#[test]
+fn a_paused_rule_starts_no_runs_until_it_is_unpaused_across_restarts() {
+    let rules = r##"rule onboard
+  when deals created and value > 0
+  do note "hello" "{{name}}"
+"##;
+    let path = tempdir().join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let mut engine = build(
+        rules,
+        Handlers::dry_run(Arc::default()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    assert!(matches!(
+        engine.pause("nope"),
+        Err(EngineError::UnknownRule(_))
+    ));
+    engine.pause("onboard").unwrap();
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"A","value":5}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Suppressed);
+    assert_eq!(runs[0].reason.as_deref(), Some("paused by an operator"));
+    drop(engine);
+
+    let mut engine = build(
+        rules,
+        Handlers::dry_run(Arc::default()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    assert!(engine.paused().contains("onboard"));
+    engine.unpause("onboard").unwrap();
+    let runs = engine
+        .handle_json(&created("e2", "d2", r#"{"name":"B","value":5}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed);
+}
+
 fn tempdir() -> std::path::PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(

@@ -664,9 +664,79 @@ rule welcome
             redirect["error"].as_str().unwrap().contains("allow"),
             "{redirect}"
         );
+
+        // What an operator's Prometheus scrapes.
+        let metrics = client
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "rulec_webhooks_total{status=\"accepted\"} 1",
+            "rulec_events_total 1",
+            "rulec_effects_total{action=\"email\",outcome=\"done\"} 1",
+            "rulec_effects_total{action=\"provision\",outcome=\"deferred\"} 1",
+            "rulec_parked_effects 0",
+            "rulec_inbox_lag 0",
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "no `{line}` in:\n{metrics}");
+        }
+
+        // Paused, the rule runs on nothing; resumed, on what comes next.
+        let admin = |path: &str| {
+            client
+                .post(format!("{}{path}", server.url))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+        };
+        assert_eq!(admin("/api/rules/nope/pause").await.unwrap().status(), 404);
+        assert_eq!(admin("/api/rules/welcome/pause").await.unwrap().status(), 200);
+        let rules: Value = client
+            .get(format!("{}/api/rules", server.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rules[0]["status"], "paused", "{rules}");
+        for (record, key) in [("d10", "e2"), ("d11", "e3")] {
+            shared
+                .lock()
+                .unwrap()
+                .records
+                .insert(("deals".into(), record.into()), deal("Initech", "Open", 10.0));
+            let created = delivery("record.created", record);
+            let (status, _) = send(&client, &server, &created, Some(&sign(&created)), key).await;
+            assert_eq!(status, 200);
+            let run = format!("{}/api/runs/welcome@attio:record.created:deals:{record}", server.url);
+            if record == "d10" {
+                let mut seen = Value::Null;
+                for _ in 0..200 {
+                    let response = client.get(&run).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+                    if response.status() == 200 {
+                        seen = response.json().await.unwrap();
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                assert_eq!(seen["reason"], "paused by an operator", "{seen}");
+                assert_eq!(admin("/api/rules/welcome/resume").await.unwrap().status(), 200);
+            }
+        }
+        eventually(&server, "the email after resuming", || {
+            shared.lock().unwrap().mails.len() == 2
+        })
+        .await;
+
         stop(&mut server);
         let f = shared.lock().unwrap();
-        assert_eq!((f.mails.len(), f.hooks.len()), (1, 2), "nothing twice");
+        assert_eq!(f.mails.len(), 2, "nothing twice, nothing while paused");
+        assert!(f.mails[1].contains("Subject: New deal Initech"));
     });
 }
 

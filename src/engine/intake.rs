@@ -342,6 +342,14 @@ impl Engine {
             );
             return self.finish(rule, record, start.depth, out, follow);
         }
+        if self.paused.contains(&rule.ir.id) {
+            let record = suppressed(
+                record,
+                RunStatus::Suppressed,
+                "paused by an operator".into(),
+            );
+            return self.finish(rule, record, start.depth, out, follow);
+        }
         let delivered = key(&[&rule.ir.id, &start.event_id]);
         if self.store.get(Space::Delivered, &delivered)?.is_some() {
             if !start.replayed {

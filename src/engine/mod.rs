@@ -69,7 +69,7 @@ mod timers;
 mod trigger;
 mod value;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -188,6 +188,9 @@ pub const DEFAULT_CLOCK_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 
 /// The key under which the engine remembers the latest time it admitted an event.
 const STREAM_TIME: &str = "\u{1f}stream time";
+/// Where the paused rules are kept (beside schedule watermarks; no rule id has a
+/// control character).
+const PAUSED: &str = "\u{1f}paused";
 
 /// Events handled between two sweeps of state older than the retention window.
 const PRUNE_EVERY: usize = 10_000;
@@ -302,7 +305,13 @@ impl Builder {
             .enumerate()
             .map(|(i, r)| (r.ir.id.clone(), i))
             .collect();
+        let paused = match store.get(Space::Watermarks, PAUSED)? {
+            Some(list) => serde_json::from_value(list)
+                .map_err(|e| StoreError(format!("damaged list of paused rules: {e}")))?,
+            None => BTreeSet::new(),
+        };
         Ok(Engine {
+            paused,
             schema: self.program.schema,
             layouts,
             rules: Arc::new(rules),
@@ -370,6 +379,8 @@ pub struct Engine {
     pending: Vec<Effect>,
     /// Whether the outbox left by an earlier process has been handed out again.
     recovered: bool,
+    /// Rules an operator paused (see [`Engine::pause`]).
+    paused: BTreeSet<String>,
 }
 
 impl fmt::Debug for Engine {
@@ -397,6 +408,11 @@ impl Engine {
             host_reads: false,
             park_after: None,
         }
+    }
+
+    /// The rules loaded, in program order.
+    pub fn rules(&self) -> impl Iterator<Item = &crate::ir::Rule> {
+        self.rules.iter().map(|r| &r.ir)
     }
 
     /// The schema events are checked against.
@@ -536,6 +552,41 @@ impl Engine {
         let mut out = Vec::new();
         self.resume_run(run, Some(Ok(answer)), &mut out)?;
         Ok(out)
+    }
+
+    /// Pauses a rule: until [`Engine::unpause`], its triggers start no runs (each is
+    /// recorded as suppressed, "paused by an operator") and its schedules do not
+    /// fire. Runs it already started go on. Kept in the store, across restarts.
+    pub fn pause(&mut self, rule: &str) -> Result<(), EngineError> {
+        self.set_paused(rule, true)
+    }
+
+    /// Lets a paused rule run again, from the next event on: what arrived while it
+    /// was paused is not run afterwards.
+    pub fn unpause(&mut self, rule: &str) -> Result<(), EngineError> {
+        self.set_paused(rule, false)
+    }
+
+    /// The rules an operator paused.
+    pub fn paused(&self) -> &BTreeSet<String> {
+        &self.paused
+    }
+
+    fn set_paused(&mut self, rule: &str, paused: bool) -> Result<(), EngineError> {
+        if !self.by_id.contains_key(rule) {
+            return Err(EngineError::UnknownRule(rule.to_string()));
+        }
+        let changed = if paused {
+            self.paused.insert(rule.to_string())
+        } else {
+            self.paused.remove(rule)
+        };
+        if changed {
+            let list = serde_json::json!(self.paused);
+            self.store.put(Space::Watermarks, PAUSED, list)?;
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Answers a deferred effect by its idempotency key, for the run that waits on it:

@@ -1,7 +1,9 @@
 //! The JSON admin API (serve.md §4), behind `Authorization: Bearer
 //! $RULEC_ADMIN_TOKEN`: without the variable set every route answers 403.
 //!
-//! - `GET /api/runs?rule=&status=&limit=`: the run history, newest last;
+//! - `GET /api/runs?rule=&record=&status=&limit=`: the run history, newest last;
+//! - `GET /api/runs/{run}`: one run as it stands, with what it waits for;
+//! - `GET /api/rules`, `POST /api/rules/{rule}/pause`, `…/resume`;
 //! - `GET /api/approvals`: runs waiting for an answer;
 //! - `POST /api/runs/{run}/answer` with the answer as JSON;
 //! - `GET /api/effects/parked`, `POST /api/effects/{key}/retry`, `…/drop`.
@@ -23,6 +25,10 @@ use crate::engine::{EffectState, Engine, EngineError, RunRecord, RunStatus, Wait
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/runs", get(runs))
+        .route("/api/runs/{run}", get(one_run))
+        .route("/api/rules", get(rules))
+        .route("/api/rules/{rule}/pause", post(pause))
+        .route("/api/rules/{rule}/resume", post(resume))
         .route("/api/approvals", get(approvals))
         .route("/api/runs/{run}/answer", post(answer))
         .route("/api/effects/parked", get(parked))
@@ -64,7 +70,7 @@ fn refused(app: &App, headers: &HeaderMap) -> Option<Response> {
 
 fn engine_error(e: EngineError) -> Response {
     match e {
-        EngineError::NotPending(_) | EngineError::NotWaiting(_) => {
+        EngineError::NotPending(_) | EngineError::NotWaiting(_) | EngineError::UnknownRule(_) => {
             error(StatusCode::NOT_FOUND, e.to_string())
         }
         other => error(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
@@ -101,6 +107,109 @@ async fn runs(
             Json(json!(picked[skip..])).into_response()
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn one_run(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let wanted = run.clone();
+    let result = app
+        .host
+        .with(move |engine| {
+            let last = engine
+                .history(100_000)?
+                .into_iter()
+                .rev()
+                .find(|r| r.run == wanted);
+            let waiting = engine
+                .waiting()?
+                .into_iter()
+                .find(|s| s.record.run == wanted)
+                .map(|s| s.waiting);
+            Ok::<_, crate::engine::StoreError>((last, waiting))
+        })
+        .await;
+    match result {
+        Ok(Ok((Some(record), waiting))) => {
+            let mut body = json!(record);
+            body["waiting"] = json!(waiting);
+            Json(body).into_response()
+        }
+        Ok(Ok((None, _))) => error(StatusCode::NOT_FOUND, format!("no run `{run}` is recorded")),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn rules(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let result = app
+        .host
+        .with(|engine| {
+            let paused = engine.paused();
+            engine
+                .rules()
+                .map(|rule| {
+                    let status = if paused.contains(&rule.id) {
+                        json!("paused")
+                    } else {
+                        json!(rule.status)
+                    };
+                    json!({
+                        "id": rule.id, "version": rule.version, "title": rule.title,
+                        "file": rule.file, "object": rule.object, "status": status,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+    match result {
+        Ok(rules) => Json(json!(rules)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn pause(state: State<Arc<App>>, headers: HeaderMap, rule: Path<String>) -> Response {
+    on_rule(state, headers, rule, true).await
+}
+
+async fn resume(state: State<Arc<App>>, headers: HeaderMap, rule: Path<String>) -> Response {
+    on_rule(state, headers, rule, false).await
+}
+
+/// Pauses or resumes a rule; answers its id and whether it is paused now.
+async fn on_rule(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(rule): Path<String>,
+    paused: bool,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let id = rule.clone();
+    let result = app
+        .host
+        .with(move |engine| match paused {
+            true => engine.pause(&id),
+            false => engine.unpause(&id),
+        })
+        .await
+        .and_then(|r| r);
+    match result {
+        Ok(()) => {
+            super::log::info("rule", json!({ "rule": rule, "paused": paused }));
+            Json(json!({ "rule": rule, "paused": paused })).into_response()
+        }
         Err(e) => engine_error(e),
     }
 }

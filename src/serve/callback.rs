@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{log, App};
+use super::App;
 use crate::engine::EngineError;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -55,7 +55,7 @@ pub async fn settle(
     };
     match app.host.settle(effect.clone(), result).await {
         Ok(runs) => {
-            runs.iter().for_each(log::run);
+            app.ran(&runs);
             Json(json!({ "settled": effect })).into_response()
         }
         Err(EngineError::NotPending(_)) => error(

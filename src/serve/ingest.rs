@@ -74,6 +74,14 @@ pub fn events(body: &[u8], received_at: &str) -> Result<Vec<(String, Json)>, Str
 
 /// `POST /webhooks/attio`.
 pub async fn attio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let response = take(&app, &headers, body).await;
+    if !response.status().is_success() {
+        app.metrics.webhook("refused", 0);
+    }
+    response
+}
+
+async fn take(app: &Arc<App>, headers: &HeaderMap, body: Bytes) -> Response {
     let Some(signature) = headers
         .get("attio-signature")
         .or_else(|| headers.get("x-attio-signature"))
@@ -107,16 +115,14 @@ pub async fn attio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
     match stored {
         Ok(Ok(true)) => {
             app.arrived.notify_one();
-            app.metrics
-                .events_in
-                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+            app.metrics.webhook("accepted", count as u64);
             (StatusCode::OK, JsonBody(json!({ "accepted": count }))).into_response()
         }
-        Ok(Ok(false)) => (
-            StatusCode::OK,
-            JsonBody(json!({ "accepted": 0, "duplicate": true })),
-        )
-            .into_response(),
+        Ok(Ok(false)) => {
+            app.metrics.webhook("duplicate", 0);
+            let body = json!({ "accepted": 0, "duplicate": true });
+            (StatusCode::OK, JsonBody(body)).into_response()
+        }
         Ok(Err(e)) => {
             super::log::error("inbox", &e);
             refuse(

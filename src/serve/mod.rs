@@ -21,13 +21,14 @@ mod email;
 mod inbox;
 mod ingest;
 mod log;
+mod metrics;
 mod outbound;
 mod perform;
 mod slack;
 mod worker;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,13 +40,8 @@ use tokio::sync::Notify;
 use crate::engine::{AsyncHost, Engine, SqliteStore};
 use crate::ir::Program;
 use config::{Secret, Settings};
+use metrics::Metrics;
 use perform::Targets;
-
-/// Counters for `/metrics`.
-#[derive(Default)]
-pub(crate) struct Metrics {
-    events_in: AtomicU64,
-}
 
 /// What the server's parts share.
 pub(crate) struct App {
@@ -60,7 +56,15 @@ pub(crate) struct App {
     arrived: Notify,
     /// Shutting down: the worker stops taking events.
     stopping: AtomicBool,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
+}
+
+impl App {
+    /// Runs that went on: logged and counted.
+    fn ran(&self, runs: &[crate::engine::RunRecord]) {
+        runs.iter().for_each(log::run);
+        self.metrics.runs(runs);
+    }
 }
 
 /// Runs the server until SIGTERM or Ctrl-C: listens on `listen`, prints
@@ -101,7 +105,9 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             (name.clone(), target)
         })
         .collect();
+    let metrics = Arc::new(Metrics::default());
     let targets = Arc::new(Targets {
+        metrics: metrics.clone(),
         attio: attio::Attio::new(
             &settings.file.attio.api_url,
             settings.attio_token.clone(),
@@ -130,10 +136,14 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let (host, mut background) = AsyncHost::start(engine, move |effect| {
         perform::perform(performer.clone(), effect)
     });
+    let counted = metrics.clone();
     tokio::spawn(async move {
         while let Some(result) = background.recv().await {
             match result {
-                Ok(runs) => runs.iter().for_each(log::run),
+                Ok(runs) => {
+                    runs.iter().for_each(log::run);
+                    counted.runs(&runs);
+                }
                 Err(e) => log::error("engine", &e.to_string()),
             }
         }
@@ -147,12 +157,13 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         token_actor_id: settings.file.attio.token_actor_id.clone(),
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
-        metrics: Metrics::default(),
+        metrics,
     });
     let worker = tokio::spawn(worker::run(app.clone()));
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(scrape))
         .route("/webhooks/attio", post(ingest::attio))
         .route("/callbacks/{effect}", post(callback::settle))
         .merge(admin::routes())
@@ -173,6 +184,32 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     app.host.drain().await.map_err(|e| e.to_string())?;
     log::info("stopped", serde_json::json!({}));
     Ok(())
+}
+
+/// `GET /metrics`.
+async fn scrape(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> impl axum::response::IntoResponse {
+    let parked = app
+        .host
+        .with(|engine| {
+            engine
+                .outbox_in(crate::engine::EffectState::Parked)
+                .map(|p| p.len())
+        })
+        .await;
+    let parked = match parked {
+        Ok(Ok(n)) => n as i64,
+        _ => -1,
+    };
+    let inbox = app.inbox.lag().unwrap_or(-1);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(inbox, parked),
+    )
 }
 
 /// SIGTERM (what systemd and container runtimes send) or Ctrl-C.

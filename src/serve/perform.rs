@@ -25,6 +25,8 @@ pub struct Targets {
     pub mail: Mailer,
     /// `http` steps and custom actions.
     pub outbound: Outbound,
+    /// Counted attempts.
+    pub metrics: Arc<super::metrics::Metrics>,
     /// The schema rules were checked against (attribute types for writes).
     pub schema: Schema,
 }
@@ -60,6 +62,17 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
         Ok(None) => ("deferred".to_string(), Outcome::Defer),
         Err(e) => (e.message.clone(), Outcome::from(e)),
     };
+    let (counted, throttled) = match &outcome {
+        Outcome::Done(_) => ("done", false),
+        Outcome::Defer => ("deferred", false),
+        Outcome::Error {
+            retryable: true,
+            retry_after,
+            ..
+        } => ("retry", retry_after.is_some()),
+        Outcome::Error { .. } => ("failed", false),
+    };
+    targets.metrics.effect(&effect.action, counted, throttled);
     log::effect(&effect.action, &effect.key, effect.attempt, &shown);
     outcome
 }

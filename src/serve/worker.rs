@@ -170,7 +170,7 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
         })
         .await;
     match result.and_then(|r| r) {
-        Ok(runs) => runs.iter().for_each(log::run),
+        Ok(runs) => app.ran(&runs),
         // The event does not fit the schema (a value of the wrong type): it cannot be
         // handled however often it is tried.
         Err(EngineError::Event(e)) => {
