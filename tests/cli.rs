@@ -759,6 +759,62 @@ fn rulec_run_prints_json_run_records_and_rejects_bad_lines() {
 }
 
 #[test]
+fn rulec_run_takes_the_compiled_program_and_refuses_a_damaged_or_foreign_one() {
+    let event = r#"{"id":"e1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Acme","stage":"ClosedWon","value":25000},"old":{"stage":"Open"}}"#;
+    let dir = project("run-ir", &[("wins.rules", ONE_LINER), ("e.jsonl", event)]);
+    let compiled = rulec(&dir, &["compile", "wins.rules", "-o", "wins.json"]);
+    assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    let from_rules = rulec(
+        &dir,
+        &[
+            "run",
+            "wins.rules",
+            "--events",
+            "e.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    let from_ir = rulec(
+        &dir,
+        &[
+            "run",
+            "wins.json",
+            "--events",
+            "e.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(from_ir.status.code(), Some(0), "{}", stderr(&from_ir));
+    let effects = |o: &Output| -> Vec<serde_json::Value> {
+        stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["effects"].clone())
+            .collect()
+    };
+    assert_eq!(effects(&from_ir), effects(&from_rules));
+    assert_eq!(effects(&from_ir)[0][0]["action"], "slack");
+
+    let text = std::fs::read_to_string(dir.join("wins.json")).unwrap();
+    std::fs::write(dir.join("cut.json"), &text[..text.len() / 2]).unwrap();
+    let older = text.replacen("\"format\": 2", "\"format\": 1", 1);
+    assert_ne!(older, text, "the IR names its format");
+    std::fs::write(dir.join("old.json"), older).unwrap();
+    for (file, says) in [
+        ("cut.json", "cut.json: the file is not whole JSON"),
+        (
+            "old.json",
+            "compiled to IR format 1, and this rulec reads format 2: compile them again",
+        ),
+    ] {
+        let out = rulec(&dir, &["run", file, "--events", "e.jsonl"]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn rulec_test_reports_like_cargo_test() {
     let passing = r##"rule big_wins
   when stage changed from Open to ClosedWon and value > 10000

@@ -252,13 +252,18 @@ struct Server {
 const ADMIN_TOKEN: &str = "admin-token-987654";
 
 fn start(dir: &std::path::Path, admin: bool) -> Server {
+    start_on(dir, admin, ".")
+}
+
+/// The server on `rules`: a folder of rule files, or the program `rulec compile` wrote.
+fn start_on(dir: &std::path::Path, admin: bool, rules: &str) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rulec"));
     if admin {
         command.env("RULEC_ADMIN_TOKEN", ADMIN_TOKEN);
     }
     let mut child = command
         .current_dir(dir)
-        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .args(["serve", rules, "--listen", "127.0.0.1:0"])
         .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
         .env("ATTIO_WEBHOOK_SECRET", SECRET)
         .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
@@ -568,7 +573,14 @@ rule welcome
             "\n[http]\nallow = [\"127.0.0.1\"]\n\n[email]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"automation@acme.com\"\n\n[actions.provision]\nurl = \"{url}/actions/provision\"\n"
         );
         let dir = project_with("effects", &url, &rules, &extra);
-        let mut server = start(&dir, true);
+        // Checked and compiled once, as CI would; the artefact is what runs.
+        let compiled = Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .current_dir(&dir)
+            .args(["compile", "wins.rules", "-o", "rules.json"])
+            .status()
+            .unwrap();
+        assert!(compiled.success());
+        let mut server = start_on(&dir, true, "rules.json");
         let client = reqwest::Client::new();
         shared
             .lock()

@@ -388,6 +388,29 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// The program to run: read from the one `.json` file `rulec compile` wrote, or
+/// checked from rule files (see [`checked_analysis`]).
+fn checked_program(
+    inputs: &Inputs,
+    what: &str,
+    global: Global,
+) -> Result<Result<crate::ir::Program, ExitCode>, String> {
+    if let [path] = inputs.paths.as_slice() {
+        if path.extension().is_some_and(|e| e == "json") {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            return crate::ir::Program::from_json(&text)
+                .map(Ok)
+                .map_err(|e| format!("{}: {e}", path.display()));
+        }
+    }
+    let analysis = match checked_analysis(inputs, what, global)? {
+        Ok(analysis) => analysis,
+        Err(code) => return Ok(Err(code)),
+    };
+    analysis.program().map(Ok).map_err(|e| e.to_string())
+}
+
 /// Analyzes and insists on no errors: rules with errors cannot compile or run.
 /// `Err(code)` after printing the errors.
 fn checked_analysis(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{checked_analysis, CliResult, Global, Inputs};
+use super::{checked_program, CliResult, Global, Inputs};
 use crate::engine::{
     dry_run_answer, Clock, Engine, EngineError, Handlers, ManualClock, MemoryStore, RunRecord,
     RunStatus, SqliteStore,
@@ -133,8 +133,8 @@ fn plural(n: usize) -> &'static str {
 }
 
 pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
-    let analysis = match checked_analysis(&args.inputs, "run", global)? {
-        Ok(analysis) => analysis,
+    let program = match checked_program(&args.inputs, "run", global)? {
+        Ok(program) => program,
         Err(code) => return Ok(code),
     };
     let until = match &args.until {
@@ -144,7 +144,7 @@ pub(super) fn run(args: RunArgs, global: Global) -> CliResult {
         None => None,
     };
     let clock = ManualClock::new(DateTime::<Utc>::MIN_UTC);
-    let builder = Engine::builder(analysis.program().map_err(|e| e.to_string())?)
+    let builder = Engine::builder(program)
         .handlers(dry_run_handlers())
         .clock(clock.clone())
         .clock_window(i64::from(args.clock_window) * 86_400)

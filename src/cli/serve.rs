@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{checked_analysis, CliResult, Global, Inputs};
+use super::{checked_program, CliResult, Global, Inputs};
 use crate::serve::config::Settings;
 use crate::workspace::Config;
 
@@ -21,11 +21,10 @@ pub(super) struct ServeArgs {
 }
 
 pub(super) fn serve(args: ServeArgs, global: Global) -> CliResult {
-    let analysis = match checked_analysis(&args.inputs, "served", global)? {
-        Ok(analysis) => analysis,
+    let program = match checked_program(&args.inputs, "served", global)? {
+        Ok(program) => program,
         Err(code) => return Ok(code),
     };
-    let program = analysis.program().map_err(|e| e.to_string())?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let config = match args.config {

@@ -34,6 +34,32 @@ pub struct Program {
     pub http_allow: Option<Vec<String>>,
 }
 
+impl Program {
+    /// Reads a program written by `rulec compile`, refusing one of another IR
+    /// format or a damaged file with an error that says which and what to do.
+    pub fn from_json(text: &str) -> Result<Program, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            format!("the file is not whole JSON ({e}): it was damaged or cut short; compile the rules again")
+        })?;
+        match value.get("format").and_then(serde_json::Value::as_u64) {
+            Some(n) if n == u64::from(FORMAT_VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "the rules were compiled to IR format {n}, and this rulec reads format {FORMAT_VERSION}: compile them again with this rulec"
+                ))
+            }
+            None => {
+                return Err(
+                    "this is not a program written by `rulec compile` (it has no `format`)".into(),
+                )
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
+            format!("the program does not read as IR format {FORMAT_VERSION} ({e}): it was edited or damaged; compile the rules again")
+        })
+    }
+}
+
 /// A 1-based line and column in a rule file.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
