@@ -48,6 +48,8 @@ struct RawConfig {
     email: Option<toml::Table>,
     #[allow(dead_code)]
     actions: Option<toml::Table>,
+    #[allow(dead_code)]
+    webhooks: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ use sha2::Sha256;
 const SECRET: &str = "whsec-test-0123456789";
 const ATTIO_TOKEN: &str = "attio-token-abcdef";
 const SLACK_TOKEN: &str = "xoxb-slack-token-123";
+const HOOK_SECRET: &str = "typeform-secret-42";
 
 /// What the fakes hold and what they were sent.
 #[derive(Default)]
@@ -267,6 +268,7 @@ fn start_on(dir: &std::path::Path, admin: bool, rules: &str) -> Server {
         .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
         .env("ATTIO_WEBHOOK_SECRET", SECRET)
         .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
+        .env("TYPEFORM_SECRET", HOOK_SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -749,6 +751,79 @@ rule welcome
         let f = shared.lock().unwrap();
         assert_eq!(f.mails.len(), 2, "nothing twice, nothing while paused");
         assert!(f.mails[1].contains("Subject: New deal Initech"));
+    });
+}
+
+#[test]
+fn a_rule_webhook_is_taken_signed_and_checked_against_its_declaration() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let rules = r##"webhook typeform { email: email, name: text }
+
+rule intake
+  when webhook typeform
+  do slack "#leads" "{{payload.name}} <{{payload.email}}>"
+"##;
+        let extra = "\n[webhooks.typeform]\nsecret_env = \"TYPEFORM_SECRET\"\nheader = \"Typeform-Signature\"\n";
+        let dir = project_with("hooks", &url, rules, extra);
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let post = |path: &str, body: &str, signature: Option<String>, key: &str| {
+            let mut request = client
+                .post(format!("{}{path}", server.url))
+                .header("idempotency-key", key)
+                .body(body.to_string());
+            if let Some(signature) = signature {
+                request = request.header("typeform-signature", signature);
+            }
+            request.send()
+        };
+        let signed = |body: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+            mac.update(body.as_bytes());
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        };
+        // A value that would ping the channel if it went out as written.
+        let good = r#"{"email": "lee@initech.com", "name": "<!channel> Lee"}"#;
+        let refusals = [
+            ("/webhooks/typeform", good, None, 401, "header is missing"),
+            ("/webhooks/typeform", good, Some("sha256=00".to_string()), 401, "does not match"),
+            ("/webhooks/jotform", good, Some(signed(good)), 404, "declare no webhook `jotform` (they declare typeform)"),
+            ("/webhooks/typeform", "[1]", Some(signed("[1]")), 400, "JSON object"),
+        ];
+        for (path, body, signature, status, says) in refusals {
+            let response = post(path, body, signature, "r").await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{path} {body}");
+            let error: Value = response.json().await.unwrap();
+            assert!(error["error"].as_str().unwrap().contains(says), "{error}");
+        }
+        let wrong = r#"{"email": 5, "name": "Lee"}"#;
+        let response = post("/webhooks/typeform", wrong, Some(signed(wrong)), "w").await.unwrap();
+        assert_eq!(response.status(), 400);
+        let error: Value = response.json().await.unwrap();
+        assert!(error["error"].as_str().unwrap().contains("payload.email"), "{error}");
+
+        for _ in 0..2 {
+            let response = post("/webhooks/typeform", good, Some(signed(good)), "k1").await.unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        eventually(&server, "the message", || !shared.lock().unwrap().messages.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop(&mut server);
+        assert_eq!(
+            shared.lock().unwrap().messages,
+            [(
+                "#leads".to_string(),
+                "&lt;!channel&gt; Lee <lee@initech.com>".to_string()
+            )],
+            "once, for the one delivery taken, the payload's markup escaped"
+        );
     });
 }
 

@@ -42,6 +42,8 @@ pub struct File {
     pub email: EmailSection,
     /// `[actions.<name>]`: where each custom action is performed.
     pub actions: BTreeMap<String, ActionSection>,
+    /// `[webhooks.<name>]`: how each declared webhook's deliveries are signed.
+    pub webhooks: BTreeMap<String, WebhookSection>,
 }
 
 /// `[serve]`
@@ -159,6 +161,22 @@ pub struct ActionSection {
     pub secret_env: Option<String>,
 }
 
+/// `[webhooks.<name>]`: a rule webhook's signature.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// The variable holding the secret deliveries are signed with (hex HMAC-SHA256
+    /// of the body, optionally prefixed `sha256=`).
+    pub secret_env: String,
+    /// The header carrying the signature.
+    #[serde(default = "signature_header")]
+    pub header: String,
+}
+
+fn signature_header() -> String {
+    "rulec-signature".into()
+}
+
 /// Everything `rulec serve` runs with: the file's settings, paths resolved, secrets read.
 #[derive(Debug)]
 pub struct Settings {
@@ -178,6 +196,8 @@ pub struct Settings {
     pub smtp_password: Option<Secret>,
     /// Each custom action's signing secret, by action name.
     pub action_secrets: BTreeMap<String, Secret>,
+    /// Each rule webhook's signing secret, by webhook name.
+    pub webhook_secrets: BTreeMap<String, Secret>,
 }
 
 impl Settings {
@@ -224,7 +244,13 @@ impl Settings {
                 action_secrets.insert(name.clone(), required(variable, &what)?);
             }
         }
+        let mut webhook_secrets = BTreeMap::new();
+        for (name, hook) in &file.webhooks {
+            let what = format!("the signing secret of the `{name}` webhook");
+            webhook_secrets.insert(name.clone(), required(&hook.secret_env, &what)?);
+        }
         Ok(Settings {
+            webhook_secrets,
             smtp_password,
             action_secrets,
             admin_token,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonBody;
@@ -103,10 +103,25 @@ async fn take(app: &Arc<App>, headers: &HeaderMap, body: Bytes) -> Response {
         Ok(events) => events,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let key = headers
+    store(app, delivery_key(headers, ""), events, now).await
+}
+
+/// The delivery's `Idempotency-Key`, in the namespace of its route (one sender's keys
+/// cannot shadow another's).
+fn delivery_key(headers: &HeaderMap, scope: &str) -> Option<String> {
+    headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .map(|key| format!("{scope}{key}"))
+}
+
+/// Commits a delivery's events to the inbox (nothing, for a key seen before).
+async fn store(
+    app: &Arc<App>,
+    key: Option<String>,
+    events: Vec<(String, Json)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
     let inbox = app.inbox.clone();
     let count = events.len();
     let stored =
@@ -135,6 +150,96 @@ async fn take(app: &Arc<App>, headers: &HeaderMap, body: Bytes) -> Response {
             format!("the inbox task failed: {e}"),
         ),
     }
+}
+
+/// `POST /webhooks/{name}`: a webhook the rules declare (`webhook typeform { … }`).
+pub async fn rule(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = take_rule(&app, &name, &headers, body).await;
+    if !response.status().is_success() {
+        app.metrics.webhook("refused", 0);
+    }
+    response
+}
+
+async fn take_rule(app: &Arc<App>, name: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    if app.targets.schema.webhook(name).is_none() {
+        let declared: Vec<&str> = app
+            .targets
+            .schema
+            .webhooks
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!(
+                "the rules declare no webhook `{name}`{}",
+                match declared.is_empty() {
+                    true => String::new(),
+                    false => format!(" (they declare {})", declared.join(", ")),
+                }
+            ),
+        );
+    }
+    if let Some((header, secret)) = app.rule_hooks.get(name) {
+        let Some(signature) = headers.get(header.as_str()).and_then(|v| v.to_str().ok()) else {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                format!("the `{header}` header is missing: deliveries to this webhook must be signed with its secret ([webhooks.{name}] in rulec.toml)"),
+            );
+        };
+        let signature = signature.trim().trim_start_matches("sha256=");
+        if !signed(secret.reveal().as_bytes(), &body, signature) {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "the signature does not match the body: check the secret of [webhooks.{name}]"
+                ),
+            );
+        }
+    }
+    let payload: Json = match serde_json::from_slice(&body) {
+        Ok(payload @ Json::Object(_)) => payload,
+        Ok(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object: the webhook's payload",
+            )
+        }
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            )
+        }
+    };
+    let now = chrono::Utc::now();
+    let event =
+        json!({ "id": "delivery", "type": "webhook", "name": name, "at": now, "payload": payload });
+    // Checked against the declaration now, so what cannot run is refused, not stored.
+    let text = event.to_string();
+    match app
+        .host
+        .with(move |engine| engine.parse_line(&text, 1).map(|_| ()))
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("`{}`: {}", e.field, e.message),
+            )
+        }
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+    let stored = json!({ "rulec_event": event, "received_at": now.to_rfc3339() });
+    let key = delivery_key(headers, &format!("webhook/{name}:"));
+    store(app, key, vec![(format!("webhook/{name}"), stored)], now).await
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub(crate) struct App {
     /// `RULEC_ADMIN_TOKEN`: the admin API is off without it.
     admin_token: Option<Secret>,
     token_actor_id: Option<String>,
+    /// Rule webhooks that must be signed: the header and the secret, by name.
+    rule_hooks: std::collections::BTreeMap<String, (String, Secret)>,
     /// New events are in the inbox.
     arrived: Notify,
     /// Shutting down: the worker stops taking events.
@@ -148,6 +150,27 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             }
         }
     });
+    let rule_hooks = settings
+        .webhook_secrets
+        .iter()
+        .filter_map(|(name, secret)| {
+            let header = settings
+                .file
+                .webhooks
+                .get(name)?
+                .header
+                .to_ascii_lowercase();
+            Some((name.clone(), (header, secret.clone())))
+        })
+        .collect();
+    for hook in &targets.schema.webhooks {
+        if !settings.webhook_secrets.contains_key(&hook.name) {
+            log::info(
+                "unsigned webhook",
+                serde_json::json!({ "webhook": hook.name, "detail": format!("POST /webhooks/{} takes unsigned deliveries: set [webhooks.{}] secret_env to require a signature", hook.name, hook.name) }),
+            );
+        }
+    }
     let app = Arc::new(App {
         inbox,
         host,
@@ -155,6 +178,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         webhook_secret: settings.webhook_secret.clone(),
         admin_token: settings.admin_token.clone(),
         token_actor_id: settings.file.attio.token_actor_id.clone(),
+        rule_hooks,
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
         metrics,
@@ -165,6 +189,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(scrape))
         .route("/webhooks/attio", post(ingest::attio))
+        .route("/webhooks/{name}", post(ingest::rule))
         .route("/callbacks/{effect}", post(callback::settle))
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(settings.file.serve.max_body_bytes))

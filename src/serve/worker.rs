@@ -109,6 +109,13 @@ fn superseded(entries: &[Entry], i: usize) -> bool {
 
 /// One event: read the record, build the engine's event, handle it, commit.
 async fn handle(app: &App, entry: &Entry) -> Handled {
+    // A rule webhook's delivery is the engine's event already.
+    if let Some(event) = entry.event.get("rulec_event") {
+        let mut event = event.clone();
+        let name = event["name"].as_str().unwrap_or_default().to_string();
+        event["id"] = json!(format!("webhook:{name}:{}", entry.seq));
+        return feed(app, entry, event).await;
+    }
     let event = &entry.event;
     let kind = event["event_type"].as_str().unwrap_or("");
     let (Some(object_id), Some(record_id)) = (
@@ -160,7 +167,12 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
         }
         Err(e) => return Handled::Later(e),
     }
-    let text = out.to_string();
+    feed(app, entry, out).await
+}
+
+/// Hands one event to the engine and commits.
+async fn feed(app: &App, entry: &Entry, event: Json) -> Handled {
+    let text = event.to_string();
     let result = app
         .host
         .with(move |engine| {
