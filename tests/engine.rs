@@ -520,6 +520,70 @@ fn a_paused_rule_starts_no_runs_until_it_is_unpaused_across_restarts() {
     assert_eq!(runs[0].status, RunStatus::Completed);
 }
 
+#[test]
+fn a_waiting_run_goes_on_with_the_rule_version_it_started_on() {
+    let version = |text: &str| {
+        format!(
+            "rule nudge\n  when deals created and value > 0\n  do\n    wait 1 day\n    slack \"#deals\" \"{text}\"\n"
+        )
+    };
+    let path = tempdir().join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let texts = |log: &Arc<Mutex<Vec<Effect>>>| -> Vec<String> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.text("text").unwrap().to_string())
+            .collect()
+    };
+    let first = version("started on v1");
+    let mut engine = build(
+        &first,
+        Handlers::dry_run(sent.clone()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    let runs = engine
+        .handle_json(&created("e1", "d1", r#"{"name":"A","value":5}"#))
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Waiting);
+    engine.flush().unwrap();
+    drop(engine);
+
+    // The rule is edited while the run waits; a new run starts on the new version.
+    let second = version("started on v2");
+    let mut engine = build(
+        &second,
+        Handlers::dry_run(sent.clone()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    engine
+        .handle_json(&created("e2", "d2", r#"{"name":"B","value":5}"#))
+        .unwrap();
+    engine.flush().unwrap();
+    drop(engine);
+
+    // And removed before either is due: both still go on, each as it started.
+    let mut engine = build(
+        "",
+        Handlers::dry_run(sent.clone()),
+        SqliteStore::open(&path).unwrap(),
+        &clock,
+    );
+    clock.advance_to("2026-03-03T11:00:00Z".parse().unwrap());
+    let resumed = engine.tick().unwrap();
+    assert_eq!(resumed.len(), 2, "{resumed:?}");
+    assert!(
+        resumed.iter().all(|r| r.status == RunStatus::Completed),
+        "{resumed:?}"
+    );
+    let mut said = texts(&sent);
+    said.sort();
+    assert_eq!(said, ["started on v1", "started on v2"]);
+}
+
 fn tempdir() -> std::path::PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(

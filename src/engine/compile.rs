@@ -316,19 +316,28 @@ pub fn compile(program: &ir::Program, layouts: &Layouts) -> Result<Vec<Compiled>
     program
         .rules
         .iter()
-        .map(|rule| {
-            Compiler {
-                schema: &program.schema,
-                layouts,
-                http_allow: http_allow.clone(),
-                rule,
-                bindings: HashMap::new(),
-                names: Vec::new(),
-            }
-            .rule()
-            .map_err(|e| format!("rule `{}`: {e}", rule.id))
-        })
+        .map(|rule| compile_rule(rule, &program.schema, layouts, http_allow.clone()))
         .collect()
+}
+
+/// Compiles one rule against a schema's layouts: a program's, or — for a run that
+/// waited while its rule changed — the rule as it was, against today's schema.
+pub fn compile_rule(
+    rule: &ir::Rule,
+    schema: &Schema,
+    layouts: &Layouts,
+    http_allow: Option<Arc<[String]>>,
+) -> Result<Compiled, String> {
+    Compiler {
+        schema,
+        layouts,
+        http_allow,
+        rule,
+        bindings: HashMap::new(),
+        names: Vec::new(),
+    }
+    .rule()
+    .map_err(|e| format!("rule `{}`: {e}", rule.id))
 }
 
 struct Compiler<'a> {

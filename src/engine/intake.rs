@@ -459,6 +459,9 @@ impl Engine {
         follow: &mut Vec<Pending>,
     ) -> Result<(), StoreError> {
         self.store.append_run(&record)?;
+        if record.status == RunStatus::Waiting {
+            self.keep_version(rule)?;
+        }
         let streak = match record.status {
             RunStatus::Failed => {
                 let n = self

@@ -310,8 +310,12 @@ impl Builder {
                 .map_err(|e| StoreError(format!("damaged list of paused rules: {e}")))?,
             None => BTreeSet::new(),
         };
+        let http_allow = self.program.http_allow.as_deref().map(Arc::from);
         Ok(Engine {
             paused,
+            http_allow,
+            kept_versions: std::collections::HashSet::new(),
+            old_rules: HashMap::new(),
             schema: self.program.schema,
             layouts,
             rules: Arc::new(rules),
@@ -381,6 +385,12 @@ pub struct Engine {
     recovered: bool,
     /// Rules an operator paused (see [`Engine::pause`]).
     paused: BTreeSet<String>,
+    /// The program's `[http] allow` list, for rule versions compiled later.
+    http_allow: Option<Arc<[String]>>,
+    /// `rule@version` keys known to be in [`Space::Versions`].
+    kept_versions: std::collections::HashSet<String>,
+    /// Earlier versions of rules, compiled for the runs that wait on them.
+    old_rules: HashMap<String, Arc<compile::Compiled>>,
 }
 
 impl fmt::Debug for Engine {

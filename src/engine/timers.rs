@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value as Json};
 
-use super::compile::When;
+use super::compile::{Compiled, When};
 use super::due::{self, Parked};
 use super::effect::{Kept, Outcome};
 use super::eval::Scope;
@@ -17,6 +17,7 @@ use super::schedule;
 use super::store::{Space, StoreError};
 use super::value::Val;
 use super::{Engine, EngineError};
+use std::sync::Arc;
 
 impl Engine {
     /// Runs everything due at the clock's now.
@@ -282,20 +283,32 @@ impl Engine {
             }
         }
         let rules = self.rules.clone();
-        let rule = match self.by_id.get(&state.record.rule) {
-            Some(&i) if rules[i].ir.version == state.record.version => &rules[i],
-            _ => {
-                // The rule changed or went away while the run waited: its saved place
-                // may not exist any more, so the run ends here, visibly.
-                self.forget_run(run, &state)?;
-                let mut record = state.record;
-                record.status = RunStatus::Failed;
-                record.reason =
-                    Some("the rule changed while this run was waiting; it was not resumed".into());
-                self.store.append_run(&record)?;
-                out.push(record);
-                return Ok(());
-            }
+        let kept: Arc<Compiled>;
+        let current = match self.by_id.get(&state.record.rule) {
+            Some(&i) if rules[i].ir.version == state.record.version => Some(i),
+            _ => None,
+        };
+        let rule: &Compiled = match current {
+            Some(i) => &rules[i],
+            // The rule changed while the run waited: it goes on with the version it
+            // started on, as kept when it began to wait.
+            None => match self.old_version(&state.record.rule, &state.record.version)? {
+                Ok(old) => {
+                    kept = old;
+                    &kept
+                }
+                Err(why) => {
+                    self.forget_run(run, &state)?;
+                    let mut record = state.record;
+                    record.status = RunStatus::Failed;
+                    record.reason = Some(format!(
+                        "the rule changed while this run was waiting, and {why}; it was not resumed"
+                    ));
+                    self.store.append_run(&record)?;
+                    out.push(record);
+                    return Ok(());
+                }
+            },
         };
         let event: Option<Event> = match &state.event {
             Some(raw) => match event::parse(raw.clone(), &self.schema, &self.layouts) {
@@ -429,11 +442,7 @@ impl Engine {
             self.note_due(due);
         }
         self.finish(rule, record, depth, out, &mut follow)?;
-        if let (Some(occurrence), true, Some(&i)) = (
-            state.occurrence,
-            state.scan,
-            self.by_id.get(&state.record.rule),
-        ) {
+        if let (Some(occurrence), true, Some(i)) = (state.occurrence, state.scan, current) {
             self.fan_out(i, occurrence, scanned, out, &mut follow)?;
         }
         self.drain(follow, out)?;
@@ -465,5 +474,56 @@ fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTi
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+impl Engine {
+    /// Keeps the rule's version for the runs that wait on it (once per version).
+    pub(super) fn keep_version(&mut self, rule: &Compiled) -> Result<(), StoreError> {
+        let key = format!("{}@{}", rule.ir.id, rule.ir.version);
+        if self.kept_versions.contains(&key) {
+            return Ok(());
+        }
+        if self.store.get(Space::Versions, &key)?.is_none() {
+            let ir = serde_json::to_value(&rule.ir)
+                .map_err(|e| StoreError(format!("cannot keep rule `{key}`: {e}")))?;
+            self.store.put(Space::Versions, &key, ir)?;
+        }
+        self.kept_versions.insert(key);
+        Ok(())
+    }
+
+    /// An earlier version of a rule, compiled against today's schema; or why it
+    /// cannot run.
+    fn old_version(
+        &mut self,
+        id: &str,
+        version: &str,
+    ) -> Result<Result<Arc<Compiled>, String>, StoreError> {
+        let key = format!("{id}@{version}");
+        if let Some(rule) = self.old_rules.get(&key) {
+            return Ok(Ok(rule.clone()));
+        }
+        let Some(value) = self.store.get(Space::Versions, &key)? else {
+            return Ok(Err(format!(
+                "the version it started on ({version}) was not kept"
+            )));
+        };
+        let ir: crate::ir::Rule = match serde_json::from_value(value) {
+            Ok(ir) => ir,
+            Err(e) => return Ok(Err(format!("the version it started on is damaged ({e})"))),
+        };
+        let compiled =
+            super::compile::compile_rule(&ir, &self.schema, &self.layouts, self.http_allow.clone());
+        Ok(match compiled {
+            Ok(rule) => {
+                let rule = Arc::new(rule);
+                self.old_rules.insert(key, rule.clone());
+                Ok(rule)
+            }
+            Err(e) => Err(format!(
+                "the version it started on no longer fits the schema ({e})"
+            )),
+        })
     }
 }

@@ -49,11 +49,15 @@ pub enum Space {
     /// Effects a host is to perform ([`crate::engine::Builder::outbox`]), by
     /// idempotency key: which run waits for each, its attempt and state.
     Outbox,
+    /// Rules as they were when a run of theirs began to wait (`rule@version` → the
+    /// rule's IR): a run goes on with the version it started on, whatever the files
+    /// say by then.
+    Versions,
 }
 
 impl Space {
     /// Every space.
-    pub const ALL: [Space; 11] = [
+    pub const ALL: [Space; 12] = [
         Space::Delivered,
         Space::Effects,
         Space::Flags,
@@ -65,6 +69,7 @@ impl Space {
         Space::Streaks,
         Space::Due,
         Space::Outbox,
+        Space::Versions,
     ];
 
     /// A stable name, for on-disk tables.
@@ -81,6 +86,7 @@ impl Space {
             Space::Streaks => "streaks",
             Space::Due => "due",
             Space::Outbox => "outbox",
+            Space::Versions => "versions",
         }
     }
 
