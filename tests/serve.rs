@@ -236,7 +236,7 @@ fn project_with(name: &str, fakes: &str, rules: &str, extra: &str) -> PathBuf {
     std::fs::write(
         dir.join("rulec.toml"),
         format!(
-            "[serve]\nstate = \"state.db\"\nmax_body_bytes = 4096\ntimeout_ms = 3000\n\n[attio]\napi_url = \"{fakes}\"\n\n[slack]\napi_url = \"{fakes}\"\n{extra}"
+            "[serve]\nstate = \"state.db\"\nmax_body_bytes = 4096\ntimeout_ms = 3000\ndebounce_ms = 1000\n\n[attio]\napi_url = \"{fakes}\"\n\n[slack]\napi_url = \"{fakes}\"\n{extra}"
         ),
     )
     .unwrap();
@@ -503,6 +503,16 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
                 .iter()
                 .all(|a| a == &format!("Bearer {ATTIO_TOKEN}")));
         }
+
+        // A burst of updates to one record (an import, a run of edits) is read once,
+        // after it.
+        for key in ["b1", "b2", "b3"] {
+            let (status, _) = send(&client, &server, &updated, Some(&sign(&updated)), key).await;
+            assert_eq!(status, 200);
+        }
+        eventually(&server, "the burst to be read", || reads(&shared) == 4).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(reads(&shared), 4, "one read for the burst");
 
         // The admin API: the run, for the admin token only.
         let api = format!("{}/api/runs?rule=wins&status=completed", server.url);

@@ -52,6 +52,8 @@ pub(crate) struct App {
     /// `RULEC_ADMIN_TOKEN`: the admin API is off without it.
     admin_token: Option<Secret>,
     token_actor_id: Option<String>,
+    /// How long an update waits for more updates of its record (`[serve] debounce_ms`).
+    debounce: Duration,
     /// Rule webhooks that must be signed: the header and the secret, by name.
     rule_hooks: std::collections::BTreeMap<String, (String, Secret)>,
     /// New events are in the inbox.
@@ -179,6 +181,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         admin_token: settings.admin_token.clone(),
         token_actor_id: settings.file.attio.token_actor_id.clone(),
         rule_hooks,
+        debounce: Duration::from_millis(settings.file.serve.debounce_ms),
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
         metrics,

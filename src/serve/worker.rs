@@ -6,6 +6,7 @@
 //! its own last snapshot of the record, so `changed from … to …` holds although Attio
 //! sends ids only.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +53,20 @@ pub async fn run(app: Arc<App>) {
         }
         let mut handled = Vec::new();
         let mut retry = None;
+        // Records whose next event waits for the debounce window, and when the first
+        // of them is due.
+        let now = chrono::Utc::now();
+        let mut held: HashSet<&str> = HashSet::new();
+        let mut due: Option<chrono::DateTime<chrono::Utc>> = None;
         for (i, entry) in entries.iter().enumerate() {
+            if held.contains(entry.record.as_str()) {
+                continue;
+            }
+            if let Some(at) = debounced(entry, app.debounce).filter(|at| *at > now) {
+                held.insert(&entry.record);
+                due = Some(due.map_or(at, |d| d.min(at)));
+                continue;
+            }
             if superseded(&entries, i) {
                 handled.push(entry.seq);
                 continue;
@@ -65,9 +79,19 @@ pub async fn run(app: Arc<App>) {
                 }
             }
         }
+        let idle = handled.is_empty();
         let inbox = app.inbox.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || inbox.done(&handled)).await {
             log::error("inbox", &e);
+        }
+        if idle && retry.is_none() {
+            if let Some(due) = due {
+                // Everything here waits for a burst to end: sleep until the first is
+                // due, or something new arrives.
+                let wait = (due - now).to_std().unwrap_or_default();
+                let _ = tokio::time::timeout(wait, app.arrived.notified()).await;
+                continue;
+            }
         }
         if let Some(e) = retry {
             // Attio is down or limiting: the event waits, and so do those after it,
@@ -90,6 +114,17 @@ async fn wait_until_stopping(app: &App) {
     while !app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// When an update may be read: `debounce` after it arrived, so that a burst of
+/// updates to one record (an import, a sequence of edits) is read once, after it.
+fn debounced(entry: &Entry, debounce: Duration) -> Option<chrono::DateTime<chrono::Utc>> {
+    if debounce.is_zero() || entry.event["event_type"] != "record.updated" {
+        return None;
+    }
+    let at = entry.event["received_at"].as_str()?;
+    let at = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    Some(at.with_timezone(&chrono::Utc) + chrono::Duration::from_std(debounce).ok()?)
 }
 
 /// An update read later in the same batch, for the same record and with nothing else
