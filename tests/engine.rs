@@ -584,6 +584,36 @@ fn a_waiting_run_goes_on_with_the_rule_version_it_started_on() {
     assert_eq!(said, ["started on v1", "started on v2"]);
 }
 
+#[test]
+fn records_an_event_brings_along_are_read_through_references() {
+    let rules = r##"rule acme_deals
+  when deals created and company.name = "Acme"
+  do slack "#acme" "{{name}} at {{company.name}}"
+"##;
+    let (mut engine, _clock, log) = dry(rules, "2026-03-02T10:00:00Z");
+    let event = |id: &str, related: &str| {
+        format!(
+            r#"{{"id":"{id}","type":"record.created","object":"deals","record_id":"d-{id}","at":"2026-03-02T10:00:00Z","record":{{"name":"Big","company":"c1"}}{related}}}"#
+        )
+    };
+    let alone = engine.handle_json(&event("e1", "")).unwrap();
+    assert_eq!(
+        alone[0].status,
+        RunStatus::Skipped,
+        "the company is unknown"
+    );
+    let brought = r#","related":[{"object":"companies","id":"c1","record":{"name":"Acme"}}]"#;
+    let runs = engine.handle_json(&event("e2", brought)).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Completed, "{runs:?}");
+    assert_eq!(log.lock().unwrap()[0].text("text"), Some("Big at Acme"));
+    let wrong = r#","related":[{"object":"companies","id":"c1","record":{"name":5}}]"#;
+    let error = engine
+        .handle_json(&event("e3", wrong))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("related[0].record.name"), "{error}");
+}
+
 fn tempdir() -> std::path::PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(

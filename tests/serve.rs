@@ -578,7 +578,7 @@ rule welcome
     http POST "http://127.0.0.1:{port}/hook" body {{ name: name }} as erp
     http GET "http://127.0.0.1:{port}/redirect" on error continue
     provision(person: name) as laptop
-    note "Provisioned" "ticket {{{{laptop.ticket}}}}, erp {{{{erp.erp_id}}}}"
+    note "Provisioned" "ticket {{{{laptop.ticket}}}}, erp {{{{erp.erp_id}}}}, for {{{{company.name}}}}"
 "##
         );
         let extra = format!(
@@ -594,11 +594,16 @@ rule welcome
         assert!(compiled.success());
         let mut server = start_on(&dir, true, "rules.json");
         let client = reqwest::Client::new();
-        shared
-            .lock()
-            .unwrap()
-            .records
-            .insert(("deals".into(), "d9".into()), deal("Globex", "Open", 500.0));
+        {
+            let mut f = shared.lock().unwrap();
+            let mut globex = deal("Globex", "Open", 500.0);
+            globex["company"] = json!([{"attribute_type": "record-reference", "target_object": "companies", "target_record_id": "c1"}]);
+            f.records.insert(("deals".into(), "d9".into()), globex);
+            f.records.insert(
+                ("companies".into(), "c1".into()),
+                json!({"name": [{"attribute_type": "text", "value": "Globex Corp"}]}),
+            );
+        }
         let created = delivery("record.created", "d9");
         let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "e1").await;
         assert_eq!(status, 200);
@@ -662,7 +667,12 @@ rule welcome
                 .collect::<Vec<_>>()
         };
         eventually(&server, "the note", || !notes().is_empty()).await;
-        assert!(notes()[0].contains("ticket IT-9, erp E-7"), "{:?}", notes());
+        // `company.name`: the deal's company, read from Attio with the event.
+        assert!(
+            notes()[0].contains("ticket IT-9, erp E-7, for Globex Corp"),
+            "{:?}",
+            notes()
+        );
         let again = client
             .post(&callback)
             .bearer_auth(&token)

@@ -127,6 +127,9 @@ pub struct Event {
     pub(crate) payload: Option<Arc<Json>>,
     /// The activity (`note`, `task`, …) of an activity event.
     pub(crate) activity: Option<Arc<Json>>,
+    /// Records the event brought along (`related`): what its rules read through a
+    /// reference (`company.name` on a deal), as a host read them with the event.
+    pub(crate) related: Vec<super::exec::Found>,
     /// The event as it arrived, for durable waiting runs.
     pub(crate) raw: Raw,
 }
@@ -575,6 +578,7 @@ pub(super) fn parse_map(
         webhook: None,
         payload: None,
         activity: None,
+        related: Vec::new(),
         raw: Raw::Json(Arc::new(Json::Null)),
     };
 
@@ -641,6 +645,9 @@ pub(super) fn parse_map(
             partial(map, "old", layout)?,
         ),
     };
+    if let Some(related) = map.get("related") {
+        event.related = parse_related(related, layouts)?;
+    }
     if matches!(
         kind,
         EventKind::ListEntryCreated | EventKind::ListEntryDeleted
@@ -663,6 +670,54 @@ pub(super) fn parse_map(
         }
     }
     Ok(event)
+}
+
+/// `"related": [{"object": "companies", "id": "c1", "record": {…}}, …]`, each record's
+/// values checked as an event's `record` is.
+fn parse_related(related: &Json, layouts: &Layouts) -> Result<Vec<super::exec::Found>, EventError> {
+    let Json::Array(items) = related else {
+        return Err(err("related", "expected a list of records"));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (n, item) in items.iter().enumerate() {
+        let field = format!("related[{n}]");
+        let Json::Object(map) = item else {
+            return Err(err(
+                &field,
+                "expected {\"object\": …, \"id\": …, \"record\": {…}}",
+            ));
+        };
+        let text = |name: &str| {
+            map.get(name)
+                .and_then(Json::as_str)
+                .ok_or_else(|| err(&format!("{field}.{name}"), "expected a string"))
+        };
+        let object_name = text("object")?;
+        let object = layouts.index(object_name).ok_or_else(|| {
+            err(
+                &format!("{field}.object"),
+                format!("unknown object `{object_name}`"),
+            )
+        })?;
+        let id = text("id")?.to_string();
+        let layout = &layouts.objects[object as usize];
+        let mut values = layout.empty();
+        let read = partial(map, "record", layout).map_err(|mut e| {
+            e.field = format!("{field}.{}", e.field);
+            e
+        })?;
+        if let Some(read) = read {
+            for slot in &read.present {
+                values.0[*slot as usize] = read.values.get(*slot).clone();
+            }
+        }
+        out.push(super::exec::Found {
+            object,
+            id,
+            values: values.0,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_actor(actor: Option<&Json>) -> Result<Val, EventError> {

@@ -235,6 +235,11 @@ impl<'a> Exec<'a> {
         event: Option<&'a Event>,
         run: RunRecord,
     ) -> Exec<'a> {
+        let mut env = env;
+        // What the event brought along is read as a `find`'s records are.
+        if let Some(event) = event.filter(|e| !e.related.is_empty()) {
+            env.read = event.related.clone();
+        }
         Exec {
             env,
             handlers,

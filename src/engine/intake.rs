@@ -251,6 +251,7 @@ impl Engine {
             let now = self.clock.now();
             let zone = rule.zone;
             let mut env = self.env();
+            env.read.clone_from(&event.related);
             let scope = |record| Scope {
                 record,
                 old: None,
@@ -374,6 +375,9 @@ impl Engine {
                 zone: rule.zone,
             };
             let mut env = self.env();
+            if let Some(event) = start.event {
+                env.read.clone_from(&event.related);
+            }
             let holds = condition.holds(&scope, &mut env);
             if let Some(e) = env.failed.take() {
                 return Err(e);

@@ -10,6 +10,7 @@
 
 pub mod follow;
 pub mod http;
+pub mod visit;
 
 use serde::{Deserialize, Serialize};
 

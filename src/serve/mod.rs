@@ -52,6 +52,9 @@ pub(crate) struct App {
     /// `RULEC_ADMIN_TOKEN`: the admin API is off without it.
     admin_token: Option<Secret>,
     token_actor_id: Option<String>,
+    /// The reference attributes rules read through, by object (see
+    /// [`worker::references`]).
+    references: std::collections::HashMap<String, Vec<(String, String)>>,
     /// How long an update waits for more updates of its record (`[serve] debounce_ms`).
     debounce: Duration,
     /// Rule webhooks that must be signed: the header and the secret, by name.
@@ -82,6 +85,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let store = SqliteStore::open(&settings.state).map_err(|e| e.to_string())?;
     let schema = program.schema.clone();
     let allow = program.http_allow.clone();
+    let references = worker::references(&program);
     let engine = Engine::builder(program)
         .outbox()
         .host_reads()
@@ -182,6 +186,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         token_actor_id: settings.file.attio.token_actor_id.clone(),
         rule_hooks,
         debounce: Duration::from_millis(settings.file.serve.debounce_ms),
+        references,
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
         metrics,

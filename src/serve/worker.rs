@@ -6,7 +6,7 @@
 //! its own last snapshot of the record, so `changed from … to …` holds although Attio
 //! sends ids only.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,6 +192,11 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
             Ok(values) => out["record"] = Json::Object(values),
             Err(e) => return Handled::Later(e),
         }
+        match related(app, &slug, &out["record"]).await {
+            Ok(related) if !related.is_empty() => out["related"] = Json::Array(related),
+            Ok(_) => {}
+            Err(e) => return Handled::Later(e),
+        }
     }
     match actor(app, &event["actor"]).await {
         Ok((actor, source)) => {
@@ -233,6 +238,61 @@ async fn feed(app: &App, entry: &Entry, event: Json) -> Handled {
         }
     }
     Handled::Done
+}
+
+/// The records the rules read through this record's references (`company.name` on a
+/// deal), read now so the run sees them as they are.
+async fn related(app: &App, object: &str, values: &Json) -> Result<Vec<Json>, ApiError> {
+    let mut out = Vec::new();
+    for (attribute, target) in app.references.get(object).into_iter().flatten() {
+        let Some(id) = values[attribute.as_str()]
+            .as_str()
+            .filter(|id| !id.is_empty())
+        else {
+            continue;
+        };
+        let Some(declared) = app.targets.schema.object(target) else {
+            continue;
+        };
+        // A reference to a record since deleted reads as empty, as in the CRM.
+        let Some(record) = app.targets.attio.record(target, id).await? else {
+            continue;
+        };
+        let record = app.targets.attio.to_event_values(&record, declared).await?;
+        out.push(json!({ "object": target, "id": id, "record": record }));
+    }
+    Ok(out)
+}
+
+/// The reference attributes the rules read through, by object: `company.name` in a
+/// rule on deals is `deals` → (`company`, `companies`). Read from every expression of
+/// every rule; only the trigger record's references (one level) are followed.
+pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, String)>> {
+    use crate::ir::{ExprKind, Root};
+    let mut found: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for rule in &program.rules {
+        crate::ir::visit::exprs(rule, &mut |e| {
+            let ExprKind::Read {
+                root: Root::Record | Root::Old,
+                path,
+            } = &e.kind
+            else {
+                return;
+            };
+            if let [first, _, ..] = path.as_slice() {
+                if let (Some(object), crate::schema::Type::Record(target)) =
+                    (&first.attribute_of, &first.ty)
+                {
+                    let pair = (first.name.clone(), target.clone());
+                    let pairs = found.entry(object.clone()).or_default();
+                    if !pairs.contains(&pair) {
+                        pairs.push(pair);
+                    }
+                }
+            }
+        });
+    }
+    found
 }
 
 /// The engine's `actor` and `event.source` for Attio's actor.
