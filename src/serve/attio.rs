@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as Json};
 
 use super::config::Secret;
+use super::limits::Rate;
 use crate::schema::{Object, Type};
 
 /// Why a call failed, in the terms the outbox needs.
@@ -110,6 +111,8 @@ pub struct Attio {
     slugs: Mutex<HashMap<String, String>>,
     /// Workspace member ids to email addresses.
     members: Mutex<HashMap<String, String>>,
+    reads: Rate,
+    writes: Rate,
 }
 
 impl Attio {
@@ -121,10 +124,20 @@ impl Attio {
             token,
             slugs: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
+            reads: Rate::per_second(0),
+            writes: Rate::per_second(0),
         }
     }
 
+    /// Limits calls to `reads` and `writes` a second (0: none).
+    pub fn limited(mut self, reads: u32, writes: u32) -> Attio {
+        self.reads = Rate::per_second(reads);
+        self.writes = Rate::per_second(writes);
+        self
+    }
+
     async fn get(&self, path: &str, what: &str) -> Result<Json, ApiError> {
+        self.reads.wait().await;
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -141,6 +154,11 @@ impl Attio {
         body: &Json,
         what: &str,
     ) -> Result<Json, ApiError> {
+        // A query reads, as Attio counts it.
+        match path.ends_with("/query") {
+            true => self.reads.wait().await,
+            false => self.writes.wait().await,
+        }
         let response = self
             .http
             .request(method, format!("{}{path}", self.base))

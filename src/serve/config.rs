@@ -95,6 +95,10 @@ pub struct AttioSection {
     /// The id Attio gives rulec's own token as an actor (`{"type": "api-token", "id":
     /// …}`): its writes come back as events with `source = rule`.
     pub token_actor_id: Option<String>,
+    /// Reads (record reads, queries) a second; Attio allows 100.
+    pub reads_per_second: u32,
+    /// Writes a second; Attio allows 25.
+    pub writes_per_second: u32,
 }
 
 impl Default for AttioSection {
@@ -104,6 +108,8 @@ impl Default for AttioSection {
             token_env: "ATTIO_API_TOKEN".into(),
             webhook_secret_env: "ATTIO_WEBHOOK_SECRET".into(),
             token_actor_id: None,
+            reads_per_second: 100,
+            writes_per_second: 25,
         }
     }
 }
@@ -116,6 +122,8 @@ pub struct SlackSection {
     pub api_url: String,
     /// The variable holding the bot token.
     pub token_env: String,
+    /// Messages a second to one channel; Slack allows about 1.
+    pub per_channel_per_second: u32,
 }
 
 impl Default for SlackSection {
@@ -123,6 +131,7 @@ impl Default for SlackSection {
         SlackSection {
             api_url: "https://slack.com/api".into(),
             token_env: "SLACK_BOT_TOKEN".into(),
+            per_channel_per_second: 1,
         }
     }
 }

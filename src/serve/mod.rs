@@ -20,6 +20,7 @@ pub mod config;
 mod email;
 mod inbox;
 mod ingest;
+mod limits;
 mod log;
 mod metrics;
 mod outbound;
@@ -120,12 +121,17 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             &settings.file.attio.api_url,
             settings.attio_token.clone(),
             timeout,
+        )
+        .limited(
+            settings.file.attio.reads_per_second,
+            settings.file.attio.writes_per_second,
         ),
         slack: slack::Slack::new(
             &settings.file.slack.api_url,
             settings.slack_token.clone(),
             timeout,
-        ),
+        )
+        .limited(settings.file.slack.per_channel_per_second),
         mail: email::Mailer::new(
             &settings.file.email,
             settings.smtp_password.as_ref(),

@@ -5,12 +5,14 @@ use serde_json::{json, Value as Json};
 
 use super::attio::{answer, ApiError};
 use super::config::Secret;
+use super::limits::RatePerKey;
 
 /// A client of one Slack workspace.
 pub struct Slack {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
+    channels: RatePerKey,
 }
 
 impl Slack {
@@ -20,7 +22,14 @@ impl Slack {
             http: super::attio::client(timeout),
             base: base.trim_end_matches('/').to_string(),
             token,
+            channels: RatePerKey::per_second(0),
         }
+    }
+
+    /// Limits messages to `n` a second per channel (0: none).
+    pub fn limited(mut self, n: u32) -> Slack {
+        self.channels = RatePerKey::per_second(n);
+        self
     }
 
     /// Whether a bot token is set.
@@ -64,6 +73,7 @@ impl Slack {
     /// Posts `text` to `channel`; the effect's key travels in the message's metadata,
     /// so a message can be matched to the effect that sent it.
     pub async fn post(&self, channel: &str, text: &str, key: &str) -> Result<Json, ApiError> {
+        self.channels.wait(channel).await;
         self.call(
             "chat.postMessage",
             json!({
