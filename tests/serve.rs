@@ -39,6 +39,47 @@ struct Fakes {
     mails: Vec<String>,
     /// The fakes' port.
     port: u16,
+    /// The server a record write is echoed to, as Attio's webhook would.
+    echo: Option<String>,
+}
+
+/// A record write, applied; echoed to the server as Attio does, as a signed
+/// `record.updated` whose actor is rulec's own token.
+async fn patch_record(
+    State(s): State<Shared>,
+    Path((object, id)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let echo = {
+        let mut f = s.lock().unwrap();
+        f.calls
+            .push(format!("PATCH /v2/objects/{object}/records/{id} {body}"));
+        let record = f
+            .records
+            .entry((object.clone(), id.clone()))
+            .or_insert(json!({}));
+        for (attribute, value) in body["data"]["values"].as_object().unwrap() {
+            record[attribute] = json!([{"attribute_type": "currency", "currency_value": value, "currency_code": "USD"}]);
+        }
+        f.echo.clone()
+    };
+    if let Some(server) = echo {
+        let event = json!({"webhook_id": "w1", "events": [{
+            "event_type": "record.updated",
+            "id": {"workspace_id": "ws", "object_id": "obj-deals", "record_id": id, "attribute_id": "a-value"},
+            "actor": {"type": "api-token", "id": "tok-rulec"},
+        }]})
+        .to_string();
+        tokio::spawn(async move {
+            let _ = reqwest::Client::new()
+                .post(format!("{server}/webhooks/attio"))
+                .header("attio-signature", sign(&event))
+                .body(event)
+                .send()
+                .await;
+        });
+    }
+    Json(json!({"data": {"id": {"record_id": id}}}))
 }
 
 /// The rules' HTTP endpoint and the custom action's receiver: records the call; the
@@ -160,7 +201,8 @@ async fn fakes(shared: Shared) -> String {
                         ),
                     }
                 },
-            ),
+            )
+            .patch(patch_record),
         )
         .route(
             "/v2/workspace_members/{id}",
@@ -843,6 +885,95 @@ rule intake
                 "&lt;!channel&gt; Lee <lee@initech.com>".to_string()
             )],
             "once, for the one delivery taken, the payload's markup escaped"
+        );
+    });
+}
+
+#[test]
+fn a_rule_feeding_itself_through_attio_is_bounded_exactly_as_in_a_replay() {
+    // The checker refuses such a loop unless told it is meant: then the cascade
+    // limit is what bounds it.
+    let rules = "rule bump\n  allow rule-cycle \"bounded by the cascade limit\"\n  when value changed\n  do set value = value + 1\n";
+    // The replay: the same rules, the same change, no Attio.
+    let dir = project_with("loop", "http://127.0.0.1:9", rules, "");
+    std::fs::write(
+        dir.join("events.jsonl"),
+        r#"{"id":"e1","type":"record.updated","object":"deals","record_id":"d1","at":"2026-03-02T10:00:00Z","record":{"name":"Loop","value":2},"old":{"value":1}}"#,
+    )
+    .unwrap();
+    let replay = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .current_dir(&dir)
+        .args(["run", ".", "--events", "events.jsonl", "--format", "json"])
+        .output()
+        .unwrap();
+    let records: Vec<Value> = String::from_utf8_lossy(&replay.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let replayed_writes: usize = records
+        .iter()
+        .map(|r| r["effects"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        records.iter().any(|r| r["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cascade stopped"))),
+        "{records:?}"
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let extra = "";
+        let dir = project_with("loop-live", &url, rules, extra);
+        let toml = std::fs::read_to_string(dir.join("rulec.toml")).unwrap();
+        // Each echo read at once, mid-cascade (no debounce window to hide it in).
+        let toml = toml
+            .replace("[attio]\n", "[attio]\ntoken_actor_id = \"tok-rulec\"\n")
+            .replace("debounce_ms = 1000", "debounce_ms = 0");
+        std::fs::write(dir.join("rulec.toml"), toml).unwrap();
+        let mut server = start(&dir, false);
+        shared.lock().unwrap().echo = Some(server.url.clone());
+        let client = reqwest::Client::new();
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Loop", "Open", 1.0));
+        let created = delivery("record.created", "d1");
+        send(&client, &server, &created, Some(&sign(&created)), "c1").await;
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Loop", "Open", 2.0));
+        let updated = delivery("record.updated", "d1");
+        send(&client, &server, &updated, Some(&sign(&updated)), "u1").await;
+        let patches = |s: &Shared| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("PATCH"))
+                .count()
+        };
+        eventually(&server, "the cascade", || {
+            patches(&shared) >= replayed_writes
+        })
+        .await;
+        // The echoes of those writes arrive and are read: nothing starts again.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        stop(&mut server);
+        assert_eq!(
+            patches(&shared),
+            replayed_writes,
+            "as many writes as the replay made, none more: {:?}",
+            shared.lock().unwrap().calls
         );
     });
 }

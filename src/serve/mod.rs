@@ -175,6 +175,12 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             Some((name.clone(), (header, secret.clone())))
         })
         .collect();
+    if settings.file.attio.token_actor_id.is_none() {
+        log::info(
+            "no token_actor_id",
+            serde_json::json!("set [attio] token_actor_id to the actor id of ATTIO_API_TOKEN: without it rulec cannot tell its own writes coming back from anyone else's, and a rule that writes what another watches runs again on each echo"),
+        );
+    }
     for hook in &targets.schema.webhooks {
         if !settings.webhook_secrets.contains_key(&hook.name) {
             log::info(

@@ -152,6 +152,16 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
         return feed(app, entry, event).await;
     }
     let event = &entry.event;
+    // rulec's own write, coming back: the engine handled what it caused when the
+    // write was done (as a follow-on event, with the cascade's depth). Handling the
+    // echo too would start the cascade again, unbounded.
+    let by = &event["actor"];
+    if by["type"] == "api-token"
+        && app.token_actor_id.is_some()
+        && by["id"].as_str() == app.token_actor_id.as_deref()
+    {
+        return Handled::Done;
+    }
     let kind = event["event_type"].as_str().unwrap_or("");
     let (Some(object_id), Some(record_id)) = (
         event["id"]["object_id"].as_str(),
