@@ -28,6 +28,16 @@ enum Handled {
     Later(ApiError),
 }
 
+/// An inbox event, made ready.
+enum Prepared {
+    /// The engine's event.
+    Event(Json),
+    /// Nothing to hand the engine.
+    Done,
+    /// Attio could not be read now.
+    Later(ApiError),
+}
+
 /// Runs until `app.stopping` is set and the inbox holds nothing taken.
 pub async fn run(app: Arc<App>) {
     let mut failures = 0u32;
@@ -58,6 +68,7 @@ pub async fn run(app: Arc<App>) {
         let now = chrono::Utc::now();
         let mut held: HashSet<&str> = HashSet::new();
         let mut due: Option<chrono::DateTime<chrono::Utc>> = None;
+        let mut ready = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if held.contains(entry.record.as_str()) {
                 continue;
@@ -71,8 +82,30 @@ pub async fn run(app: Arc<App>) {
                 handled.push(entry.seq);
                 continue;
             }
-            match handle(&app, entry).await {
-                Handled::Done => handled.push(entry.seq),
+            // Read from Attio side by side; handed to the engine in order below.
+            let (app, entry) = (app.clone(), entry.clone());
+            let seq = entry.seq;
+            ready.push((
+                seq,
+                tokio::spawn(async move { prepare(&app, &entry).await }),
+            ));
+        }
+        for (seq, task) in ready {
+            let prepared = match task.await {
+                Ok(prepared) => prepared,
+                Err(e) => Prepared::Later(ApiError {
+                    message: format!("reading the event failed: {e}"),
+                    retryable: true,
+                    retry_after: None,
+                }),
+            };
+            let outcome = match prepared {
+                Prepared::Event(event) => feed(&app, seq, event).await,
+                Prepared::Done => Handled::Done,
+                Prepared::Later(e) => Handled::Later(e),
+            };
+            match outcome {
+                Handled::Done => handled.push(seq),
                 Handled::Later(e) => {
                     retry = Some(e);
                     break;
@@ -142,14 +175,14 @@ fn superseded(entries: &[Entry], i: usize) -> bool {
     false
 }
 
-/// One event: read the record, build the engine's event, handle it, commit.
-async fn handle(app: &App, entry: &Entry) -> Handled {
+/// One event made ready for the engine: the record read, the engine's event built.
+async fn prepare(app: &App, entry: &Entry) -> Prepared {
     // A rule webhook's delivery is the engine's event already.
     if let Some(event) = entry.event.get("rulec_event") {
         let mut event = event.clone();
         let name = event["name"].as_str().unwrap_or_default().to_string();
         event["id"] = json!(format!("webhook:{name}:{}", entry.seq));
-        return feed(app, entry, event).await;
+        return Prepared::Event(event);
     }
     let event = &entry.event;
     // rulec's own write, coming back: the engine handled what it caused when the
@@ -160,23 +193,23 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
         && app.token_actor_id.is_some()
         && by["id"].as_str() == app.token_actor_id.as_deref()
     {
-        return Handled::Done;
+        return Prepared::Done;
     }
     let kind = event["event_type"].as_str().unwrap_or("");
     let (Some(object_id), Some(record_id)) = (
         event["id"]["object_id"].as_str(),
         event["id"]["record_id"].as_str(),
     ) else {
-        return Handled::Done;
+        return Prepared::Done;
     };
     let slug = match app.targets.attio.object_slug(object_id).await {
         Ok(slug) => slug,
-        Err(e) if e.message.contains("404") => return Handled::Done,
-        Err(e) => return Handled::Later(e),
+        Err(e) if e.message.contains("404") => return Prepared::Done,
+        Err(e) => return Prepared::Later(e),
     };
     let Some(object) = app.targets.schema.object(&slug) else {
         // No rule can be about an object the schema does not declare.
-        return Handled::Done;
+        return Prepared::Done;
     };
     let mut out = json!({
         "type": kind, "object": slug, "record_id": record_id,
@@ -195,17 +228,17 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
         let values = match app.targets.attio.record(&slug, record_id).await {
             Ok(Some(values)) => values,
             // Gone since (a delete follows): nothing to diff.
-            Ok(None) => return Handled::Done,
-            Err(e) => return Handled::Later(e),
+            Ok(None) => return Prepared::Done,
+            Err(e) => return Prepared::Later(e),
         };
         match app.targets.attio.to_event_values(&values, object).await {
             Ok(values) => out["record"] = Json::Object(values),
-            Err(e) => return Handled::Later(e),
+            Err(e) => return Prepared::Later(e),
         }
         match related(app, &slug, &out["record"]).await {
             Ok(related) if !related.is_empty() => out["related"] = Json::Array(related),
             Ok(_) => {}
-            Err(e) => return Handled::Later(e),
+            Err(e) => return Prepared::Later(e),
         }
     }
     match actor(app, &event["actor"]).await {
@@ -215,13 +248,13 @@ async fn handle(app: &App, entry: &Entry) -> Handled {
                 out["source"] = json!(source);
             }
         }
-        Err(e) => return Handled::Later(e),
+        Err(e) => return Prepared::Later(e),
     }
-    feed(app, entry, out).await
+    Prepared::Event(out)
 }
 
 /// Hands one event to the engine and commits.
-async fn feed(app: &App, entry: &Entry, event: Json) -> Handled {
+async fn feed(app: &App, seq: i64, event: Json) -> Handled {
     let text = event.to_string();
     let result = app
         .host
@@ -235,9 +268,7 @@ async fn feed(app: &App, entry: &Entry, event: Json) -> Handled {
         Ok(runs) => app.ran(&runs),
         // The event does not fit the schema (a value of the wrong type): it cannot be
         // handled however often it is tried.
-        Err(EngineError::Event(e)) => {
-            log::error("event", &format!("inbox event {}: {e}", entry.seq))
-        }
+        Err(EngineError::Event(e)) => log::error("event", &format!("inbox event {seq}: {e}")),
         // The store failed: the event stays in the inbox and is handled again.
         Err(e) => {
             return Handled::Later(ApiError {
