@@ -376,6 +376,19 @@ async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A GET of the admin API with the admin token: the JSON answer.
+async fn admin_get(client: &reqwest::Client, url: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn eventually(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
@@ -560,15 +573,7 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
         let api = format!("{}/api/runs?rule=wins&status=completed", server.url);
         let status = client.get(&api).send().await.unwrap().status();
         assert_eq!(status, 401);
-        let runs: Value = client
-            .get(&api)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let runs: Value = admin_get(&client, &api).await;
         assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
         assert_eq!(runs[0]["record"], "d1");
         assert_eq!(runs[0]["effects"].as_array().unwrap().len(), 3, "{runs}");
@@ -724,15 +729,7 @@ rule welcome
             .unwrap();
         assert_eq!(again.status(), 409);
 
-        let runs: Value = client
-            .get(format!("{}/api/runs?rule=welcome", server.url))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let runs: Value = admin_get(&client, &format!("{}/api/runs?rule=welcome", server.url)).await;
         let steps = &runs.as_array().unwrap().last().unwrap()["steps"];
         let redirect = &steps[2];
         assert_eq!(redirect["status"], "continued", "{steps}");
@@ -770,15 +767,7 @@ rule welcome
         };
         assert_eq!(admin("/api/rules/nope/pause").await.unwrap().status(), 404);
         assert_eq!(admin("/api/rules/welcome/pause").await.unwrap().status(), 200);
-        let rules: Value = client
-            .get(format!("{}/api/rules", server.url))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let rules: Value = admin_get(&client, &format!("{}/api/rules", server.url)).await;
         assert_eq!(rules[0]["status"], "paused", "{rules}");
         for (record, key) in [("d10", "e2"), ("d11", "e3")] {
             shared
