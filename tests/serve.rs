@@ -238,6 +238,17 @@ async fn fakes(shared: Shared) -> String {
                 },
             ),
         )
+        .route(
+            "/users.lookupByEmail",
+            post(|Json(body): Json<Value>| async move {
+                let found = body["email"] == "ana@acme.com";
+                Json(json!({"ok": found, "user": {"id": "U-ana"}, "error": "users_not_found"}))
+            }),
+        )
+        .route(
+            "/conversations.open",
+            post(|| async { Json(json!({"ok": true, "channel": {"id": "D-ana"}})) }),
+        )
         .route("/hook", post(hook))
         .route("/actions/provision", post(hook))
         .route(
@@ -964,6 +975,66 @@ fn a_rule_feeding_itself_through_attio_is_bounded_exactly_as_in_a_replay() {
             "as many writes as the replay made, none more: {:?}",
             shared.lock().unwrap().calls
         );
+    });
+}
+
+#[test]
+fn an_approval_is_asked_in_a_dm_and_answered_through_the_api() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let rules = r##"rule approve
+  when deals created
+  do
+    ask owner "Approve {{name}}?" as approval
+    note "Answered" "{{approval.answer}}"
+"##;
+        let dir = project_with("ask", &url, rules, "");
+        let mut server = start(&dir, true);
+        let client = reqwest::Client::new();
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 10.0));
+        let created = delivery("record.created", "d1");
+        send(&client, &server, &created, Some(&sign(&created)), "a1").await;
+        eventually(&server, "the DM", || {
+            !shared.lock().unwrap().messages.is_empty()
+        })
+        .await;
+        let (channel, text) = shared.lock().unwrap().messages[0].clone();
+        assert_eq!(channel, "D-ana", "the owner's DM");
+        assert!(text.contains("Approval needed: Approve Acme?"), "{text}");
+
+        let approvals = admin_get(&client, &format!("{}/api/approvals", server.url)).await;
+        let run = approvals[0]["run"].as_str().unwrap().to_string();
+        let answered = client
+            .post(format!("{}/api/runs/{run}/answer", server.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"approved": true, "answer": "go ahead"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 200);
+        let note = || {
+            shared
+                .lock()
+                .unwrap()
+                .calls
+                .iter()
+                .find(|c| c.starts_with("POST /v2/notes"))
+                .cloned()
+        };
+        eventually(&server, "the note", || note().is_some()).await;
+        assert!(note().unwrap().contains("go ahead"), "{:?}", note());
+        stop(&mut server);
+        assert_eq!(shared.lock().unwrap().messages.len(), 1, "asked once");
     });
 }
 
