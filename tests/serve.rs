@@ -416,12 +416,7 @@ async fn eventually(server: &Server, what: &str, mut done: impl FnMut() -> bool)
 
 #[test]
 fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_nothing() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let dir = project("once", &url);
@@ -616,12 +611,7 @@ fn a_signed_change_posts_once_and_forged_redelivered_or_malformed_webhooks_post_
 
 #[test]
 fn email_http_and_a_deferred_custom_action_are_performed_once_each() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let smtp_port = smtp(shared.clone()).await;
@@ -818,12 +808,7 @@ rule welcome
 
 #[test]
 fn a_rule_webhook_is_taken_signed_and_checked_against_its_declaration() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let rules = r##"webhook typeform { email: email, name: text }
@@ -921,12 +906,7 @@ fn a_rule_feeding_itself_through_attio_is_bounded_exactly_as_in_a_replay() {
         "{records:?}"
     );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let extra = "";
@@ -980,12 +960,7 @@ fn a_rule_feeding_itself_through_attio_is_bounded_exactly_as_in_a_replay() {
 
 #[test]
 fn an_approval_is_asked_in_a_dm_and_answered_through_the_api() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let shared: Shared = Arc::default();
         let url = fakes(shared.clone()).await;
         let rules = r##"rule approve
@@ -1036,6 +1011,15 @@ fn an_approval_is_asked_in_a_dm_and_answered_through_the_api() {
         stop(&mut server);
         assert_eq!(shared.lock().unwrap().messages.len(), 1, "asked once");
     });
+}
+
+/// The runtime each test's fakes and client run on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// SIGTERM, then the exit code, which must be 0.

@@ -344,9 +344,6 @@ async fn actor(app: &App, actor: &Json) -> Result<(Json, Option<&'static str>), 
             Some(email) => (json!(email), Some("app")),
             None => (json!({ "type": "api" }), Some("app")),
         },
-        "api-token" if app.token_actor_id.as_deref() == Some(id) => {
-            (json!({ "type": "api" }), Some("rule"))
-        }
         "api-token" => (json!({ "type": "api" }), Some("api")),
         "system" => (json!({ "type": "system" }), None),
         _ => (Json::Null, None),
