@@ -41,6 +41,92 @@ struct Fakes {
     port: u16,
     /// The server a record write is echoed to, as Attio's webhook would.
     echo: Option<String>,
+    /// Attio's webhooks (as `GET /v2/webhooks` lists them).
+    webhooks: Vec<Value>,
+    /// How long a record write is answered after it is applied (a slow Attio).
+    patch_delay: Duration,
+}
+
+/// The signing secret the fake Attio gives a webhook it creates.
+const CREATED_SECRET: &str = "whsec-from-attio-777";
+
+/// The fake workspace's attributes of `object`, as `GET …/attributes` lists them.
+fn attributes(object: &str) -> Value {
+    let attribute = |slug: &str, kind: &str, extra: Value| {
+        let mut a = json!({
+            "id": {"object_id": format!("obj-{object}"), "attribute_id": format!("a-{slug}")},
+            "api_slug": slug, "title": slug, "type": kind, "is_multiselect": false,
+            "is_unique": false, "is_writable": true, "is_archived": false,
+            "config": {"record_reference": {"allowed_object_ids": null}},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        a
+    };
+    json!({"data": match object {
+        "deals" => vec![
+            attribute("name", "text", json!({})),
+            attribute("stage", "status", json!({})),
+            attribute("value", "currency", json!({})),
+            attribute("company", "record-reference", json!({"config": {"record_reference": {"allowed_object_ids": ["obj-companies"]}}})),
+            attribute("owner", "actor-reference", json!({})),
+            attribute("created_at", "timestamp", json!({"is_writable": false})),
+            attribute("legacy_score", "number", json!({"is_archived": true})),
+            attribute("2fa", "checkbox", json!({})),
+        ],
+        "companies" => vec![
+            attribute("name", "text", json!({})),
+            attribute("domains", "domain", json!({"is_multiselect": true, "is_unique": true})),
+            attribute("tier", "select", json!({})),
+        ],
+        _ => vec![],
+    }})
+}
+
+/// The options of a status or select of the fake workspace.
+fn options(attribute: &str) -> Value {
+    let titles: &[(&str, bool)] = match attribute {
+        "stage" => &[
+            ("Lead", false),
+            ("In Progress", false),
+            ("Old", true),
+            ("Closed Won", false),
+            ("Closed Lost", false),
+        ],
+        "tier" => &[("Enterprise", false), ("SMB", false)],
+        _ => &[],
+    };
+    json!({"data": titles.iter().map(|(t, archived)| json!({"title": t, "is_archived": archived})).collect::<Vec<_>>()})
+}
+
+/// `POST /v2/webhooks`: the webhook, created, with its secret shown once.
+async fn create_webhook(State(s): State<Shared>, Json(body): Json<Value>) -> Json<Value> {
+    let mut f = s.lock().unwrap();
+    f.calls.push(format!("POST /v2/webhooks {body}"));
+    let mut hook = body["data"].clone();
+    hook["id"] = json!({"webhook_id": format!("wh-{}", f.webhooks.len() + 1)});
+    hook["status"] = json!("active");
+    f.webhooks.push(hook.clone());
+    hook["secret"] = json!(CREATED_SECRET);
+    Json(json!({ "data": hook }))
+}
+
+/// `PATCH /v2/webhooks/{id}`: new subscriptions.
+async fn update_webhook(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let mut f = s.lock().unwrap();
+    f.calls.push(format!("PATCH /v2/webhooks/{id} {body}"));
+    let hook = f
+        .webhooks
+        .iter_mut()
+        .find(|h| h["id"]["webhook_id"] == id.as_str())
+        .unwrap();
+    hook["subscriptions"] = body["data"]["subscriptions"].clone();
+    Json(json!({ "data": hook.clone() }))
 }
 
 /// A record write, applied; echoed to the server as Attio does, as a signed
@@ -50,10 +136,17 @@ async fn patch_record(
     Path((object, id)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Json<Value> {
-    let echo = {
+    // A slow Attio takes `patch_delay` to apply the write, and as long again to
+    // answer it.
+    let delay = {
         let mut f = s.lock().unwrap();
         f.calls
             .push(format!("PATCH /v2/objects/{object}/records/{id} {body}"));
+        f.patch_delay
+    };
+    tokio::time::sleep(delay).await;
+    let echo = {
+        let mut f = s.lock().unwrap();
         let record = f
             .records
             .entry((object.clone(), id.clone()))
@@ -63,6 +156,7 @@ async fn patch_record(
         }
         f.echo.clone()
     };
+    tokio::time::sleep(delay).await;
     if let Some(server) = echo {
         let event = json!({"webhook_id": "w1", "events": [{
             "event_type": "record.updated",
@@ -165,16 +259,64 @@ fn deal(name: &str, stage: &str, value: f64) -> Value {
 async fn fakes(shared: Shared) -> String {
     let router = Router::new()
         .route(
-            "/v2/objects/{object}",
-            get(|Path(object): Path<String>| async move {
-                let slug = if object == "obj-deals" {
-                    "deals"
-                } else {
-                    object.as_str()
-                };
-                Json(json!({"data": {"api_slug": slug}}))
+            "/v2/objects",
+            get(|| async {
+                Json(json!({"data": [
+                    {"api_slug": "deals", "id": {"object_id": "obj-deals"}},
+                    {"api_slug": "companies", "id": {"object_id": "obj-companies"}},
+                ]}))
             }),
         )
+        .route(
+            "/v2/objects/{object}",
+            get(|Path(object): Path<String>| async move {
+                let slug = object.strip_prefix("obj-").unwrap_or(&object);
+                Json(json!({"data": {"api_slug": slug, "id": {"object_id": format!("obj-{slug}")}}}))
+            }),
+        )
+        .route(
+            "/v2/objects/{object}/attributes",
+            get(|Path(object): Path<String>| async move { Json(attributes(&object)) }),
+        )
+        .route(
+            "/v2/objects/{object}/attributes/{attribute}",
+            get(|Path((object, attribute)): Path<(String, String)>| async move {
+                let all = attributes(&object);
+                let found = all["data"].as_array().unwrap().iter().find(|a| a["api_slug"] == attribute.as_str()).cloned();
+                Json(json!({ "data": found }))
+            }),
+        )
+        .route(
+            "/v2/objects/{object}/attributes/{attribute}/{which}",
+            get(|Path((_, attribute, _)): Path<(String, String, String)>| async move {
+                Json(options(&attribute))
+            }),
+        )
+        .route(
+            "/v2/lists",
+            get(|| async {
+                Json(json!({"data": [
+                    {"name": "Key accounts", "api_slug": "key_accounts", "parent_object": ["companies"]},
+                ]}))
+            }),
+        )
+        .route(
+            "/v2/workspace_members",
+            get(|| async {
+                Json(json!({"data": [
+                    {"email_address": "ana@acme.com", "access_level": "admin"},
+                    {"email_address": "gone@acme.com", "access_level": "suspended"},
+                ]}))
+            }),
+        )
+        .route(
+            "/v2/webhooks",
+            get(|State(s): State<Shared>| async move {
+                Json(json!({ "data": s.lock().unwrap().webhooks.clone() }))
+            })
+            .post(create_webhook),
+        )
+        .route("/v2/webhooks/{id}", axum::routing::patch(update_webhook))
         .route(
             "/v2/objects/{object}/records/{id}",
             get(
@@ -311,15 +453,26 @@ fn start(dir: &std::path::Path, admin: bool) -> Server {
 
 /// The server on `rules`: a folder of rule files, or the program `rulec compile` wrote.
 fn start_on(dir: &std::path::Path, admin: bool, rules: &str) -> Server {
+    launch(dir, admin, &[rules], Some(SECRET))
+}
+
+/// `rulec serve ARGS --listen 127.0.0.1:0`, with the webhook secret `secret` (unset
+/// when `None`).
+fn launch(dir: &std::path::Path, admin: bool, args: &[&str], secret: Option<&str>) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rulec"));
     if admin {
         command.env("RULEC_ADMIN_TOKEN", ADMIN_TOKEN);
     }
+    match secret {
+        Some(secret) => command.env("ATTIO_WEBHOOK_SECRET", secret),
+        None => command.env_remove("ATTIO_WEBHOOK_SECRET"),
+    };
     let mut child = command
         .current_dir(dir)
-        .args(["serve", rules, "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
         .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
-        .env("ATTIO_WEBHOOK_SECRET", SECRET)
         .env("SLACK_BOT_TOKEN", SLACK_TOKEN)
         .env("TYPEFORM_SECRET", HOOK_SECRET)
         .stdout(Stdio::piped())
@@ -353,7 +506,11 @@ fn start_on(dir: &std::path::Path, admin: bool, rules: &str) -> Server {
 }
 
 fn sign(body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    sign_with(SECRET, body)
+}
+
+fn sign_with(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -1013,6 +1170,78 @@ fn an_approval_is_asked_in_a_dm_and_answered_through_the_api() {
     });
 }
 
+#[test]
+fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
+    // `bump` writes value; `audit` watches that change. Attio applies the write at
+    // once and answers it late; an edit of the record arrives in between.
+    let rules = "rule bump when stage changed to ClosedWon do set value = value + 1\n\
+                 rule audit when value changed from [100, 101] to [100, 101] do note \"Value\" \"{{old.value}} to {{value}}\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("stale", &url, rules, "");
+        let toml = std::fs::read_to_string(dir.join("rulec.toml")).unwrap();
+        std::fs::write(
+            dir.join("rulec.toml"),
+            toml.replace("debounce_ms = 1000", "debounce_ms = 0"),
+        )
+        .unwrap();
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let calls = |s: &Shared, prefix: &str| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with(prefix))
+                .count()
+        };
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 100.0));
+        let created = delivery("record.created", "d1");
+        send(&client, &server, &created, Some(&sign(&created)), "c1").await;
+        eventually(&server, "the created record to be read", || {
+            calls(&shared, "GET /v2/objects/deals/records/d1") == 1
+        })
+        .await;
+        {
+            let mut f = shared.lock().unwrap();
+            f.records.insert(
+                ("deals".into(), "d1".into()),
+                deal("Acme", "ClosedWon", 100.0),
+            );
+            f.patch_delay = Duration::from_millis(700);
+        }
+        let won = delivery("record.updated", "d1");
+        send(&client, &server, &won, Some(&sign(&won)), "u1").await;
+        eventually(&server, "the write to be applied", || {
+            calls(&shared, "PATCH /v2/objects/deals/records/d1") == 1
+        })
+        .await;
+        // Someone edits the deal while the write is on its way: before Attio has
+        // applied it, and after, before it has answered.
+        let edited = delivery("record.updated", "d1");
+        send(&client, &server, &edited, Some(&sign(&edited)), "u2").await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        send(&client, &server, &edited, Some(&sign(&edited)), "u3").await;
+        eventually(&server, "the edits to be read", || {
+            calls(&shared, "GET /v2/objects/deals/records/d1") >= 3
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop(&mut server);
+        assert_eq!(
+            calls(&shared, "POST /v2/notes"),
+            1,
+            "the write is one change, noted once: {:?}",
+            shared.lock().unwrap().calls
+        );
+    });
+}
+
 /// The runtime each test's fakes and client run on.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -1044,4 +1273,229 @@ fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
     }
     let _ = child.kill();
     None
+}
+
+/// `rulec` in `dir` with `args`, the Attio token set and nothing else: its exit
+/// code, standard output and standard error.
+fn rulec(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rulec"))
+        .current_dir(dir)
+        .args(args)
+        .env("ATTIO_API_TOKEN", ATTIO_TOKEN)
+        .env_remove("ATTIO_WEBHOOK_SECRET")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn schema_pull_writes_the_workspace_and_check_holds_the_rules_to_it() {
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project("pull", &url);
+        let pull = tokio::task::spawn_blocking({
+            let dir = dir.clone();
+            move || rulec(&dir, &["schema", "pull"])
+        });
+        let (code, stdout, stderr) = pull.await.unwrap();
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("2 objects, 9 attributes, 1 lists, 1 members"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("schema = \"schema/workspace.rules\""), "{stdout}");
+        assert!(stderr.contains("deals.2fa"), "what was left out: {stderr}");
+        let pulled = std::fs::read_to_string(dir.join("schema/workspace.rules")).unwrap();
+        for line in [
+            "stage: status [\"Lead\", \"In Progress\", \"Closed Won\", \"Closed Lost\"]",
+            "company: record(companies)",
+            "owner: member",
+            "created_at: timestamp readonly",
+            "domains: list of domain unique",
+            "tier: select [Enterprise, SMB]",
+            "list \"Key accounts\" of companies",
+            "team workspace_members = [\"ana@acme.com\"]",
+        ] {
+            assert!(pulled.contains(line), "{line} in:\n{pulled}");
+        }
+        for gone in ["Old", "legacy_score", "gone@acme.com"] {
+            assert!(!pulled.contains(gone), "{gone} in:\n{pulled}");
+        }
+        assert!(pulled.contains("# not declared: deals.2fa"), "{pulled}");
+        let (code, stdout, _) = rulec(&dir, &["fmt", "--check", "schema"]);
+        assert_eq!(code, Some(0), "already formatted: {stdout}");
+
+        // Named in rulec.toml, it is what the rules are checked against: the
+        // prelude's `Open` and `ClosedWon` are not this workspace's stages.
+        let toml = std::fs::read_to_string(dir.join("rulec.toml")).unwrap();
+        std::fs::write(
+            dir.join("rulec.toml"),
+            format!("schema = \"schema/workspace.rules\"\n{toml}"),
+        )
+        .unwrap();
+        let (code, stdout, _) = rulec(&dir, &["check", ".", "--color", "never"]);
+        assert_eq!(code, Some(1), "{stdout}");
+        assert!(stdout.contains("Closed Won"), "a suggestion: {stdout}");
+        std::fs::write(
+            dir.join("wins.rules"),
+            "rule wins\n  owner \"ana@acme.com\"\n  when stage changed from \"In Progress\" to \"Closed Won\" and value > 10000\n  do slack \"#wins\" \"{{name}} won\"\n",
+        )
+        .unwrap();
+        let (code, stdout, _) = rulec(&dir, &["check", ".", "--deny", "warnings"]);
+        assert_eq!(code, Some(0), "{stdout}");
+
+        // Without the token: a clear error, nothing written.
+        let output = Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .current_dir(&dir)
+            .args(["schema", "pull", "-o", "other.rules"])
+            .env_remove("ATTIO_API_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("ATTIO_API_TOKEN is not set"));
+        assert!(!dir.join("other.rules").exists());
+    });
+}
+
+#[test]
+fn sync_webhooks_creates_the_webhook_then_keeps_its_subscriptions_to_what_the_rules_need() {
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project("sync", &url);
+        let toml = std::fs::read_to_string(dir.join("rulec.toml")).unwrap();
+        std::fs::write(
+            dir.join("rulec.toml"),
+            toml.replace(
+                "[serve]\n",
+                "[serve]\npublic_url = \"http://127.0.0.1:8787\"\n",
+            ),
+        )
+        .unwrap();
+        let target = "http://127.0.0.1:8787/webhooks/attio";
+
+        // No secret and no --sync-webhooks: refused, saying how to go on.
+        let (code, _, stderr) = rulec(&dir, &["serve", ".", "--listen", "127.0.0.1:0"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("--sync-webhooks"), "{stderr}");
+
+        // First start: the webhook is created for the rule's events only.
+        let mut server = launch(&dir, false, &[".", "--sync-webhooks"], None);
+        let created: Vec<Value> = shared
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter_map(|c| c.strip_prefix("POST /v2/webhooks "))
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect();
+        assert_eq!(created.len(), 1);
+        assert_eq!(created[0]["data"]["target_url"], target);
+        let subscriptions = |hook: &Value| -> Vec<String> {
+            let mut out: Vec<String> = hook["subscriptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let values: Vec<&str> = s["filter"]["$and"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f["value"].as_str().unwrap())
+                        .collect();
+                    format!("{} {}", s["event_type"].as_str().unwrap(), values.join(" "))
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        assert_eq!(
+            subscriptions(&created[0]["data"]),
+            [
+                "record.created obj-deals",
+                "record.deleted obj-deals",
+                "record.merged obj-deals",
+                "record.updated obj-deals a-stage",
+            ]
+        );
+        // Its secret is in the env file, for the owner only, and in no log line;
+        // the running server already verifies with it.
+        let env_file = dir.join("rulec-webhook.env");
+        assert_eq!(
+            std::fs::read_to_string(&env_file).unwrap(),
+            format!("ATTIO_WEBHOOK_SECRET={CREATED_SECRET}\n")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&env_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let client = reqwest::Client::new();
+        let body = delivery("record.created", "d9");
+        let (status, _) = send(
+            &client,
+            &server,
+            &body,
+            Some(&sign_with(CREATED_SECRET, &body)),
+            "s1",
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = send(&client, &server, &body, Some(&sign(&body)), "s2").await;
+        assert_eq!(status, 401, "the old secret signs nothing now");
+        stop(&mut server);
+        assert!(!server.logs.lock().unwrap().contains(CREATED_SECRET));
+
+        // A rule on companies' updates: the webhook is updated, not created again.
+        std::fs::write(
+            dir.join("companies.rules"),
+            "rule tiers when companies updated and tier = Enterprise do slack \"#enterprise\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("workspace.rules"),
+            "object companies { tier: select [Enterprise, SMB] }\n",
+        )
+        .unwrap();
+        let mut server = launch(&dir, false, &[".", "--sync-webhooks"], Some(CREATED_SECRET));
+        stop(&mut server);
+        let hooks = shared.lock().unwrap().webhooks.clone();
+        assert_eq!(hooks.len(), 1, "{hooks:?}");
+        assert_eq!(
+            subscriptions(&hooks[0]),
+            [
+                "record.created obj-companies",
+                "record.created obj-deals",
+                "record.deleted obj-companies",
+                "record.deleted obj-deals",
+                "record.merged obj-companies",
+                "record.merged obj-deals",
+                "record.updated obj-companies",
+                "record.updated obj-deals a-stage",
+            ]
+        );
+        // Started again on the same rules: nothing to change.
+        let mut server = launch(&dir, false, &[".", "--sync-webhooks"], Some(CREATED_SECRET));
+        stop(&mut server);
+        let changes = |s: &Shared| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.contains("/v2/webhooks"))
+                .count()
+        };
+        assert_eq!(changes(&shared), 2, "one create, one update");
+        assert!(server
+            .logs
+            .lock()
+            .unwrap()
+            .contains("webhook subscriptions up to date"));
+    });
 }

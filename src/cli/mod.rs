@@ -73,6 +73,10 @@ enum Command {
     /// Run the rules against a live Attio workspace: webhooks in, effects out.
     #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
+    /// The workspace schema: `rulec schema pull` reads it from Attio.
+    #[cfg(feature = "serve")]
+    #[command(subcommand)]
+    Schema(serve::SchemaCommand),
     /// Explain a lint or a diagnostic code (`unknown-option`, `type-mismatch`, …).
     Explain {
         /// The lint or code, e.g. `unconditioned-trigger` or `unknown-attribute`.
@@ -164,6 +168,8 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::test(args, global),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(args, global),
+        #[cfg(feature = "serve")]
+        Command::Schema(command) => serve::schema(command, global),
         Command::Lints => {
             print!("{}", lint_table());
             Ok(ExitCode::SUCCESS)

@@ -340,6 +340,7 @@ impl Builder {
             host_reads: self.host_reads,
             park_after: self.park_after,
             pending: Vec::new(),
+            writes: HashMap::new(),
             recovered: false,
         })
     }
@@ -381,6 +382,9 @@ pub struct Engine {
     park_after: Option<u32>,
     /// Effects put in the outbox and not yet taken by the host.
     pending: Vec<Effect>,
+    /// Writes to records (`set`, `clear`) the host took and the engine has not had
+    /// the answer to, by effect key: see [`Engine::writes_unanswered`].
+    writes: HashMap<String, (String, String)>,
     /// Whether the outbox left by an earlier process has been handed out again.
     recovered: bool,
     /// Rules an operator paused (see [`Engine::pause`]).

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::effect::{Effect, Handlers, Outcome};
+use super::effect::{ActionKind, Effect, Handlers, Outcome};
 use super::run::RunRecord;
 use super::store::{Space, Store, StoreError};
 use super::{Engine, EngineError};
@@ -114,6 +114,11 @@ impl Engine {
         }
         let effects = std::mem::take(&mut self.pending);
         for effect in &effects {
+            if let (Some(record), Some(ActionKind::Set | ActionKind::Clear)) =
+                (&effect.record, effect.kind())
+            {
+                self.writes.insert(effect.key.clone(), record.clone());
+            }
             if let Some(mut entry) = OutboxEntry::load(self.store.as_ref(), &effect.key)? {
                 entry.state = EffectState::InFlight;
                 entry.save(self.store.as_mut(), &effect.key)?;
@@ -144,7 +149,42 @@ impl Engine {
             Some((effect.to_string(), outcome)),
             &mut out,
         )?;
+        if self.writes.contains_key(effect) {
+            // Answered, or parked for an operator: either way nothing of it is on
+            // its way to the CRM any more. A retry keeps it unanswered.
+            let settled = OutboxEntry::load(self.store.as_ref(), effect)?
+                .is_none_or(|e| e.state == EffectState::Parked);
+            if settled {
+                self.writes.remove(effect);
+            }
+        }
         Ok(out)
+    }
+
+    /// The records (object, id) that writes of this engine's runs (`set`, `clear`)
+    /// are on their way to: taken by the host (or waiting to be), and not answered.
+    ///
+    /// Such a record's values in the CRM may already hold a write whose answer —
+    /// and so the follow-on event that moves the engine's snapshot — the engine has
+    /// not had. A host that reads the record then and hands it in as an event would
+    /// make the engine see its own write as someone's change. A host reading the
+    /// CRM (`rulec serve`) holds a record's events until its writes are answered.
+    /// Writes parked for an operator are not listed: nothing of them is in flight.
+    pub fn writes_unanswered(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .writes
+            .values()
+            .cloned()
+            .chain(
+                self.pending
+                    .iter()
+                    .filter(|e| matches!(e.kind(), Some(ActionKind::Set | ActionKind::Clear)))
+                    .filter_map(|e| e.record.clone()),
+            )
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Hands a parked effect out again, as a fresh attempt (an operator fixed what

@@ -13,6 +13,7 @@ use crate::syntax::ast::{
     self, HeaderKind, Item, ScheduleKind, StepKind, TriggerClause, TriggerKind,
 };
 
+pub(crate) use expr::is_plain_ident;
 pub use expr::{expr, string};
 
 /// Lines longer than this are broken (one-liner rules, record literals).

@@ -113,7 +113,8 @@ fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
     }
 }
 
-fn expr<'a>(e: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
+/// Calls `f` on `e` and every expression inside it, outermost first.
+pub fn expr<'a>(e: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
     f(e);
     match &e.kind {
         ExprKind::List { items } | ExprKind::Call { args: items, .. } => {

@@ -136,7 +136,8 @@ impl Attio {
         self
     }
 
-    async fn get(&self, path: &str, what: &str) -> Result<Json, ApiError> {
+    /// A read of the API (counted against the read limit): the answer's JSON.
+    pub(crate) async fn get(&self, path: &str, what: &str) -> Result<Json, ApiError> {
         self.reads.wait().await;
         let response = self
             .http
@@ -147,7 +148,9 @@ impl Attio {
         answer(response, what).await
     }
 
-    async fn send(
+    /// A call with a JSON body (counted against the write limit, or the read limit
+    /// for a query): the answer's JSON.
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,

@@ -15,6 +15,11 @@ use serde::Deserialize;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a value that must never be shown (one Attio hands over, say).
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The value, for the one place that sends it (an `Authorization` header, an HMAC
     /// key).
     pub fn reveal(&self) -> &str {
@@ -186,6 +191,43 @@ fn signature_header() -> String {
     "rulec-signature".into()
 }
 
+impl File {
+    /// Reads `rulec.toml` (every default without one), and the folder its relative
+    /// paths start from.
+    pub fn read(config: Option<&Path>) -> Result<(File, PathBuf), String> {
+        match config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let file: File = toml::from_str(&text)
+                    .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+                let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                Ok((file, root))
+            }
+            None => Ok((File::default(), PathBuf::new())),
+        }
+    }
+
+    /// Attio's API token, from the variable `[attio] token_env` names.
+    pub fn attio_token(&self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+        required(&env, &self.attio.token_env, "the Attio API token")
+    }
+}
+
+/// A set variable's value, or an error naming it and what to export in it.
+fn required(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    what: &str,
+) -> Result<Secret, String> {
+    env(name)
+        .filter(|v| !v.is_empty())
+        .map(Secret)
+        .ok_or_else(|| {
+            format!("{name} is not set: export {what} in it (the variable is named by rulec.toml)")
+        })
+}
+
 /// Everything `rulec serve` runs with: the file's settings, paths resolved, secrets read.
 #[derive(Debug)]
 pub struct Settings {
@@ -195,8 +237,9 @@ pub struct Settings {
     pub state: PathBuf,
     /// Attio's API token.
     pub attio_token: Secret,
-    /// The webhook signing secret.
-    pub webhook_secret: Secret,
+    /// The webhook signing secret; unset only until `--sync-webhooks` has created
+    /// the webhook (serve refuses to start without one otherwise).
+    pub webhook_secret: Option<Secret>,
     /// Slack's bot token, if set (Slack steps fail without it).
     pub slack_token: Option<Secret>,
     /// `RULEC_ADMIN_TOKEN`, if set (the admin API answers 403 without it).
@@ -216,27 +259,12 @@ impl Settings {
         config: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, String> {
-        let (file, root) = match config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                let file: File = toml::from_str(&text)
-                    .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
-                let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                (file, root)
-            }
-            None => (File::default(), PathBuf::new()),
-        };
-        let required = |name: &str, what: &str| {
-            env(name).filter(|v| !v.is_empty()).map(Secret).ok_or_else(|| {
-                format!("{name} is not set: export {what} in it (the variable is named by rulec.toml)")
-            })
-        };
-        let attio_token = required(&file.attio.token_env, "the Attio API token")?;
-        let webhook_secret = required(
-            &file.attio.webhook_secret_env,
-            "the Attio webhook's signing secret",
-        )?;
+        let (file, root) = File::read(config)?;
+        let required = |name: &str, what: &str| required(&env, name, what);
+        let attio_token = file.attio_token(&env)?;
+        let webhook_secret = env(&file.attio.webhook_secret_env)
+            .filter(|v| !v.is_empty())
+            .map(Secret);
         let slack_token = env(&file.slack.token_env)
             .filter(|v| !v.is_empty())
             .map(Secret);

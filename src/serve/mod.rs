@@ -25,7 +25,9 @@ mod log;
 mod metrics;
 mod outbound;
 mod perform;
+pub mod pull;
 mod slack;
+pub mod subscriptions;
 mod worker;
 
 use std::net::SocketAddr;
@@ -77,8 +79,21 @@ impl App {
 
 /// Runs the server until SIGTERM or Ctrl-C: listens on `listen`, prints
 /// `listening on http://ADDR` once it accepts connections, and on the signal stops
-/// taking webhooks, lets effects in flight finish, commits and returns.
-pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(), String> {
+/// taking webhooks, lets effects in flight finish, commits and returns. With
+/// `sync_webhooks`, first makes Attio's webhook subscriptions what the rules need
+/// ([`subscriptions::sync`]).
+pub async fn run(
+    program: Program,
+    settings: Settings,
+    listen: &str,
+    sync_webhooks: bool,
+) -> Result<(), String> {
+    let secret_variable = &settings.file.attio.webhook_secret_env;
+    if !sync_webhooks && settings.webhook_secret.is_none() {
+        return Err(format!(
+            "{secret_variable} is not set: export the Attio webhook's signing secret in it (the variable is named by rulec.toml), or start with --sync-webhooks to have rulec create the webhook"
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -87,6 +102,8 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
     let schema = program.schema.clone();
     let allow = program.http_allow.clone();
     let references = worker::references(&program);
+    let needs = subscriptions::needs(&program);
+    let unreceivable = subscriptions::unreceivable(&program);
     let engine = Engine::builder(program)
         .outbox()
         .host_reads()
@@ -114,18 +131,49 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             (name.clone(), target)
         })
         .collect();
+    let attio = attio::Attio::new(
+        &settings.file.attio.api_url,
+        settings.attio_token.clone(),
+        timeout,
+    )
+    .limited(
+        settings.file.attio.reads_per_second,
+        settings.file.attio.writes_per_second,
+    );
+    for (rule, what) in unreceivable {
+        log::info(
+            "trigger not received",
+            serde_json::json!({ "rule": rule, "detail": format!("rule `{rule}` starts on {what}, which rulec serve does not take from Attio yet: it will not run") }),
+        );
+    }
+    let webhook_secret = match sync_webhooks {
+        true => {
+            let file = settings
+                .state
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join("rulec-webhook.env");
+            subscriptions::sync(
+                &attio,
+                &needs,
+                &format!("{}/webhooks/attio", public_url.trim_end_matches('/')),
+                settings.webhook_secret.clone(),
+                subscriptions::SecretFile {
+                    path: &file,
+                    variable: secret_variable,
+                },
+            )
+            .await?
+        }
+        false => settings
+            .webhook_secret
+            .clone()
+            .ok_or_else(|| format!("{secret_variable} is not set"))?,
+    };
     let metrics = Arc::new(Metrics::default());
     let targets = Arc::new(Targets {
         metrics: metrics.clone(),
-        attio: attio::Attio::new(
-            &settings.file.attio.api_url,
-            settings.attio_token.clone(),
-            timeout,
-        )
-        .limited(
-            settings.file.attio.reads_per_second,
-            settings.file.attio.writes_per_second,
-        ),
+        attio,
         slack: slack::Slack::new(
             &settings.file.slack.api_url,
             settings.slack_token.clone(),
@@ -141,7 +189,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
             allow,
             actions,
             &public_url,
-            settings.webhook_secret.clone(),
+            webhook_secret.clone(),
             timeout,
         ),
         schema,
@@ -193,7 +241,7 @@ pub async fn run(program: Program, settings: Settings, listen: &str) -> Result<(
         inbox,
         host,
         targets,
-        webhook_secret: settings.webhook_secret.clone(),
+        webhook_secret,
         admin_token: settings.admin_token.clone(),
         token_actor_id: settings.file.attio.token_actor_id.clone(),
         rule_hooks,

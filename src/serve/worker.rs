@@ -20,10 +20,15 @@ use crate::engine::EngineError;
 /// The most events taken from the inbox at once.
 const BATCH: usize = 200;
 
+/// How soon a record held for rulec's own writes is looked at again.
+const WRITES_POLL: chrono::Duration = chrono::Duration::milliseconds(50);
+
 /// What became of one inbox event.
 enum Handled {
     /// Fed to the engine (or nothing to do).
     Done,
+    /// Read while rulec's own write to the record was unanswered: read again later.
+    Stale,
     /// Attio could not be read now: try the same event again later.
     Later(ApiError),
 }
@@ -63,14 +68,21 @@ pub async fn run(app: Arc<App>) {
         }
         let mut handled = Vec::new();
         let mut retry = None;
-        // Records whose next event waits for the debounce window, and when the first
-        // of them is due.
+        // Records whose next event waits — for the debounce window, or for rulec's
+        // own writes to the record to be answered — and when the first is due.
         let now = chrono::Utc::now();
         let mut held: HashSet<&str> = HashSet::new();
         let mut due: Option<chrono::DateTime<chrono::Utc>> = None;
+        let writing = writing(&app).await;
         let mut ready = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if held.contains(entry.record.as_str()) {
+                continue;
+            }
+            if writing.contains(record_id(&entry.record)) {
+                held.insert(&entry.record);
+                let at = now + WRITES_POLL;
+                due = Some(due.map_or(at, |d| d.min(at)));
                 continue;
             }
             if let Some(at) = debounced(entry, app.debounce).filter(|at| *at > now) {
@@ -83,14 +95,21 @@ pub async fn run(app: Arc<App>) {
                 continue;
             }
             // Read from Attio side by side; handed to the engine in order below.
+            let record = entry.record.as_str();
             let (app, entry) = (app.clone(), entry.clone());
             let seq = entry.seq;
             ready.push((
                 seq,
+                record,
                 tokio::spawn(async move { prepare(&app, &entry).await }),
             ));
         }
-        for (seq, task) in ready {
+        for (seq, record, task) in ready {
+            if held.contains(record) {
+                // An earlier event of the record turned out stale: this one waits
+                // behind it.
+                continue;
+            }
             let prepared = match task.await {
                 Ok(prepared) => prepared,
                 Err(e) => Prepared::Later(ApiError {
@@ -106,6 +125,11 @@ pub async fn run(app: Arc<App>) {
             };
             match outcome {
                 Handled::Done => handled.push(seq),
+                Handled::Stale => {
+                    held.insert(record);
+                    let at = now + WRITES_POLL;
+                    due = Some(due.map_or(at, |d| d.min(at)));
+                }
                 Handled::Later(e) => {
                     retry = Some(e);
                     break;
@@ -253,19 +277,48 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
     Prepared::Event(out)
 }
 
-/// Hands one event to the engine and commits.
+/// The ids of the records rulec's own writes are on their way to
+/// ([`crate::engine::Engine::writes_unanswered`]).
+async fn writing(app: &App) -> HashSet<String> {
+    app.host
+        .with(|engine| engine.writes_unanswered())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
+}
+
+/// The record id of an inbox entry's `object/record`.
+fn record_id(record: &str) -> &str {
+    record.rsplit('/').next().unwrap_or(record)
+}
+
+/// Hands one event to the engine and commits — unless a write of rulec's to its
+/// record is unanswered now: the read may hold that write, which the engine would
+/// take for someone's change (its snapshot moves only with the answer).
 async fn feed(app: &App, seq: i64, event: Json) -> Handled {
     let text = event.to_string();
+    let object = event["object"].as_str().unwrap_or_default().to_string();
+    let record = event["record_id"].as_str().unwrap_or_default().to_string();
     let result = app
         .host
         .with(move |engine| {
+            let writing = engine
+                .writes_unanswered()
+                .iter()
+                .any(|(o, r)| *o == object && *r == record);
+            if writing {
+                return Ok(None);
+            }
             let runs = engine.handle_json(&text);
             engine.flush()?;
-            runs
+            runs.map(Some)
         })
         .await;
     match result.and_then(|r| r) {
-        Ok(runs) => app.ran(&runs),
+        Ok(None) => return Handled::Stale,
+        Ok(Some(runs)) => app.ran(&runs),
         // The event does not fit the schema (a value of the wrong type): it cannot be
         // handled however often it is tried.
         Err(EngineError::Event(e)) => log::error("event", &format!("inbox event {seq}: {e}")),
