@@ -45,6 +45,12 @@ struct Fakes {
     webhooks: Vec<Value>,
     /// How long a record write is answered after it is applied (a slow Attio).
     patch_delay: Duration,
+    /// The metadata key of each message in `messages`.
+    keys: Vec<String>,
+    /// Notes and tasks, as Attio would list them.
+    attached: Vec<Value>,
+    /// How long a message, note or task is answered after it is taken.
+    answer_delay: Duration,
 }
 
 /// The signing secret the fake Attio gives a webhook it creates.
@@ -127,6 +133,67 @@ async fn update_webhook(
         .unwrap();
     hook["subscriptions"] = body["data"]["subscriptions"].clone();
     Json(json!({ "data": hook.clone() }))
+}
+
+/// `POST /v2/notes` or `/v2/tasks`: recorded and kept (listed by [`attached`]), then
+/// answered after `answer_delay`.
+async fn attach(s: &Shared, what: &str, parent: &str, body: Value) -> Json<Value> {
+    let (id, delay) = {
+        let mut f = s.lock().unwrap();
+        f.calls.push(format!("POST /v2/{what} {body}"));
+        let record = match parent {
+            "parent_record_id" => body["data"]["parent_record_id"].clone(),
+            _ => body["data"]["linked_records"][0]["target_record_id"].clone(),
+        };
+        let n = f.attached.len() + 1;
+        let id = format!("{}{n}", &what[..1]);
+        let mut kept = json!({
+            "kind": what, "record": record, "title": body["data"]["title"],
+            "content_plaintext": body["data"]["content"],
+            "created_at": chrono::Utc::now().to_rfc3339(),
+        });
+        let id_key = if what == "notes" {
+            "note_id"
+        } else {
+            "task_id"
+        };
+        kept["id"] = json!({ id_key: id });
+        f.attached.push(kept);
+        (id, f.answer_delay)
+    };
+    tokio::time::sleep(delay).await;
+    let id_key = if what == "notes" {
+        "note_id"
+    } else {
+        "task_id"
+    };
+    Json(json!({"data": {"id": { id_key: id }}}))
+}
+
+/// `GET /v2/notes?parent_record_id=…` or `/v2/tasks?linked_record_id=…`.
+async fn attached(
+    State(s): State<Shared>,
+    uri: axum::http::Uri,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let what = if uri.path().ends_with("notes") {
+        "notes"
+    } else {
+        "tasks"
+    };
+    let record = query
+        .get("parent_record_id")
+        .or(query.get("linked_record_id"))
+        .cloned()
+        .unwrap_or_default();
+    let f = s.lock().unwrap();
+    let items: Vec<Value> = f
+        .attached
+        .iter()
+        .filter(|a| a["kind"] == what && a["record"] == record.as_str())
+        .cloned()
+        .collect();
+    Json(json!({ "data": items }))
 }
 
 /// A record write, applied; echoed to the server as Attio does, as a signed
@@ -354,29 +421,58 @@ async fn fakes(shared: Shared) -> String {
         )
         .route(
             "/v2/notes",
-            post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
-                s.lock().unwrap().calls.push(format!("POST /v2/notes {body}"));
-                Json(json!({"data": {"id": {"note_id": "n1"}}}))
+            get(attached).post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
+                attach(&s, "notes", "parent_record_id", body).await
             }),
         )
         .route(
             "/v2/tasks",
-            post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
-                s.lock().unwrap().calls.push(format!("POST /v2/tasks {body}"));
-                Json(json!({"data": {"id": {"task_id": "t1"}}}))
+            get(attached).post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
+                attach(&s, "tasks", "linked_records", body).await
             }),
         )
         .route(
             "/chat.postMessage",
             post(
                 |State(s): State<Shared>, Json(body): Json<Value>| async move {
-                    let mut f = s.lock().unwrap();
-                    f.calls.push(format!("POST /chat.postMessage {body}"));
-                    f.messages.push((
-                        body["channel"].as_str().unwrap_or("").to_string(),
-                        body["text"].as_str().unwrap_or("").to_string(),
-                    ));
+                    let delay = {
+                        let mut f = s.lock().unwrap();
+                        f.calls.push(format!("POST /chat.postMessage {body}"));
+                        f.messages.push((
+                            body["channel"].as_str().unwrap_or("").to_string(),
+                            body["text"].as_str().unwrap_or("").to_string(),
+                        ));
+                        let key = body["metadata"]["event_payload"]["key"].as_str().unwrap_or("");
+                        f.keys.push(key.to_string());
+                        f.answer_delay
+                    };
+                    tokio::time::sleep(delay).await;
                     Json(json!({"ok": true}))
+                },
+            ),
+        )
+        .route(
+            "/conversations.list",
+            get(|| async {
+                Json(json!({"ok": true, "channels": [{"id": "C-wins", "name": "wins"}], "response_metadata": {"next_cursor": ""}}))
+            }),
+        )
+        .route(
+            "/conversations.history",
+            get(
+                |State(s): State<Shared>,
+                 axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>| async move {
+                    let f = s.lock().unwrap();
+                    let wanted = query.get("channel").cloned().unwrap_or_default();
+                    let named = wanted.replacen("C-", "#", 1);
+                    let messages: Vec<Value> = f
+                        .messages
+                        .iter()
+                        .zip(&f.keys)
+                        .filter(|((channel, _), _)| *channel == wanted || *channel == named)
+                        .map(|((_, text), key)| json!({"text": text, "metadata": {"event_type": "rulec_effect", "event_payload": {"key": key}}}))
+                        .collect();
+                    Json(json!({"ok": true, "messages": messages, "response_metadata": {"next_cursor": ""}}))
                 },
             ),
         )
@@ -1239,6 +1335,126 @@ fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
             "the write is one change, noted once: {:?}",
             shared.lock().unwrap().calls
         );
+    });
+}
+
+#[test]
+fn killed_at_random_points_of_a_stream_and_restarted_it_performs_every_effect_once() {
+    let rules = "rule big\n  when deals created and value > 10000\n  do\n    slack \"#wins\" \"{{name}} won\"\n    note \"Won\" \"{{name}}\"\n    create task \"Call {{name}}\" for owner\n";
+    const DEALS: usize = 12;
+    // Where the kills fall is drawn afresh each run; the seed is in every message.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut state = seed;
+    let mut draw = move |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("crash", &url, rules, "per_channel_per_second = 0\n");
+        {
+            let mut f = shared.lock().unwrap();
+            // Each message, note and task is taken at once and answered late, so a
+            // kill often falls between the two.
+            f.answer_delay = Duration::from_millis(150);
+            for i in 0..DEALS {
+                f.records.insert(
+                    ("deals".into(), format!("d{i}")),
+                    deal(&format!("Deal {i}"), "Open", 20000.0),
+                );
+            }
+        }
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let mut kills = 0;
+        for i in 0..DEALS {
+            let body = delivery("record.created", &format!("d{i}"));
+            // Attio delivers until it is answered 200.
+            loop {
+                let sent = client
+                    .post(format!("{}/webhooks/attio", server.url))
+                    .header("idempotency-key", format!("k{i}"))
+                    .header("attio-signature", sign(&body))
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if sent.is_ok_and(|r| r.status() == 200) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // Attio may deliver an earlier event again, under a new key.
+            if draw(4) == 0 {
+                let again = delivery("record.created", &format!("d{}", draw(i as u64 + 1)));
+                let _ = client
+                    .post(format!("{}/webhooks/attio", server.url))
+                    .header("idempotency-key", format!("again-{i}"))
+                    .header("attio-signature", sign(&again))
+                    .body(again)
+                    .send()
+                    .await;
+            }
+            if draw(3) == 0 || (i == DEALS / 2 && kills == 0) {
+                tokio::time::sleep(Duration::from_millis(draw(500))).await;
+                // Killed outright, or stopped as systemd stops it (which drains).
+                if draw(2) == 0 {
+                    server.child.kill().unwrap();
+                    server.child.wait().unwrap();
+                } else {
+                    stop(&mut server);
+                }
+                kills += 1;
+                server = start(&dir, false);
+            }
+        }
+        let count = |s: &Shared| {
+            let f = s.lock().unwrap();
+            let notes = f.attached.iter().filter(|a| a["kind"] == "notes").count();
+            let tasks = f.attached.iter().filter(|a| a["kind"] == "tasks").count();
+            (f.messages.len(), notes, tasks)
+        };
+        eventually(&server, "every deal's effects", || {
+            let (messages, notes, tasks) = count(&shared);
+            messages >= DEALS && notes >= DEALS && tasks >= DEALS
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        stop(&mut server);
+        let f = shared.lock().unwrap();
+        for i in 0..DEALS {
+            let name = format!("Deal {i}");
+            let messages = f
+                .messages
+                .iter()
+                .filter(|(_, t)| *t == format!("{name} won"))
+                .count();
+            let notes = f
+                .attached
+                .iter()
+                .filter(|a| a["kind"] == "notes" && a["content_plaintext"] == name.as_str())
+                .count();
+            let tasks = f
+                .attached
+                .iter()
+                .filter(|a| {
+                    a["kind"] == "tasks"
+                        && a["content_plaintext"] == format!("Call {name}").as_str()
+                })
+                .count();
+            assert_eq!(
+                (messages, notes, tasks),
+                (1, 1, 1),
+                "{name}, after {kills} kills (seed {seed}): {:?}",
+                f.calls
+            );
+        }
     });
 }
 

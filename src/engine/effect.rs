@@ -33,6 +33,10 @@ pub struct Effect {
     pub record: Option<(String, String)>,
     /// 1 for the first attempt, more on `retry`.
     pub attempt: u32,
+    /// When it was first handed to the outbox (with [`crate::engine::Builder::outbox`];
+    /// `None` inline): what a host reconciling an attempt that may have happened
+    /// (after a crash, or a timeout) looks for, at the target, since.
+    pub queued: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Effect {
@@ -542,6 +546,7 @@ mod tests {
             step: "0".into(),
             record: None,
             attempt: 1,
+            queued: None,
         }
     }
 

@@ -742,6 +742,7 @@ impl<'a> Exec<'a> {
             step: op.path.clone(),
             record: self.record_ref(),
             attempt: 0,
+            queued: None,
         };
         let step = Step {
             op,
@@ -868,6 +869,7 @@ impl<'a> Exec<'a> {
         let key = effect.key.clone();
         let entry = OutboxEntry::load(&*self.env.store, &key)?;
         effect.attempt = entry.as_ref().map_or(1, |e| e.attempt);
+        effect.queued = Some(entry.as_ref().map_or(self.now, |e| e.queued));
         let answer = match self.completion.take() {
             Some((id, outcome)) if id == key => Some(outcome),
             other => {

@@ -360,6 +360,36 @@ impl Attio {
             .to_string())
     }
 
+    /// The notes on a record, or the tasks linked to it (`what` is `notes` or
+    /// `tasks`), as Attio lists them: every page, at most 20.
+    pub async fn attached(
+        &self,
+        what: &str,
+        object: &str,
+        id: &str,
+    ) -> Result<Vec<Json>, ApiError> {
+        const PAGE: usize = 50;
+        let (object_key, record_key) = match what {
+            "notes" => ("parent_object", "parent_record_id"),
+            _ => ("linked_object", "linked_record_id"),
+        };
+        let mut out = Vec::new();
+        for page in 0..20 {
+            let path = format!(
+                "/v2/{what}?{object_key}={object}&{record_key}={id}&limit={PAGE}&offset={}",
+                page * PAGE
+            );
+            let answer = self.get(&path, &format!("listing the {what}")).await?;
+            let items = answer["data"].as_array().cloned().unwrap_or_default();
+            let n = items.len();
+            out.extend(items);
+            if n < PAGE {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Puts a record in a list (asserting by parent, so twice is once).
     pub async fn list_add(&self, list: &str, object: &str, record: &str) -> Result<Json, ApiError> {
         let entry = json!({ "data": {

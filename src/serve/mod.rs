@@ -26,6 +26,7 @@ mod metrics;
 mod outbound;
 mod perform;
 pub mod pull;
+mod reconcile;
 mod slack;
 pub mod subscriptions;
 mod worker;
@@ -111,6 +112,14 @@ pub async fn run(
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
+    // What the last process had handed out and not heard back about: each may have
+    // happened, and is looked for before it is performed again.
+    let uncertain = engine
+        .outbox_in(crate::engine::EffectState::InFlight)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
     let inbox_path = settings.state.with_extension("inbox.db");
     let inbox = Arc::new(inbox::Inbox::open(&inbox_path)?);
     let serve = &settings.file.serve;
@@ -193,6 +202,7 @@ pub async fn run(
             timeout,
         ),
         schema,
+        uncertain,
     });
     let performer = targets.clone();
     let (host, mut background) = AsyncHost::start(engine, move |effect| {

@@ -29,6 +29,9 @@ pub struct Targets {
     pub metrics: Arc<super::metrics::Metrics>,
     /// The schema rules were checked against (attribute types for writes).
     pub schema: Schema,
+    /// Keys of the effects that were in flight when the last process stopped: they
+    /// may have happened, and are looked for before they are performed again.
+    pub uncertain: std::collections::HashSet<String>,
 }
 
 impl From<ApiError> for Outcome {
@@ -53,6 +56,28 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
                 .outbound
                 .custom(name, args, effect.record.as_ref(), &effect.key)
                 .await
+        }
+        _ if super::reconcile::uncertain(&targets, &effect) => {
+            match super::reconcile::earlier(&targets, &effect).await {
+                Ok(Some(output)) => {
+                    log::effect(&effect.action, &effect.key, effect.attempt, "found done");
+                    return Outcome::Done(output);
+                }
+                Ok(None) => now(&targets, &effect).await.map(Some),
+                Err(e) if e.retryable => Err(e),
+                // Cannot be looked for (a scope missing): performed again, and said so,
+                // rather than never performed.
+                Err(e) => {
+                    log::error(
+                        "reconcile",
+                        &format!(
+                            "{} {}: could not look for an earlier attempt, so it is made again: {}",
+                            effect.action, effect.key, e.message
+                        ),
+                    );
+                    now(&targets, &effect).await.map(Some)
+                }
+            }
         }
         _ => now(&targets, &effect).await.map(Some),
     };
@@ -177,10 +202,7 @@ async fn now(targets: &Targets, effect: &Effect) -> Result<Json, ApiError> {
             due,
             body,
         } => {
-            let content = match body {
-                Some(body) if !body.is_empty() => format!("{title}\n\n{body}"),
-                _ => title.to_string(),
-            };
+            let content = task_content(title, body);
             let mut task = json!({
                 "content": content, "format": "plaintext", "is_completed": false,
                 "deadline_at": due.cloned().unwrap_or(Json::Null),
@@ -244,6 +266,14 @@ async fn ask(targets: &Targets, member: &str, question: &str, effect: &Effect) {
             "approval",
             &format!("could not tell {member}: {}", e.message),
         );
+    }
+}
+
+/// A task's text: its title, and its body below it.
+pub(super) fn task_content(title: &str, body: Option<&str>) -> String {
+    match body {
+        Some(body) if !body.is_empty() => format!("{title}\n\n{body}"),
+        _ => title.to_string(),
     }
 }
 

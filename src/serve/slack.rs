@@ -86,6 +86,12 @@ impl Slack {
 
     /// Sends `text` to the member with `email` directly.
     pub async fn dm(&self, email: &str, text: &str, key: &str) -> Result<Json, ApiError> {
+        let channel = self.dm_channel(email).await?;
+        self.post(&channel, text, key).await
+    }
+
+    /// The id of the direct conversation with the member with `email`.
+    pub async fn dm_channel(&self, email: &str) -> Result<String, ApiError> {
         let user = self
             .call("users.lookupByEmail", json!({ "email": email }))
             .await?;
@@ -93,10 +99,117 @@ impl Slack {
         let channel = self
             .call("conversations.open", json!({ "users": id }))
             .await?;
-        let channel = channel["channel"]["id"]
+        Ok(channel["channel"]["id"]
             .as_str()
             .unwrap_or_default()
-            .to_string();
-        self.post(&channel, text, key).await
+            .to_string())
+    }
+
+    /// A read method, its arguments in the query.
+    async fn read(&self, method: &str, query: &[(&str, String)]) -> Result<Json, ApiError> {
+        let Some(token) = &self.token else {
+            return Err(ApiError {
+                message: "SLACK_BOT_TOKEN is not set: rulec serve cannot read Slack".into(),
+                retryable: false,
+                retry_after: None,
+            });
+        };
+        let response = self
+            .http
+            .get(format!("{}/{method}", self.base))
+            .bearer_auth(token.reveal())
+            .query(query)
+            .send()
+            .await;
+        let body = answer(response, method).await?;
+        match body["ok"].as_bool() {
+            Some(true) => Ok(body),
+            _ => Err(ApiError {
+                message: format!(
+                    "{method}: {}",
+                    body["error"].as_str().unwrap_or("unknown error")
+                ),
+                retryable: body["error"] == "ratelimited",
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Whether a message carrying `key` in its metadata was posted to `channel` (`#name`
+    /// or an id) since `since`: how an attempt that may have happened is recognised.
+    pub async fn posted(
+        &self,
+        channel: &str,
+        key: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ApiError> {
+        let Some(id) = self.channel_id(channel).await? else {
+            return Ok(false);
+        };
+        let mut cursor = String::new();
+        // A page of 200, and no more than 10: a channel that busy in the window is
+        // searched as far as that, then the message is posted again.
+        for _ in 0..10 {
+            let mut query = vec![
+                ("channel", id.clone()),
+                ("oldest", since.timestamp().to_string()),
+                ("include_all_metadata", "true".to_string()),
+                ("limit", "200".to_string()),
+            ];
+            if !cursor.is_empty() {
+                query.push(("cursor", cursor.clone()));
+            }
+            let page = self.read("conversations.history", &query).await?;
+            let found = page["messages"].as_array().into_iter().flatten().any(|m| {
+                m["metadata"]["event_type"] == "rulec_effect"
+                    && m["metadata"]["event_payload"]["key"] == key
+            });
+            if found {
+                return Ok(true);
+            }
+            cursor = page["response_metadata"]["next_cursor"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if cursor.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The id of a channel given as `#name` (anything else is an id already).
+    async fn channel_id(&self, channel: &str) -> Result<Option<String>, ApiError> {
+        let Some(name) = channel.strip_prefix('#') else {
+            return Ok(Some(channel.to_string()));
+        };
+        let mut cursor = String::new();
+        loop {
+            let mut query = vec![
+                ("types", "public_channel,private_channel".to_string()),
+                ("exclude_archived", "true".to_string()),
+                ("limit", "1000".to_string()),
+            ];
+            if !cursor.is_empty() {
+                query.push(("cursor", cursor.clone()));
+            }
+            let page = self.read("conversations.list", &query).await?;
+            let found = page["channels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["name"] == name)
+                .and_then(|c| c["id"].as_str());
+            if let Some(id) = found {
+                return Ok(Some(id.to_string()));
+            }
+            cursor = page["response_metadata"]["next_cursor"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if cursor.is_empty() {
+                return Ok(None);
+            }
+        }
     }
 }
