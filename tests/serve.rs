@@ -363,7 +363,7 @@ async fn fakes(shared: Shared) -> String {
             "/v2/lists",
             get(|| async {
                 Json(json!({"data": [
-                    {"name": "Key accounts", "api_slug": "key_accounts", "parent_object": ["companies"]},
+                    {"name": "Key accounts", "api_slug": "key_accounts", "id": {"list_id": "l-key"}, "parent_object": ["companies"]},
                 ]}))
             }),
         )
@@ -486,6 +486,15 @@ async fn fakes(shared: Shared) -> String {
         .route(
             "/conversations.open",
             post(|| async { Json(json!({"ok": true, "channel": {"id": "D-ana"}})) }),
+        )
+        .route(
+            "/v2/lists/{list}/entries",
+            axum::routing::put(
+                |State(s): State<Shared>, Path(list): Path<String>, Json(body): Json<Value>| async move {
+                    s.lock().unwrap().calls.push(format!("PUT /v2/lists/{list}/entries {body}"));
+                    Json(json!({"data": {"id": {"list_id": list, "entry_id": "e-put"}}}))
+                },
+            ),
         )
         .route("/hook", post(hook))
         .route("/actions/provision", post(hook))
@@ -1455,6 +1464,96 @@ fn killed_at_random_points_of_a_stream_and_restarted_it_performs_every_effect_on
                 f.calls
             );
         }
+    });
+}
+
+#[test]
+fn a_record_put_in_a_list_runs_its_rules_once_and_list_steps_name_the_list_by_id() {
+    let rules = "object companies { tier: select [Enterprise, SMB] }\n\
+                 list \"Key accounts\" of companies\n\
+                 rule key when added to list \"Key accounts\" and tier = Enterprise do slack \"#key\" \"{{name}} is a key account\"\n\
+                 rule gone when removed from list \"Key accounts\" do slack \"#key\" \"{{name}} left\"\n\
+                 rule keep when companies updated and tier = Enterprise do add to list \"Key accounts\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("lists", &url, rules, "per_channel_per_second = 0\n");
+        let company = |name: &str| {
+            json!({
+                "name": [{"attribute_type": "text", "value": name}],
+                "tier": [{"attribute_type": "select", "option": {"title": "Enterprise"}}],
+            })
+        };
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("companies".into(), "c1".into()), company("Globex"));
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let entry = |kind: &str| {
+            json!({"webhook_id": "w1", "events": [{
+                "event_type": kind,
+                "id": {"workspace_id": "ws", "list_id": "l-key", "entry_id": "e1"},
+                "parent_object_id": "obj-companies", "parent_record_id": "c1",
+                "actor": {"type": "workspace-member", "id": "m1"},
+            }]})
+            .to_string()
+        };
+        let messages = |s: &Shared| -> Vec<String> {
+            s.lock().unwrap().messages.iter().map(|(_, t)| t.clone()).collect()
+        };
+        let added = entry("list-entry.created");
+        let (status, _) = send(&client, &server, &added, Some(&sign(&added)), "l1").await;
+        assert_eq!(status, 200);
+        eventually(&server, "the key account message", || {
+            !messages(&shared).is_empty()
+        })
+        .await;
+        // The same entry delivered again, under a new key: read, and nothing new.
+        send(&client, &server, &added, Some(&sign(&added)), "l2").await;
+        let removed = entry("list-entry.deleted");
+        send(&client, &server, &removed, Some(&sign(&removed)), "l3").await;
+        eventually(&server, "the removal", || messages(&shared).len() >= 2).await;
+
+        // Renamed while Enterprise: `keep` puts it back, by the list's id, and that
+        // entry runs `key` again.
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("companies".into(), "c1".into()), company("Globex Corp"));
+        let renamed = json!({"webhook_id": "w1", "events": [{
+            "event_type": "record.updated",
+            "id": {"workspace_id": "ws", "object_id": "obj-companies", "record_id": "c1", "attribute_id": "a-name"},
+            "actor": {"type": "system"},
+        }]})
+        .to_string();
+        send(&client, &server, &renamed, Some(&sign(&renamed)), "u1").await;
+        eventually(&server, "the entry put back", || messages(&shared).len() >= 3).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop(&mut server);
+        assert_eq!(
+            messages(&shared),
+            [
+                "Globex is a key account",
+                "Globex left",
+                "Globex Corp is a key account"
+            ]
+        );
+        let puts: Vec<String> = shared
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("PUT /v2/lists/"))
+            .cloned()
+            .collect();
+        assert_eq!(puts.len(), 1, "{puts:?}");
+        assert!(
+            puts[0].starts_with("PUT /v2/lists/l-key/entries ") && puts[0].contains("\"parent_record_id\":\"c1\""),
+            "{puts:?}"
+        );
     });
 }
 

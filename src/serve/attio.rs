@@ -111,6 +111,8 @@ pub struct Attio {
     slugs: Mutex<HashMap<String, String>>,
     /// Workspace member ids to email addresses.
     members: Mutex<HashMap<String, String>>,
+    /// Lists, by name and by id: `(name, id)`.
+    lists: Mutex<Vec<(String, String)>>,
     reads: Rate,
     writes: Rate,
 }
@@ -124,6 +126,7 @@ impl Attio {
             token,
             slugs: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
+            lists: Mutex::new(Vec::new()),
             reads: Rate::per_second(0),
             writes: Rate::per_second(0),
         }
@@ -188,6 +191,49 @@ impl Attio {
             slugs.insert(object.to_string(), slug.clone());
         }
         Ok(slug)
+    }
+
+    /// The id of the list rules call `name`; `None` when the workspace has no such
+    /// list. Read once, and again when a name or id is not known.
+    pub async fn list_id(&self, name: &str) -> Result<Option<String>, ApiError> {
+        self.list_where(|(n, _)| n == name, |(_, id)| id).await
+    }
+
+    /// The name of the list with `id`, as rules call it.
+    pub async fn list_name(&self, id: &str) -> Result<Option<String>, ApiError> {
+        self.list_where(|(_, i)| i == id, |(name, _)| name).await
+    }
+
+    async fn list_where(
+        &self,
+        find: impl Fn(&(String, String)) -> bool,
+        take: impl Fn(&(String, String)) -> &String,
+    ) -> Result<Option<String>, ApiError> {
+        let known = |lists: &Mutex<Vec<(String, String)>>| {
+            lists
+                .lock()
+                .ok()
+                .and_then(|l| l.iter().find(|e| find(e)).map(|e| take(e).clone()))
+        };
+        if let Some(found) = known(&self.lists) {
+            return Ok(Some(found));
+        }
+        let listed = self.get("/v2/lists", "listing the lists").await?;
+        let lists: Vec<(String, String)> = listed["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| {
+                Some((
+                    l["name"].as_str()?.to_string(),
+                    l["id"]["list_id"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        if let Ok(mut kept) = self.lists.lock() {
+            *kept = lists;
+        }
+        Ok(known(&self.lists))
     }
 
     /// A record's current values, `None` when Attio no longer has it.

@@ -22,6 +22,9 @@ const RECORD_EVENTS: [&str; 4] = [
     "record.merged",
 ];
 
+/// A record put in or taken out of a list (`when added to list "…"`).
+const LIST_EVENTS: [&str; 2] = ["list-entry.created", "list-entry.deleted"];
+
 /// A refusal: the status and a message saying what was wrong and what to do.
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, JsonBody(json!({ "error": message.into() }))).into_response()
@@ -55,16 +58,32 @@ pub fn events(body: &[u8], received_at: &str) -> Result<Vec<(String, Json)>, Str
             .get("event_type")
             .and_then(Json::as_str)
             .ok_or_else(|| format!("events[{n}] has no `event_type`"))?;
-        if !RECORD_EVENTS.contains(&kind) {
-            continue;
-        }
-        let field = |name: &str| {
-            event["id"][name]
+        let field = |path: &[&str]| {
+            path.iter()
+                .fold(event, |at, key| &at[*key])
                 .as_str()
                 .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("events[{n}] ({kind}) has no `id.{name}`"))
+                .ok_or_else(|| format!("events[{n}] ({kind}) has no `{}`", path.join(".")))
         };
-        let record = format!("{}/{}", field("object_id")?, field("record_id")?);
+        // Kept by the record it is about — an entry by its parent record — so a
+        // record's events, of either kind, are handled in order.
+        let record = if RECORD_EVENTS.contains(&kind) {
+            format!(
+                "{}/{}",
+                field(&["id", "object_id"])?,
+                field(&["id", "record_id"])?
+            )
+        } else if LIST_EVENTS.contains(&kind) {
+            field(&["id", "list_id"])?;
+            field(&["id", "entry_id"])?;
+            format!(
+                "{}/{}",
+                field(&["parent_object_id"])?,
+                field(&["parent_record_id"])?
+            )
+        } else {
+            continue;
+        };
         let mut stored = event.clone();
         stored["received_at"] = json!(received_at);
         out.push((record, stored));
@@ -277,6 +296,18 @@ mod tests {
             missing.contains("events[0] (record.created) has no `id.record_id`"),
             "{missing}"
         );
+        let entry = super::events(
+            br#"{"events":[{"event_type":"list-entry.created","id":{"list_id":"l1","entry_id":"e1"},"parent_object_id":"o1","parent_record_id":"r1"}]}"#,
+            "",
+        )
+        .unwrap();
+        assert_eq!(entry[0].0, "o1/r1", "an entry goes with its parent record");
+        let missing = super::events(
+            br#"{"events":[{"event_type":"list-entry.deleted","id":{"list_id":"l1","entry_id":"e1"},"parent_object_id":"o1"}]}"#,
+            "",
+        )
+        .unwrap_err();
+        assert!(missing.contains("has no `parent_record_id`"), "{missing}");
         assert!(super::events(b"nope", "").unwrap_err().contains("not JSON"));
         assert!(super::events(b"{}", "")
             .unwrap_err()

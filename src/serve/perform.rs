@@ -225,19 +225,24 @@ async fn now(targets: &Targets, effect: &Effect) -> Result<Json, ApiError> {
                 .map(|id| json!({ "id": id })),
             None => Err(no_record("note")),
         },
-        Request::List { list, added } => match &effect.record {
-            Some((object, id)) if added => targets
-                .attio
-                .list_add(list, object, id)
-                .await
-                .map(|_| Json::Null),
-            Some((_, id)) => targets
-                .attio
-                .list_remove(list, id)
-                .await
-                .map(|_| Json::Null),
-            None => Err(no_record("list")),
-        },
+        Request::List { list, added } => {
+            let Some((object, id)) = &effect.record else {
+                return Err(no_record("list"));
+            };
+            // Rules name a list as Attio shows it; its API takes the list's id.
+            let Some(list) = targets.attio.list_id(list).await? else {
+                return Err(ApiError {
+                    message: format!("the workspace has no list \"{list}\" (rulec schema pull shows the lists it has)"),
+                    retryable: false,
+                    retry_after: None,
+                });
+            };
+            match added {
+                true => targets.attio.list_add(&list, object, id).await,
+                false => targets.attio.list_remove(&list, id).await,
+            }
+            .map(|_| Json::Null)
+        }
         Request::Find { object, equals } => {
             read(targets, object, equals.cloned().unwrap_or_default()).await
         }

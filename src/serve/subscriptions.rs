@@ -3,7 +3,8 @@
 //! would only throw away — a CSV import touching an attribute no rule watches costs
 //! no delivery.
 //!
-//! Per object the rules trigger on: `record.created` (the engine's first snapshot of
+//! Per list the rules watch, `list-entry.created` or `list-entry.deleted` of that
+//! list. Per object the rules trigger on: `record.created` (the engine's first snapshot of
 //! a record, the `old` of its first change), `record.deleted`, `record.merged`, and
 //! `record.updated` — filtered to the watched attributes when every update-driven
 //! rule on the object names them (`changed stage`, `matches stage = Won`) and reads
@@ -28,6 +29,9 @@ pub struct Need {
     pub object: String,
     /// For an update: the one attribute it is about (`None`: any).
     pub attribute: Option<String>,
+    /// For a list entry: the list (as rules name it); the event is filtered on it,
+    /// not on the object.
+    pub list: Option<String>,
 }
 
 /// What the rules on one object need to hear of.
@@ -42,10 +46,25 @@ struct Wants {
 /// The subscriptions `program` needs, sorted.
 pub fn needs(program: &Program) -> Vec<Need> {
     let mut objects: BTreeMap<String, Wants> = BTreeMap::new();
+    let mut out = Vec::new();
     for rule in &program.rules {
         let Some(object) = &rule.object else {
             continue;
         };
+        let (event_type, list) = match &rule.trigger {
+            Trigger::AddedToList { list } => ("list-entry.created", list),
+            Trigger::RemovedFromList { list } => ("list-entry.deleted", list),
+            _ => ("", &String::new()),
+        };
+        if !event_type.is_empty() {
+            out.push(Need {
+                event_type,
+                object: object.clone(),
+                attribute: None,
+                list: Some(list.clone()),
+            });
+            continue;
+        }
         let wants = match &rule.trigger {
             Trigger::Created | Trigger::Deleted | Trigger::Merged => {
                 objects.entry(object.clone()).or_default()
@@ -80,9 +99,9 @@ pub fn needs(program: &Program) -> Vec<Need> {
                 }
                 wants
             }
-            // List entries, notes, tasks, comments and calls are not taken by serve
-            // yet (see `unreceivable`); webhooks, schedules and meta-rules need no
-            // Attio subscription.
+            // Notes, tasks, comments and calls are not taken by serve yet (see
+            // `unreceivable`); webhooks, schedules and meta-rules need no Attio
+            // subscription.
             _ => continue,
         };
         // `old.x` of an attribute no trigger watches is only right if rulec hears
@@ -96,13 +115,13 @@ pub fn needs(program: &Program) -> Vec<Need> {
             }
         });
     }
-    let mut out = Vec::new();
     for (object, wants) in objects {
         for event_type in ["record.created", "record.deleted", "record.merged"] {
             out.push(Need {
                 event_type,
                 object: object.clone(),
                 attribute: None,
+                list: None,
             });
         }
         if wants.every_update {
@@ -110,28 +129,31 @@ pub fn needs(program: &Program) -> Vec<Need> {
                 event_type: "record.updated",
                 object: object.clone(),
                 attribute: None,
+                list: None,
             });
         } else {
             out.extend(wants.attributes.into_iter().map(|attribute| Need {
                 event_type: "record.updated",
                 object: object.clone(),
                 attribute: Some(attribute),
+                list: None,
             }));
         }
     }
     out.sort();
+    out.dedup();
     out
 }
 
-/// Rules whose trigger `rulec serve` cannot receive yet, with what it is: they are
-/// loaded, and never start a run from Attio.
+/// Rules whose trigger `rulec serve` cannot receive yet (activities: notes, tasks,
+/// comments, calls), with what it is: they are loaded, and never start a run from
+/// Attio.
 pub fn unreceivable(program: &Program) -> Vec<(String, &'static str)> {
     program
         .rules
         .iter()
         .filter_map(|rule| {
             let what = match &rule.trigger {
-                Trigger::AddedToList { .. } | Trigger::RemovedFromList { .. } => "a list entry",
                 Trigger::NoteCreated => "a note",
                 Trigger::CommentAdded => "a comment",
                 Trigger::TaskCreated | Trigger::TaskCompleted => "a task",
@@ -236,6 +258,17 @@ async fn subscriptions(attio: &Attio, needs: &[Need]) -> Result<Vec<Json>, Strin
     let mut object_ids: BTreeMap<&str, String> = BTreeMap::new();
     let mut out = Vec::with_capacity(needs.len());
     for need in needs {
+        if let Some(list) = &need.list {
+            let id = attio
+                .list_id(list)
+                .await
+                .map_err(|e| format!("{} (list \"{list}\")", e.message))?
+                .ok_or_else(|| format!("the workspace has no list \"{list}\" that rules name: rulec schema pull shows the lists it has"))?;
+            out.push(json!({ "event_type": need.event_type, "filter": { "$and": [
+                { "field": "id.list_id", "operator": "equals", "value": id },
+            ] } }));
+            continue;
+        }
         if !object_ids.contains_key(need.object.as_str()) {
             let object = attio
                 .get(
@@ -344,6 +377,18 @@ mod tests {
                 "{object}"
             );
         }
+        let needs = super::needs(&program(
+            "list \"Inbound\" of people\nrule e when added to list \"Inbound\" do slack \"#in\"\n",
+        ));
+        assert_eq!(
+            needs,
+            [Need {
+                event_type: "list-entry.created",
+                object: "people".into(),
+                attribute: None,
+                list: Some("Inbound".into()),
+            }]
+        );
         // Reading `old.value` needs every change of the record.
         let needs = super::needs(&program(
             "rule a when stage changed to ClosedWon and old.value < value do slack \"#wins\"\n",

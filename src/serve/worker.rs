@@ -35,8 +35,8 @@ enum Handled {
 
 /// An inbox event, made ready.
 enum Prepared {
-    /// The engine's event.
-    Event(Json),
+    /// The engine's events, handed in together and in order.
+    Events(Vec<Json>),
     /// Nothing to hand the engine.
     Done,
     /// Attio could not be read now.
@@ -119,7 +119,7 @@ pub async fn run(app: Arc<App>) {
                 }),
             };
             let outcome = match prepared {
-                Prepared::Event(event) => feed(&app, seq, event).await,
+                Prepared::Events(events) => feed(&app, seq, events).await,
                 Prepared::Done => Handled::Done,
                 Prepared::Later(e) => Handled::Later(e),
             };
@@ -206,7 +206,7 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         let mut event = event.clone();
         let name = event["name"].as_str().unwrap_or_default().to_string();
         event["id"] = json!(format!("webhook:{name}:{}", entry.seq));
-        return Prepared::Event(event);
+        return Prepared::Events(vec![event]);
     }
     let event = &entry.event;
     // rulec's own write, coming back: the engine handled what it caused when the
@@ -220,6 +220,9 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         return Prepared::Done;
     }
     let kind = event["event_type"].as_str().unwrap_or("");
+    if kind.starts_with("list-entry.") {
+        return list_entry(app, entry).await;
+    }
     let (Some(object_id), Some(record_id)) = (
         event["id"]["object_id"].as_str(),
         event["id"]["record_id"].as_str(),
@@ -274,7 +277,86 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         }
         Err(e) => return Prepared::Later(e),
     }
-    Prepared::Event(out)
+    Prepared::Events(vec![out])
+}
+
+/// A record put in or taken out of a list. The engine hears first of the record as
+/// it is now — an update, so a change that came with it (an owner set as the record
+/// was added) fires its `changed` rules here, not lost to a later read that finds
+/// nothing new — then of the entry, which reads that record.
+async fn list_entry(app: &App, entry: &Entry) -> Prepared {
+    let event = &entry.event;
+    let kind = event["event_type"].as_str().unwrap_or("");
+    let (Some(list_id), Some(entry_id), Some(object_id), Some(record_id)) = (
+        event["id"]["list_id"].as_str(),
+        event["id"]["entry_id"].as_str(),
+        event["parent_object_id"].as_str(),
+        event["parent_record_id"].as_str(),
+    ) else {
+        return Prepared::Done;
+    };
+    let list = match app.targets.attio.list_name(list_id).await {
+        Ok(Some(list)) => list,
+        Ok(None) => return Prepared::Done,
+        Err(e) => return Prepared::Later(e),
+    };
+    // No rule can be about a list the schema does not declare.
+    if app.targets.schema.list(&list).is_none() {
+        return Prepared::Done;
+    }
+    let slug = match app.targets.attio.object_slug(object_id).await {
+        Ok(slug) => slug,
+        Err(e) if e.message.contains("404") => return Prepared::Done,
+        Err(e) => return Prepared::Later(e),
+    };
+    let Some(object) = app.targets.schema.object(&slug) else {
+        return Prepared::Done;
+    };
+    let (actor, source) = match actor(app, &event["actor"]).await {
+        Ok(found) => found,
+        Err(e) => return Prepared::Later(e),
+    };
+    let mut events = Vec::with_capacity(2);
+    let values = match app.targets.attio.record(&slug, record_id).await {
+        Ok(values) => values,
+        Err(e) => return Prepared::Later(e),
+    };
+    match values {
+        Some(values) => {
+            let values = match app.targets.attio.to_event_values(&values, object).await {
+                Ok(values) => values,
+                Err(e) => return Prepared::Later(e),
+            };
+            let mut update = json!({
+                "id": format!("attio:{}", entry.seq), "type": "record.updated",
+                "object": slug, "record_id": record_id, "at": event["received_at"],
+                "record": values, "actor": actor,
+            });
+            match related(app, &slug, &update["record"]).await {
+                Ok(related) if !related.is_empty() => update["related"] = Json::Array(related),
+                Ok(_) => {}
+                Err(e) => return Prepared::Later(e),
+            }
+            if let Some(source) = source {
+                update["source"] = json!(source);
+            }
+            events.push(update);
+        }
+        // Gone with its entry: only a removal is left to tell.
+        None if kind == "list-entry.deleted" => {}
+        None => return Prepared::Done,
+    }
+    let mut out = json!({
+        // An entry is made and removed once: the id does not depend on the delivery.
+        "id": format!("attio:{kind}:{list_id}:{entry_id}"), "type": kind,
+        "object": slug, "record_id": record_id, "list": list,
+        "at": event["received_at"], "actor": actor,
+    });
+    if let Some(source) = source {
+        out["source"] = json!(source);
+    }
+    events.push(out);
+    Prepared::Events(events)
 }
 
 /// The ids of the records rulec's own writes are on their way to
@@ -297,10 +379,13 @@ fn record_id(record: &str) -> &str {
 /// Hands one event to the engine and commits — unless a write of rulec's to its
 /// record is unanswered now: the read may hold that write, which the engine would
 /// take for someone's change (its snapshot moves only with the answer).
-async fn feed(app: &App, seq: i64, event: Json) -> Handled {
-    let text = event.to_string();
-    let object = event["object"].as_str().unwrap_or_default().to_string();
-    let record = event["record_id"].as_str().unwrap_or_default().to_string();
+async fn feed(app: &App, seq: i64, events: Vec<Json>) -> Handled {
+    let Some(first) = events.first() else {
+        return Handled::Done;
+    };
+    let object = first["object"].as_str().unwrap_or_default().to_string();
+    let record = first["record_id"].as_str().unwrap_or_default().to_string();
+    let texts: Vec<String> = events.iter().map(Json::to_string).collect();
     let result = app
         .host
         .with(move |engine| {
@@ -311,17 +396,29 @@ async fn feed(app: &App, seq: i64, event: Json) -> Handled {
             if writing {
                 return Ok(None);
             }
-            let runs = engine.handle_json(&text);
+            let mut runs = Vec::new();
+            let mut refused = Vec::new();
+            for text in &texts {
+                match engine.handle_json(text) {
+                    Ok(more) => runs.extend(more),
+                    // The event does not fit the schema (a value of the wrong type):
+                    // it cannot be handled however often it is tried.
+                    Err(EngineError::Event(e)) => refused.push(e.to_string()),
+                    Err(e) => return Err(e),
+                }
+            }
             engine.flush()?;
-            runs.map(Some)
+            Ok(Some((runs, refused)))
         })
         .await;
     match result.and_then(|r| r) {
         Ok(None) => return Handled::Stale,
-        Ok(Some(runs)) => app.ran(&runs),
-        // The event does not fit the schema (a value of the wrong type): it cannot be
-        // handled however often it is tried.
-        Err(EngineError::Event(e)) => log::error("event", &format!("inbox event {seq}: {e}")),
+        Ok(Some((runs, refused))) => {
+            app.ran(&runs);
+            for e in refused {
+                log::error("event", &format!("inbox event {seq}: {e}"));
+            }
+        }
         // The store failed: the event stays in the inbox and is handled again.
         Err(e) => {
             return Handled::Later(ApiError {
