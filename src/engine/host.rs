@@ -187,6 +187,9 @@ struct Driver {
     draining: bool,
 }
 
+/// The most commands the engine's thread takes before it hands out effects.
+const MOST_AT_ONCE: usize = 256;
+
 impl Driver {
     fn run(&mut self) {
         loop {
@@ -194,21 +197,31 @@ impl Driver {
                 return;
             }
             let sleep = self.sleep();
-            match self.inbox.recv_timeout(sleep) {
-                Ok(Command::Call(call)) => call(&mut self.engine),
-                Ok(Command::Answered(key, outcome)) => {
-                    self.in_flight = self.in_flight.saturating_sub(1);
-                    let done = self.engine.complete(&key, outcome);
-                    self.report(done);
+            let mut next = Some(self.inbox.recv_timeout(sleep));
+            let mut taken = 0;
+            // Whatever else is waiting is taken too before the effects it led to are
+            // handed out: under load, one commit for many answers, not one each.
+            while let Some(command) = next.take() {
+                match command {
+                    Ok(Command::Call(call)) => call(&mut self.engine),
+                    Ok(Command::Answered(key, outcome)) => {
+                        self.in_flight = self.in_flight.saturating_sub(1);
+                        let done = self.engine.complete(&key, outcome);
+                        self.report(done);
+                    }
+                    Ok(Command::Drain) => self.draining = true,
+                    Err(RecvTimeoutError::Timeout) => {
+                        let ticked = self.engine.tick();
+                        self.report(ticked);
+                    }
+                    // Every sender is gone, including the one the tasks hold: nothing
+                    // can answer any more.
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
-                Ok(Command::Drain) => self.draining = true,
-                Err(RecvTimeoutError::Timeout) => {
-                    let ticked = self.engine.tick();
-                    self.report(ticked);
+                taken += 1;
+                if taken < MOST_AT_ONCE {
+                    next = self.inbox.try_recv().ok().map(Ok);
                 }
-                // Every sender is gone, including the one the tasks hold: nothing
-                // can answer any more.
-                Err(RecvTimeoutError::Disconnected) => return,
             }
             if !self.draining {
                 self.perform_pending();

@@ -23,16 +23,6 @@ const BATCH: usize = 200;
 /// How soon a record held for rulec's own writes is looked at again.
 const WRITES_POLL: chrono::Duration = chrono::Duration::milliseconds(50);
 
-/// What became of one inbox event.
-enum Handled {
-    /// Fed to the engine (or nothing to do).
-    Done,
-    /// Read while rulec's own write to the record was unanswered: read again later.
-    Stale,
-    /// Attio could not be read now: try the same event again later.
-    Later(ApiError),
-}
-
 /// An inbox event, made ready.
 enum Prepared {
     /// The engine's events, handed in together and in order.
@@ -104,12 +94,10 @@ pub async fn run(app: Arc<App>) {
                 tokio::spawn(async move { prepare(&app, &entry).await }),
             ));
         }
+        // The reads, in order; then the engine takes every event read, in one call
+        // and one commit.
+        let mut batch = Vec::with_capacity(ready.len());
         for (seq, record, task) in ready {
-            if held.contains(record) {
-                // An earlier event of the record turned out stale: this one waits
-                // behind it.
-                continue;
-            }
             let prepared = match task.await {
                 Ok(prepared) => prepared,
                 Err(e) => Prepared::Later(ApiError {
@@ -118,23 +106,30 @@ pub async fn run(app: Arc<App>) {
                     retry_after: None,
                 }),
             };
-            let outcome = match prepared {
-                Prepared::Events(events) => feed(&app, seq, events).await,
-                Prepared::Done => Handled::Done,
-                Prepared::Later(e) => Handled::Later(e),
-            };
-            match outcome {
-                Handled::Done => handled.push(seq),
-                Handled::Stale => {
-                    held.insert(record);
-                    let at = now + WRITES_POLL;
-                    due = Some(due.map_or(at, |d| d.min(at)));
-                }
-                Handled::Later(e) => {
+            match prepared {
+                Prepared::Events(events) => batch.push((seq, record, events)),
+                Prepared::Done => handled.push(seq),
+                Prepared::Later(e) => {
                     retry = Some(e);
                     break;
                 }
             }
+        }
+        match feed(&app, batch).await {
+            Ok(fed) => {
+                for (seq, record, done) in fed {
+                    if done {
+                        handled.push(seq);
+                    } else {
+                        // Read while rulec's own write to the record was unanswered:
+                        // read again after it, and the record's later events with it.
+                        held.insert(record);
+                        let at = now + WRITES_POLL;
+                        due = Some(due.map_or(at, |d| d.min(at)));
+                    }
+                }
+            }
+            Err(e) => retry = Some(e),
         }
         let idle = handled.is_empty();
         let inbox = app.inbox.clone();
@@ -376,59 +371,80 @@ fn record_id(record: &str) -> &str {
     record.rsplit('/').next().unwrap_or(record)
 }
 
-/// Hands one event to the engine and commits — unless a write of rulec's to its
-/// record is unanswered now: the read may hold that write, which the engine would
-/// take for someone's change (its snapshot moves only with the answer).
-async fn feed(app: &App, seq: i64, events: Vec<Json>) -> Handled {
-    let Some(first) = events.first() else {
-        return Handled::Done;
-    };
-    let object = first["object"].as_str().unwrap_or_default().to_string();
-    let record = first["record_id"].as_str().unwrap_or_default().to_string();
-    let texts: Vec<String> = events.iter().map(Json::to_string).collect();
+/// Hands the batch's events to the engine, in order, and commits once. An inbox
+/// event whose record has a write of rulec's unanswered now is not handed in (nor
+/// are its record's later events): the read may hold that write, which the engine
+/// would take for someone's change, as its snapshot moves only with the answer.
+/// Each inbox event with whether it was handled.
+async fn feed<'a>(
+    app: &App,
+    batch: Vec<(i64, &'a str, Vec<Json>)>,
+) -> Result<Vec<(i64, &'a str, bool)>, ApiError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let work: Vec<(i64, String, String, Vec<String>)> = batch
+        .iter()
+        .map(|(seq, _, events)| {
+            let first = events.first().cloned().unwrap_or_default();
+            (
+                *seq,
+                first["object"].as_str().unwrap_or_default().to_string(),
+                first["record_id"].as_str().unwrap_or_default().to_string(),
+                events.iter().map(Json::to_string).collect(),
+            )
+        })
+        .collect();
     let result = app
         .host
         .with(move |engine| {
-            let writing = engine
-                .writes_unanswered()
-                .iter()
-                .any(|(o, r)| *o == object && *r == record);
-            if writing {
-                return Ok(None);
-            }
             let mut runs = Vec::new();
             let mut refused = Vec::new();
-            for text in &texts {
-                match engine.handle_json(text) {
-                    Ok(more) => runs.extend(more),
-                    // The event does not fit the schema (a value of the wrong type):
-                    // it cannot be handled however often it is tried.
-                    Err(EngineError::Event(e)) => refused.push(e.to_string()),
-                    Err(e) => return Err(e),
+            let mut fed = Vec::with_capacity(work.len());
+            let mut stale: HashSet<(String, String)> = HashSet::new();
+            for (seq, object, record, texts) in work {
+                let key = (object, record);
+                if stale.contains(&key) || engine.writes_unanswered().contains(&key) {
+                    stale.insert(key);
+                    fed.push(false);
+                    continue;
                 }
+                for text in &texts {
+                    match engine.handle_json(text) {
+                        Ok(more) => runs.extend(more),
+                        // The event does not fit the schema (a value of the wrong
+                        // type): it cannot be handled however often it is tried.
+                        Err(EngineError::Event(e)) => {
+                            refused.push(format!("inbox event {seq}: {e}"))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                fed.push(true);
             }
             engine.flush()?;
-            Ok(Some((runs, refused)))
+            Ok((fed, runs, refused))
         })
         .await;
     match result.and_then(|r| r) {
-        Ok(None) => return Handled::Stale,
-        Ok(Some((runs, refused))) => {
+        Ok((fed, runs, refused)) => {
             app.ran(&runs);
             for e in refused {
-                log::error("event", &format!("inbox event {seq}: {e}"));
+                log::error("event", &e);
             }
+            Ok(batch
+                .into_iter()
+                .zip(fed)
+                .map(|((seq, record, _), done)| (seq, record, done))
+                .collect())
         }
-        // The store failed: the event stays in the inbox and is handled again.
-        Err(e) => {
-            return Handled::Later(ApiError {
-                message: format!("the engine: {e}"),
-                retryable: true,
-                retry_after: None,
-            })
-        }
+        // The store failed: the events stay in the inbox and are handled again.
+        Err(e) => Err(ApiError {
+            message: format!("the engine: {e}"),
+            retryable: true,
+            retry_after: None,
+        }),
     }
-    Handled::Done
 }
 
 /// The records the rules read through this record's references (`company.name` on a
