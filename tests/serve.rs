@@ -186,6 +186,13 @@ async fn attached(
         .or(query.get("linked_record_id"))
         .cloned()
         .unwrap_or_default();
+    // Attio's own names for the filter, and a page size: anything else is refused.
+    let scoped = ["parent_object", "linked_object"]
+        .iter()
+        .any(|k| query.contains_key(*k));
+    if !scoped || !query.contains_key("limit") {
+        return Json(json!({"status_code": 400, "message": format!("bad query {query:?}")}));
+    }
     let f = s.lock().unwrap();
     let items: Vec<Value> = f
         .attached
@@ -462,6 +469,9 @@ async fn fakes(shared: Shared) -> String {
             get(
                 |State(s): State<Shared>,
                  axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>| async move {
+                    if !query.contains_key("oldest") || query.get("include_all_metadata").map(String::as_str) != Some("true") {
+                        return Json(json!({"ok": false, "error": "invalid_arguments"}));
+                    }
                     let f = s.lock().unwrap();
                     let wanted = query.get("channel").cloned().unwrap_or_default();
                     let named = wanted.replacen("C-", "#", 1);
@@ -1410,7 +1420,15 @@ fn killed_at_random_points_of_a_stream_and_restarted_it_performs_every_effect_on
                     .send()
                     .await;
             }
-            if draw(3) == 0 || (i == DEALS / 2 && kills == 0) {
+            if i == 1 {
+                // The first kill, outright, while a note is taken and not answered.
+                let taken = |s: &Shared| s.lock().unwrap().attached.len();
+                eventually(&server, "a note or task taken", || taken(&shared) >= 1).await;
+                server.child.kill().unwrap();
+                server.child.wait().unwrap();
+                kills += 1;
+                server = start(&dir, false);
+            } else if draw(3) == 0 {
                 tokio::time::sleep(Duration::from_millis(draw(500))).await;
                 // Killed outright, or stopped as systemd stops it (which drains).
                 if draw(2) == 0 {

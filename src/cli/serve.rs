@@ -135,8 +135,17 @@ pub(super) fn schema(command: SchemaCommand, global: Global) -> CliResult {
                 .is_some_and(|a| Some(a) == b.canonicalize().ok())
         };
         if !named.is_some_and(|named| same(&named, &output)) {
+            let relative = output
+                .canonicalize()
+                .ok()
+                .and_then(|o| {
+                    let root = root.canonicalize().ok()?;
+                    o.strip_prefix(root).ok().map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| output.clone());
             println!(
-                "name it in rulec.toml (`schema = \"schema/workspace.rules\"`, relative to rulec.toml) so `rulec check` reads it"
+                "name it in rulec.toml (`schema = \"{}\"`, relative to rulec.toml) so `rulec check` reads it",
+                relative.display()
             );
         }
     }

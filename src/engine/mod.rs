@@ -68,6 +68,7 @@ mod store;
 mod timers;
 mod trigger;
 mod value;
+mod writes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -90,6 +91,7 @@ pub use request::{Recipients, Request};
 pub use run::{RunRecord, RunState, RunStatus, StepLog, StepStatus, Waiting};
 pub use store::{index_keys, MemoryStore, Space, SqliteStore, Store, StoreError};
 pub use value::{Secret, Val};
+pub use writes::WriteMark;
 
 use crate::ir::Program;
 use crate::schema::Schema;
@@ -340,7 +342,7 @@ impl Builder {
             host_reads: self.host_reads,
             park_after: self.park_after,
             pending: Vec::new(),
-            writes: HashMap::new(),
+            writes: writes::Writes::default(),
             recovered: false,
         })
     }
@@ -382,9 +384,9 @@ pub struct Engine {
     park_after: Option<u32>,
     /// Effects put in the outbox and not yet taken by the host.
     pending: Vec<Effect>,
-    /// Writes to records (`set`, `clear`) the host took and the engine has not had
-    /// the answer to, by effect key: see [`Engine::writes_unanswered`].
-    writes: HashMap<String, (String, String)>,
+    /// Writes to records (`set`, `clear`) on their way to the CRM: see
+    /// [`Engine::writes_unanswered`].
+    writes: writes::Writes,
     /// Whether the outbox left by an earlier process has been handed out again.
     recovered: bool,
     /// Rules an operator paused (see [`Engine::pause`]).

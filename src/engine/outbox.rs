@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::effect::{ActionKind, Effect, Handlers, Outcome};
 use super::run::RunRecord;
 use super::store::{Space, Store, StoreError};
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, WriteMark};
 
 /// Where an effect in the outbox stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +117,7 @@ impl Engine {
             if let (Some(record), Some(ActionKind::Set | ActionKind::Clear)) =
                 (&effect.record, effect.kind())
             {
-                self.writes.insert(effect.key.clone(), record.clone());
+                self.writes.taken(&effect.key, record);
             }
             if let Some(mut entry) = OutboxEntry::load(self.store.as_ref(), &effect.key)? {
                 entry.state = EffectState::InFlight;
@@ -149,16 +149,35 @@ impl Engine {
             Some((effect.to_string(), outcome)),
             &mut out,
         )?;
-        if self.writes.contains_key(effect) {
+        if self.writes.is_unanswered(effect) {
             // Answered, or parked for an operator: either way nothing of it is on
             // its way to the CRM any more. A retry keeps it unanswered.
             let settled = OutboxEntry::load(self.store.as_ref(), effect)?
                 .is_none_or(|e| e.state == EffectState::Parked);
             if settled {
-                self.writes.remove(effect);
+                self.writes.settled(effect);
             }
         }
         Ok(out)
+    }
+
+    /// A mark of where the writes stand now, for [`Engine::written_since`]: take one
+    /// before reading records from the CRM. A mark holds until the next is taken.
+    pub fn write_mark(&mut self) -> WriteMark {
+        self.writes.mark()
+    }
+
+    /// Whether a read of the record taken at `mark` may disagree with the engine's
+    /// snapshot because of the engine's own writes: one is on its way now (waiting
+    /// to be taken, taken, or waiting for a retry), or one was handed out or
+    /// answered since the mark. Such a read should be taken again.
+    pub fn written_since(&self, object: &str, record: &str, mark: WriteMark) -> bool {
+        let key = (object.to_string(), record.to_string());
+        self.writes.since(&key, mark)
+            || self.pending.iter().any(|e| {
+                matches!(e.kind(), Some(ActionKind::Set | ActionKind::Clear))
+                    && e.record.as_ref() == Some(&key)
+            })
     }
 
     /// The records (object, id) that writes of this engine's runs (`set`, `clear`)
@@ -173,7 +192,7 @@ impl Engine {
     pub fn writes_unanswered(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
             .writes
-            .values()
+            .records()
             .cloned()
             .chain(
                 self.pending

@@ -5,6 +5,7 @@
 //! open between its commits, and the request path must never wait for it. A delivery's
 //! `Idempotency-Key` is kept with it, so a redelivery stores nothing.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -95,16 +96,24 @@ impl Inbox {
         Ok(true)
     }
 
-    /// The oldest events not yet handled, at most `limit`.
-    pub fn waiting(&self, limit: usize) -> Result<Vec<Entry>> {
+    /// The oldest events not yet handled, at most `limit`, leaving out those of the
+    /// records whose ids are in `skip` (held: they cannot be handled now, and must
+    /// not fill the batch in place of other records' events).
+    pub fn waiting(&self, limit: usize, skip: &HashSet<String>) -> Result<Vec<Entry>> {
         let db = self.db()?;
-        let mut query = db
-            .prepare_cached(
-                "SELECT seq, record, event FROM inbox WHERE done = 0 ORDER BY seq LIMIT ?1",
-            )
-            .map_err(failed)?;
+        let mut sql = String::from("SELECT seq, record, event FROM inbox WHERE done = 0");
+        if !skip.is_empty() {
+            // The record key is `object/record`.
+            sql.push_str(" AND substr(record, instr(record, '/') + 1) NOT IN (");
+            sql.push_str(&vec!["?"; skip.len()].join(", "));
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?");
+        let mut query = db.prepare_cached(&sql).map_err(failed)?;
+        let limit = limit.to_string();
+        let params = skip.iter().map(String::as_str).chain([limit.as_str()]);
         let rows = query
-            .query_map([limit as i64], |r| {
+            .query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

@@ -32,6 +32,11 @@ pub fn error(what: &str, message: &str) {
     line(json!({ "at": chrono::Utc::now(), "level": "error", "msg": what, "error": message }));
 }
 
+/// Something an operator should act on, though nothing failed yet.
+pub fn warn(what: &str, detail: Json) {
+    line(json!({ "at": chrono::Utc::now(), "level": "warn", "msg": what, "detail": detail }));
+}
+
 /// Something worth knowing.
 pub fn info(what: &str, detail: Json) {
     line(json!({ "at": chrono::Utc::now(), "level": "info", "msg": what, "detail": detail }));

@@ -90,6 +90,9 @@ pub async fn run(
     sync_webhooks: bool,
 ) -> Result<(), String> {
     let secret_variable = &settings.file.attio.webhook_secret_env;
+    if sync_webhooks && settings.file.serve.public_url.is_none() {
+        return Err("--sync-webhooks needs [serve] public_url in rulec.toml: the address Attio reaches this server at (e.g. \"https://rulec.acme.com\"); the address it listens on is not one Attio can reach".into());
+    }
     if !sync_webhooks && settings.webhook_secret.is_none() {
         return Err(format!(
             "{secret_variable} is not set: export the Attio webhook's signing secret in it (the variable is named by rulec.toml), or start with --sync-webhooks to have rulec create the webhook"
@@ -112,14 +115,16 @@ pub async fn run(
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
-    // What the last process had handed out and not heard back about: each may have
-    // happened, and is looked for before it is performed again.
-    let uncertain = engine
-        .outbox_in(crate::engine::EffectState::InFlight)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect();
+    // What the last process had handed out and not heard back about, or was to try
+    // again: each may have happened, and is looked for before it is performed again.
+    let mut uncertain = std::collections::HashSet::new();
+    for state in [
+        crate::engine::EffectState::InFlight,
+        crate::engine::EffectState::Retrying,
+    ] {
+        let entries = engine.outbox_in(state).map_err(|e| e.to_string())?;
+        uncertain.extend(entries.into_iter().map(|(key, _)| key));
+    }
     let inbox_path = settings.state.with_extension("inbox.db");
     let inbox = Arc::new(inbox::Inbox::open(&inbox_path)?);
     let serve = &settings.file.serve;
@@ -150,7 +155,7 @@ pub async fn run(
         settings.file.attio.writes_per_second,
     );
     for (rule, what) in unreceivable {
-        log::info(
+        log::warn(
             "trigger not received",
             serde_json::json!({ "rule": rule, "detail": format!("rule `{rule}` starts on {what}, which rulec serve does not take from Attio yet: it will not run") }),
         );
@@ -202,7 +207,7 @@ pub async fn run(
             timeout,
         ),
         schema,
-        uncertain,
+        uncertain: std::sync::Mutex::new(uncertain),
     });
     let performer = targets.clone();
     let (host, mut background) = AsyncHost::start(engine, move |effect| {
@@ -234,14 +239,14 @@ pub async fn run(
         })
         .collect();
     if settings.file.attio.token_actor_id.is_none() {
-        log::info(
+        log::warn(
             "no token_actor_id",
             serde_json::json!("set [attio] token_actor_id to the actor id of ATTIO_API_TOKEN: without it rulec cannot tell its own writes coming back from anyone else's, and a rule that writes what another watches runs again on each echo"),
         );
     }
     for hook in &targets.schema.webhooks {
         if !settings.webhook_secrets.contains_key(&hook.name) {
-            log::info(
+            log::warn(
                 "unsigned webhook",
                 serde_json::json!({ "webhook": hook.name, "detail": format!("POST /webhooks/{} takes unsigned deliveries: set [webhooks.{}] secret_env to require a signature", hook.name, hook.name) }),
             );

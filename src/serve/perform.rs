@@ -29,9 +29,11 @@ pub struct Targets {
     pub metrics: Arc<super::metrics::Metrics>,
     /// The schema rules were checked against (attribute types for writes).
     pub schema: Schema,
-    /// Keys of the effects that were in flight when the last process stopped: they
-    /// may have happened, and are looked for before they are performed again.
-    pub uncertain: std::collections::HashSet<String>,
+    /// Keys of the effects that may have happened without rulec hearing so: in
+    /// flight (or waiting to be retried) when the last process stopped, or whose
+    /// last attempt ended without a clear answer (a timeout, a 5xx). Each is looked
+    /// for before it is performed again ([`super::reconcile`]).
+    pub uncertain: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl From<ApiError> for Outcome {
@@ -60,6 +62,7 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
         _ if super::reconcile::uncertain(&targets, &effect) => {
             match super::reconcile::earlier(&targets, &effect).await {
                 Ok(Some(output)) => {
+                    targets.metrics.effect(&effect.action, "done", false);
                     log::effect(&effect.action, &effect.key, effect.attempt, "found done");
                     return Outcome::Done(output);
                 }
@@ -81,6 +84,7 @@ pub async fn perform(targets: Arc<Targets>, effect: Effect) -> Outcome {
         }
         _ => now(&targets, &effect).await.map(Some),
     };
+    super::reconcile::attempted(&targets, &effect, &outcome);
     let (shown, outcome) = match outcome {
         Ok(Some(output)) => ("done".to_string(), Outcome::Done(output)),
         // Handed to someone else (a person, an action's job): the run waits.

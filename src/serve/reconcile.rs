@@ -21,12 +21,38 @@ use super::perform::{task_content, Targets};
 use crate::engine::{Effect, Request};
 
 /// How far before the effect's queueing a match may be dated: the target's clock
-/// and ours disagree by this much at most.
-const SKEW: Duration = Duration::minutes(5);
+/// and ours disagree by this much at most (both keep NTP time). Kept short: an
+/// older note of the same text (the same rule, an earlier run) must not count.
+const SKEW: Duration = Duration::seconds(30);
 
 /// Whether `effect` may have reached its target before.
 pub fn uncertain(targets: &Targets, effect: &Effect) -> bool {
-    effect.attempt > 1 || targets.uncertain.contains(&effect.key)
+    targets
+        .uncertain
+        .lock()
+        .is_ok_and(|keys| keys.contains(&effect.key))
+}
+
+/// Notes what an attempt showed: an answer that says nothing of whether the target
+/// acted (a timeout, a dropped connection, a 5xx) makes the effect uncertain; a
+/// clear answer — done, refused, or asked to wait (429: nothing was done) — makes
+/// it certain again.
+pub fn attempted(targets: &Targets, effect: &Effect, outcome: &Result<Option<Json>, ApiError>) {
+    let unclear = match outcome {
+        Err(e) => e.retryable && !throttled(e),
+        Ok(_) => false,
+    };
+    if let Ok(mut keys) = targets.uncertain.lock() {
+        match unclear {
+            true => keys.insert(effect.key.clone()),
+            false => keys.remove(&effect.key),
+        };
+    }
+}
+
+/// A target that asked to be called later did nothing.
+fn throttled(e: &ApiError) -> bool {
+    e.message.contains("429") || e.message.contains("ratelimited")
 }
 
 /// The answer an earlier attempt of `effect` got, when it is found at the target;

@@ -144,6 +144,10 @@ impl Slack {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, ApiError> {
         let Some(id) = self.channel_id(channel).await? else {
+            super::log::warn(
+                "reconcile",
+                serde_json::json!(format!("cannot look for an earlier message in {channel}: the bot sees no such channel (channels:read), so the message is sent again")),
+            );
             return Ok(false);
         };
         let mut cursor = String::new();
@@ -184,7 +188,9 @@ impl Slack {
             return Ok(Some(channel.to_string()));
         };
         let mut cursor = String::new();
-        loop {
+        // At most 20 pages of 1,000: a workspace with more channels is searched that
+        // far (the message is then sent again, and the log says so).
+        for _ in 0..20 {
             let mut query = vec![
                 ("types", "public_channel,private_channel".to_string()),
                 ("exclude_archived", "true".to_string()),
@@ -211,5 +217,6 @@ impl Slack {
                 return Ok(None);
             }
         }
+        Ok(None)
     }
 }

@@ -203,7 +203,14 @@ pub async fn sync(
                 file.variable
             ));
         };
-        let id = hook["id"]["webhook_id"].as_str().unwrap_or_default();
+        let Some(id) = hook["id"]["webhook_id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+        else {
+            return Err(format!(
+                "Attio listed a webhook for {target} without its id"
+            ));
+        };
         if same(&hook["subscriptions"], &subscriptions) {
             log::info("webhook subscriptions up to date", summary);
         } else {
@@ -219,12 +226,18 @@ pub async fn sync(
             log::info("webhook subscriptions updated", summary);
         }
         if ours.len() > 1 {
-            log::info(
+            log::warn(
                 "several webhooks",
                 json!(format!("{} Attio webhooks target {target}; only the first was updated: delete the others in Attio, or each event is delivered more than once", ours.len())),
             );
         }
         return Ok(secret);
+    }
+    if file.path.exists() {
+        return Err(format!(
+            "no Attio webhook targets {target}, and {} is there from an earlier one: delete that webhook in Attio and the file, or load the file into the environment if the webhook is still there (its URL may differ from [serve] public_url)",
+            file.path.display()
+        ));
     }
     if secret.is_some() {
         return Err(format!(

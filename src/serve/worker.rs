@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 use super::attio::ApiError;
 use super::inbox::Entry;
 use super::{log, App};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, WriteMark};
 
 /// The most events taken from the inbox at once.
 const BATCH: usize = 200;
@@ -40,8 +40,12 @@ pub async fn run(app: Arc<App>) {
         if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
+        // Records with a write of rulec's on its way are left in the inbox until it
+        // is answered; reads from here on are checked against this mark.
+        let (writing, mark) = writing(&app).await;
         let inbox = app.inbox.clone();
-        let entries = match tokio::task::spawn_blocking(move || inbox.waiting(BATCH)).await {
+        let skip = writing.clone();
+        let entries = match tokio::task::spawn_blocking(move || inbox.waiting(BATCH, &skip)).await {
             Ok(Ok(entries)) => entries,
             Ok(Err(e)) => {
                 log::error("inbox", &e);
@@ -53,7 +57,12 @@ pub async fn run(app: Arc<App>) {
             }
         };
         if entries.is_empty() {
-            let _ = tokio::time::timeout(Duration::from_millis(500), app.arrived.notified()).await;
+            // Held records are looked at again soon; otherwise wait for news.
+            let wait = match writing.is_empty() {
+                true => Duration::from_millis(500),
+                false => WRITES_POLL.to_std().unwrap_or_default(),
+            };
+            let _ = tokio::time::timeout(wait, app.arrived.notified()).await;
             continue;
         }
         let mut handled = Vec::new();
@@ -63,16 +72,13 @@ pub async fn run(app: Arc<App>) {
         let now = chrono::Utc::now();
         let mut held: HashSet<&str> = HashSet::new();
         let mut due: Option<chrono::DateTime<chrono::Utc>> = None;
-        let writing = writing(&app).await;
+        if !writing.is_empty() {
+            let at = now + WRITES_POLL;
+            due = Some(due.map_or(at, |d| d.min(at)));
+        }
         let mut ready = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if held.contains(entry.record.as_str()) {
-                continue;
-            }
-            if writing.contains(record_id(&entry.record)) {
-                held.insert(&entry.record);
-                let at = now + WRITES_POLL;
-                due = Some(due.map_or(at, |d| d.min(at)));
                 continue;
             }
             if let Some(at) = debounced(entry, app.debounce).filter(|at| *at > now) {
@@ -115,7 +121,7 @@ pub async fn run(app: Arc<App>) {
                 }
             }
         }
-        match feed(&app, batch).await {
+        match feed(&app, batch, mark).await {
             Ok(fed) => {
                 for (seq, record, done) in fed {
                     if done {
@@ -355,30 +361,30 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
 }
 
 /// The ids of the records rulec's own writes are on their way to
-/// ([`crate::engine::Engine::writes_unanswered`]).
-async fn writing(app: &App) -> HashSet<String> {
-    app.host
-        .with(|engine| engine.writes_unanswered())
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect()
-}
-
-/// The record id of an inbox entry's `object/record`.
-fn record_id(record: &str) -> &str {
-    record.rsplit('/').next().unwrap_or(record)
+/// ([`crate::engine::Engine::writes_unanswered`]), and a mark of now that reads
+/// taken from here on are checked against.
+async fn writing(app: &App) -> (HashSet<String>, WriteMark) {
+    let answer = app
+        .host
+        .with(|engine| (engine.writes_unanswered(), engine.write_mark()))
+        .await;
+    match answer {
+        Ok((records, mark)) => (records.into_iter().map(|(_, id)| id).collect(), mark),
+        Err(_) => (HashSet::new(), WriteMark::default()),
+    }
 }
 
 /// Hands the batch's events to the engine, in order, and commits once. An inbox
-/// event whose record has a write of rulec's unanswered now is not handed in (nor
-/// are its record's later events): the read may hold that write, which the engine
-/// would take for someone's change, as its snapshot moves only with the answer.
+/// event whose record saw a write of rulec's handed out or answered since `mark`
+/// (when its read began), or has one on its way now, is not handed in (nor are its
+/// record's later events): the read may or may not hold that write, and the engine,
+/// whose snapshot moves only with the answer, would take the difference for
+/// someone's change.
 /// Each inbox event with whether it was handled.
 async fn feed<'a>(
     app: &App,
     batch: Vec<(i64, &'a str, Vec<Json>)>,
+    mark: WriteMark,
 ) -> Result<Vec<(i64, &'a str, bool)>, ApiError> {
     if batch.is_empty() {
         return Ok(Vec::new());
@@ -404,7 +410,7 @@ async fn feed<'a>(
             let mut stale: HashSet<(String, String)> = HashSet::new();
             for (seq, object, record, texts) in work {
                 let key = (object, record);
-                if stale.contains(&key) || engine.writes_unanswered().contains(&key) {
+                if stale.contains(&key) || engine.written_since(&key.0, &key.1, mark) {
                     stale.insert(key);
                     fed.push(false);
                     continue;
