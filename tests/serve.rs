@@ -51,6 +51,49 @@ struct Fakes {
     attached: Vec<Value>,
     /// How long a message, note or task is answered after it is taken.
     answer_delay: Duration,
+    /// Answers to give instead of the real ones, in turn, by `METHOD path`: a status
+    /// and a `Retry-After`.
+    script: HashMap<String, Vec<(u16, Option<String>)>>,
+}
+
+/// Gives the next scripted answer for the call, if one is left (recorded as
+/// `SCRIPTED <status> METHOD path`); otherwise lets the call through.
+async fn scripted(
+    State(s): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let call = format!("{} {}", request.method(), request.uri().path());
+    let answer = {
+        let mut f = s.lock().unwrap();
+        let answer = f
+            .script
+            .get_mut(&call)
+            .filter(|left| !left.is_empty())
+            .map(|left| left.remove(0));
+        if let Some((status, _)) = &answer {
+            f.calls.push(format!("SCRIPTED {status} {call}"));
+        }
+        answer
+    };
+    match answer {
+        Some((status, retry_after)) => {
+            let status = axum::http::StatusCode::from_u16(status).unwrap();
+            let mut response = (
+                status,
+                Json(json!({"ok": false, "error": "scripted", "message": "scripted answer"})),
+            )
+                .into_response();
+            if let Some(after) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", after.parse().unwrap());
+            }
+            response
+        }
+        None => next.run(request).await,
+    }
 }
 
 /// The signing secret the fake Attio gives a webhook it creates.
@@ -517,6 +560,7 @@ async fn fakes(shared: Shared) -> String {
                 axum::response::Redirect::temporary(&format!("http://localhost:{port}/hook"))
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), scripted))
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     shared.lock().unwrap().port = listener.local_addr().unwrap().port();
@@ -1571,6 +1615,102 @@ fn a_record_put_in_a_list_runs_its_rules_once_and_list_steps_name_the_list_by_id
         assert!(
             puts[0].starts_with("PUT /v2/lists/l-key/entries ") && puts[0].contains("\"parent_record_id\":\"c1\""),
             "{puts:?}"
+        );
+    });
+}
+
+#[test]
+fn throttled_failing_and_refusing_targets_are_waited_for_retried_or_failed_visibly() {
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project("errors", &url);
+        {
+            let mut f = shared.lock().unwrap();
+            f.records
+                .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 25000.0));
+            // Attio limits the first read (its Retry-After is an HTTP date) and fails
+            // the next; Slack limits the first message (seconds); the note is refused.
+            let soon = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc2822();
+            f.script.insert(
+                "GET /v2/objects/deals/records/d1".into(),
+                vec![(429, Some(soon)), (503, None)],
+            );
+            f.script.insert(
+                "POST /chat.postMessage".into(),
+                vec![(429, Some("1".into()))],
+            );
+            f.script.insert("POST /v2/notes".into(), vec![(401, None)]);
+        }
+        let mut server = start(&dir, true);
+        let client = reqwest::Client::new();
+        let created = delivery("record.created", "d1");
+        let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "c1").await;
+        assert_eq!(status, 200, "taken whatever Attio says later");
+        let reads = |s: &Shared| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| c.ends_with("GET /v2/objects/deals/records/d1"))
+                .count()
+        };
+        eventually(&server, "the read to get through", || reads(&shared) == 3).await;
+        shared.lock().unwrap().records.insert(
+            ("deals".into(), "d1".into()),
+            deal("Acme", "ClosedWon", 25000.0),
+        );
+        let won = delivery("record.updated", "d1");
+        send(&client, &server, &won, Some(&sign(&won)), "u1").await;
+        let runs = format!("{}/api/runs?rule=wins", server.url);
+        let started = Instant::now();
+        let last = loop {
+            let listed = admin_get(&client, &runs).await;
+            let last = listed.as_array().and_then(|l| l.last()).cloned();
+            if let Some(last) = last.filter(|r| r["status"] != "waiting") {
+                break last;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no run ended; logs: {}",
+                server.logs.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(last["status"], "failed", "{last}");
+        let metrics = client
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("rulec_throttled_total{action=\"slack\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            last["reason"].as_str().unwrap().contains("401"),
+            "the refusal says what Attio said: {last}"
+        );
+        stop(&mut server);
+        let f = shared.lock().unwrap();
+        // The message once, after waiting; no note, and no task after the failed step.
+        assert_eq!(f.messages, [("#wins".to_string(), "Acme won".to_string())]);
+        let count = |prefix: &str| f.calls.iter().filter(|c| c.starts_with(prefix)).count();
+        assert_eq!(count("SCRIPTED 429 POST /chat.postMessage"), 1);
+        assert_eq!(
+            count("SCRIPTED 401 POST /v2/notes"),
+            1,
+            "refused once, not retried"
+        );
+        assert_eq!(count("POST /v2/notes"), 0);
+        assert_eq!(count("POST /v2/tasks"), 0);
+        let logs = server.logs.lock().unwrap();
+        assert!(
+            logs.contains("trying again in"),
+            "the read's wait is logged"
         );
     });
 }
