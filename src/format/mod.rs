@@ -6,14 +6,13 @@
 //! that comes after it in the source, or at the end of the line it trails. Items that
 //! do not parse are copied through unchanged, so formatting never loses text.
 
-mod expr;
+pub(crate) mod expr;
 
 use crate::source::Span;
 use crate::syntax::ast::{
     self, HeaderKind, Item, ScheduleKind, StepKind, TriggerClause, TriggerKind,
 };
 
-pub(crate) use expr::is_plain_ident;
 pub use expr::{expr, string};
 
 /// Lines longer than this are broken (one-liner rules, record literals).

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 
 use super::attio::{ApiError, Attio};
-use crate::format::is_plain_ident;
+use crate::format::expr::is_plain_ident;
 
 /// What a pull found, written out.
 #[derive(Debug)]
