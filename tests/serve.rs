@@ -54,6 +54,25 @@ struct Fakes {
     /// Answers to give instead of the real ones, in turn, by `METHOD path`: a status
     /// and a `Retry-After`.
     script: HashMap<String, Vec<(u16, Option<String>)>>,
+    /// Notes, comments and tasks as Attio answers them one by one, by path
+    /// (`/v2/notes/n9`).
+    activities: HashMap<String, Value>,
+}
+
+/// `GET /v2/notes/{id}`, `/v2/comments/{id}`, `/v2/tasks/{id}`.
+async fn activity(State(s): State<Shared>, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path().to_string();
+    let mut f = s.lock().unwrap();
+    f.calls.push(format!("GET {path}"));
+    match f.activities.get(&path) {
+        Some(data) => Json(json!({ "data": data })).into_response(),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            Json(json!({"message": "not found"})),
+        )
+            .into_response(),
+    }
 }
 
 /// Gives the next scripted answer for the call, if one is left (recorded as
@@ -549,6 +568,9 @@ async fn fakes(shared: Shared) -> String {
                 },
             ),
         )
+        .route("/v2/notes/{id}", get(activity))
+        .route("/v2/comments/{id}", get(activity))
+        .route("/v2/tasks/{id}", get(activity))
         .route("/hook", post(hook))
         .route("/actions/provision", post(hook))
         .route(
@@ -1711,6 +1733,150 @@ fn throttled_failing_and_refusing_targets_are_waited_for_retried_or_failed_visib
         assert!(
             logs.contains("trying again in"),
             "the read's wait is logged"
+        );
+    });
+}
+
+#[test]
+fn a_batched_delivery_and_a_record_s_events_out_of_order_run_each_rule_once() {
+    let rules = "rule new when deals created and value > 10000 do slack \"#new\" \"{{name}}\"\n\
+                 rule won when stage changed to ClosedWon do slack \"#won\" \"{{name}} won\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("batched", &url, rules, "per_channel_per_second = 0\n");
+        {
+            let mut f = shared.lock().unwrap();
+            for (id, stage, value) in [("d1", "Open", 20000.0), ("d2", "Open", 30000.0), ("d3", "ClosedWon", 40000.0)] {
+                f.records.insert(("deals".into(), id.into()), deal(&format!("Deal {id}"), stage, value));
+            }
+        }
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let event = |kind: &str, record: &str| {
+            json!({
+                "event_type": kind,
+                "id": {"workspace_id": "ws", "object_id": "obj-deals", "record_id": record},
+                "actor": {"type": "system"},
+            })
+        };
+        // Two creations and a call recording in one delivery: both records' rules
+        // run; the recording is acknowledged and not kept.
+        let batched = json!({"webhook_id": "w1", "events": [
+            event("record.created", "d1"),
+            {"event_type": "call-recording.created", "id": {"workspace_id": "ws", "meeting_id": "m1", "call_recording_id": "r1"}},
+            event("record.created", "d2"),
+        ]})
+        .to_string();
+        let (status, body) = send(&client, &server, &batched, Some(&sign(&batched)), "b1").await;
+        assert_eq!((status, body["accepted"].clone()), (200, json!(2)));
+        // d3's update is delivered before its creation.
+        let updated = json!({"webhook_id": "w1", "events": [event("record.updated", "d3")]}).to_string();
+        let created = json!({"webhook_id": "w1", "events": [event("record.created", "d3")]}).to_string();
+        send(&client, &server, &updated, Some(&sign(&updated)), "o1").await;
+        send(&client, &server, &created, Some(&sign(&created)), "o2").await;
+        let messages = |s: &Shared| {
+            let mut m: Vec<String> = s
+                .lock()
+                .unwrap()
+                .messages
+                .iter()
+                .map(|(c, t)| format!("{c} {t}"))
+                .collect();
+            m.sort();
+            m
+        };
+        eventually(&server, "every message", || messages(&shared).len() >= 4).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop(&mut server);
+        // A record created won counts as won (a change from empty), once.
+        assert_eq!(
+            messages(&shared),
+            ["#new Deal d1", "#new Deal d2", "#new Deal d3", "#won Deal d3 won"]
+        );
+    });
+}
+
+#[test]
+fn notes_comments_and_completed_tasks_start_their_rules_once() {
+    let rules = "rule pricing on deals when note created and note.body contains \"pricing\" do slack \"#desk\" \"{{note.title}} by {{note.author}} on {{name}}\"\n\
+                 rule urgent on deals when comment added and comment.body contains \"urgent\" do slack \"#desk\" \"Urgent on {{name}}: {{comment.body}}\"\n\
+                 rule done on deals when task completed do slack \"#desk\" \"Done: {{task.title}} for {{task.assignee}}\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("activity", &url, rules, "per_channel_per_second = 0\n");
+        {
+            let mut f = shared.lock().unwrap();
+            f.records
+                .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 5000.0));
+            let member = json!({"type": "workspace-member", "id": "m1"});
+            f.activities.insert(
+                "/v2/notes/n9".into(),
+                json!({"title": "Call", "content_plaintext": "they ask about pricing", "created_by_actor": member}),
+            );
+            f.activities.insert(
+                "/v2/comments/c9".into(),
+                json!({"content_plaintext": "urgent: call back", "author": member}),
+            );
+            f.activities.insert(
+                "/v2/tasks/t9".into(),
+                json!({
+                    "content_plaintext": "Send contract\n\nthe long version", "is_completed": false,
+                    "deadline_at": null,
+                    "linked_records": [{"target_object_id": "obj-deals", "target_record_id": "d1"}],
+                    "assignees": [{"referenced_actor_type": "workspace-member", "referenced_actor_id": "m1"}],
+                }),
+            );
+        }
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let deliver = |event: Value, key: &'static str| {
+            let client = client.clone();
+            let url = server.url.clone();
+            async move {
+                let body = json!({"webhook_id": "w1", "events": [event]}).to_string();
+                let response = client
+                    .post(format!("{url}/webhooks/attio"))
+                    .header("idempotency-key", key)
+                    .header("attio-signature", sign(&body))
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        };
+        let actor = json!({"type": "workspace-member", "id": "m1"});
+        let note = json!({"event_type": "note.created", "id": {"workspace_id": "ws", "note_id": "n9"},
+            "parent_object_id": "obj-deals", "parent_record_id": "d1", "actor": actor});
+        let comment = json!({"event_type": "comment.created",
+            "id": {"workspace_id": "ws", "thread_id": "th1", "comment_id": "c9"},
+            "object_id": "obj-deals", "record_id": "d1", "actor": actor});
+        let task = json!({"event_type": "task.updated", "id": {"workspace_id": "ws", "task_id": "t9"}, "actor": actor});
+        deliver(note.clone(), "a1").await;
+        deliver(comment, "a2").await;
+        // A change to the task that is not its completion starts nothing.
+        deliver(task.clone(), "a3").await;
+        let messages = |s: &Shared| -> Vec<String> {
+            s.lock().unwrap().messages.iter().map(|(_, t)| t.clone()).collect()
+        };
+        eventually(&server, "the note and comment messages", || messages(&shared).len() >= 2).await;
+        shared.lock().unwrap().activities.get_mut("/v2/tasks/t9").unwrap()["is_completed"] = json!(true);
+        deliver(task.clone(), "a4").await;
+        // Delivered again under new keys: nothing runs twice.
+        deliver(task, "a5").await;
+        deliver(note, "a6").await;
+        eventually(&server, "the task message", || messages(&shared).len() >= 3).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        stop(&mut server);
+        assert_eq!(
+            messages(&shared),
+            [
+                "Call by ana@acme.com on Acme",
+                "Urgent on Acme: urgent: call back",
+                "Done: Send contract for ana@acme.com"
+            ]
         );
     });
 }

@@ -25,6 +25,9 @@ const RECORD_EVENTS: [&str; 4] = [
 /// A record put in or taken out of a list (`when added to list "…"`).
 const LIST_EVENTS: [&str; 2] = ["list-entry.created", "list-entry.deleted"];
 
+/// A task made, or changed (`when task completed` is a change to completed).
+const TASK_EVENTS: [&str; 2] = ["task.created", "task.updated"];
+
 /// A refusal: the status and a message saying what was wrong and what to do.
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, JsonBody(json!({ "error": message.into() }))).into_response()
@@ -81,6 +84,24 @@ pub fn events(body: &[u8], received_at: &str) -> Result<Vec<(String, Json)>, Str
                 field(&["parent_object_id"])?,
                 field(&["parent_record_id"])?
             )
+        } else if kind == "note.created" {
+            field(&["id", "note_id"])?;
+            format!(
+                "{}/{}",
+                field(&["parent_object_id"])?,
+                field(&["parent_record_id"])?
+            )
+        } else if kind == "comment.created" {
+            field(&["id", "comment_id"])?;
+            match (field(&["object_id"]), field(&["record_id"])) {
+                (Ok(object), Ok(record)) => format!("{object}/{record}"),
+                // On a list entry only: no record a rule is about.
+                _ => continue,
+            }
+        } else if TASK_EVENTS.contains(&kind) {
+            // A task may be linked to several records: its events keep their order
+            // by the task.
+            format!("task/{}", field(&["id", "task_id"])?)
         } else {
             continue;
         };
@@ -282,10 +303,15 @@ mod tests {
     fn a_delivery_keeps_its_record_events_and_names_what_is_missing() {
         let body = br#"{"webhook_id":"w","events":[
             {"event_type":"record.updated","id":{"object_id":"o1","record_id":"r1"},"actor":{"type":"system"}},
-            {"event_type":"note.created","id":{"note_id":"n1"}}]}"#;
+            {"event_type":"call-recording.created","id":{"call_recording_id":"c1"}},
+            {"event_type":"comment.created","id":{"comment_id":"c2"},"list_id":"l1","entry_id":"e1"},
+            {"event_type":"task.updated","id":{"task_id":"t1"}}]}"#;
         let events = events(body, "2026-12-01T00:00:00Z").unwrap();
-        assert_eq!(events.len(), 1);
+        // The recording and the comment on a list entry alone are not kept; a task
+        // is kept by itself.
+        assert_eq!(events.len(), 2);
         assert_eq!(events[0].0, "o1/r1");
+        assert_eq!(events[1].0, "task/t1");
         assert_eq!(events[0].1["received_at"], "2026-12-01T00:00:00Z");
         let missing = super::events(
             br#"{"events":[{"event_type":"record.created","id":{"object_id":"o1"}}]}"#,

@@ -13,6 +13,7 @@
 //! engine in order; effects leave through the engine's outbox, so each is committed
 //! before it is attempted and answered once.
 
+mod activity;
 mod admin;
 pub mod attio;
 mod callback;
@@ -277,9 +278,12 @@ pub async fn run(
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(settings.file.serve.max_body_bytes))
         .with_state(app.clone());
+    // The handlers are in place before the world is told where to connect: a
+    // SIGTERM right after start drains like any other.
+    let shutdown = shutdown_signal()?;
     println!("listening on http://{addr}");
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("the server failed: {e}"))?;
 
@@ -320,24 +324,27 @@ async fn scrape(
     )
 }
 
-/// SIGTERM (what systemd and container runtimes send) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM (what systemd and container runtimes send) or Ctrl-C: the handlers are
+/// installed now, and the future ends at the first of the two.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen =
+            |kind: SignalKind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
+        let mut term = listen(SignalKind::terminate())?;
+        let mut interrupt = listen(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -3,12 +3,14 @@
 //! would only throw away — a CSV import touching an attribute no rule watches costs
 //! no delivery.
 //!
-//! Per list the rules watch, `list-entry.created` or `list-entry.deleted` of that
-//! list. Per object the rules trigger on: `record.created` (the engine's first snapshot of
-//! a record, the `old` of its first change), `record.deleted`, `record.merged`, and
-//! `record.updated` — filtered to the watched attributes when every update-driven
-//! rule on the object names them (`changed stage`, `matches stage = Won`) and reads
-//! no `old.x`, since then no other change can start a run.
+//! Per activity the rules watch: `note.created`, `comment.created`, `task.created`
+//! or `task.updated` (a task's completion), unfiltered. Per list the rules watch:
+//! `list-entry.created` or `list-entry.deleted` of that list. Per object the rules
+//! trigger on: `record.created` (the engine's first snapshot of a record, the `old`
+//! of its first change), `record.deleted`, `record.merged`, and `record.updated` —
+//! filtered to the watched attributes when every update-driven rule on the object
+//! names them (`changed stage`, `matches stage = Won`) and reads no `old.x`, since
+//! then no other change can start a run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -48,9 +50,24 @@ pub fn needs(program: &Program) -> Vec<Need> {
     let mut objects: BTreeMap<String, Wants> = BTreeMap::new();
     let mut out = Vec::new();
     for rule in &program.rules {
-        let Some(object) = &rule.object else {
-            continue;
+        let object = rule.object.clone().unwrap_or_default();
+        let activity = match &rule.trigger {
+            Trigger::NoteCreated => Some("note.created"),
+            Trigger::CommentAdded => Some("comment.created"),
+            Trigger::TaskCreated => Some("task.created"),
+            Trigger::TaskCompleted => Some("task.updated"),
+            _ => None,
         };
+        if let Some(event_type) = activity {
+            // Taken whatever they are on (a task names its records only when read).
+            out.push(Need {
+                event_type,
+                object: String::new(),
+                attribute: None,
+                list: None,
+            });
+            continue;
+        }
         let (event_type, list) = match &rule.trigger {
             Trigger::AddedToList { list } => ("list-entry.created", list),
             Trigger::RemovedFromList { list } => ("list-entry.deleted", list),
@@ -63,6 +80,9 @@ pub fn needs(program: &Program) -> Vec<Need> {
                 attribute: None,
                 list: Some(list.clone()),
             });
+            continue;
+        }
+        if object.is_empty() {
             continue;
         }
         let wants = match &rule.trigger {
@@ -99,8 +119,8 @@ pub fn needs(program: &Program) -> Vec<Need> {
                 }
                 wants
             }
-            // Notes, tasks, comments and calls are not taken by serve yet (see
-            // `unreceivable`); webhooks, schedules and meta-rules need no Attio
+            // Activities were taken above; call recordings are not taken by serve yet
+            // (see `unreceivable`); webhooks, schedules and meta-rules need no Attio
             // subscription.
             _ => continue,
         };
@@ -145,18 +165,14 @@ pub fn needs(program: &Program) -> Vec<Need> {
     out
 }
 
-/// Rules whose trigger `rulec serve` cannot receive yet (activities: notes, tasks,
-/// comments, calls), with what it is: they are loaded, and never start a run from
-/// Attio.
+/// Rules whose trigger `rulec serve` cannot receive yet (call recordings), with
+/// what it is: they are loaded, and never start a run from Attio.
 pub fn unreceivable(program: &Program) -> Vec<(String, &'static str)> {
     program
         .rules
         .iter()
         .filter_map(|rule| {
             let what = match &rule.trigger {
-                Trigger::NoteCreated => "a note",
-                Trigger::CommentAdded => "a comment",
-                Trigger::TaskCreated | Trigger::TaskCompleted => "a task",
                 Trigger::CallRecorded => "a call recording",
                 _ => return None,
             };
@@ -271,6 +287,10 @@ async fn subscriptions(attio: &Attio, needs: &[Need]) -> Result<Vec<Json>, Strin
     let mut object_ids: BTreeMap<&str, String> = BTreeMap::new();
     let mut out = Vec::with_capacity(needs.len());
     for need in needs {
+        if need.object.is_empty() && need.list.is_none() {
+            out.push(json!({ "event_type": need.event_type, "filter": null }));
+            continue;
+        }
         if let Some(list) = &need.list {
             let id = attio
                 .list_id(list)
@@ -402,6 +422,14 @@ mod tests {
                 list: Some("Inbound".into()),
             }]
         );
+        let needs = super::needs(&program(
+            "rule n on deals when note created do slack \"#n\"\nrule t when task completed do slack \"#t\"\n",
+        ));
+        let kinds: Vec<(&str, &str)> = needs
+            .iter()
+            .map(|n| (n.event_type, n.object.as_str()))
+            .collect();
+        assert_eq!(kinds, [("note.created", ""), ("task.updated", "")]);
         // Reading `old.value` needs every change of the record.
         let needs = super::needs(&program(
             "rule a when stage changed to ClosedWon and old.value < value do slack \"#wins\"\n",

@@ -24,7 +24,7 @@ const BATCH: usize = 200;
 const WRITES_POLL: chrono::Duration = chrono::Duration::milliseconds(50);
 
 /// An inbox event, made ready.
-enum Prepared {
+pub(super) enum Prepared {
     /// The engine's events, handed in together and in order.
     Events(Vec<Json>),
     /// Nothing to hand the engine.
@@ -221,8 +221,13 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         return Prepared::Done;
     }
     let kind = event["event_type"].as_str().unwrap_or("");
-    if kind.starts_with("list-entry.") {
-        return list_entry(app, entry).await;
+    match kind {
+        "list-entry.created" | "list-entry.deleted" => return list_entry(app, entry).await,
+        "note.created" | "comment.created" => {
+            return super::activity::note_or_comment(app, entry).await
+        }
+        "task.created" | "task.updated" => return super::activity::task(app, entry).await,
+        _ => {}
     }
     let (Some(object_id), Some(record_id)) = (
         event["id"]["object_id"].as_str(),
@@ -313,12 +318,37 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
     let Some(object) = app.targets.schema.object(&slug) else {
         return Prepared::Done;
     };
+    let out = json!({
+        // An entry is made and removed once: the id does not depend on the delivery.
+        "id": format!("attio:{kind}:{list_id}:{entry_id}"), "type": kind,
+        "object": slug, "record_id": record_id, "list": list,
+        "at": event["received_at"],
+    });
+    let gone_ok = kind == "list-entry.deleted";
+    with_record(app, entry, (&slug, object), record_id, out, gone_ok).await
+}
+
+/// An event about something of a record's (an entry, a note): the engine hears
+/// first of the record as it is now — an update, so a change that came with it (an
+/// owner set as the record was added to a list) fires its `changed` rules here, not
+/// lost to a later read that finds nothing new — then of `about`, which reads that
+/// record. A record gone since is skipped, unless `gone_ok` (a removal is still
+/// worth telling).
+pub(super) async fn with_record(
+    app: &App,
+    entry: &Entry,
+    (slug, object): (&str, &crate::schema::Object),
+    record_id: &str,
+    mut about: Json,
+    gone_ok: bool,
+) -> Prepared {
+    let event = &entry.event;
     let (actor, source) = match actor(app, &event["actor"]).await {
         Ok(found) => found,
         Err(e) => return Prepared::Later(e),
     };
     let mut events = Vec::with_capacity(2);
-    let values = match app.targets.attio.record(&slug, record_id).await {
+    let values = match app.targets.attio.record(slug, record_id).await {
         Ok(values) => values,
         Err(e) => return Prepared::Later(e),
     };
@@ -333,7 +363,7 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
                 "object": slug, "record_id": record_id, "at": event["received_at"],
                 "record": values, "actor": actor,
             });
-            match related(app, &slug, &update["record"]).await {
+            match related(app, slug, &update["record"]).await {
                 Ok(related) if !related.is_empty() => update["related"] = Json::Array(related),
                 Ok(_) => {}
                 Err(e) => return Prepared::Later(e),
@@ -344,19 +374,14 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
             events.push(update);
         }
         // Gone with its entry: only a removal is left to tell.
-        None if kind == "list-entry.deleted" => {}
+        None if gone_ok => {}
         None => return Prepared::Done,
     }
-    let mut out = json!({
-        // An entry is made and removed once: the id does not depend on the delivery.
-        "id": format!("attio:{kind}:{list_id}:{entry_id}"), "type": kind,
-        "object": slug, "record_id": record_id, "list": list,
-        "at": event["received_at"], "actor": actor,
-    });
+    about["actor"] = actor;
     if let Some(source) = source {
-        out["source"] = json!(source);
+        about["source"] = json!(source);
     }
-    events.push(out);
+    events.push(about);
     Prepared::Events(events)
 }
 
@@ -509,7 +534,10 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
 }
 
 /// The engine's `actor` and `event.source` for Attio's actor.
-async fn actor(app: &App, actor: &Json) -> Result<(Json, Option<&'static str>), ApiError> {
+pub(super) async fn actor(
+    app: &App,
+    actor: &Json,
+) -> Result<(Json, Option<&'static str>), ApiError> {
     let id = actor["id"].as_str().unwrap_or("");
     Ok(match actor["type"].as_str().unwrap_or("") {
         "workspace-member" => match app.targets.attio.member_email(id).await? {
