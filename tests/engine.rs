@@ -1648,6 +1648,35 @@ fn the_outbox_hands_each_effect_to_the_host_and_the_run_goes_on_with_its_answer(
 }
 
 #[test]
+fn a_write_waiting_for_its_retry_holds_its_record_across_a_restart() {
+    let rules = "rule bump when stage changed to ClosedWon do set value = 1 retry 3\n";
+    let dir = tempdir();
+    let path = dir.join("state.db");
+    let clock = clock("2026-03-02T10:00:00Z");
+    let deal = ("deals".to_string(), "d1".to_string());
+    {
+        let mut engine = outbox_engine(rules, SqliteStore::open(&path).unwrap(), &clock);
+        engine
+            .handle_json(&created("e1", "d1", r#"{"stage":"ClosedWon"}"#))
+            .unwrap();
+        let effects = engine.take_effects().unwrap();
+        assert_eq!(engine.writes_unanswered(), std::slice::from_ref(&deal));
+        engine
+            .complete(&effects[0].key, Outcome::retry("timed out"))
+            .unwrap();
+        assert_eq!(
+            engine.writes_unanswered(),
+            std::slice::from_ref(&deal),
+            "a retry is still on its way"
+        );
+        engine.flush().unwrap();
+    }
+    let mut engine = outbox_engine(rules, SqliteStore::open(&path).unwrap(), &clock);
+    assert!(engine.take_effects().unwrap().is_empty(), "not due yet");
+    assert_eq!(engine.writes_unanswered(), [deal]);
+}
+
+#[test]
 fn a_retryable_failure_in_the_outbox_comes_back_at_its_backoff_time_not_at_once() {
     let clock = clock("2026-03-02T10:00:00Z");
     let mut engine = outbox_engine(UPSERT_THEN_HTTP, MemoryStore::new(), &clock);

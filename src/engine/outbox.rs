@@ -292,6 +292,24 @@ impl Engine {
     /// walks to its effect's step, which derives the effect (secrets and all) anew —
     /// or, when the answer was kept before the crash, goes on with it.
     fn recover(&mut self) -> Result<(), EngineError> {
+        // A write waiting for its retry time is on its way too: its record is known
+        // from its run, before the retry is due and the effect derived again.
+        for (key, entry) in decoded(self.store.outbox_in(EffectState::Retrying.name())?)? {
+            if !matches!(
+                ActionKind::of(&entry.action),
+                Some(ActionKind::Set | ActionKind::Clear)
+            ) {
+                continue;
+            }
+            let Some(run) = self.store.get(Space::Runs, &entry.run)? else {
+                continue;
+            };
+            if let Ok(state) = serde_json::from_value::<super::RunState>(run) {
+                if let (Some(object), Some(record)) = (state.record.object, state.record.record) {
+                    self.writes.taken(&key, &(object, record));
+                }
+            }
+        }
         let mut ignored = Vec::new();
         // Retries wait for their time.
         let mut left = decoded(self.store.outbox_in(EffectState::Pending.name())?)?;
