@@ -1663,9 +1663,17 @@ fn throttled_failing_and_refusing_targets_are_waited_for_retried_or_failed_visib
                 vec![(429, Some("1".into()))],
             );
             f.script.insert("POST /v2/notes".into(), vec![(401, None)]);
+            // Another deal's read is refused outright (a scope missing): it waits
+            // alone, and holds up nothing else.
+            f.script.insert(
+                "GET /v2/objects/deals/records/d2".into(),
+                vec![(403, None), (403, None)],
+            );
         }
         let mut server = start(&dir, true);
         let client = reqwest::Client::new();
+        let refused = delivery("record.created", "d2");
+        send(&client, &server, &refused, Some(&sign(&refused)), "r1").await;
         let created = delivery("record.created", "d1");
         let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "c1").await;
         assert_eq!(status, 200, "taken whatever Attio says later");
@@ -1733,6 +1741,10 @@ fn throttled_failing_and_refusing_targets_are_waited_for_retried_or_failed_visib
         assert!(
             logs.contains("trying again in"),
             "the read's wait is logged"
+        );
+        assert!(
+            logs.contains("obj-deals/d2") && logs.contains("check the token's scopes"),
+            "the refused read is logged with what to do: {logs}"
         );
     });
 }
@@ -1861,7 +1873,20 @@ fn notes_comments_and_completed_tasks_start_their_rules_once() {
         let messages = |s: &Shared| -> Vec<String> {
             s.lock().unwrap().messages.iter().map(|(_, t)| t.clone()).collect()
         };
-        eventually(&server, "the note and comment messages", || messages(&shared).len() >= 2).await;
+        let task_reads = |s: &Shared| {
+            s.lock()
+                .unwrap()
+                .calls
+                .iter()
+                .filter(|c| *c == "GET /v2/tasks/t9")
+                .count()
+        };
+        eventually(&server, "the note, the comment and the task read", || {
+            messages(&shared).len() >= 2 && task_reads(&shared) == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(messages(&shared).len(), 2, "an open task's change starts nothing");
         shared.lock().unwrap().activities.get_mut("/v2/tasks/t9").unwrap()["is_completed"] = json!(true);
         deliver(task.clone(), "a4").await;
         // Delivered again under new keys: nothing runs twice.

@@ -199,6 +199,7 @@ impl Driver {
             let sleep = self.sleep();
             let mut next = Some(self.inbox.recv_timeout(sleep));
             let mut taken = 0;
+            let mut ticked = false;
             // Whatever else is waiting is taken too before the effects it led to are
             // handed out: under load, one commit for many answers, not one each.
             while let Some(command) = next.take() {
@@ -211,8 +212,9 @@ impl Driver {
                     }
                     Ok(Command::Drain) => self.draining = true,
                     Err(RecvTimeoutError::Timeout) => {
-                        let ticked = self.engine.tick();
-                        self.report(ticked);
+                        let done = self.engine.tick();
+                        self.report(done);
+                        ticked = true;
                     }
                     // Every sender is gone, including the one the tasks hold: nothing
                     // can answer any more.
@@ -222,6 +224,12 @@ impl Driver {
                 if taken < MOST_AT_ONCE {
                     next = self.inbox.try_recv().ok().map(Ok);
                 }
+            }
+            // Under a steady stream of commands the wait above never times out:
+            // what is due (waits, retries, schedules) runs anyway.
+            if !ticked && self.sleep().is_zero() {
+                let done = self.engine.tick();
+                self.report(done);
             }
             if !self.draining {
                 self.perform_pending();

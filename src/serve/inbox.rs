@@ -110,8 +110,10 @@ impl Inbox {
         }
         sql.push_str(" ORDER BY seq LIMIT ?");
         let mut query = db.prepare_cached(&sql).map_err(failed)?;
-        let limit = limit.to_string();
-        let params = skip.iter().map(String::as_str).chain([limit.as_str()]);
+        let params = skip
+            .iter()
+            .map(|id| rusqlite::types::Value::Text(id.clone()))
+            .chain([rusqlite::types::Value::Integer(limit as i64)]);
         let rows = query
             .query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((
@@ -149,5 +151,39 @@ impl Inbox {
                 r.get(0)
             })
             .map_err(failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_records_are_left_out_and_their_place_goes_to_others_in_order() {
+        let dir = std::env::temp_dir().join(format!("rulec-inbox-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let inbox = Inbox::open(&dir.join("inbox.db")).unwrap();
+        let event = |n: u32| serde_json::json!({ "n": n });
+        let events = [
+            ("o1/busy".to_string(), event(1)),
+            ("o1/busy".to_string(), event(2)),
+            ("o1/calm".to_string(), event(3)),
+            ("task/t1".to_string(), event(4)),
+        ];
+        assert!(inbox.accept(Some("k1"), &events, 0).unwrap());
+        assert!(
+            !inbox.accept(Some("k1"), &events, 0).unwrap(),
+            "a redelivery"
+        );
+        let records = |skip: &[&str], limit| -> Vec<String> {
+            let skip = skip.iter().map(|s| s.to_string()).collect();
+            let waiting = inbox.waiting(limit, &skip).unwrap();
+            waiting.into_iter().map(|e| e.record).collect()
+        };
+        assert_eq!(records(&[], 2), ["o1/busy", "o1/busy"]);
+        assert_eq!(records(&["busy"], 2), ["o1/calm", "task/t1"]);
+        assert_eq!(records(&["busy", "t1"], 10), ["o1/calm"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

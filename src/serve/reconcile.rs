@@ -35,18 +35,21 @@ pub fn uncertain(targets: &Targets, effect: &Effect) -> bool {
 
 /// Notes what an attempt showed: an answer that says nothing of whether the target
 /// acted (a timeout, a dropped connection, a 5xx) makes the effect uncertain; a
-/// clear answer — done, refused, or asked to wait (429: nothing was done) — makes
-/// it certain again.
+/// clear answer — done, or refused — makes it certain again; a 429 changes nothing.
 pub fn attempted(targets: &Targets, effect: &Effect, outcome: &Result<Option<Json>, ApiError>) {
-    let unclear = match outcome {
-        Err(e) => e.retryable && !throttled(e),
-        Ok(_) => false,
+    let Ok(mut keys) = targets.uncertain.lock() else {
+        return;
     };
-    if let Ok(mut keys) = targets.uncertain.lock() {
-        match unclear {
-            true => keys.insert(effect.key.clone()),
-            false => keys.remove(&effect.key),
-        };
+    match outcome {
+        // Asked to wait — by the target or by the look for an earlier attempt —
+        // tells nothing new: an earlier doubt stays.
+        Err(e) if throttled(e) => {}
+        Err(e) if e.retryable => {
+            keys.insert(effect.key.clone());
+        }
+        _ => {
+            keys.remove(&effect.key);
+        }
     }
 }
 

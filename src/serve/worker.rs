@@ -20,6 +20,9 @@ use crate::engine::{EngineError, WriteMark};
 /// The most events taken from the inbox at once.
 const BATCH: usize = 200;
 
+/// How long a record whose read Attio refused waits before it is read again.
+const REFUSED_WAIT_SECONDS: i64 = 60;
+
 /// How soon a record held for rulec's own writes is looked at again.
 const WRITES_POLL: chrono::Duration = chrono::Duration::milliseconds(50);
 
@@ -36,6 +39,9 @@ pub(super) enum Prepared {
 /// Runs until `app.stopping` is set and the inbox holds nothing taken.
 pub async fn run(app: Arc<App>) {
     let mut failures = 0u32;
+    // Records whose read Attio refused (a 403: a scope missing), and when to try
+    // again: they wait, alone, and the rest goes on.
+    let mut refused: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
     loop {
         if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return;
@@ -44,7 +50,10 @@ pub async fn run(app: Arc<App>) {
         // is answered; reads from here on are checked against this mark.
         let (writing, mark) = writing(&app).await;
         let inbox = app.inbox.clone();
-        let skip = writing.clone();
+        let now = chrono::Utc::now();
+        refused.retain(|_, at| *at > now);
+        let mut skip = writing.clone();
+        skip.extend(refused.keys().map(|record| record_id(record).to_string()));
         let entries = match tokio::task::spawn_blocking(move || inbox.waiting(BATCH, &skip)).await {
             Ok(Ok(entries)) => entries,
             Ok(Err(e)) => {
@@ -58,7 +67,7 @@ pub async fn run(app: Arc<App>) {
         };
         if entries.is_empty() {
             // Held records are looked at again soon; otherwise wait for news.
-            let wait = match writing.is_empty() {
+            let wait = match writing.is_empty() && refused.is_empty() {
                 true => Duration::from_millis(500),
                 false => WRITES_POLL.to_std().unwrap_or_default(),
             };
@@ -69,7 +78,6 @@ pub async fn run(app: Arc<App>) {
         let mut retry = None;
         // Records whose next event waits — for the debounce window, or for rulec's
         // own writes to the record to be answered — and when the first is due.
-        let now = chrono::Utc::now();
         let mut held: HashSet<&str> = HashSet::new();
         let mut due: Option<chrono::DateTime<chrono::Utc>> = None;
         if !writing.is_empty() {
@@ -86,7 +94,7 @@ pub async fn run(app: Arc<App>) {
                 due = Some(due.map_or(at, |d| d.min(at)));
                 continue;
             }
-            if superseded(&entries, i) {
+            if superseded(&app, &entries, i) {
                 handled.push(entry.seq);
                 continue;
             }
@@ -104,6 +112,10 @@ pub async fn run(app: Arc<App>) {
         // and one commit.
         let mut batch = Vec::with_capacity(ready.len());
         for (seq, record, task) in ready {
+            if held.contains(record) {
+                // An earlier event of the record was refused: this one waits with it.
+                continue;
+            }
             let prepared = match task.await {
                 Ok(prepared) => prepared,
                 Err(e) => Prepared::Later(ApiError {
@@ -115,6 +127,19 @@ pub async fn run(app: Arc<App>) {
             match prepared {
                 Prepared::Events(events) => batch.push((seq, record, events)),
                 Prepared::Done => handled.push(seq),
+                // Refused (not a 429 or a 5xx): trying at once would be refused again,
+                // and waiting for it would hold up every record.
+                Prepared::Later(e) if !e.retryable => {
+                    log::error(
+                        "hydrate",
+                        &format!("inbox event {seq} ({record}): {} — its record's events wait and are tried again in {REFUSED_WAIT_SECONDS} s; check the token's scopes", e.message),
+                    );
+                    refused.insert(
+                        record.to_string(),
+                        now + chrono::Duration::seconds(REFUSED_WAIT_SECONDS),
+                    );
+                    held.insert(record);
+                }
                 Prepared::Later(e) => {
                     retry = Some(e);
                     break;
@@ -187,17 +212,27 @@ fn debounced(entry: &Entry, debounce: Duration) -> Option<chrono::DateTime<chron
 
 /// An update read later in the same batch, for the same record and with nothing else
 /// about it in between, makes this one's read redundant: one read, one diff.
-fn superseded(entries: &[Entry], i: usize) -> bool {
+/// An echo is never read, so it supersedes nothing: a person's edit made while
+/// rulec wrote the record must still be read.
+fn superseded(app: &App, entries: &[Entry], i: usize) -> bool {
     let entry = &entries[i];
     if entry.event["event_type"] != "record.updated" {
         return false;
     }
     for later in &entries[i + 1..] {
-        if later.record == entry.record {
+        if later.record == entry.record && !echo(app, &later.event) {
             return later.event["event_type"] == "record.updated";
         }
     }
     false
+}
+
+/// rulec's own write coming back (its actor is `[attio] token_actor_id`).
+fn echo(app: &App, event: &Json) -> bool {
+    let by = &event["actor"];
+    by["type"] == "api-token"
+        && app.token_actor_id.is_some()
+        && by["id"].as_str() == app.token_actor_id.as_deref()
 }
 
 /// One event made ready for the engine: the record read, the engine's event built.
@@ -213,11 +248,7 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
     // rulec's own write, coming back: the engine handled what it caused when the
     // write was done (as a follow-on event, with the cascade's depth). Handling the
     // echo too would start the cascade again, unbounded.
-    let by = &event["actor"];
-    if by["type"] == "api-token"
-        && app.token_actor_id.is_some()
-        && by["id"].as_str() == app.token_actor_id.as_deref()
-    {
+    if echo(app, event) {
         return Prepared::Done;
     }
     let kind = event["event_type"].as_str().unwrap_or("");
@@ -388,6 +419,11 @@ pub(super) async fn with_record(
 /// The ids of the records rulec's own writes are on their way to
 /// ([`crate::engine::Engine::writes_unanswered`]), and a mark of now that reads
 /// taken from here on are checked against.
+/// The record id of an inbox entry's `object/record` (a task's `task/id`).
+fn record_id(record: &str) -> &str {
+    record.rsplit('/').next().unwrap_or(record)
+}
+
 async fn writing(app: &App) -> (HashSet<String>, WriteMark) {
     let answer = app
         .host
