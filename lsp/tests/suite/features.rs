@@ -1,7 +1,7 @@
 //! Data-driven tests of the pure handlers: each `tests/cases/<feature>-<name>.rules`
 //! holds a document with a `$0` cursor marker; the answer is snapshotted beside it in
 //! `tests/cases/snapshots/`. Regenerate with `INSTA_UPDATE=always cargo test -p rulec-lsp
-//! --test features` and review the diff.
+//! --test suite features` and review the diff.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
