@@ -6,7 +6,7 @@
 use serde_json::{json, Value as Json};
 
 use super::inbox::Entry;
-use super::worker::{actor, with_record, Prepared};
+use super::worker::{actor, declared, with_record, Prepared};
 use super::App;
 
 /// `note.created` or `comment.created`: the note or comment, then its record.
@@ -31,6 +31,12 @@ pub(super) async fn note_or_comment(app: &App, entry: &Entry) -> Prepared {
         (id.as_str(), object_id.as_str(), record_id.as_str())
     else {
         return Prepared::Done;
+    };
+    // An object no rule is about needs no read at all.
+    let (slug, object) = match declared(app, object_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Prepared::Done,
+        Err(e) => return Prepared::Later(e),
     };
     let read = match app
         .targets
@@ -61,14 +67,6 @@ pub(super) async fn note_or_comment(app: &App, entry: &Entry) -> Prepared {
             "comment",
             json!({ "id": id, "body": body, "author": author }),
         ),
-    };
-    let slug = match app.targets.attio.object_slug(object_id).await {
-        Ok(slug) => slug,
-        Err(e) if e.message.contains("404") => return Prepared::Done,
-        Err(e) => return Prepared::Later(e),
-    };
-    let Some(object) = app.targets.schema.object(&slug) else {
-        return Prepared::Done;
     };
     let mut about = json!({
         // Made once: the id does not depend on the delivery.
@@ -129,14 +127,11 @@ pub(super) async fn task(app: &App, entry: &Entry) -> Prepared {
         ) else {
             continue;
         };
-        let slug = match app.targets.attio.object_slug(object_id).await {
-            Ok(slug) => slug,
-            Err(e) if e.message.contains("404") => continue,
+        let slug = match declared(app, object_id).await {
+            Ok(Some((slug, _))) => slug,
+            Ok(None) => continue,
             Err(e) => return Prepared::Later(e),
         };
-        if app.targets.schema.object(&slug).is_none() {
-            continue;
-        }
         let mut out = json!({
             // Made, and completed, once.
             "id": format!("attio:{kind}:{id}:{record_id}"), "type": kind,

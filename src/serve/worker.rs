@@ -266,14 +266,10 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
     ) else {
         return Prepared::Done;
     };
-    let slug = match app.targets.attio.object_slug(object_id).await {
-        Ok(slug) => slug,
-        Err(e) if e.message.contains("404") => return Prepared::Done,
+    let (slug, object) = match declared(app, object_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Prepared::Done,
         Err(e) => return Prepared::Later(e),
-    };
-    let Some(object) = app.targets.schema.object(&slug) else {
-        // No rule can be about an object the schema does not declare.
-        return Prepared::Done;
     };
     let mut out = json!({
         "type": kind, "object": slug, "record_id": record_id,
@@ -341,13 +337,10 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
     if app.targets.schema.list(&list).is_none() {
         return Prepared::Done;
     }
-    let slug = match app.targets.attio.object_slug(object_id).await {
-        Ok(slug) => slug,
-        Err(e) if e.message.contains("404") => return Prepared::Done,
+    let (slug, object) = match declared(app, object_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Prepared::Done,
         Err(e) => return Prepared::Later(e),
-    };
-    let Some(object) = app.targets.schema.object(&slug) else {
-        return Prepared::Done;
     };
     let out = json!({
         // An entry is made and removed once: the id does not depend on the delivery.
@@ -357,6 +350,25 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
     });
     let gone_ok = kind == "list-entry.deleted";
     with_record(app, entry, (&slug, object), record_id, out, gone_ok).await
+}
+
+/// The object a webhook names by id, as the schema declares it: its slug and its
+/// declaration. `None` when Attio no longer has the object, or the schema does not
+/// declare it (no rule can be about it).
+pub(super) async fn declared<'a>(
+    app: &'a App,
+    object_id: &str,
+) -> Result<Option<(String, &'a crate::schema::Object)>, ApiError> {
+    let slug = match app.targets.attio.object_slug(object_id).await {
+        Ok(slug) => slug,
+        Err(e) if e.message.contains("404") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(app
+        .targets
+        .schema
+        .object(&slug)
+        .map(|object| (slug, object)))
 }
 
 /// An event about something of a record's (an entry, a note): the engine hears
