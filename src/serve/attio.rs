@@ -26,21 +26,44 @@ pub struct ApiError {
 impl ApiError {
     fn transport(e: reqwest::Error) -> ApiError {
         ApiError {
-            message: format!("cannot reach the API: {}", without_url(&e)),
+            message: format!("cannot reach {}", unreachable(&e)),
             retryable: true,
             retry_after: None,
         }
     }
 }
 
-/// A reqwest error's text without the URL (query strings may carry ids worth keeping
-/// out of logs; never tokens, which travel in headers).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "");
+/// What kept a request from its answer, and where it went: the host, never the
+/// whole URL (a query string may carry ids worth keeping out of logs; tokens travel
+/// in headers and never show).
+fn unreachable(e: &reqwest::Error) -> String {
+    let host = e
+        .url()
+        .and_then(|url| {
+            let host = url.host_str()?;
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            })
+        })
+        .unwrap_or_else(|| "the API".into());
+    let what = if e.is_timeout() {
+        "no answer in time ([serve] timeout_ms)"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "the request failed"
+    };
+    // The innermost cause says why: "Connection refused (os error 111)".
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    text
+    let cause = cause.to_string();
+    match e.url() {
+        Some(url) if cause.contains(url.as_str()) => format!("{host}: {what}"),
+        _ => format!("{host}: {what}: {cause}"),
+    }
 }
 
 /// Reads the answer to a call: the JSON body on success, an [`ApiError`] otherwise.
