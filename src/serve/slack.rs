@@ -37,14 +37,17 @@ impl Slack {
         self.token.is_some()
     }
 
+    /// The bot token, or the error every call without one gets.
+    fn token(&self) -> Result<&Secret, ApiError> {
+        self.token.as_ref().ok_or_else(|| ApiError {
+            message: "SLACK_BOT_TOKEN is not set: rulec serve cannot use Slack".into(),
+            retryable: false,
+            retry_after: None,
+        })
+    }
+
     async fn call(&self, method: &str, body: Json) -> Result<Json, ApiError> {
-        let Some(token) = &self.token else {
-            return Err(ApiError {
-                message: "SLACK_BOT_TOKEN is not set: rulec serve cannot post to Slack".into(),
-                retryable: false,
-                retry_after: None,
-            });
-        };
+        let token = self.token()?;
         let response = self
             .http
             .post(format!("{}/{method}", self.base))
@@ -107,13 +110,7 @@ impl Slack {
 
     /// A read method, its arguments in the query.
     async fn read(&self, method: &str, query: &[(&str, String)]) -> Result<Json, ApiError> {
-        let Some(token) = &self.token else {
-            return Err(ApiError {
-                message: "SLACK_BOT_TOKEN is not set: rulec serve cannot read Slack".into(),
-                retryable: false,
-                retry_after: None,
-            });
-        };
+        let token = self.token()?;
         let response = self
             .http
             .get(format!("{}/{method}", self.base))

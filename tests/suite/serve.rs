@@ -1272,23 +1272,15 @@ fn a_rule_feeding_itself_through_attio_is_bounded_exactly_as_in_a_replay() {
             .insert(("deals".into(), "d1".into()), deal("Loop", "Open", 2.0));
         let updated = delivery("record.updated", "d1");
         send(&client, &server, &updated, Some(&sign(&updated)), "u1").await;
-        let patches = |s: &Shared| {
-            s.lock()
-                .unwrap()
-                .calls
-                .iter()
-                .filter(|c| c.starts_with("PATCH"))
-                .count()
-        };
         eventually(&server, "the cascade", || {
-            patches(&shared) >= replayed_writes
+            calls_to(&shared, "PATCH") >= replayed_writes
         })
         .await;
         // The echoes of those writes arrive and are read: nothing starts again.
         tokio::time::sleep(Duration::from_millis(2500)).await;
         stop(&mut server);
         assert_eq!(
-            patches(&shared),
+            calls_to(&shared, "PATCH"),
             replayed_writes,
             "as many writes as the replay made, none more: {:?}",
             shared.lock().unwrap().calls
@@ -1369,14 +1361,6 @@ fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
         .unwrap();
         let mut server = start(&dir, false);
         let client = reqwest::Client::new();
-        let calls = |s: &Shared, prefix: &str| {
-            s.lock()
-                .unwrap()
-                .calls
-                .iter()
-                .filter(|c| c.starts_with(prefix))
-                .count()
-        };
         shared
             .lock()
             .unwrap()
@@ -1385,7 +1369,7 @@ fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
         let created = delivery("record.created", "d1");
         send(&client, &server, &created, Some(&sign(&created)), "c1").await;
         eventually(&server, "the created record to be read", || {
-            calls(&shared, "GET /v2/objects/deals/records/d1") == 1
+            calls_to(&shared, "GET /v2/objects/deals/records/d1") == 1
         })
         .await;
         {
@@ -1399,7 +1383,7 @@ fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
         let won = delivery("record.updated", "d1");
         send(&client, &server, &won, Some(&sign(&won)), "u1").await;
         eventually(&server, "the write to be applied", || {
-            calls(&shared, "PATCH /v2/objects/deals/records/d1") == 1
+            calls_to(&shared, "PATCH /v2/objects/deals/records/d1") == 1
         })
         .await;
         // Someone edits the deal while the write is on its way: before Attio has
@@ -1409,13 +1393,13 @@ fn a_record_read_while_rulecs_own_write_is_unanswered_is_read_again_after_it() {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         send(&client, &server, &edited, Some(&sign(&edited)), "u3").await;
         eventually(&server, "the edits to be read", || {
-            calls(&shared, "GET /v2/objects/deals/records/d1") >= 3
+            calls_to(&shared, "GET /v2/objects/deals/records/d1") >= 3
         })
         .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         stop(&mut server);
         assert_eq!(
-            calls(&shared, "POST /v2/notes"),
+            calls_to(&shared, "POST /v2/notes"),
             1,
             "the write is one change, noted once: {:?}",
             shared.lock().unwrap().calls
@@ -1904,6 +1888,16 @@ fn notes_comments_and_completed_tasks_start_their_rules_once() {
             ]
         );
     });
+}
+
+/// How many calls the fakes took that start with `prefix` (`POST /v2/notes`).
+fn calls_to(s: &Shared, prefix: &str) -> usize {
+    s.lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| c.starts_with(prefix))
+        .count()
 }
 
 /// The runtime each test's fakes and client run on.
