@@ -59,16 +59,16 @@ pub const TRIGGERS: &[Keyword] = &[
 
 /// Steps after `do`.
 pub const ACTIONS: &[Keyword] = &[
-    kw("set", "set ${1:attr} = ${2}", "`set <attr> = <expr> [if empty]`: overwrite an attribute; with `if empty`, only when it is empty"),
-    kw("clear", "clear ${1:attr}", "`clear <attr>`: empty an attribute"),
-    kw("add", "add to list \"${1}\"", "`add to list \"<name>\"`: add the record to a list"),
-    kw("remove", "remove from list \"${1}\"", "`remove from list \"<name>\"`: remove the record from a list"),
+    kw("set", "set ${1:attr} = ${2}", "`set [<record>.]<attr> = <expr> [if empty]`: overwrite an attribute of the rule's record, or of the one named (`set company.owner = …`); with `if empty`, only when it is empty"),
+    kw("clear", "clear ${1:attr}", "`clear [<record>.]<attr>`: empty an attribute of the rule's record, or of the one named"),
+    kw("add", "add to list \"${1}\"", "`add [<record>] to list \"<name>\"`: add the rule's record, or the one named, to a list"),
+    kw("remove", "remove from list \"${1}\"", "`remove [<record>] from list \"<name>\"`: remove the rule's record, or the one named, from a list"),
     kw("slack", "slack \"${1:#channel}\" \"${2:text}\"", "`slack \"<#channel>\" [\"<text>\"]` / `slack dm <member> [\"<text>\"]`: post to Slack"),
     kw("email", "email ${1:owner} subject \"${2}\" body \"${3}\"", "`email <to> subject \"<s>\" body \"<b>\"` / `email <to> template \"<id>\"`: send an email"),
-    kw("create", "create task \"${1:title}\" for ${2:owner} due ${3:next_business_day()} key ${4:event.id}", "`create task \"<title>\" …` / `create <object> { … } [key <expr>] [as <name>]`: a task or a new record"),
+    kw("create", "create task \"${1:title}\" for ${2:owner} due ${3:next_business_day()} key ${4:event.id}", "`create task \"<title>\" [for <member>] [due <time>] [body \"<b>\"] [linked to <record>] [key <expr>] [as <name>]` / `create <object> { … } [key <expr>] [as <name>]`: a task or a new record"),
     kw("find", "find ${1:companies} where ${2} as ${3:name}", "`find <object> where <filter> as <name>`: look a record up (may be empty)"),
     kw("upsert", "upsert ${1:people} by ${2:email_addresses} { ${3} } as ${4:name}", "`upsert <object> by <attr> { … } [as <name>]`: find by a unique attribute, else create"),
-    kw("note", "note \"${1:title}\" \"${2:body}\"", "`note \"<title>\" [\"<body>\"]`: an audit-trail note on the record"),
+    kw("note", "note \"${1:title}\" \"${2:body}\"", "`note [on <record>] \"<title>\" [\"<body>\"]`: an audit-trail note on the rule's record, or on the one named"),
     kw("http", "http ${1|GET,POST,PUT,PATCH,DELETE|} \"${2:https://}\"", "`http <METHOD> \"<url>\" [headers {…}] [body <expr>] [key <expr>] [as <name>]`: call an API"),
     kw("wait", "wait ${1:1 day}", "`wait <duration>` / `wait until <time>`: suspend the run durably, resume later"),
     kw("ask", "ask ${1:owner} \"${2:question}\" timeout ${3:2 days} as ${4:approval}", "`ask <member> \"<question>\" [timeout <duration>] as <name>`: human approval; suspends until answered"),

@@ -373,11 +373,32 @@ impl<'a> Walker<'a> {
 
     fn step(&mut self, step: &ast::Step) {
         match &step.kind {
-            StepKind::Set { attr, .. } | StepKind::Clear(attr) => {
+            StepKind::Set {
+                target: None, attr, ..
+            }
+            | StepKind::Clear { target: None, attr } => {
                 let object = self.object;
                 self.attr_of(object, attr);
             }
-            StepKind::AddToList(s) | StepKind::RemoveFromList(s) => self.list_name(s),
+            // `company.csm`: the attribute is the named record's, resolved as a path.
+            StepKind::Set {
+                target: Some(target),
+                attr,
+                ..
+            }
+            | StepKind::Clear {
+                target: Some(target),
+                attr,
+            } => {
+                if let ExprKind::Path(names) = &target.kind {
+                    let mut place = names.clone();
+                    place.push(attr.clone());
+                    self.path(&place);
+                }
+            }
+            StepKind::AddToList { list, .. } | StepKind::RemoveFromList { list, .. } => {
+                self.list_name(list)
+            }
             StepKind::Create { object, fields, .. } => self.fields(object, fields),
             StepKind::Upsert {
                 object, by, fields, ..
@@ -407,8 +428,14 @@ impl<'a> Walker<'a> {
         };
         let inner = find.or(self.find);
         let outer = std::mem::replace(&mut self.find, inner);
+        // The record a `set`/`clear` names was resolved with its attribute above.
+        let written = match &step.kind {
+            StepKind::Set { target, .. } | StepKind::Clear { target, .. } => target.as_ref(),
+            _ => None,
+        };
         for part in step.kind.parts() {
             match part {
+                Part::Expr(e) if written.is_some_and(|w| std::ptr::eq(w, e)) => {}
                 Part::Expr(e) => self.expr(e),
                 Part::Str(s) => self.string(s),
             }

@@ -131,6 +131,7 @@ const KEYWORDS: &[&str] = &[
     "template",
     "create",
     "due",
+    "linked",
     "key",
     "find",
     "upsert",

@@ -351,6 +351,19 @@ impl Checker<'_> {
                 self.check_unambiguous(candidate, first);
             }
         }
+        // `record` alone is the rule's record itself, as a value: `company = record`,
+        // `add record to list …`.
+        if let ([only], Some(object)) = (segments, self.scope.object) {
+            if only.name == "record" && self.scope.binding("record").is_none() {
+                return ir::Expr {
+                    ty: Type::Record(object.name.clone()),
+                    kind: K::Read {
+                        root: Root::Record,
+                        path: Vec::new(),
+                    },
+                };
+            }
+        }
         let Some((root, ty, consumed)) = self.resolve_root(&first.name) else {
             // Opposite a value whose type is already unknown (an error was reported for
             // it), a bare word is most likely an option: do not report it twice.

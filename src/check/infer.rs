@@ -137,7 +137,10 @@ impl Names {
             self.bound.insert(b.name.clone());
         }
         match &step.kind {
-            StepKind::Set { attr, .. } | StepKind::Clear(attr) => {
+            StepKind::Set {
+                attr, target: None, ..
+            }
+            | StepKind::Clear { attr, target: None } => {
                 self.names.insert(attr.name.clone());
             }
             // The filter reads the searched object's attributes, not the rule's.

@@ -91,8 +91,13 @@ impl<'a> Checker<'a> {
         );
     }
 
-    /// Looks up a list by its (plain) name, reporting it when unknown.
-    pub(super) fn list(&mut self, name: &ast::StringLit) -> Option<String> {
+    /// Looks up a list by its (plain) name, reporting it when unknown or when it holds
+    /// records of another object than `holder`'s (the record added, or the rule's).
+    pub(super) fn list(
+        &mut self,
+        name: &ast::StringLit,
+        holder: Option<&Object>,
+    ) -> Option<String> {
         let schema = self.cx.schema;
         let Some(text) = name.plain() else {
             self.error(
@@ -114,12 +119,17 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        if let Some(object) = self.scope.object {
+        if let Some(object) = holder {
             if object.name != list.object {
+                let whose = if self.scope.object.is_some_and(|o| o.name == object.name) {
+                    "this rule is on"
+                } else {
+                    "the record is one of"
+                };
                 self.error(
                     "type-mismatch",
                     format!(
-                        "list `{text}` holds {}, but this rule is on {}",
+                        "list `{text}` holds {}, but {whose} {}",
                         list.object, object.name
                     ),
                     name.span,
@@ -454,10 +464,10 @@ impl<'a> Checker<'a> {
                 filter: self.condition(filter),
             },
             TriggerKind::AddedToList(name) => ir::Trigger::AddedToList {
-                list: self.list(name)?,
+                list: self.list(name, self.scope.object)?,
             },
             TriggerKind::RemovedFromList(name) => ir::Trigger::RemovedFromList {
-                list: self.list(name)?,
+                list: self.list(name, self.scope.object)?,
             },
             TriggerKind::Webhook(name) => {
                 let schema = self.cx.schema;

@@ -53,31 +53,43 @@ impl<'a> Checker<'a> {
     fn step(&mut self, kind: &StepKind, path: &str) -> Option<Action> {
         Some(match kind {
             StepKind::Set {
+                target,
                 attr,
                 value,
                 if_empty,
             } => {
-                let (attr_ref, ty) = self.writable(attr)?;
+                let what = format!("set {}", attr.name);
+                let (target, object) = self.acted_on(target.as_ref(), &what, attr.span)?;
+                let (attr_ref, ty) = self.writable(object, attr)?;
                 let value = self.value_for(value, &ty, &format!("`{}`", attr.name));
                 Action::Set {
+                    target,
                     attr: attr_ref,
                     value,
                     if_empty: *if_empty,
                 }
             }
-            StepKind::Clear(attr) => Action::Clear {
-                attr: self.writable(attr)?.0,
-            },
-            StepKind::AddToList(name) => {
-                self.record_needed("add to list", name.span)?;
-                Action::AddToList {
-                    list: self.list(name)?,
+            StepKind::Clear { target, attr } => {
+                let what = format!("clear {}", attr.name);
+                let (target, object) = self.acted_on(target.as_ref(), &what, attr.span)?;
+                Action::Clear {
+                    target,
+                    attr: self.writable(object, attr)?.0,
                 }
             }
-            StepKind::RemoveFromList(name) => {
-                self.record_needed("remove from list", name.span)?;
+            StepKind::AddToList { target, list } => {
+                let (target, object) = self.acted_on(target.as_ref(), "add to list", list.span)?;
+                Action::AddToList {
+                    target,
+                    list: self.list(list, Some(object))?,
+                }
+            }
+            StepKind::RemoveFromList { target, list } => {
+                let (target, object) =
+                    self.acted_on(target.as_ref(), "remove from list", list.span)?;
                 Action::RemoveFromList {
-                    list: self.list(name)?,
+                    target,
+                    list: self.list(list, Some(object))?,
                 }
             }
             StepKind::Slack { target, text } => {
@@ -130,9 +142,15 @@ impl<'a> Checker<'a> {
                 assignee,
                 due,
                 body,
+                linked,
                 key,
                 binding,
             } => {
+                // A task needs no record: one from a webhook rule stands alone.
+                let target = match linked {
+                    Some(linked) => self.target(linked, "create task")?,
+                    None => None,
+                };
                 let title = self.template(title);
                 let assignee = assignee
                     .as_ref()
@@ -148,6 +166,7 @@ impl<'a> Checker<'a> {
                     assignee,
                     due,
                     body,
+                    target,
                     key,
                     binding: binding.as_ref().map(|b| b.name.clone()),
                 }
@@ -237,9 +256,14 @@ impl<'a> Checker<'a> {
                     binding: binding.as_ref().map(|b| b.name.clone()),
                 }
             }
-            StepKind::Note { title, body } => {
-                self.record_needed("note", title.span)?;
+            StepKind::Note {
+                target,
+                title,
+                body,
+            } => {
+                let (target, _) = self.acted_on(target.as_ref(), "note", title.span)?;
                 Action::Note {
+                    target,
                     title: self.template(title),
                     body: body.as_ref().map(|b| self.template(b)),
                 }
@@ -464,8 +488,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An attribute of the rule's record that a step may write.
-    fn writable(&mut self, attr: &ast::Ident) -> Option<(AttrRef, Type)> {
-        let object = self.record_needed(&format!("`{}`", attr.name), attr.span)?;
+    fn writable(&mut self, object: &Object, attr: &ast::Ident) -> Option<(AttrRef, Type)> {
         let Some(attribute) = object.attribute(&attr.name) else {
             self.unknown_attribute(object, attr);
             return None;
@@ -488,6 +511,54 @@ impl<'a> Checker<'a> {
         ))
     }
 
+    /// The record a step acts on and its object: the one it names (`company` in
+    /// `set company.csm = …`), else the rule's own — an error when there is none.
+    fn acted_on(
+        &mut self,
+        target: Option<&ast::Expr>,
+        what: &str,
+        span: crate::source::Span,
+    ) -> Option<(Option<ir::Target>, &'a Object)> {
+        if let Some(target) = target {
+            let found = self.target(target, what)?;
+            if let Some(found) = found {
+                let object = self.cx.schema.object(&found.object)?;
+                return Some((Some(found), object));
+            }
+        }
+        let object = self.record_needed(&format!("`{what}`"), span)?;
+        Some((None, object))
+    }
+
+    /// The record a step names; `None` when it names the rule's own (`record`).
+    fn target(&mut self, target: &ast::Expr, what: &str) -> Option<Option<ir::Target>> {
+        let record = self.expr(target, None);
+        if let (ir::ExprKind::Read { root, path }, Some(own)) = (&record.kind, self.scope.object) {
+            if *root == ir::Root::Record && path.is_empty() {
+                let _ = own;
+                return Some(None);
+            }
+        }
+        match &record.ty {
+            Type::Record(object) => Some(Some(ir::Target {
+                object: object.clone(),
+                record,
+            })),
+            // Reported where it was read.
+            Type::Unknown => None,
+            other => {
+                let shown = crate::format::expr(target);
+                self.error(
+                    "type-mismatch",
+                    format!("`{what}` acts on a record, but `{shown}` is a {other}"),
+                    target.span,
+                    Some("name a record: a reference such as `company`, a binding from `find`, `create` or `upsert`, or `record` for the rule's own".into()),
+                );
+                None
+            }
+        }
+    }
+
     /// The rule's object, or an error saying that `what` needs one.
     fn record_needed(&mut self, what: &str, span: crate::source::Span) -> Option<&'a Object> {
         if let Some(object) = self.scope.object {
@@ -497,7 +568,7 @@ impl<'a> Checker<'a> {
             "missing-object",
             format!("{what} needs a record, but this rule has none"),
             span,
-            Some("webhook rules and digests have no record: create or find one first, or add `for <object>` to the schedule".into()),
+            Some("webhook rules and digests have no record: find, create or upsert one `as` a name and act on it (`note on person …`), or add `for <object>` to the schedule".into()),
         );
         None
     }

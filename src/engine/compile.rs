@@ -221,8 +221,21 @@ pub struct Op {
     pub retry: u32,
     /// What it does.
     pub kind: OpKind,
+    /// The record it acts on when it names one; else the run's.
+    pub target: Option<Target>,
     /// The event it causes when performed (the same answer `rule-cycle` follows).
     pub follow: Option<Follow>,
+}
+
+/// The record a step names (`company` in `set company.csm = …`), compiled.
+#[derive(Debug)]
+pub struct Target {
+    /// Its object's index.
+    pub object: u16,
+    /// Its id.
+    pub record: Node,
+    /// How a message names it (`company`).
+    pub shown: String,
 }
 
 /// Step kinds.
@@ -438,6 +451,7 @@ impl Compiler<'_> {
                 )],
                 kind: EffectKind::Scan { object },
             },
+            target: None,
             follow: None,
         }
     }
@@ -607,6 +621,7 @@ impl Compiler<'_> {
                 attr,
                 value,
                 if_empty,
+                ..
             } => {
                 let o = self.object(&attr.object)?;
                 OpKind::Set {
@@ -615,7 +630,7 @@ impl Compiler<'_> {
                     if_empty: *if_empty,
                 }
             }
-            Action::Clear { attr } => {
+            Action::Clear { attr, .. } => {
                 let o = self.object(&attr.object)?;
                 OpKind::Set {
                     slot: self.slot(o, &attr.attr)?,
@@ -623,7 +638,7 @@ impl Compiler<'_> {
                     if_empty: false,
                 }
             }
-            Action::AddToList { list } | Action::RemoveFromList { list } => {
+            Action::AddToList { list, .. } | Action::RemoveFromList { list, .. } => {
                 let added = matches!(step.action, Action::AddToList { .. });
                 let args = vec![text_arg("list", list)];
                 let name = if added {
@@ -691,6 +706,7 @@ impl Compiler<'_> {
                 body,
                 key,
                 binding,
+                ..
             } => {
                 let mut args = vec![self.arg("title", title, object)?];
                 if let Some(assignee) = assignee {
@@ -780,7 +796,7 @@ impl Compiler<'_> {
                     kind: EffectKind::Find { object: t },
                 }
             }
-            Action::Note { title, body } => {
+            Action::Note { title, body, .. } => {
                 let mut args = vec![self.arg("title", title, object)?];
                 self.opt_arg(&mut args, "body", body, object)?;
                 effect("note", EffectKind::Note, args, None, None)
@@ -901,12 +917,21 @@ impl Compiler<'_> {
                 effect(name, EffectKind::Custom, args, key, binding)
             }
         };
+        let target = match step.action.target() {
+            Some(target) => Some(Target {
+                object: self.object(&target.object)?,
+                record: self.expr(&target.record, object)?,
+                shown: describe(&target.record),
+            }),
+            None => None,
+        };
         Ok(Op {
             path: step.path.clone(),
             location: step.location,
             continue_on_error: step.continue_on_error,
             retry: step.retry,
             kind,
+            target,
             follow: follow(&step.action),
         })
     }
@@ -989,6 +1014,11 @@ impl Compiler<'_> {
                     Some("at") => Node::EventAt,
                     other => return Err(format!("unknown event field {other:?}")),
                 })
+            }
+            // `record` alone: the rule's record itself, by its id.
+            Root::Record if path.is_empty() => {
+                record_root(object, "record")?;
+                return Ok(Node::RecordId);
             }
             Root::Record | Root::Old | Root::Candidate => {
                 let o = match root {
@@ -1101,6 +1131,7 @@ fn mentions_candidate(node: &Node) -> bool {
         Node::Const(_)
         | Node::Slot(_)
         | Node::OldSlot(_)
+        | Node::RecordId
         | Node::EventId
         | Node::EventActor
         | Node::EventSource

@@ -31,6 +31,8 @@ pub enum Node {
     OldSlot(u16),
     /// A longer path.
     Path(Box<Path>),
+    /// The id of the rule's record (`record` as a value).
+    RecordId,
     /// `event.id`
     EventId,
     /// `event.actor`
@@ -179,6 +181,8 @@ impl World for NoWorld {
 pub struct Scope<'a> {
     /// The rule's record, current values.
     pub record: Option<&'a Record>,
+    /// The rule's record's id.
+    pub record_id: Option<&'a str>,
     /// Values before the event.
     pub old: Option<&'a Record>,
     /// The event.
@@ -227,6 +231,7 @@ impl<'a> Scope<'a> {
     pub fn new(now: impl Into<Now<'a>>) -> Scope<'a> {
         Scope {
             record: None,
+            record_id: None,
             old: None,
             event: None,
             failure: None,
@@ -280,6 +285,7 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
             .map(|r| r.get(*slot).clone())
             .unwrap_or(Val::Empty),
         Node::Path(path) => eval_path(path, scope, world),
+        Node::RecordId => scope.record_id.map(Val::text).unwrap_or(Val::Empty),
         Node::EventId => scope
             .event
             .map(|e| Val::Text(e.id.clone()))

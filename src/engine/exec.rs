@@ -134,6 +134,7 @@ macro_rules! scope {
     ($exec:expr) => {
         Scope {
             record: $exec.record.as_ref(),
+            record_id: $exec.run.record.as_deref(),
             old: $exec.old.as_ref(),
             event: $exec.event,
             failure: $exec.failure.as_ref(),
@@ -184,6 +185,24 @@ enum Answered {
     Retry(Option<u64>, String),
 }
 
+/// A write to a record a step named, for its follow-on update event.
+pub(super) struct OtherWrite {
+    object: u16,
+    id: String,
+    slot: u16,
+    /// The value before the run's first write to it.
+    before: Val,
+    /// The step that first wrote the record: the event's id is the run's and its.
+    step: String,
+}
+
+/// An attribute of a record a step names.
+struct Place {
+    object: u16,
+    id: String,
+    slot: u16,
+}
+
 /// One run in progress.
 pub(super) struct Exec<'a> {
     pub env: Env<'a>,
@@ -198,6 +217,9 @@ pub(super) struct Exec<'a> {
     pub run: RunRecord,
     /// Attribute writes to the run's record: slot and value before the first write.
     pub writes: Vec<(u16, Val)>,
+    /// Attribute writes to the records steps named, each with its value before the
+    /// run's first write to it.
+    pub other_writes: Vec<OtherWrite>,
     /// Events the run's effects cause (records created, notes, tasks, list entries),
     /// in step order; `true` marks the event of an effect found already done,
     /// delivered again: rules that ran on it see a duplicate not worth reporting.
@@ -252,6 +274,7 @@ impl<'a> Exec<'a> {
             bindings: vec![Val::Empty; rule.bindings.len()],
             run,
             writes: Vec::new(),
+            other_writes: Vec::new(),
             follow: Vec::new(),
             chain: Vec::new(),
             occurrence: None,
@@ -604,6 +627,26 @@ impl<'a> Exec<'a> {
         (real, shown, fields)
     }
 
+    /// The record `op` names, when it is not the run's own: its object and id. An
+    /// empty one is the step's failure, named as written (`company`).
+    fn acted_on(&mut self, op: &Op) -> Result<Option<(u16, String)>, String> {
+        let Some(target) = &op.target else {
+            return Ok(None);
+        };
+        let id = match self.eval(&target.record) {
+            Val::Text(id) if !id.is_empty() => id.to_string(),
+            _ => {
+                return Err(format!(
+                    "`{}` is empty: there is no record to act on",
+                    target.shown
+                ))
+            }
+        };
+        let own = self.rule.object == Some(target.object)
+            && self.run.record.as_deref() == Some(id.as_str());
+        Ok((!own).then_some((target.object, id)))
+    }
+
     fn record_ref(&self) -> Option<(String, String)> {
         Some((self.run.object.clone()?, self.run.record.clone()?))
     }
@@ -673,9 +716,30 @@ impl<'a> Exec<'a> {
         started: Instant,
     ) -> Result<Flow, StoreError> {
         let (mut real, mut shown, fields) = self.args(args);
+        let acted_on = self.acted_on(op);
         // A value the store could not read would go out empty: stop before the handler.
         if let Some(e) = self.env.failed.take() {
             return Err(e);
+        }
+        let record = match acted_on {
+            Ok(Some((object, id))) => {
+                let object = self.env.layouts.objects[object as usize].object.to_string();
+                Some((object, id))
+            }
+            Ok(None) => self.record_ref(),
+            Err(message) => {
+                let i = self.log(op, action, StepStatus::Failed, started);
+                self.run.steps[i].input = Some(Json::Object(shown));
+                self.run.steps[i].error = Some(message.clone());
+                return Ok(self.failed_step(op, i, message));
+            }
+        };
+        // The run record shows which record a step named (the host has it as
+        // `Effect::record`).
+        if let (Some(_), Some((object, id))) = (&op.target, &record) {
+            shown
+                .entry("record")
+                .or_insert_with(|| json!({ "object": object, "id": id }));
         }
         if let Some(message) = self.env.refused.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
@@ -740,7 +804,7 @@ impl<'a> Exec<'a> {
             version: self.rule.ir.version.clone(),
             run: self.run.run.clone(),
             step: op.path.clone(),
-            record: self.record_ref(),
+            record,
             attempt: 0,
             queued: None,
         };
@@ -800,7 +864,7 @@ impl<'a> Exec<'a> {
                     step.op.follow,
                     step.kind,
                     key,
-                    &effect.args,
+                    effect,
                     &step.fields,
                     output,
                 )?;
@@ -1188,10 +1252,11 @@ impl<'a> Exec<'a> {
         follow: Option<Follow>,
         kind: &EffectKind,
         key: &str,
-        args: &Map<String, Json>,
+        effect: &Effect,
         fields: &[(String, Val)],
         output: Json,
     ) -> Result<(Json, Option<Json>), StoreError> {
+        let args = &effect.args;
         let base = |kind: &str, object: &str, id: &str, at: DateTime<Utc>| {
             json!({
                 "type": kind, "object": object, "record_id": id,
@@ -1248,10 +1313,11 @@ impl<'a> Exec<'a> {
                 Ok((output, Some(event)))
             }
             (Some(follow @ (Follow::Note | Follow::Task | Follow::ListEntry { .. })), _) => {
-                let Some((object, id)) = self.record_ref() else {
+                // On the record the effect acted on: the run's, or the one it named.
+                let Some((object, id)) = &effect.record else {
                     return Ok((output, None));
                 };
-                let mut event = base(follow.event_type(false), &object, &id, self.now);
+                let mut event = base(follow.event_type(false), object, id, self.now);
                 event["id"] = json!(event_id);
                 match (follow, kind) {
                     (Follow::ListEntry { .. }, EffectKind::List { list, .. }) => {
@@ -1323,6 +1389,18 @@ impl<'a> Exec<'a> {
         started: Instant,
     ) -> Result<Flow, StoreError> {
         let action = if value.is_some() { "set" } else { "clear" };
+        match self.acted_on(op) {
+            Ok(None) => {}
+            Ok(Some((object, id))) => {
+                let place = Place { object, id, slot };
+                return self.set_other(op, place, value, if_empty, started);
+            }
+            Err(message) => {
+                let i = self.log(op, action, StepStatus::Failed, started);
+                self.run.steps[i].error = Some(message.clone());
+                return Ok(self.failed_step(op, i, message));
+            }
+        }
         let Some(object) = self.rule.object else {
             self.log(op, action, StepStatus::Unchanged, started);
             return Ok(Flow::Next);
@@ -1408,8 +1486,152 @@ impl<'a> Exec<'a> {
         Ok(flow)
     }
 
+    /// `set`/`clear` of a record the step names (`set company.csm = …`): the value
+    /// before is the engine's view of that record; the write goes out like one to
+    /// the run's record, and its follow-on update is that record's.
+    fn set_other(
+        &mut self,
+        op: &Op,
+        place: Place,
+        value: Option<&Node>,
+        if_empty: bool,
+        started: Instant,
+    ) -> Result<Flow, StoreError> {
+        let action = if value.is_some() { "set" } else { "clear" };
+        let Place { object, id, slot } = place;
+        let layout = &self.env.layouts.objects[object as usize];
+        let (object_name, name, ty) = (
+            layout.object.to_string(),
+            layout.names[slot as usize].to_string(),
+            layout.types[slot as usize].clone(),
+        );
+        let current = self
+            .env
+            .lookup(object, &id)
+            .map(|r| r.get(slot).clone())
+            .unwrap_or(Val::Empty);
+        if let Some(e) = self.env.failed.take() {
+            return Err(e);
+        }
+        let unchanged = |exec: &mut Self, shown: Json| {
+            let i = exec.log(op, action, StepStatus::Unchanged, started);
+            exec.run.steps[i].input = Some(shown);
+            Flow::Next
+        };
+        if if_empty && !current.is_empty() {
+            let kept = to_json(&current, &ty, false);
+            let shown =
+                json!({ "object": object_name, "record": id, "attribute": name, "kept": kept });
+            return Ok(unchanged(self, shown));
+        }
+        let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
+        if current == new {
+            let value = to_json(&new, &ty, false);
+            let shown =
+                json!({ "object": object_name, "record": id, "attribute": name, "value": value });
+            return Ok(unchanged(self, shown));
+        }
+        let args = [
+            ("object", json!(object_name)),
+            ("record", json!(id)),
+            ("attribute", json!(name)),
+            ("value", to_json(&new, &ty, true)),
+        ]
+        .map(|(name, value)| Arg {
+            name,
+            value: ArgValue::Const(value),
+        });
+        let flow = self.effect(op, action, &EffectKind::Custom, &args, None, None, started)?;
+        let done = self
+            .run
+            .steps
+            .last()
+            .is_some_and(|s| matches!(s.status, StepStatus::Done | StepStatus::AlreadyDone));
+        if !done {
+            return Ok(flow);
+        }
+        let first = !self
+            .other_writes
+            .iter()
+            .any(|w| w.object == object && w.id == id && w.slot == slot);
+        if first {
+            self.other_writes.push(OtherWrite {
+                object,
+                id: id.clone(),
+                slot,
+                before: current,
+                step: op.path.clone(),
+            });
+        }
+        // Later steps of the run read what was written.
+        for found in self
+            .env
+            .read
+            .iter_mut()
+            .filter(|f| f.object == object && f.id == id)
+        {
+            if let Some(v) = found.values.get_mut(slot as usize) {
+                *v = new.clone();
+            }
+        }
+        let stored = self.env.store.record(&object_name, &id)?;
+        let at = stored.as_ref().and_then(|s| s.at);
+        let mut values = stored
+            .map(|s| s.aligned(layout))
+            .unwrap_or_else(|| layout.empty());
+        values.0[slot as usize] = new;
+        let snapshot = Snapshot {
+            at,
+            names: layout.names.clone(),
+            values,
+        };
+        self.env
+            .store
+            .put_record(&object_name, &id, Arc::new(snapshot))?;
+        Ok(flow)
+    }
+
+    /// The follow-on update events of the run's writes: one for its own record, one
+    /// for each other record a step named, in the order they were first written.
+    pub fn update_events(&mut self) -> Vec<Json> {
+        let mut events: Vec<Json> = self.update_event().into_iter().collect();
+        let mut records: Vec<(u16, String, String)> = Vec::new();
+        for w in &self.other_writes {
+            if !records
+                .iter()
+                .any(|(o, id, _)| *o == w.object && *id == w.id)
+            {
+                records.push((w.object, w.id.clone(), w.step.clone()));
+            }
+        }
+        for (object, id, step) in records {
+            let layout = &self.env.layouts.objects[object as usize];
+            let now = self.env.lookup(object, &id);
+            let mut old = Map::new();
+            let mut new = Map::new();
+            for w in self
+                .other_writes
+                .iter()
+                .filter(|w| w.object == object && w.id == id)
+            {
+                let name = layout.names[w.slot as usize].to_string();
+                let ty = &layout.types[w.slot as usize];
+                let after = now.as_ref().map_or(&Val::Empty, |r| r.get(w.slot));
+                old.insert(name.clone(), to_json(&w.before, ty, false));
+                new.insert(name, to_json(after, ty, false));
+            }
+            events.push(json!({
+                "id": format!("{}>{}@{}", self.run.event, self.rule.ir.id, step),
+                "type": Follow::Updated.event_type(false), "object": layout.object, "record_id": id,
+                "at": self.now, "source": "rule", "actor": { "type": "system" },
+                "record": new, "old": old,
+            }));
+        }
+        events
+    }
+
     /// The follow-on update event for the run's own writes, if any.
-    pub fn update_event(&self) -> Option<Json> {
+    fn update_event(&self) -> Option<Json> {
         if self.writes.is_empty() {
             return None;
         }

@@ -254,6 +254,7 @@ impl Engine {
             env.read.clone_from(&event.related);
             let scope = |record| Scope {
                 record,
+                record_id: event.record_id(),
                 old: None,
                 event: Some(event),
                 failure: None,
@@ -366,6 +367,7 @@ impl Engine {
         if let (Some(condition), false) = (&rule.condition, start.filtered) {
             let scope = Scope {
                 record: start.facts.new.as_ref(),
+                record_id: start.record_id.as_deref(),
                 old: start.facts.old.as_ref(),
                 event: start.event,
                 failure: start.failure.as_ref(),
@@ -740,7 +742,7 @@ pub(super) fn conclude(
     chain.push(exec.rule.ir.id.clone());
     let depth = exec.run.depth + 1;
     let mut raw: Vec<(Json, bool)> = std::mem::take(&mut exec.follow);
-    raw.extend(exec.update_event().map(|e| (e, false)));
+    raw.extend(exec.update_events().into_iter().map(|e| (e, false)));
     for (json, replayed) in raw {
         match event::parse(json, exec.env.schema, exec.env.layouts) {
             Ok(event) => follow.push(Pending {

@@ -301,6 +301,15 @@ impl Engine {
             ) {
                 continue;
             }
+            // A write to a record the step named says which (`set company.csm`).
+            if let (Some(object), Some(record)) = (
+                entry.input["object"].as_str(),
+                entry.input["record"].as_str(),
+            ) {
+                self.writes
+                    .taken(&key, &(object.to_string(), record.to_string()));
+                continue;
+            }
             let Some(run) = self.store.get(Space::Runs, &entry.run)? else {
                 continue;
             };

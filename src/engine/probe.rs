@@ -89,6 +89,8 @@ fn scope<'a>(
 ) -> Scope<'a> {
     Scope {
         record: Some(record),
+        // Probes test conditions on values; `record` alone compares ids, unknown here.
+        record_id: None,
         old,
         event: None,
         failure: None,

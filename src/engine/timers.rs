@@ -202,6 +202,7 @@ impl Engine {
             if let Some(filter) = &rule.condition {
                 let scope = Scope {
                     record: Some(&record),
+                    record_id: Some(&id),
                     zone: rule.zone,
                     ..Scope::new(now)
                 };

@@ -691,23 +691,45 @@ fn map_inline(fields: &[ast::MapEntry]) -> String {
     format!("{{ {} }}", entries.join(", "))
 }
 
+/// `company.csm`, or `csm` for the rule's own record.
+fn place(target: Option<&ast::Expr>, attr: &ast::Ident) -> String {
+    match target {
+        Some(t) => format!("{}.{}", expr(t), attr.name),
+        None => attr.name.clone(),
+    }
+}
+
+/// `person ` in `add person to list …`; nothing for the rule's own record.
+fn subject(target: Option<&ast::Expr>) -> String {
+    target.map(|t| format!("{} ", expr(t))).unwrap_or_default()
+}
+
 /// A step that prints on one line (everything but `if` and `route`).
 fn simple_step(step: &ast::Step) -> Option<String> {
     let text = match &step.kind {
         StepKind::Set {
+            target,
             attr,
             value,
             if_empty,
         } => {
-            let mut s = format!("set {} = {}", attr.name, expr(value));
+            let mut s = format!("set {} = {}", place(target.as_ref(), attr), expr(value));
             if *if_empty {
                 s.push_str(" if empty");
             }
             s
         }
-        StepKind::Clear(attr) => format!("clear {}", attr.name),
-        StepKind::AddToList(l) => format!("add to list {}", string(l)),
-        StepKind::RemoveFromList(l) => format!("remove from list {}", string(l)),
+        StepKind::Clear { target, attr } => format!("clear {}", place(target.as_ref(), attr)),
+        StepKind::AddToList { target, list } => {
+            format!("add {}to list {}", subject(target.as_ref()), string(list))
+        }
+        StepKind::RemoveFromList { target, list } => {
+            format!(
+                "remove {}from list {}",
+                subject(target.as_ref()),
+                string(list)
+            )
+        }
         StepKind::Slack { target, text } => {
             let mut s = match target {
                 ast::SlackTarget::Channel(c) => format!("slack {}", string(c)),
@@ -735,6 +757,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             assignee,
             due,
             body,
+            linked,
             key,
             binding,
         } => {
@@ -747,6 +770,9 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             }
             if let Some(b) = body {
                 s.push_str(&format!(" body {}", string(b)));
+            }
+            if let Some(l) = linked {
+                s.push_str(&format!(" linked to {}", expr(l)));
             }
             s.push_str(&key_text(key.as_ref()));
             s.push_str(&as_text(binding.as_ref()));
@@ -786,10 +812,20 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             map_inline(fields),
             as_text(binding.as_ref())
         ),
-        StepKind::Note { title, body } => match body {
-            Some(b) => format!("note {} {}", string(title), string(b)),
-            None => format!("note {}", string(title)),
-        },
+        StepKind::Note {
+            target,
+            title,
+            body,
+        } => {
+            let on = target
+                .as_ref()
+                .map(|t| format!("on {} ", expr(t)))
+                .unwrap_or_default();
+            match body {
+                Some(b) => format!("note {on}{} {}", string(title), string(b)),
+                None => format!("note {on}{}", string(title)),
+            }
+        }
         StepKind::Http {
             method,
             url,

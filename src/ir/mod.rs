@@ -505,6 +505,9 @@ impl std::hash::Hash for Step {
 pub enum Action {
     /// Overwrite (or fill) an attribute of the record.
     Set {
+        /// The record written when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// The attribute.
         attr: AttrRef,
         /// The new value.
@@ -514,16 +517,25 @@ pub enum Action {
     },
     /// Empty an attribute.
     Clear {
+        /// The record written when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// The attribute.
         attr: AttrRef,
     },
     /// Add the record to a list.
     AddToList {
+        /// The record added when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// The list.
         list: String,
     },
     /// Remove the record from a list.
     RemoveFromList {
+        /// The record removed when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// The list.
         list: String,
     },
@@ -562,6 +574,9 @@ pub enum Action {
         due: Option<Expr>,
         /// Body.
         body: Option<Expr>,
+        /// The record the task is linked to when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// Idempotency key.
         key: Option<Expr>,
         /// Binding.
@@ -600,6 +615,9 @@ pub enum Action {
     },
     /// An audit note on the record.
     Note {
+        /// The record noted on when it is not the rule's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         /// Title.
         title: Expr,
         /// Body.
@@ -685,6 +703,31 @@ impl Action {
             | Action::Http { binding, .. }
             | Action::Custom { binding, .. } => binding.as_deref(),
             Action::Find { binding, .. } | Action::Ask { binding, .. } => Some(binding),
+            _ => None,
+        }
+    }
+}
+
+/// The record a step acts on when it is not the rule's own: a binding, a reference
+/// (`company` in `set company.csm = …`), read when the step runs.
+#[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Its object.
+    pub object: String,
+    /// Its id: an expression of type `record(object)`.
+    pub record: Expr,
+}
+
+impl Action {
+    /// The record the step acts on when it names one.
+    pub fn target(&self) -> Option<&Target> {
+        match self {
+            Action::Set { target, .. }
+            | Action::Clear { target, .. }
+            | Action::AddToList { target, .. }
+            | Action::RemoveFromList { target, .. }
+            | Action::CreateTask { target, .. }
+            | Action::Note { target, .. } => target.as_ref(),
             _ => None,
         }
     }

@@ -561,6 +561,14 @@ impl Walker<'_> {
         }
     }
 
+    /// The record a step acts on (`company` in `set company.csm = …`): like a
+    /// recipient, an empty one fails the step.
+    fn target(&mut self, target: Option<&Expr>, guarded: &[String], what: &'static str) {
+        if let Some(target) = target {
+            self.recipient(target, guarded, what);
+        }
+    }
+
     /// Walks a block; returns the paths known set at its end, or `None` when every
     /// way through it ends the run (`stop`, `skip`), so nothing after it runs from here.
     fn steps(&mut self, steps: &[Step], guarded: &[String]) -> Option<Vec<String>> {
@@ -568,13 +576,16 @@ impl Walker<'_> {
         for step in steps {
             match &step.kind {
                 StepKind::Set {
+                    target,
                     attr,
                     value,
                     if_empty,
                 } => {
+                    self.target(target.as_ref(), &guarded, "write");
                     self.expr(value, &guarded, Place::Step);
                     let present = !self.may_be_empty(value, &guarded);
-                    let name = attr.name.as_str();
+                    let name = written(target.as_ref(), attr);
+                    let name = name.as_str();
                     if !*if_empty {
                         // A new value: what was known about the old one (and the record
                         // it referenced) is gone.
@@ -586,9 +597,14 @@ impl Walker<'_> {
                         guards::extend(&mut guarded, [name.to_string()]);
                     }
                 }
-                StepKind::Clear(attr) => {
-                    let inner = format!("{}.", attr.name);
-                    guarded.retain(|g| *g != attr.name && !g.starts_with(&inner));
+                StepKind::Clear { target, attr } => {
+                    self.target(target.as_ref(), &guarded, "write");
+                    let name = written(target.as_ref(), attr);
+                    let inner = format!("{name}.");
+                    guarded.retain(|g| *g != name && !g.starts_with(&inner));
+                }
+                StepKind::AddToList { target, .. } | StepKind::RemoveFromList { target, .. } => {
+                    self.target(target.as_ref(), &guarded, "list change");
                 }
                 StepKind::Slack { target, text } => {
                     if let SlackTarget::Dm(member) = target {
@@ -610,6 +626,7 @@ impl Walker<'_> {
                     assignee,
                     due,
                     body,
+                    linked,
                     key,
                     ..
                 } => {
@@ -617,6 +634,7 @@ impl Walker<'_> {
                     if let Some(assignee) = assignee {
                         self.recipient(assignee, &guarded, "task");
                     }
+                    self.target(linked.as_ref(), &guarded, "task");
                     self.opt(due.as_ref(), &guarded);
                     if let Some(body) = body {
                         self.string(body, &guarded, Place::Step);
@@ -634,7 +652,12 @@ impl Walker<'_> {
                         self.expr(&field.value, &guarded, Place::Step);
                     }
                 }
-                StepKind::Note { title, body } => {
+                StepKind::Note {
+                    target,
+                    title,
+                    body,
+                } => {
+                    self.target(target.as_ref(), &guarded, "note");
                     self.string(title, &guarded, Place::Step);
                     if let Some(body) = body {
                         self.string(body, &guarded, Place::Step);
@@ -687,7 +710,7 @@ impl Walker<'_> {
                 // The steps after these do not run (`unreachable-step` says so).
                 StepKind::Stop | StepKind::Skip(_) => return None,
                 // `find … where` reads the searched records.
-                StepKind::Find { .. } | StepKind::AddToList(_) | StepKind::RemoveFromList(_) => {}
+                StepKind::Find { .. } => {}
             }
         }
         Some(guarded)
@@ -766,5 +789,13 @@ fn unparen(e: &Expr) -> &Expr {
     match &e.kind {
         ExprKind::Paren(inner) => unparen(inner),
         _ => e,
+    }
+}
+
+/// The place a `set` or `clear` writes, as guards name it: `csm`, `company.csm`.
+fn written(target: Option<&Expr>, attr: &Ident) -> String {
+    match target {
+        Some(t) => format!("{}.{}", crate::format::expr(t), attr.name),
+        None => attr.name.clone(),
     }
 }

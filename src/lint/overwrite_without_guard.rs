@@ -136,7 +136,10 @@ impl Walker<'_> {
         let mut empty = empty.to_vec();
         for step in steps {
             match &step.kind {
+                // Another record's attribute (`set company.csm = …`) is not known to
+                // have been edited by hand when this rule's trigger fires again.
                 StepKind::Set {
+                    target: None,
                     attr,
                     value,
                     if_empty: false,

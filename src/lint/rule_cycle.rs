@@ -333,7 +333,7 @@ fn caused(
             Key::Attr(attr.object.clone(), attr.attr.clone()),
             value.as_const().cloned(),
         )),
-        (Follow::Updated, Action::Clear { attr }) => out.push((
+        (Follow::Updated, Action::Clear { attr, .. }) => out.push((
             Key::Attr(attr.object.clone(), attr.attr.clone()),
             Some(Value::Empty),
         )),
@@ -350,19 +350,21 @@ fn caused(
                 ));
             }
         }
-        (Follow::Note, _) => {
-            if let Some(o) = object {
-                out.push((Key::Activity(o.to_string(), "note"), None));
-            }
-        }
-        (Follow::Task, _) => {
-            if let Some(o) = object {
-                out.push((Key::Activity(o.to_string(), "task"), None));
+        // On the record the step names (`note on person …`), else the rule's.
+        (Follow::Note | Follow::Task, _) => {
+            let on = action.target().map(|t| t.object.as_str()).or(object);
+            if let Some(o) = on {
+                let kind = if follow == Follow::Note {
+                    "note"
+                } else {
+                    "task"
+                };
+                out.push((Key::Activity(o.to_string(), kind), None));
             }
         }
         (
             Follow::ListEntry { added },
-            Action::AddToList { list } | Action::RemoveFromList { list },
+            Action::AddToList { list, .. } | Action::RemoveFromList { list, .. },
         ) => out.push((
             if added {
                 Key::ListAdded(list.clone())

@@ -368,9 +368,16 @@ impl StepKind {
         }
         let mut out = Vec::new();
         match self {
-            StepKind::Set { value, .. } => out.push(Part::Expr(value)),
-            StepKind::Clear(_) | StepKind::Stop => {}
-            StepKind::AddToList(s) | StepKind::RemoveFromList(s) => out.push(Part::Str(s)),
+            StepKind::Set { target, value, .. } => {
+                exprs(&mut out, &[target.as_ref()]);
+                out.push(Part::Expr(value));
+            }
+            StepKind::Clear { target, .. } => exprs(&mut out, &[target.as_ref()]),
+            StepKind::Stop => {}
+            StepKind::AddToList { target, list } | StepKind::RemoveFromList { target, list } => {
+                exprs(&mut out, &[target.as_ref()]);
+                out.push(Part::Str(list));
+            }
             StepKind::Skip(reason) => out.extend(reason.as_ref().map(Part::Str)),
             StepKind::Slack { target, text } => {
                 out.push(match target {
@@ -393,13 +400,14 @@ impl StepKind {
                 assignee,
                 due,
                 body,
+                linked,
                 key,
                 ..
             } => {
                 out.push(Part::Str(title));
                 exprs(&mut out, &[assignee.as_ref(), due.as_ref()]);
                 out.extend(body.as_ref().map(Part::Str));
-                exprs(&mut out, &[key.as_ref()]);
+                exprs(&mut out, &[linked.as_ref(), key.as_ref()]);
             }
             StepKind::Create { fields, key, .. } => {
                 out.extend(fields.iter().map(|f| Part::Expr(&f.value)));
@@ -409,7 +417,12 @@ impl StepKind {
             StepKind::Upsert { fields, .. } => {
                 out.extend(fields.iter().map(|f| Part::Expr(&f.value)))
             }
-            StepKind::Note { title, body } => {
+            StepKind::Note {
+                target,
+                title,
+                body,
+            } => {
+                exprs(&mut out, &[target.as_ref()]);
                 out.push(Part::Str(title));
                 out.extend(body.as_ref().map(Part::Str));
             }
@@ -446,6 +459,21 @@ impl StepKind {
         out
     }
 
+    /// The record the step acts on when it names one (`company` in
+    /// `set company.csm = …`, `person` in `add person to list …`); `None` for the
+    /// rule's own record and for steps that act on no record.
+    pub fn target(&self) -> Option<&Expr> {
+        match self {
+            StepKind::Set { target, .. }
+            | StepKind::Clear { target, .. }
+            | StepKind::AddToList { target, .. }
+            | StepKind::RemoveFromList { target, .. }
+            | StepKind::Note { target, .. }
+            | StepKind::CreateTask { linked: target, .. } => target.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The name a step binds with `as`.
     pub fn binding(&self) -> Option<&Ident> {
         match self {
@@ -476,8 +504,11 @@ pub fn all_steps(steps: &[Step]) -> Vec<&Step> {
 /// The actions of language.md §5.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
-    /// `set <attr> = <expr> [if empty]`.
+    /// `set [<record>.]<attr> = <expr> [if empty]`.
     Set {
+        /// The record written when it is not the rule's own (`company` in
+        /// `set company.csm = …`).
+        target: Option<Expr>,
         /// The attribute written.
         attr: Ident,
         /// The new value.
@@ -485,12 +516,27 @@ pub enum StepKind {
         /// `if empty`.
         if_empty: bool,
     },
-    /// `clear <attr>`.
-    Clear(Ident),
-    /// `add to list "<name>"`.
-    AddToList(StringLit),
-    /// `remove from list "<name>"`.
-    RemoveFromList(StringLit),
+    /// `clear [<record>.]<attr>`.
+    Clear {
+        /// The record written when it is not the rule's own.
+        target: Option<Expr>,
+        /// The attribute emptied.
+        attr: Ident,
+    },
+    /// `add [<record>] to list "<name>"`.
+    AddToList {
+        /// The record added when it is not the rule's own.
+        target: Option<Expr>,
+        /// The list.
+        list: StringLit,
+    },
+    /// `remove [<record>] from list "<name>"`.
+    RemoveFromList {
+        /// The record removed when it is not the rule's own.
+        target: Option<Expr>,
+        /// The list.
+        list: StringLit,
+    },
     /// `slack "<#channel>" ["text"]` / `slack dm <member> ["text"]`.
     Slack {
         /// Channel or member.
@@ -515,6 +561,8 @@ pub enum StepKind {
         due: Option<Expr>,
         /// `body "<b>"`.
         body: Option<StringLit>,
+        /// `linked to <record>`, when it is not the rule's own.
+        linked: Option<Expr>,
         /// `key <expr>`.
         key: Option<Expr>,
         /// `as <name>`.
@@ -551,8 +599,10 @@ pub enum StepKind {
         /// `as <name>`.
         binding: Option<Ident>,
     },
-    /// `note "<title>" ["<body>"]`.
+    /// `note [on <record>] "<title>" ["<body>"]`.
     Note {
+        /// The record noted on when it is not the rule's own.
+        target: Option<Expr>,
         /// Title.
         title: StringLit,
         /// Body.

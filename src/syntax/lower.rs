@@ -481,6 +481,21 @@ impl<'f> Lower<'f> {
         part
     }
 
+    /// The place a `set` or `clear` writes: the attribute after the last dot, and the
+    /// record before it when one is named (`company.csm`).
+    fn place(&self, pair: Pair<'_, Rule>) -> Lowered<(Option<Expr>, Ident)> {
+        let mut names: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
+        let attr = names.pop()?;
+        let target = names.first().map(|first| {
+            let last = names.last().unwrap_or(first);
+            Expr {
+                span: Span::new(first.span.lo(), last.span.hi()),
+                kind: ExprKind::Path(names.clone()),
+            }
+        });
+        Some((target, attr))
+    }
+
     fn steps(&self, pairs: Pairs<'_, Rule>) -> Vec<Step> {
         pairs
             .filter(|p| p.as_rule() == Rule::step)
@@ -514,17 +529,30 @@ impl<'f> Lower<'f> {
         Some(match rule {
             Rule::set_step => {
                 inner.next();
-                let attr = self.ident(inner.next()?);
+                let (target, attr) = self.place(inner.next()?)?;
                 let value = self.expr(inner.next()?);
                 StepKind::Set {
+                    target,
                     attr,
                     value,
                     if_empty: inner.next().is_some(),
                 }
             }
-            Rule::clear_step => StepKind::Clear(self.ident(inner.nth(1)?)),
-            Rule::add_list_step => StepKind::AddToList(self.string(inner.last()?)),
-            Rule::remove_list_step => StepKind::RemoveFromList(self.string(inner.last()?)),
+            Rule::clear_step => {
+                let (target, attr) = self.place(inner.nth(1)?)?;
+                StepKind::Clear { target, attr }
+            }
+            Rule::add_list_step | Rule::remove_list_step => {
+                let target = inner
+                    .clone()
+                    .find(|p| p.as_rule() == Rule::path)
+                    .map(|p| self.expr(p));
+                let list = self.string(inner.last()?);
+                match rule {
+                    Rule::add_list_step => StepKind::AddToList { target, list },
+                    _ => StepKind::RemoveFromList { target, list },
+                }
+            }
             Rule::slack_step => {
                 inner.next();
                 let target = inner.next()?;
@@ -558,13 +586,14 @@ impl<'f> Lower<'f> {
                 inner.next();
                 inner.next();
                 let title = self.string(inner.next()?);
-                let (mut assignee, mut due, mut body, mut key, mut binding) =
-                    (None, None, None, None, None);
+                let (mut assignee, mut due, mut body, mut linked, mut key, mut binding) =
+                    (None, None, None, None, None, None);
                 for p in inner {
                     let rule = p.as_rule();
-                    let value = p.into_inner().nth(1)?;
+                    let value = p.into_inner().last()?;
                     match rule {
                         Rule::task_for => assignee = Some(self.expr(value)),
+                        Rule::task_linked => linked = Some(self.expr(value)),
                         Rule::task_due => due = Some(self.expr(value)),
                         Rule::task_body => body = Some(self.string(value)),
                         Rule::key_clause => key = Some(self.expr(value)),
@@ -577,6 +606,7 @@ impl<'f> Lower<'f> {
                     assignee,
                     due,
                     body,
+                    linked,
                     key,
                     binding,
                 }
@@ -621,8 +651,15 @@ impl<'f> Lower<'f> {
             }
             Rule::note_step => {
                 inner.next();
+                let mut next = inner.next()?;
+                let mut target = None;
+                if next.as_rule() == Rule::note_on {
+                    target = Some(self.expr(next.into_inner().nth(1)?));
+                    next = inner.next()?;
+                }
                 StepKind::Note {
-                    title: self.string(inner.next()?),
+                    target,
+                    title: self.string(next),
                     body: inner.next().map(|p| self.string(p)),
                 }
             }

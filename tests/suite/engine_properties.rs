@@ -46,6 +46,19 @@ rule big
 rule fresh
   when deals created and value > 0
   do create companies { name: "{{name}} Co" } key name
+
+list "Winners" of companies
+
+rule won_company
+  when stage changed from Open to ClosedWon and company is set
+  do
+    note on company "{{name}} won"
+    add company to list "Winners"
+    create task "Thank {{name}}" linked to company
+
+rule company_noted
+  when companies note created
+  do slack "#accounts" "a note on {{record}}"
 "##;
 
 fn engine(program: Program, log: Arc<Mutex<Vec<Effect>>>) -> Engine {
@@ -103,6 +116,7 @@ fn line(n: usize, (record, created, stage, old_stage, value, old_value): Logical
             "stage": STAGES[stage],
             "value": VALUES[value],
             "source": "Website",
+            "company": format!("c{}", record % 2),
         },
     });
     if !created {
@@ -227,7 +241,7 @@ proptest! {
         let mut predicted: Vec<String> = Vec::new();
         // `fresh` is a `created` rule: an update never fires it, and `evaluate` answers
         // for the event its trigger names.
-        for rule in ["won", "lost", "big"] {
+        for rule in ["won", "lost", "big", "won_company"] {
             let index = engine.rule_index(rule).unwrap();
             if engine.evaluate(index, &old_record, &new_record) {
                 predicted.push(rule.to_string());

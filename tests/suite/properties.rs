@@ -122,6 +122,10 @@ const TOKENS: &[&str] = &[
     "stop",
     "-",
     "*",
+    "linked to",
+    "company.owner",
+    "note on",
+    "record",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
@@ -167,6 +171,13 @@ fn rule_text() -> impl Strategy<Value = String> {
             "wait 1 day",
             "clear close_date",
             "http POST \"https://hooks.example.com/x\" body { id: event.id } key event.id",
+            "set company.owner = owner if empty",
+            "clear record.close_date",
+            "add company to list \"Key accounts\"",
+            "remove record from list \"Won\"",
+            "note on company \"Won {{name}}\" \"by {{owner}}\"",
+            "create task \"Kickoff\" linked to company due in 1 day",
+            "find deals where company = record.company as other set other.value = 1",
         ]),
         1..4,
     );
