@@ -118,6 +118,8 @@ const KEYWORDS: &[&str] = &[
     "row",
     "at",
     "for",
+    "each",
+    "all",
     "cron",
     "set",
     "clear",

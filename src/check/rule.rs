@@ -97,6 +97,7 @@ impl<'a> Checker<'a> {
         &mut self,
         name: &ast::StringLit,
         holder: Option<&Object>,
+        named: bool,
     ) -> Option<String> {
         let schema = self.cx.schema;
         let Some(text) = name.plain() else {
@@ -121,10 +122,10 @@ impl<'a> Checker<'a> {
         };
         if let Some(object) = holder {
             if object.name != list.object {
-                let whose = if self.scope.object.is_some_and(|o| o.name == object.name) {
-                    "this rule is on"
+                let whose = if named {
+                    "the record named is one of"
                 } else {
-                    "the record is one of"
+                    "this rule is on"
                 };
                 self.error(
                     "type-mismatch",
@@ -464,10 +465,10 @@ impl<'a> Checker<'a> {
                 filter: self.condition(filter),
             },
             TriggerKind::AddedToList(name) => ir::Trigger::AddedToList {
-                list: self.list(name, self.scope.object)?,
+                list: self.list(name, self.scope.object, false)?,
             },
             TriggerKind::RemovedFromList(name) => ir::Trigger::RemovedFromList {
-                list: self.list(name, self.scope.object)?,
+                list: self.list(name, self.scope.object, false)?,
             },
             TriggerKind::Webhook(name) => {
                 let schema = self.cx.schema;

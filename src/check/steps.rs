@@ -79,17 +79,19 @@ impl<'a> Checker<'a> {
             }
             StepKind::AddToList { target, list } => {
                 let (target, object) = self.acted_on(target.as_ref(), "add to list", list.span)?;
+                let named = target.is_some();
                 Action::AddToList {
                     target,
-                    list: self.list(list, Some(object))?,
+                    list: self.list(list, Some(object), named)?,
                 }
             }
             StepKind::RemoveFromList { target, list } => {
                 let (target, object) =
                     self.acted_on(target.as_ref(), "remove from list", list.span)?;
+                let named = target.is_some();
                 Action::RemoveFromList {
                     target,
-                    list: self.list(list, Some(object))?,
+                    list: self.list(list, Some(object), named)?,
                 }
             }
             StepKind::Slack { target, text } => {
@@ -189,19 +191,75 @@ impl<'a> Checker<'a> {
                 }
             }
             StepKind::Find {
+                all,
                 object,
                 filter,
+                limit,
                 binding,
             } => {
                 let target = self.object(object)?;
                 let outer = self.scope.candidate.replace(target);
                 let filter = self.condition(filter);
                 self.scope.candidate = outer;
-                self.bind(Some(binding), Type::Record(target.name.clone()));
+                let found = Type::Record(target.name.clone());
+                if let (Some(limit), false) = (limit, all) {
+                    self.error(
+                        "invalid-value",
+                        "`limit` belongs to `find all`: `find` already returns one record",
+                        limit.span,
+                        Some(format!("write `find all {} where … limit {} as …` for a list, or drop the limit", object.name, limit.value)),
+                    );
+                }
+                if limit.as_ref().is_some_and(|l| l.value == 0) {
+                    self.error(
+                        "invalid-value",
+                        "`limit 0` finds nothing",
+                        limit.as_ref().map_or(object.span, |l| l.span),
+                        Some("give a limit of at least 1, or none".into()),
+                    );
+                }
+                let ty = if *all {
+                    Type::List(Box::new(found))
+                } else {
+                    found
+                };
+                self.bind(Some(binding), ty);
                 Action::Find {
                     object: target.name.clone(),
                     filter,
                     binding: binding.name.clone(),
+                    all: *all,
+                    limit: limit.as_ref().filter(|_| *all).map(|l| l.value),
+                }
+            }
+            StepKind::ForEach {
+                binding,
+                list: written,
+                steps,
+            } => {
+                let list = self.expr(written, None);
+                let item = match &list.ty {
+                    Type::List(item) => (**item).clone(),
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        let shown = crate::format::expr(written);
+                        self.error(
+                            "type-mismatch",
+                            format!("`for each` walks a list, but `{shown}` is a {other}"),
+                            written.span,
+                            Some("walk the records of a `find all … as <name>`, or a list attribute such as `email_addresses`".into()),
+                        );
+                        Type::Unknown
+                    }
+                };
+                let mark = self.scope.bindings.len();
+                self.bind(Some(binding), item);
+                let steps = self.steps(steps, &format!("{path}.each"));
+                self.scope.bindings.truncate(mark);
+                Action::ForEach {
+                    binding: binding.name.clone(),
+                    list,
+                    steps,
                 }
             }
             StepKind::Upsert {

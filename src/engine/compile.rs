@@ -279,6 +279,17 @@ pub enum OpKind {
         request: Vec<Arg>,
         /// [`EffectKind::Find`] of the object, for the request's effect.
         kind: EffectKind,
+        /// `find all`: every match, up to this many, bound as a list.
+        all: Option<u32>,
+    },
+    /// `for each`: the body once per item of the list, the item bound.
+    ForEach {
+        /// The binding of each item.
+        binding: u16,
+        /// The list.
+        list: Node,
+        /// The steps.
+        body: Vec<Op>,
     },
     /// A schedule's scan, asked of the host: a run of its own whose answer starts one
     /// run per record that passes the `for … where` filter.
@@ -457,6 +468,11 @@ impl Compiler<'_> {
     }
 
     fn declare_bindings(&mut self, step: &ir::Step) {
+        if let Action::ForEach { steps, .. } = &step.action {
+            for step in steps {
+                self.declare_bindings(step);
+            }
+        }
         if let Action::If {
             branches: arms,
             otherwise,
@@ -771,6 +787,8 @@ impl Compiler<'_> {
                 object: target,
                 filter,
                 binding,
+                all,
+                limit,
             } => {
                 let t = self.object(target)?;
                 let filter = self.expr_in(filter, object, Some(t))?;
@@ -794,8 +812,18 @@ impl Compiler<'_> {
                     binding: self.binding(binding)?,
                     request,
                     kind: EffectKind::Find { object: t },
+                    all: all.then_some(limit.unwrap_or(u32::MAX)),
                 }
             }
+            Action::ForEach {
+                binding,
+                list,
+                steps,
+            } => OpKind::ForEach {
+                binding: self.binding(binding)?,
+                list: self.expr(list, object)?,
+                body: self.steps(steps, object)?,
+            },
             Action::Note { title, body, .. } => {
                 let mut args = vec![self.arg("title", title, object)?];
                 self.opt_arg(&mut args, "body", body, object)?;
@@ -1160,6 +1188,7 @@ pub fn find_lookups(rules: &[Compiled]) -> Vec<(u16, u16)> {
                     }
                     walk(otherwise, out);
                 }
+                OpKind::ForEach { body, .. } => walk(body, out),
                 _ => {}
             }
         }

@@ -241,6 +241,9 @@ pub(super) struct Exec<'a> {
     pub scan: bool,
     /// What a scan run's answer found: the records to start runs on.
     pub scanned: Vec<(String, Record)>,
+    /// The items of the `for each` loops the walk is in, outermost first, as keys
+    /// name them.
+    iteration: Vec<String>,
     /// The host's answer to the outbox effect this run waits for.
     pub completion: Option<(String, Outcome)>,
     /// Runs that waited for the same outbox effect as this one, once it is answered.
@@ -285,6 +288,7 @@ impl<'a> Exec<'a> {
             park_after: None,
             scan: false,
             scanned: Vec::new(),
+            iteration: Vec::new(),
             completion: None,
             waiters: Vec::new(),
         }
@@ -355,6 +359,14 @@ impl<'a> Exec<'a> {
                     position.pop();
                     flow
                 }
+                (
+                    Some((item, rest)),
+                    OpKind::ForEach {
+                        binding,
+                        list,
+                        body,
+                    },
+                ) => self.each(*binding, list, body, (*item, rest), position)?,
                 _ => self.op(&ops[i], position)?,
             };
             inner = &[];
@@ -365,6 +377,63 @@ impl<'a> Exec<'a> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// The items a `for each` walks: a list's, or one value on its own.
+    fn items(&mut self, list: &Node) -> Vec<Val> {
+        match self.eval(list) {
+            Val::List(items) => items.to_vec(),
+            Val::Empty => Vec::new(),
+            one => vec![one],
+        }
+    }
+
+    /// Walks a `for each` body once per item from `from.0` on (`from.1`: where in
+    /// the body the first of them resumes). Each item's effects are keyed by the item
+    /// itself, so a redelivered event — or a list found again in another order after
+    /// a crash — acts on no item twice.
+    fn each(
+        &mut self,
+        binding: u16,
+        list: &Node,
+        body: &'a [Op],
+        from: (u32, &[u32]),
+        position: &mut Vec<u32>,
+    ) -> Result<Flow, StoreError> {
+        let items = self.items(list);
+        let (mut n, mut inner) = (from.0 as usize, from.1);
+        while n < items.len() {
+            let item = items[n].clone();
+            let mut text = String::new();
+            display(&item, &crate::schema::Type::Text, &mut text);
+            // The same value again in the list gets its own key, by how often it came.
+            let repeat = items[..n].iter().filter(|v| **v == item).count();
+            if repeat > 0 {
+                text.push_str(&format!("#{repeat}"));
+            }
+            self.bindings[binding as usize] = item;
+            self.iteration.push(text);
+            position.push(n as u32);
+            let flow = self.block(body, inner, position);
+            position.pop();
+            self.iteration.pop();
+            match flow? {
+                Flow::Next => {}
+                other => return Ok(other),
+            }
+            inner = &[];
+            n += 1;
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Where a step is in its rule for keys and follow-on event ids: its path, and
+    /// inside `for each` the item it runs for.
+    fn step_id(&self, op: &Op) -> String {
+        if self.iteration.is_empty() {
+            return op.path.clone();
+        }
+        format!("{}[{}]", op.path, self.iteration.join("]["))
     }
 
     fn log(&mut self, op: &Op, action: &str, status: StepStatus, started: Instant) -> usize {
@@ -423,6 +492,7 @@ impl<'a> Exec<'a> {
                 filter,
                 binding,
                 lookup,
+                all,
                 ..
             } => {
                 let layout = &self.env.layouts.objects[*object as usize];
@@ -451,19 +521,35 @@ impl<'a> Exec<'a> {
                     }
                     None => self.env.store.records(&layout.object)?,
                 };
-                let mut found = Val::Empty;
+                let wanted = all.map_or(1, |limit| limit as usize);
+                let mut ids: Vec<Val> = Vec::new();
                 for (id, snapshot) in records {
+                    if ids.len() >= wanted {
+                        break;
+                    }
                     let candidate = snapshot.aligned(layout);
                     let mut scope = scope!(self);
                     scope.candidate = Some(&candidate);
                     if eval::holds(filter, &scope, &mut self.env) {
-                        found = Val::text(&id);
-                        break;
+                        ids.push(Val::text(&id));
                     }
                 }
                 let i = self.log(op, "find", StepStatus::Done, started);
-                self.run.steps[i].output =
-                    Some(json!({ "id": to_json(&found, &crate::schema::Type::Text, false) }));
+                let text = crate::schema::Type::Text;
+                let found = match all {
+                    Some(_) => {
+                        let shown: Vec<Json> =
+                            ids.iter().map(|v| to_json(v, &text, false)).collect();
+                        self.run.steps[i].output = Some(json!({ "ids": shown }));
+                        Val::List(ids.into())
+                    }
+                    None => {
+                        let found = ids.pop().unwrap_or(Val::Empty);
+                        self.run.steps[i].output =
+                            Some(json!({ "id": to_json(&found, &text, false) }));
+                        found
+                    }
+                };
                 self.bindings[*binding as usize] = found;
                 Flow::Next
             }
@@ -544,6 +630,16 @@ impl<'a> Exec<'a> {
                 let flow = self.block(body, &[], position)?;
                 position.pop();
                 flow
+            }
+            OpKind::ForEach {
+                binding,
+                list,
+                body,
+            } => {
+                let i = self.log(op, "for each", StepStatus::Branched, started);
+                let items = self.items(list);
+                self.run.steps[i].output = Some(json!({ "items": items.len() }));
+                self.each(*binding, list, body, (0, &[]), position)?
             }
             OpKind::Stop => {
                 self.log(op, "stop", StepStatus::Stopped, started);
@@ -700,7 +796,10 @@ impl<'a> Exec<'a> {
                 display(&v, &crate::schema::Type::Text, &mut text);
                 idempotency_key(&rule.id, "key", action, &text, 0)
             }
-            None => idempotency_key(&rule.id, &rule.version, &self.run.event, &op.path, 0),
+            None => {
+                let step = self.step_id(op);
+                idempotency_key(&rule.id, &rule.version, &self.run.event, &step, 0)
+            }
         }
     }
 
@@ -1051,6 +1150,13 @@ impl<'a> Exec<'a> {
     /// bound, as a `find` over the store does, not the record read.
     fn show_output(&mut self, kind: &EffectKind, log: usize, output: &Json) {
         let shown = match kind {
+            EffectKind::Find { .. } if output.get("found").is_some() => {
+                let ids: Vec<Json> = output["found"]
+                    .as_array()
+                    .map(|f| f.iter().map(|r| r["id"].clone()).collect())
+                    .unwrap_or_default();
+                json!({ "ids": ids })
+            }
             EffectKind::Find { .. } => {
                 json!({ "id": output.get("id").cloned().unwrap_or(Json::Null) })
             }
@@ -1089,19 +1195,39 @@ impl<'a> Exec<'a> {
                 .collect();
             return Ok(json!({ "records": records }));
         };
+        let OpKind::Find { all, .. } = &op.kind else {
+            return Ok(json!({ "id": null }));
+        };
+        let mut found = Vec::new();
         for (id, candidate) in records {
+            if found.len() >= all.map_or(1, |limit| limit as usize) {
+                break;
+            }
             let mut scope = scope!(self);
             scope.candidate = Some(&candidate);
             if eval::holds(filter, &scope, &mut self.env) {
-                return Ok(json!({ "id": id, "values": candidate.0 }));
+                found.push(json!({ "id": id, "values": candidate.0 }));
             }
         }
-        Ok(json!({ "id": null }))
+        Ok(match all {
+            Some(_) => json!({ "found": found }),
+            None => found.pop().unwrap_or_else(|| json!({ "id": null })),
+        })
     }
 
     /// What `as` binds for an effect's output.
     fn bound(&mut self, kind: &EffectKind, output: &Json) -> Val {
         match kind {
+            EffectKind::Find { object } if output.get("found").is_some() => {
+                let found = output["found"].as_array().cloned().unwrap_or_default();
+                let ids: Vec<Val> = found
+                    .iter()
+                    .map(|one| self.bound(kind, one))
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                let _ = object;
+                Val::List(ids.into())
+            }
             EffectKind::Find { object } => {
                 let (Some(id), Some(values)) = (output["id"].as_str(), output.get("values")) else {
                     return Val::Empty;
@@ -1560,7 +1686,7 @@ impl<'a> Exec<'a> {
                 id: id.clone(),
                 slot,
                 before: current,
-                step: op.path.clone(),
+                step: self.step_id(op),
             });
         }
         // Later steps of the run read what was written.
@@ -1706,15 +1832,20 @@ pub(super) fn find_op<'o>(ops: &'o [Op], path: &str) -> Option<&'o Op> {
         if op.path == path {
             return Some(op);
         }
-        if let OpKind::Branch {
-            arms, otherwise, ..
-        } = &op.kind
-        {
-            let inner = arms.iter().map(|(_, body)| body).chain([otherwise]);
-            for body in inner {
-                if let Some(found) = find_op(body, path) {
-                    return Some(found);
-                }
+        let inner: Vec<&Vec<Op>> = match &op.kind {
+            OpKind::Branch {
+                arms, otherwise, ..
+            } => arms
+                .iter()
+                .map(|(_, body)| body)
+                .chain([otherwise])
+                .collect(),
+            OpKind::ForEach { body, .. } => vec![body],
+            _ => Vec::new(),
+        };
+        for body in inner {
+            if let Some(found) = find_op(body, path) {
+                return Some(found);
             }
         }
     }

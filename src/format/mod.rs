@@ -84,7 +84,10 @@ fn one_liner(rule: &ast::Rule) -> Option<String> {
         return None;
     };
     let step = rule.steps.first()?;
-    if matches!(step.kind, StepKind::If { .. } | StepKind::Route { .. }) {
+    if matches!(
+        step.kind,
+        StepKind::If { .. } | StepKind::Route { .. } | StepKind::ForEach { .. }
+    ) {
         return None;
     }
     let mut line = format!("when {}", when_head(when));
@@ -424,6 +427,20 @@ impl Printer<'_> {
                     self.steps(steps);
                     self.indent -= 1;
                 }
+                self.line(end_span(step), &format!("end{suffix}"));
+            }
+            StepKind::ForEach {
+                binding,
+                list,
+                steps,
+            } => {
+                self.line(
+                    Span::new(step.span.lo(), list.span.hi()),
+                    &format!("for each {} in {} do", binding.name, expr(list)),
+                );
+                self.indent += 1;
+                self.steps(steps);
+                self.indent -= 1;
                 self.line(end_span(step), &format!("end{suffix}"));
             }
             StepKind::Route { arms, otherwise } => {
@@ -791,13 +808,20 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             as_text(binding.as_ref())
         ),
         StepKind::Find {
+            all,
             object,
             filter,
+            limit,
             binding,
         } => format!(
-            "find {} where {} as {}",
+            "find {}{} where {}{} as {}",
+            if *all { "all " } else { "" },
             object.name,
             expr(filter),
+            limit
+                .as_ref()
+                .map(|l| format!(" limit {}", l.value))
+                .unwrap_or_default(),
             binding.name
         ),
         StepKind::Upsert {
@@ -883,7 +907,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
                 as_text(binding.as_ref())
             )
         }
-        StepKind::If { .. } | StepKind::Route { .. } => return None,
+        StepKind::If { .. } | StepKind::Route { .. } | StepKind::ForEach { .. } => return None,
     };
     Some(format!("{text}{}", modifiers(step)))
 }

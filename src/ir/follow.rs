@@ -61,6 +61,7 @@ pub fn follow(action: &Action) -> Option<Follow> {
         | Action::WaitUntil { .. }
         | Action::Ask { .. }
         | Action::If { .. }
+        | Action::ForEach { .. }
         | Action::Route { .. }
         | Action::Stop
         | Action::Skip { .. }

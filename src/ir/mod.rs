@@ -593,7 +593,7 @@ pub enum Action {
         /// Binding.
         binding: Option<String>,
     },
-    /// Look a record up.
+    /// Look a record up; with `all`, every match as a list.
     Find {
         /// Object.
         object: String,
@@ -601,6 +601,21 @@ pub enum Action {
         filter: Expr,
         /// Binding (may be empty).
         binding: String,
+        /// `find all`: every match (up to `limit`), bound as a list of records.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        all: bool,
+        /// `limit <n>` of `find all`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Run steps once for each item of a list, the item bound to a name.
+    ForEach {
+        /// The name bound to each item.
+        binding: String,
+        /// The list.
+        list: Expr,
+        /// The steps.
+        steps: Vec<Step>,
     },
     /// Find by a unique attribute, else create.
     Upsert {
@@ -702,7 +717,9 @@ impl Action {
             | Action::Upsert { binding, .. }
             | Action::Http { binding, .. }
             | Action::Custom { binding, .. } => binding.as_deref(),
-            Action::Find { binding, .. } | Action::Ask { binding, .. } => Some(binding),
+            Action::Find { binding, .. }
+            | Action::Ask { binding, .. }
+            | Action::ForEach { binding, .. } => Some(binding),
             _ => None,
         }
     }

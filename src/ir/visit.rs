@@ -22,6 +22,11 @@ fn steps<'a>(list: &'a [Step], f: &mut impl FnMut(&'a Expr)) {
 }
 
 fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
+    // The record a step names is read like any argument (`company` in
+    // `set company.owner = …`).
+    if let Some(target) = action.target() {
+        expr(&target.record, f);
+    }
     let mut one = |e: &'a Expr| expr(e, f);
     match action {
         Action::Set { value, .. } => one(value),
@@ -101,6 +106,12 @@ fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
                 steps(&branch.steps, f);
             }
             steps(otherwise, f);
+        }
+        Action::ForEach {
+            list, steps: body, ..
+        } => {
+            expr(list, f);
+            steps(body, f);
         }
         Action::Custom { args, key, .. } => {
             args.iter().map(|(_, e)| e).chain(key).for_each(one);

@@ -711,6 +711,11 @@ impl Walker<'_> {
                 StepKind::Stop | StepKind::Skip(_) => return None,
                 // `find … where` reads the searched records.
                 StepKind::Find { .. } => {}
+                // The body may run no time at all: what it proves does not outlive it.
+                StepKind::ForEach { list, steps, .. } => {
+                    self.expr(list, &guarded, Place::Step);
+                    let _ = self.steps(steps, &guarded);
+                }
             }
         }
         Some(guarded)

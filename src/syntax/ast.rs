@@ -329,9 +329,11 @@ pub struct Step {
 }
 
 impl Step {
-    /// The blocks nested in this step: each `if`/`route` branch, then `else`.
+    /// The blocks nested in this step: each `if`/`route` branch, then `else`; the
+    /// body of a `for each`.
     pub fn blocks(&self) -> Vec<&[Step]> {
         match &self.kind {
+            StepKind::ForEach { steps, .. } => vec![steps.as_slice()],
             StepKind::If {
                 branches,
                 otherwise,
@@ -451,6 +453,7 @@ impl StepKind {
             StepKind::If { branches, .. } | StepKind::Route { arms: branches, .. } => {
                 out.extend(branches.iter().map(|b| Part::Expr(&b.condition)));
             }
+            StepKind::ForEach { list, .. } => out.push(Part::Expr(list)),
             StepKind::Custom { args, key, .. } => {
                 out.extend(args.iter().map(|a| Part::Expr(&a.value)));
                 exprs(&mut out, &[key.as_ref()]);
@@ -482,7 +485,9 @@ impl StepKind {
             | StepKind::Upsert { binding, .. }
             | StepKind::Http { binding, .. }
             | StepKind::Custom { binding, .. } => binding.as_ref(),
-            StepKind::Find { binding, .. } | StepKind::Ask { binding, .. } => Some(binding),
+            StepKind::Find { binding, .. }
+            | StepKind::Ask { binding, .. }
+            | StepKind::ForEach { binding, .. } => Some(binding),
             _ => None,
         }
     }
@@ -579,14 +584,27 @@ pub enum StepKind {
         /// `as <name>`.
         binding: Option<Ident>,
     },
-    /// `find <object> where <filter> as <name>`.
+    /// `find [all] <object> where <filter> [limit <n>] as <name>`.
     Find {
+        /// `find all`: every match, as a list; else the first.
+        all: bool,
         /// The object searched.
         object: Ident,
         /// The filter, in the scope of `object`.
         filter: Expr,
+        /// `limit <n>`: at most this many (`find all`).
+        limit: Option<Integer>,
         /// The binding.
         binding: Ident,
+    },
+    /// `for each <name> in <list> do <steps> end`.
+    ForEach {
+        /// The name each item is bound to.
+        binding: Ident,
+        /// The list walked.
+        list: Expr,
+        /// The steps run for each item.
+        steps: Vec<Step>,
     },
     /// `upsert <object> by <attr> { … } [as <name>]`.
     Upsert {

@@ -625,14 +625,36 @@ impl<'f> Lower<'f> {
             }
             Rule::find_step => {
                 inner.next();
-                let object = self.ident(inner.next()?);
+                let mut next = inner.next()?;
+                let all = next.as_rule() == Rule::find_all;
+                if all {
+                    next = inner.next()?;
+                }
+                let object = self.ident(next);
                 inner.next();
                 let filter = self.expr(inner.next()?);
-                let binding = self.ident(inner.next()?.into_inner().nth(1)?);
+                let mut next = inner.next()?;
+                let mut limit = None;
+                if next.as_rule() == Rule::find_limit {
+                    limit = Some(self.integer(next.into_inner().nth(1)?));
+                    next = inner.next()?;
+                }
+                let binding = self.ident(next.into_inner().nth(1)?);
                 StepKind::Find {
+                    all,
                     object,
                     filter,
+                    limit,
                     binding,
+                }
+            }
+            Rule::for_each_step => {
+                let binding = self.ident(inner.nth(2)?);
+                let list = self.expr(inner.nth(1)?);
+                StepKind::ForEach {
+                    binding,
+                    list,
+                    steps: self.steps(inner),
                 }
             }
             Rule::upsert_step => {

@@ -182,10 +182,11 @@ pub fn split(text: &str) -> Split {
                         c.1 = ItemKind::Other;
                     }
                 }
-                // `if … end` and `route … end` nest like brackets (`else if` and
-                // `set x = y if empty` open nothing).
+                // `if … end`, `route … end` and `for each … end` nest like brackets
+                // (`else if` and `set x = y if empty` open nothing).
                 let opens = match word {
                     "route" => true,
+                    "each" => last_word == "for",
                     "if" => {
                         last_word != "else"
                             && word_at(bytes, skip_blanks_and_newlines(bytes, i + 2)) != "empty"

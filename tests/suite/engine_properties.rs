@@ -56,6 +56,13 @@ rule won_company
     add company to list "Winners"
     create task "Thank {{name}}" linked to company
 
+rule won_twice
+  when stage changed to ClosedWon and value > 1000
+  do
+    for each c in [company, company] do
+      note on c "{{name}} won"
+    end
+
 rule company_noted
   when companies note created
   do slack "#accounts" "a note on {{record}}"
@@ -241,7 +248,7 @@ proptest! {
         let mut predicted: Vec<String> = Vec::new();
         // `fresh` is a `created` rule: an update never fires it, and `evaluate` answers
         // for the event its trigger names.
-        for rule in ["won", "lost", "big", "won_company"] {
+        for rule in ["won", "lost", "big", "won_company", "won_twice"] {
             let index = engine.rule_index(rule).unwrap();
             if engine.evaluate(index, &old_record, &new_record) {
                 predicted.push(rule.to_string());

@@ -12,7 +12,7 @@ syn iskeyword @,48-57,_
 " nextgroup, transparent, conceal, cchar, oneline, concealends, keepend, excludenl,
 " skipwhite, skipnl, skipempty, grouphere, groupthere, in any case): `contains` there is
 " E395 and most of the others vanish silently, so such words go in a `syn match`.
-syn keyword rulecControl     when do every cron for where if then else end route stop skip
+syn keyword rulecControl     when do every cron for each where if then else end route stop skip
 syn keyword rulecOperator    and or not in is starts ends with before after within last next
 syn match   rulecOperator    /\<contains\>\(\s\+\(any\|all\)\>\)\=/
 syn keyword rulecConstant    true false empty now today
