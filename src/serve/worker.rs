@@ -552,11 +552,15 @@ async fn related(app: &App, object: &str, values: &Json) -> Result<Vec<Json>, Ap
 
 /// The reference attributes the rules read through, by object: `company.name` in a
 /// rule on deals is `deals` → (`company`, `companies`). Read from every expression of
-/// every rule; only the trigger record's references (one level) are followed.
+/// every rule; only the trigger record's references (one level) are followed. A
+/// reference a step writes to (`set company.owner = … if empty`) counts too: the
+/// engine compares with the record's values.
 pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, String)>> {
     use crate::ir::{ExprKind, Root};
     let mut found: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for rule in &program.rules {
+        let mut written: Vec<&crate::ir::Expr> = Vec::new();
+        written_targets(&rule.steps, &mut written);
         crate::ir::visit::exprs(rule, &mut |e| {
             let ExprKind::Read {
                 root: Root::Record | Root::Old,
@@ -565,7 +569,12 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
             else {
                 return;
             };
-            if let [first, _, ..] = path.as_slice() {
+            let through = match path.as_slice() {
+                [_, _, ..] => true,
+                [_] => written.iter().any(|w| std::ptr::eq(*w, e)),
+                [] => false,
+            };
+            if let (true, Some(first)) = (through, path.first()) {
                 if let (Some(object), crate::schema::Type::Record(target)) =
                     (&first.attribute_of, &first.ty)
                 {
@@ -579,6 +588,37 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
         });
     }
     found
+}
+
+/// The records `set`/`clear` steps name (`company` in `set company.owner = …`),
+/// nested steps included.
+fn written_targets<'a>(steps: &'a [crate::ir::Step], out: &mut Vec<&'a crate::ir::Expr>) {
+    use crate::ir::Action;
+    for step in steps {
+        match &step.action {
+            Action::Set {
+                target: Some(t), ..
+            }
+            | Action::Clear {
+                target: Some(t), ..
+            } => out.push(&t.record),
+            Action::If {
+                branches,
+                otherwise,
+            }
+            | Action::Route {
+                arms: branches,
+                otherwise,
+            } => {
+                for branch in branches {
+                    written_targets(&branch.steps, out);
+                }
+                written_targets(otherwise, out);
+            }
+            Action::ForEach { steps, .. } => written_targets(steps, out),
+            _ => {}
+        }
+    }
 }
 
 /// The engine's `actor` and `event.source` for Attio's actor.

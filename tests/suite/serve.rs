@@ -1794,6 +1794,60 @@ fn a_batched_delivery_and_a_record_s_events_out_of_order_run_each_rule_once() {
 }
 
 #[test]
+fn steps_on_a_deal_s_company_write_note_link_and_list_that_company_once() {
+    let rules = "list \"Key accounts\" of companies\n\
+                 rule win on deals when created and company is set do\n\
+                 \x20 set company.owner = owner if empty\n\
+                 \x20 note on company \"Won {{name}}\"\n\
+                 \x20 create task \"Kickoff {{company.name}}\" linked to company\n\
+                 \x20 add company to list \"Key accounts\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("other-records", &url, rules, "per_channel_per_second = 0\n");
+        {
+            let mut f = shared.lock().unwrap();
+            let mut won = deal("Acme", "Open", 5000.0);
+            won["company"] = json!([{"attribute_type": "record-reference", "target_object": "companies", "target_record_id": "c1"}]);
+            f.records.insert(("deals".into(), "d1".into()), won);
+            f.records.insert(
+                ("companies".into(), "c1".into()),
+                json!({"name": [{"attribute_type": "text", "value": "Globex"}]}),
+            );
+        }
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let created = delivery("record.created", "d1");
+        let (status, _) = send(&client, &server, &created, Some(&sign(&created)), "k1").await;
+        assert_eq!(status, 200);
+        eventually(&server, "the list entry", || {
+            calls_to(&shared, "PUT /v2/lists/") == 1
+        })
+        .await;
+        // The same creation delivered again under a new key: nothing new.
+        send(&client, &server, &created, Some(&sign(&created)), "k2").await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        stop(&mut server);
+        let f = shared.lock().unwrap();
+        let writes: Vec<&String> = f.calls.iter().filter(|c| c.starts_with("PATCH ")).collect();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(writes[0].starts_with("PATCH /v2/objects/companies/records/c1 "), "{writes:?}");
+        assert!(writes[0].contains("\"owner\""), "{writes:?}");
+        let notes: Vec<&Value> = f.attached.iter().filter(|a| a["kind"] == "notes").collect();
+        let tasks: Vec<&Value> = f.attached.iter().filter(|a| a["kind"] == "tasks").collect();
+        assert_eq!(notes.len(), 1, "{:?}", f.attached);
+        assert_eq!(notes[0]["record"], "c1");
+        assert_eq!(notes[0]["title"], "Won Acme");
+        assert_eq!(tasks.len(), 1, "{:?}", f.attached);
+        assert_eq!(tasks[0]["record"], "c1");
+        assert_eq!(tasks[0]["content_plaintext"], "Kickoff Globex");
+        let puts: Vec<&String> = f.calls.iter().filter(|c| c.starts_with("PUT /v2/lists/")).collect();
+        assert!(puts[0].contains("\"parent_record_id\":\"c1\""), "{puts:?}");
+        assert!(puts[0].contains("\"parent_object\":\"companies\""), "{puts:?}");
+    });
+}
+
+#[test]
 fn notes_comments_and_completed_tasks_start_their_rules_once() {
     let rules = "rule pricing on deals when note created and note.body contains \"pricing\" do slack \"#desk\" \"{{note.title}} by {{note.author}} on {{name}}\"\n\
                  rule urgent on deals when comment added and comment.body contains \"urgent\" do slack \"#desk\" \"Urgent on {{name}}: {{comment.body}}\"\n\
