@@ -120,6 +120,31 @@ pub const FUNCTIONS: &[Keyword] = &[
         "`next_business_day([from]) -> date`: the next working day (default: after today)",
     ),
     kw(
+        "count",
+        "count(${1})",
+        "`count(list) -> number`: how many items are set",
+    ),
+    kw(
+        "sum",
+        "sum(${1})",
+        "`sum(list) -> number`: the total of numbers or amounts (`sum(open_deals.value)`)",
+    ),
+    kw(
+        "avg",
+        "avg(${1})",
+        "`avg(list) -> number`: the mean of the items set; empty for none",
+    ),
+    kw(
+        "min",
+        "min(${1})",
+        "`min(list)`: the least number, amount, date or time; empty for none",
+    ),
+    kw(
+        "max",
+        "max(${1})",
+        "`max(list)`: the greatest number, amount, date or time; empty for none",
+    ),
+    kw(
         "round_robin",
         "round_robin(${1:team})",
         "`round_robin(<team>) -> member`: the next member of a declared team, in rotation",

@@ -23,6 +23,11 @@ const FUNCTIONS: &[&str] = &[
     "next_business_day",
     "round_robin",
     "secret",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
 ];
 
 /// A time literal as written in rules and tests (`2026-01-31T09:00Z`, seconds optional).
@@ -44,6 +49,10 @@ fn resolved(container: &Type, name: &str, ty: Type) -> ir::Field {
         ty,
         attribute_of: match container {
             Type::Record(object) => Some(object.clone()),
+            Type::List(item) => match &**item {
+                Type::Record(object) => Some(object.clone()),
+                _ => None,
+            },
             _ => None,
         },
     }
@@ -534,6 +543,15 @@ impl Checker<'_> {
                 }
             },
             Type::Json | Type::Unknown => Some(ty.clone()),
+            // Through a list of records (`open_deals.value`): the attribute of each, as
+            // one list.
+            Type::List(item) if matches!(**item, Type::Record(_)) => {
+                let each = self.field(item, segment, owner)?;
+                Some(match each {
+                    Type::List(_) => each,
+                    one => Type::List(Box::new(one)),
+                })
+            }
             other => {
                 self.error(
                     "type-mismatch",
@@ -713,6 +731,11 @@ impl Checker<'_> {
             "next_business_day" => Function::NextBusinessDay,
             "round_robin" => Function::RoundRobin,
             "secret" => Function::Secret,
+            "count" => Function::Count,
+            "sum" => Function::Sum,
+            "avg" => Function::Avg,
+            "min" => Function::Min,
+            "max" => Function::Max,
             other => {
                 let help = if self.cx.schema.action(other).is_some() {
                     format!("`{other}` is an action: write it as a step after `do`, with named arguments")
@@ -827,6 +850,50 @@ impl Checker<'_> {
                     bad(self, 0, "a date or timestamp");
                 }
                 Type::Date
+            }
+            Function::Count => {
+                if !(matches!(ty_of(0), Type::List(_) | Type::MultiSelect(_)) || ty_of(0).is_wild())
+                {
+                    bad(
+                        self,
+                        0,
+                        "a list (a `find all` binding, or `deals.value` through one)",
+                    );
+                }
+                Type::Number
+            }
+            Function::Sum | Function::Avg | Function::Min | Function::Max => {
+                let item = match ty_of(0) {
+                    Type::List(item) => *item,
+                    other if other.is_wild() => Type::Unknown,
+                    _ => {
+                        bad(
+                            self,
+                            0,
+                            "a list, such as `open_deals.value` of a `find all … as open_deals`",
+                        );
+                        Type::Unknown
+                    }
+                };
+                let numeric = matches!(item, Type::Number | Type::Currency);
+                let ordered = numeric || item.is_temporal();
+                let fits = match function {
+                    Function::Sum | Function::Avg => numeric,
+                    _ => ordered,
+                };
+                if !(fits || item.is_wild()) {
+                    let wanted = if matches!(function, Function::Sum | Function::Avg) {
+                        "a list of numbers or amounts"
+                    } else {
+                        "a list of numbers, amounts, dates or timestamps"
+                    };
+                    bad(self, 0, wanted);
+                }
+                match (function, item) {
+                    (Function::Avg, Type::Currency) => Type::Currency,
+                    (Function::Avg, _) => Type::Number,
+                    (_, item) => item,
+                }
             }
             Function::RoundRobin | Function::Secret => Type::Unknown,
         };

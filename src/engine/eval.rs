@@ -473,12 +473,26 @@ fn eval_path(path: &Path, scope: &Scope, world: &mut dyn World) -> Val {
     for step in steps {
         current = match step {
             PathStep::Attr(_) => Val::Empty,
-            PathStep::Deref { object, slot } => match current.as_text() {
-                Some(id) => world
-                    .lookup(*object, id)
-                    .map(|r| r.get(*slot).clone())
-                    .unwrap_or(Val::Empty),
-                None => Val::Empty,
+            PathStep::Deref { object, slot } => match &current {
+                // Through a list of records (`open_deals.value`): each one's, as one list.
+                Val::List(ids) => {
+                    let mut out = Vec::new();
+                    for id in ids.iter().filter_map(Val::as_text) {
+                        match world.lookup(*object, id).map(|r| r.get(*slot).clone()) {
+                            Some(Val::List(inner)) => out.extend(inner.iter().cloned()),
+                            Some(Val::Empty) | None => {}
+                            Some(one) => out.push(one),
+                        }
+                    }
+                    Val::List(out.into())
+                }
+                _ => match current.as_text() {
+                    Some(id) => world
+                        .lookup(*object, id)
+                        .map(|r| r.get(*slot).clone())
+                        .unwrap_or(Val::Empty),
+                    None => Val::Empty,
+                },
             },
             PathStep::Field(name, ty) => match &current {
                 Val::Json(json) => json
@@ -617,6 +631,45 @@ fn compute(
             },
             _ => Val::Empty,
         },
+        Function::Count | Function::Sum | Function::Avg | Function::Min | Function::Max => {
+            aggregate(function, &arg(0))
+        }
+    }
+}
+
+/// `count`, `sum`, `avg`, `min`, `max` over a list's items that are set: an empty
+/// item (a deal without a value) counts as no item, as in a spreadsheet.
+fn aggregate(function: Function, list: &Val) -> Val {
+    let set: Vec<Val> = items(list).filter(|v| !v.is_empty()).collect();
+    let numbers = || {
+        set.iter().filter_map(|v| match v {
+            Val::Number(n) => Some(*n),
+            Val::Json(j) => j.as_f64(),
+            _ => None,
+        })
+    };
+    match function {
+        Function::Count => Val::Number(set.len() as f64),
+        Function::Sum => Val::Number(numbers().sum()),
+        Function::Avg => match numbers().count() {
+            0 => Val::Empty,
+            n => Val::Number(numbers().sum::<f64>() / n as f64),
+        },
+        _ => {
+            let want = if function == Function::Min {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            };
+            let mut best: Option<&Val> = None;
+            for v in &set {
+                match best {
+                    Some(b) if order(v, b) != Some(want) => {}
+                    _ => best = Some(v),
+                }
+            }
+            best.cloned().unwrap_or(Val::Empty)
+        }
     }
 }
 

@@ -357,6 +357,16 @@ pub enum Function {
     RoundRobin,
     /// `secret("NAME")` — resolved by the host at run time, never logged.
     Secret,
+    /// `count(list)`: how many items are set.
+    Count,
+    /// `sum(list)` of numbers or amounts; empty items are left out.
+    Sum,
+    /// `avg(list)`: the mean of the items set; empty for none.
+    Avg,
+    /// `min(list)`: the least item set; empty for none.
+    Min,
+    /// `max(list)`: the greatest item set; empty for none.
+    Max,
 }
 
 /// Expression forms.

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use rulec::ir::{Expr, ExprKind, Root, Value};
+use rulec::ir::{Expr, ExprKind, Function, Root, Value};
 use rulec::lint::condition_space::{decide, Verdict};
 use rulec::syntax::ast::{BinaryOp, TestOp};
 use rulec::workspace::analyze_text;
@@ -54,6 +54,11 @@ fn atom() -> impl Strategy<Value = String> {
             "tags is set",
         ])
         .prop_map(String::from),
+        (
+            prop::sample::select(vec!["=", "<", ">="]),
+            prop::sample::select(vec!["0", "1", "2"])
+        )
+            .prop_map(|(c, n)| format!("count(tags) {c} {n}")),
     ]
 }
 
@@ -125,12 +130,20 @@ fn constant(v: &Value) -> V {
     }
 }
 
-fn read<'r>(e: &Expr, record: &'r HashMap<&'static str, V>) -> Option<&'r V> {
+fn read(e: &Expr, record: &HashMap<&'static str, V>) -> Option<V> {
     match &e.kind {
         ExprKind::Read {
             root: Root::Record,
             path,
-        } => record.get(path.first()?.name.as_str()),
+        } => record.get(path.first()?.name.as_str()).cloned(),
+        // `count(tags)`: how many options are set; never empty.
+        ExprKind::Call {
+            function: Function::Count,
+            args,
+        } => Some(V::Num(match read(args.first()?, record)? {
+            V::Opts(options) => options.len() as f64,
+            _ => 0.0,
+        })),
         _ => None,
     }
 }
@@ -162,14 +175,14 @@ fn eval(e: &Expr, record: &HashMap<&'static str, V>) -> bool {
             rhs,
         } => eval(lhs, record) || eval(rhs, record),
         ExprKind::Test { test, operand } => {
-            let empty = read(operand, record).is_none_or(|v| *v == V::Empty);
+            let empty = read(operand, record).is_none_or(|v| v == V::Empty);
             match test {
                 TestOp::IsSet | TestOp::IsNotEmpty => !empty,
                 TestOp::IsEmpty | TestOp::IsNotSet => empty,
             }
         }
         ExprKind::Binary { operator, lhs, rhs } => {
-            let value = read(lhs, record).cloned().unwrap_or(V::Empty);
+            let value = read(lhs, record).unwrap_or(V::Empty);
             let Some(c) = rhs.as_const() else {
                 panic!("unexpected operand {rhs:?}")
             };
