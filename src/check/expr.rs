@@ -428,6 +428,15 @@ impl Checker<'_> {
             (Root::Record, self.scope.object?)
         } else {
             let candidate = self.scope.candidate.filter(|c| c.name == prefix.name)?;
+            if attr.name == "id" && candidate.attribute("id").is_none() {
+                self.error(
+                    "unknown-attribute",
+                    format!("a `find` cannot test the id of the `{}` it searches", candidate.name),
+                    attr.span,
+                    Some("to find a record you know the id of, use that id directly: it is already the record".into()),
+                );
+                return Some(unknown());
+            }
             (Root::Candidate, candidate)
         };
         let _ = span;
@@ -519,6 +528,8 @@ impl Checker<'_> {
                 let object = self.cx.schema.object(object)?;
                 match object.attribute(&segment.name) {
                     Some(attr) => Some(attr.ty.clone()),
+                    // Every record has its id (`{{person.id}}`, `key company.id`).
+                    None if segment.name == "id" => Some(Type::Text),
                     None => {
                         self.unknown_attribute(object, segment);
                         None

@@ -94,8 +94,9 @@ impl<'a> Checker<'a> {
                     list: self.list(list, Some(object), named)?,
                 }
             }
-            StepKind::Slack { target, text } => {
+            StepKind::Slack { target, text, key } => {
                 let text = text.as_ref().map(|t| self.template(t));
+                let key = key.as_ref().map(|k| self.expr(k, None));
                 match target {
                     SlackTarget::Channel(channel) => {
                         let name = channel.plain().unwrap_or_default();
@@ -114,28 +115,33 @@ impl<'a> Checker<'a> {
                         Action::SlackChannel {
                             channel: name,
                             text,
+                            key,
                         }
                     }
                     SlackTarget::Dm(member) => Action::SlackDm {
                         member: self.value_for(member, &Type::Member, "`slack dm`"),
                         text,
+                        key,
                     },
                 }
             }
-            StepKind::Email { to, content } => {
+            StepKind::Email { to, content, key } => {
                 let to = self.value_for(to, &Type::List(Box::new(Type::Email)), "`email`");
+                let key = key.as_ref().map(|k| self.expr(k, None));
                 match content {
                     EmailContent::Inline { subject, body } => Action::Email {
                         to,
                         subject: Some(self.template(subject)),
                         body: Some(self.template(body)),
                         template: None,
+                        key,
                     },
                     EmailContent::Template(id) => Action::Email {
                         to,
                         subject: None,
                         body: None,
                         template: Some(self.plain(id, "a template id")?),
+                        key,
                     },
                 }
             }

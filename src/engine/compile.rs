@@ -673,7 +673,7 @@ impl Compiler<'_> {
                     None,
                 )
             }
-            Action::SlackChannel { channel, text } => {
+            Action::SlackChannel { channel, text, key } => {
                 let mut args = vec![text_arg("channel", channel)];
                 if let Some(text) = text {
                     args.push(Arg {
@@ -685,9 +685,10 @@ impl Compiler<'_> {
                         ),
                     });
                 }
-                effect("slack", EffectKind::Slack, args, None, None)
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                effect("slack", EffectKind::Slack, args, key, None)
             }
-            Action::SlackDm { member, text } => {
+            Action::SlackDm { member, text, key } => {
                 let mut args = vec![self.recipient("member", member, object)?];
                 if let Some(text) = text {
                     args.push(Arg {
@@ -699,13 +700,15 @@ impl Compiler<'_> {
                         ),
                     });
                 }
-                effect("slack", EffectKind::Slack, args, None, None)
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                effect("slack", EffectKind::Slack, args, key, None)
             }
             Action::Email {
                 to,
                 subject,
                 body,
                 template,
+                key,
             } => {
                 let mut args = vec![self.recipient("to", to, object)?];
                 self.opt_arg(&mut args, "subject", subject, object)?;
@@ -713,7 +716,8 @@ impl Compiler<'_> {
                 if let Some(t) = template {
                     args.push(text_arg("template", t));
                 }
-                effect("email", EffectKind::Email, args, None, None)
+                let key = key.as_ref().map(|k| self.expr(k, object)).transpose()?;
+                effect("email", EffectKind::Email, args, key, None)
             }
             Action::CreateTask {
                 title,
@@ -1054,6 +1058,13 @@ impl Compiler<'_> {
                     _ => record_root(object, "record")?,
                 };
                 let first = fields.next().ok_or("empty path")?;
+                // `record.id`: the record's own id, not an attribute.
+                if first.name == "id" && self.layouts.objects[o as usize].slot("id").is_none() {
+                    return match root {
+                        Root::Candidate => Err("the id of a searched record".to_string()),
+                        _ => Ok(Node::RecordId),
+                    };
+                }
                 let slot = self.slot(o, &first.name)?;
                 match (root, path.len()) {
                     (Root::Record, 1) => return Ok(Node::Slot(slot)),
@@ -1076,6 +1087,10 @@ impl Compiler<'_> {
             steps.push(match &field.attribute_of {
                 Some(of) => {
                     let o = self.object(of)?;
+                    // A reference's `id` is the reference itself.
+                    if field.name == "id" && self.layouts.objects[o as usize].slot("id").is_none() {
+                        continue;
+                    }
                     PathStep::Deref {
                         object: o,
                         slot: self.slot(o, &field.name)?,

@@ -747,7 +747,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
                 string(list)
             )
         }
-        StepKind::Slack { target, text } => {
+        StepKind::Slack { target, text, key } => {
             let mut s = match target {
                 ast::SlackTarget::Channel(c) => format!("slack {}", string(c)),
                 ast::SlackTarget::Dm(m) => format!("slack dm {}", expr(m)),
@@ -756,19 +756,24 @@ fn simple_step(step: &ast::Step) -> Option<String> {
                 s.push(' ');
                 s.push_str(&string(t));
             }
+            s.push_str(&key_text(key.as_ref()));
             s
         }
-        StepKind::Email { to, content } => match content {
-            ast::EmailContent::Inline { subject, body } => {
-                format!(
+        StepKind::Email { to, content, key } => {
+            let mut s = match content {
+                ast::EmailContent::Inline { subject, body } => format!(
                     "email {} subject {} body {}",
                     expr(to),
                     string(subject),
                     string(body)
-                )
-            }
-            ast::EmailContent::Template(t) => format!("email {} template {}", expr(to), string(t)),
-        },
+                ),
+                ast::EmailContent::Template(t) => {
+                    format!("email {} template {}", expr(to), string(t))
+                }
+            };
+            s.push_str(&key_text(key.as_ref()));
+            s
+        }
         StepKind::CreateTask {
             title,
             assignee,

@@ -555,6 +555,9 @@ pub enum Action {
         channel: String,
         /// Message (a default names the rule and links the record when absent).
         text: Option<Expr>,
+        /// Idempotency key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Expr>,
     },
     /// Direct-message a member on Slack.
     SlackDm {
@@ -562,6 +565,9 @@ pub enum Action {
         member: Expr,
         /// Message.
         text: Option<Expr>,
+        /// Idempotency key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Expr>,
     },
     /// Send an email.
     Email {
@@ -573,6 +579,9 @@ pub enum Action {
         body: Option<Expr>,
         /// Template id.
         template: Option<String>,
+        /// Idempotency key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Expr>,
     },
     /// Create a task linked to the record.
     CreateTask {

@@ -169,6 +169,8 @@ fn action_and_key(step: &Step) -> Option<(String, &Expr)> {
         StepKind::Create { key, .. } => ("create".to_string(), key),
         StepKind::CreateTask { key, .. } => ("create_task".to_string(), key),
         StepKind::Custom { name, key, .. } => (name.name.clone(), key),
+        StepKind::Slack { key, .. } => ("slack".to_string(), key),
+        StepKind::Email { key, .. } => ("email".to_string(), key),
         _ => return None,
     };
     Some((action, key.as_ref()?))

@@ -606,7 +606,10 @@ impl Walker<'_> {
                 StepKind::AddToList { target, .. } | StepKind::RemoveFromList { target, .. } => {
                     self.target(target.as_ref(), &guarded, "list change");
                 }
-                StepKind::Slack { target, text } => {
+                StepKind::Slack {
+                    target, text, key, ..
+                } => {
+                    self.opt(key.as_ref(), &guarded);
                     if let SlackTarget::Dm(member) = target {
                         self.recipient(member, &guarded, "message");
                     }
@@ -614,7 +617,8 @@ impl Walker<'_> {
                         self.string(text, &guarded, Place::Step);
                     }
                 }
-                StepKind::Email { to, content } => {
+                StepKind::Email { to, content, key } => {
+                    self.opt(key.as_ref(), &guarded);
                     self.recipient(to, &guarded, "email");
                     if let EmailContent::Inline { subject, body } = content {
                         self.string(subject, &guarded, Place::Step);

@@ -381,14 +381,15 @@ impl StepKind {
                 out.push(Part::Str(list));
             }
             StepKind::Skip(reason) => out.extend(reason.as_ref().map(Part::Str)),
-            StepKind::Slack { target, text } => {
+            StepKind::Slack { target, text, key } => {
                 out.push(match target {
                     SlackTarget::Channel(s) => Part::Str(s),
                     SlackTarget::Dm(e) => Part::Expr(e),
                 });
                 out.extend(text.as_ref().map(Part::Str));
+                exprs(&mut out, &[key.as_ref()]);
             }
-            StepKind::Email { to, content } => {
+            StepKind::Email { to, content, key } => {
                 out.push(Part::Expr(to));
                 match content {
                     EmailContent::Inline { subject, body } => {
@@ -396,6 +397,7 @@ impl StepKind {
                     }
                     EmailContent::Template(t) => out.push(Part::Str(t)),
                 }
+                exprs(&mut out, &[key.as_ref()]);
             }
             StepKind::CreateTask {
                 title,
@@ -548,6 +550,8 @@ pub enum StepKind {
         target: SlackTarget,
         /// The message.
         text: Option<StringLit>,
+        /// `key <expr>`: one message per key, across runs.
+        key: Option<Expr>,
     },
     /// `email <to> subject "…" body "…"` / `email <to> template "<id>"`.
     Email {
@@ -555,6 +559,8 @@ pub enum StepKind {
         to: Expr,
         /// Subject and body, or a template.
         content: EmailContent,
+        /// `key <expr>`: one email per key, across runs.
+        key: Option<Expr>,
     },
     /// `create task "<title>" …`.
     CreateTask {

@@ -560,10 +560,14 @@ impl<'f> Lower<'f> {
                     Rule::slack_dm => SlackTarget::Dm(self.expr(target.into_inner().nth(1)?)),
                     _ => SlackTarget::Channel(self.string(target)),
                 };
-                StepKind::Slack {
-                    target,
-                    text: inner.next().map(|p| self.string(p)),
+                let (mut text, mut key) = (None, None);
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::key_clause => key = Some(self.expr(p.into_inner().nth(1)?)),
+                        _ => text = Some(self.string(p)),
+                    }
                 }
+                StepKind::Slack { target, text, key }
             }
             Rule::email_step => {
                 inner.next();
@@ -580,7 +584,11 @@ impl<'f> Lower<'f> {
                         EmailContent::Inline { subject, body }
                     }
                 };
-                StepKind::Email { to, content }
+                let key = match inner.next() {
+                    Some(k) => Some(self.expr(k.into_inner().nth(1)?)),
+                    None => None,
+                };
+                StepKind::Email { to, content, key }
             }
             Rule::create_task_step => {
                 inner.next();
