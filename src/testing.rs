@@ -96,8 +96,9 @@ fn run_one(
 ) -> Result<(), String> {
     let log: Arc<Mutex<Vec<Effect>>> = Arc::default();
     let clock = ManualClock::new(TEST_TIME.parse().map_err(|_| "bad test time".to_string())?);
+    let mocks = Mocks::of(test).map_err(|e| e.to_string())?;
     let mut engine = Engine::builder(program.clone())
-        .handlers(Handlers::dry_run(log.clone()))
+        .handlers(mocks.handlers(log.clone()))
         .store(MemoryStore::new())
         .clock(clock)
         .secrets(|name| Some(format!("test-secret-{name}")))
@@ -108,19 +109,40 @@ fn run_one(
         format!("line {}", p.line)
     };
 
-    let mut given: Option<(String, Map<String, Json>)> = None;
+    // The last record given: its object, its id and its values.
+    let mut given: Option<(String, String, Map<String, Json>)> = None;
+    let mut last_event: Option<String> = None;
     let mut runs: Vec<RunRecord> = Vec::new();
     let mut events = 0;
     let mut scheduled = false;
     for clause in &test.clauses {
         match &clause.kind {
-            TestClauseKind::Given { object, fields } => {
+            TestClauseKind::Given {
+                object,
+                name,
+                fields,
+            } => {
                 let values =
                     literal_map(fields).map_err(|e| format!("{}: {e}", at(clause.span)))?;
+                let id = name.as_ref().map_or(TEST_RECORD, |n| n.name.as_str());
                 engine
-                    .load_record(&object.name, TEST_RECORD, &Json::Object(values.clone()))
+                    .load_record(&object.name, id, &Json::Object(values.clone()))
                     .map_err(|e| format!("{}: `given`: {e}", at(clause.span)))?;
-                given = Some((object.name.clone(), values));
+                given = Some((object.name.clone(), id.to_string(), values));
+            }
+            TestClauseKind::MockHttp { .. } | TestClauseKind::MockAsk { .. } => {}
+            TestClauseKind::Redeliver => {
+                let Some(text) = &last_event else {
+                    return Err(format!(
+                        "{}: `redeliver` needs an `event` before it",
+                        at(clause.span)
+                    ));
+                };
+                let handled = engine
+                    .handle_json(text)
+                    .map_err(|e| format!("{}: the event is not valid: {e}", at(clause.span)))?;
+                runs.extend(handled);
+                runs.extend(engine.tick().map_err(|e| e.to_string())?);
             }
             TestClauseKind::Event {
                 object,
@@ -136,22 +158,26 @@ fn run_one(
                     .as_ref()
                     .map(|o| o.name.clone())
                     .or_else(|| given.as_ref().map(|g| g.0.clone()));
+                // The event is about the last record given, when it is of its object.
+                let about = given.as_ref().filter(|g| Some(&g.0) == object.as_ref());
                 let json = event_json(
                     events,
                     object.as_deref(),
-                    given.as_ref().map(|g| &g.1),
+                    about.map_or(TEST_RECORD, |g| g.1.as_str()),
+                    about.map(|g| &g.2),
                     trigger,
                     extra,
                 )
                 .map_err(|e| format!("{}: {e}", at(clause.span)))?;
                 let text = json.to_string();
+                last_event = Some(text.clone());
                 let handled = engine
                     .handle_json(&text)
                     .map_err(|e| format!("{}: the event is not valid: {e}", at(clause.span)))?;
                 runs.extend(handled);
                 // Whatever the event set going in time (none: the clock stands still).
                 runs.extend(engine.tick().map_err(|e| e.to_string())?);
-                if let Some((_, values)) = &mut given {
+                if let Some((_, _, values)) = &mut given {
                     // Later events see the record as this one left it.
                     if let Some(Json::Object(record)) = json.get("record") {
                         values.extend(record.clone());
@@ -160,6 +186,7 @@ fn run_one(
             }
             TestClauseKind::Expect {
                 negated,
+                count,
                 action,
                 args,
             } => {
@@ -182,8 +209,20 @@ fn run_one(
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| format!("{}: {e}", at(clause.span)))?;
                 let effects = log.lock().map(|l| l.clone()).unwrap_or_default();
-                let found = expectation_holds(&action.name, &wanted, &effects, &runs);
-                if found == *negated {
+                let found = matching(&action.name, &wanted, &effects, &runs);
+                if let Some(n) = count {
+                    if found != n.value as usize {
+                        let what = describe(&action.name, &wanted);
+                        let seen = summary(&effects, &runs);
+                        return Err(format!(
+                            "{}: expected {} {what}, but there were {found}\n{seen}",
+                            at(clause.span),
+                            n.value
+                        ));
+                    }
+                    continue;
+                }
+                if (found > 0) == *negated {
                     let what = describe(&action.name, &wanted);
                     let seen = summary(&effects, &runs);
                     return Err(if *negated {
@@ -240,13 +279,8 @@ fn summary(effects: &[Effect], runs: &[RunRecord]) -> String {
     out.trim_end().to_string()
 }
 
-/// Whether an effect (or run) answers an `expect` line.
-fn expectation_holds(
-    action: &str,
-    wanted: &[Json],
-    effects: &[Effect],
-    runs: &[RunRecord],
-) -> bool {
+/// How many effects (or runs) answer an `expect` line.
+fn matching(action: &str, wanted: &[Json], effects: &[Effect], runs: &[RunRecord]) -> usize {
     let status = match action {
         "run" => Some(RunStatus::Completed),
         "skip" => Some(RunStatus::Skipped),
@@ -255,15 +289,19 @@ fn expectation_holds(
         _ => None,
     };
     if let Some(status) = status {
-        return runs.iter().any(|r| {
-            r.status == status
-                && wanted.iter().all(|w| match w {
-                    Json::String(s) => {
-                        r.rule == *s || r.reason.as_deref().is_some_and(|x| x.contains(s.as_str()))
-                    }
-                    _ => false,
-                })
-        });
+        return runs
+            .iter()
+            .filter(|r| {
+                r.status == status
+                    && wanted.iter().all(|w| match w {
+                        Json::String(s) => {
+                            r.rule == *s
+                                || r.reason.as_deref().is_some_and(|x| x.contains(s.as_str()))
+                        }
+                        _ => false,
+                    })
+            })
+            .count();
     }
     let single = [action];
     let names: &[&str] = match action {
@@ -275,11 +313,69 @@ fn expectation_holds(
     effects
         .iter()
         .filter(|e| names.contains(&e.action.as_str()))
-        .any(|e| {
+        .filter(|e| {
             wanted
                 .iter()
                 .all(|w| arg_matches(&Json::Object(e.args.clone()), w))
         })
+        .count()
+}
+
+/// What a test's `given http` and `given ask` lines answer.
+#[derive(Clone, Default)]
+struct Mocks {
+    /// URL starts and their answers, longest start first.
+    http: Vec<(String, Json)>,
+    /// The answer to every question.
+    ask: Option<Json>,
+}
+
+impl Mocks {
+    fn of(test: &ast::TestBlock) -> Result<Mocks, String> {
+        let mut mocks = Mocks::default();
+        for clause in &test.clauses {
+            match &clause.kind {
+                TestClauseKind::MockHttp { url, answer } => {
+                    mocks.http.push((url.lossy(), literal(answer)?));
+                }
+                TestClauseKind::MockAsk { answer } => {
+                    mocks.ask = Some(Json::Object(literal_map(answer)?))
+                }
+                _ => {}
+            }
+        }
+        mocks
+            .http
+            .sort_by_key(|(url, _)| std::cmp::Reverse(url.len()));
+        Ok(mocks)
+    }
+
+    /// Dry-run handlers that log every effect, and answer mocked calls and questions.
+    fn handlers(self, log: Arc<Mutex<Vec<Effect>>>) -> Handlers {
+        Handlers::new().otherwise(move |effect| {
+            if let Ok(mut log) = log.lock() {
+                log.push(effect.clone());
+            }
+            match effect.action.as_str() {
+                "http" => {
+                    let url = effect.text("url").unwrap_or_default();
+                    match self
+                        .http
+                        .iter()
+                        .find(|(start, _)| url.starts_with(start.as_str()))
+                    {
+                        Some((_, answer)) => crate::engine::Outcome::Done(answer.clone()),
+                        None => crate::engine::dry_run_answer(effect),
+                    }
+                }
+                "ask" => match &self.ask {
+                    Some(answer) => crate::engine::Outcome::Done(answer.clone()),
+                    None => crate::engine::dry_run_answer(effect),
+                },
+                _ => crate::engine::dry_run_answer(effect),
+            }
+        })
+    }
 }
 
 /// An expected literal matches an argument equal to it, or text containing it, at
@@ -301,6 +397,7 @@ fn arg_matches(value: &Json, wanted: &Json) -> bool {
 fn event_json(
     n: usize,
     object: Option<&str>,
+    id: &str,
     given: Option<&Map<String, Json>>,
     trigger: &ast::Trigger,
     extra: Map<String, Json>,
@@ -320,7 +417,7 @@ fn event_json(
         let mut e = event.clone();
         e["type"] = json!(kind);
         e["object"] = json!(object);
-        e["record_id"] = json!(TEST_RECORD);
+        e["record_id"] = json!(id);
         e["record"] = Json::Object(record);
         if let Some(old) = old {
             e["old"] = Json::Object(old);

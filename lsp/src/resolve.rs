@@ -620,7 +620,7 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
         }
         Item::Test(test) => {
             for clause in &test.clauses {
-                if let ast::TestClauseKind::Given { object, fields } = &clause.kind {
+                if let ast::TestClauseKind::Given { object, fields, .. } = &clause.kind {
                     w.fields(object, fields);
                 }
             }

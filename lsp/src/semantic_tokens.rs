@@ -158,6 +158,7 @@ const KEYWORDS: &[&str] = &[
     "required",
     "idempotent",
     "given",
+    "redeliver",
     "event",
     "expect",
     "no",

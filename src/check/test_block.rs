@@ -49,7 +49,7 @@ pub(super) fn check_test(
     let mut given: Option<&Object> = None;
     for clause in &test.clauses {
         match &clause.kind {
-            TestClauseKind::Given { object, fields } => {
+            TestClauseKind::Given { object, fields, .. } => {
                 let Some(object) = checker.object(object) else {
                     continue;
                 };
@@ -67,6 +67,23 @@ pub(super) fn check_test(
                 };
                 check_event(&mut checker, object, trigger, fields.as_deref());
             }
+            TestClauseKind::MockHttp { url, answer } => {
+                if !(url.lossy().starts_with("https://") || url.lossy().starts_with("http://")) {
+                    checker.error(
+                        "invalid-value",
+                        format!("`{}` is not an http(s) URL", url.lossy()),
+                        url.span,
+                        Some("write the start of the URLs it answers, e.g. `given http \"https://api.example.com/\" { … }`".into()),
+                    );
+                }
+                if let Err(message) = literal(answer) {
+                    checker.error("invalid-value", message, answer.span, None);
+                }
+            }
+            TestClauseKind::MockAsk { answer } => {
+                check_fields(&mut checker, Fields::Shape(&super::scope::ANSWER), answer);
+            }
+            TestClauseKind::Redeliver => {}
             TestClauseKind::Expect { action, .. } => {
                 if !EXPECTABLE.contains(&action.name.as_str())
                     && schema.action(&action.name).is_none()

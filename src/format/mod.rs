@@ -945,9 +945,22 @@ fn type_expr(t: &ast::TypeExpr) -> String {
 
 fn test_clause(clause: &ast::TestClause) -> String {
     match &clause.kind {
-        ast::TestClauseKind::Given { object, fields } => {
-            format!("given {} {}", object.name, map_inline(fields))
+        ast::TestClauseKind::Given {
+            object,
+            name,
+            fields,
+        } => {
+            let named = name
+                .as_ref()
+                .map(|n| format!(" as {}", n.name))
+                .unwrap_or_default();
+            format!("given {}{named} {}", object.name, map_inline(fields))
         }
+        ast::TestClauseKind::MockHttp { url, answer } => {
+            format!("given http {} {}", string(url), expr(answer))
+        }
+        ast::TestClauseKind::MockAsk { answer } => format!("given ask {}", map_inline(answer)),
+        ast::TestClauseKind::Redeliver => "redeliver".to_string(),
         ast::TestClauseKind::Event {
             object,
             trigger: t,
@@ -967,12 +980,16 @@ fn test_clause(clause: &ast::TestClause) -> String {
         }
         ast::TestClauseKind::Expect {
             negated,
+            count,
             action,
             args,
         } => {
             let mut s = String::from("expect ");
             if *negated {
                 s.push_str("no ");
+            }
+            if let Some(n) = count {
+                s.push_str(&format!("{} ", n.value));
             }
             s.push_str(&action.name);
             for a in args {

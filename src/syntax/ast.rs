@@ -1219,10 +1219,12 @@ pub struct TestClause {
 /// The lines of a test block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestClauseKind {
-    /// `given <object> { … }`.
+    /// `given <object> [as <name>] { … }`.
     Given {
         /// Object of the record.
         object: Ident,
+        /// `as <name>`: the record's id, for other records to refer to.
+        name: Option<Ident>,
         /// Its values.
         fields: Vec<MapEntry>,
     },
@@ -1235,10 +1237,27 @@ pub enum TestClauseKind {
         /// Extra values (webhook payload, new record values).
         fields: Option<Vec<MapEntry>>,
     },
-    /// `expect [no] <action> ["arg" …]`.
+    /// `given http "<url>" <answer>`: `http` steps whose URL starts with `url` are
+    /// answered `answer`.
+    MockHttp {
+        /// The URL's start.
+        url: StringLit,
+        /// The response body.
+        answer: Expr,
+    },
+    /// `given ask { … }`: questions are answered at once, with these fields.
+    MockAsk {
+        /// The answer's fields (`approved`, `answer`, …).
+        answer: Vec<MapEntry>,
+    },
+    /// `redeliver`: the last event again, with its id, as a webhook retry sends it.
+    Redeliver,
+    /// `expect [no | <n>] <action> ["arg" …]`.
     Expect {
         /// `expect no …`.
         negated: bool,
+        /// `expect 2 …`: exactly this many.
+        count: Option<Integer>,
         /// The action kind.
         action: Ident,
         /// Literal arguments to match.

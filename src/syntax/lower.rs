@@ -1206,10 +1206,36 @@ impl<'f> Lower<'f> {
             let mut c = p.into_inner();
             c.next(); // keyword
             let kind = match rule {
-                Rule::test_given => TestClauseKind::Given {
-                    object: self.ident(c.next()?),
-                    fields: self.map(c.next()?),
-                },
+                Rule::test_given => {
+                    let object = self.ident(c.next()?);
+                    let mut next = c.next()?;
+                    let mut name = None;
+                    if next.as_rule() == Rule::kw_as {
+                        name = Some(self.ident(c.next()?));
+                        next = c.next()?;
+                    }
+                    TestClauseKind::Given {
+                        object,
+                        name,
+                        fields: self.map(next),
+                    }
+                }
+                Rule::test_mock => {
+                    let mock = c.next()?;
+                    let rule = mock.as_rule();
+                    let mut m = mock.into_inner();
+                    m.next(); // `http` / `ask`
+                    match rule {
+                        Rule::mock_http => TestClauseKind::MockHttp {
+                            url: self.string(m.next()?),
+                            answer: self.expr(m.next()?),
+                        },
+                        _ => TestClauseKind::MockAsk {
+                            answer: self.map(m.next()?),
+                        },
+                    }
+                }
+                Rule::test_redeliver => TestClauseKind::Redeliver,
                 Rule::test_event => {
                     let mut object = None;
                     let mut trigger = None;
@@ -1231,17 +1257,22 @@ impl<'f> Lower<'f> {
                 }
                 Rule::test_expect => {
                     let mut negated = false;
+                    let mut count = None;
                     let mut action = None;
                     let mut args = Vec::new();
                     for e in c {
                         match e.as_rule() {
                             Rule::expect_no => negated = true,
+                            Rule::expect_count => {
+                                count = Some(self.integer(e.into_inner().next()?))
+                            }
                             Rule::ident => action = Some(self.ident(e)),
                             _ => args.push(self.primary(e)),
                         }
                     }
                     TestClauseKind::Expect {
                         negated,
+                        count,
                         action: action?,
                         args,
                     }

@@ -27,7 +27,7 @@ syn keyword rulecHttpMethod  GET POST PUT PATCH DELETE
 " a header, declaration or test clause starts a line.
 syn match rulecHeader      /^\s*\zs\<\(rule\|owner\|description\|on\|status\|limit\|coalesce\|allow\)\>\ze\s/
 syn match rulecDeclaration /^\s*\zslist\ze\s\+"/
-syn match rulecTest        /^\s*\zs\<\(test\|given\|event\|expect\)\>\ze\s/
+syn match rulecTest        /^\s*\zs\<\(test\|given\|event\|expect\|redeliver\)\>\ze\(\s\|$\)/
 syn match rulecModifier    /\<on\s\+error\s\+continue\>/
 syn match rulecAction      /\.\@<!\<\(note\|email\)\>\ze\s\+[^ :=]/
 syn match rulecAction      /\<set\>\ze\s\+\h\w*\s*=/
