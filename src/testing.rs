@@ -495,6 +495,11 @@ fn event_json(
             e[field] = Json::Object(extra);
             Ok(e)
         }
+        TriggerKind::Command(name) => {
+            let mut e = record_event("command", record, None)?;
+            e["name"] = json!(name.plain().unwrap_or_default());
+            Ok(e)
+        }
         TriggerKind::Webhook(name) => {
             event["type"] = json!("webhook");
             event["name"] = json!(name.name);

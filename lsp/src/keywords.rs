@@ -53,6 +53,7 @@ pub const TRIGGERS: &[Keyword] = &[
     kw("comment", "comment added", "`comment added`: fires when a comment is added; `comment` is in scope"),
     kw("task", "task ${1|created,completed|}", "`task created` / `task completed`: fires when a task is created / completed; `task` is in scope"),
     kw("call", "call recorded", "`call recorded`: fires when a call recording is added; `call` is in scope"),
+    kw("command", "command \"${1:Enrich now}\"", "`command \"<name>\"`: fires when a person runs the command on a record (`POST /api/rules/<rule>/run`, or a `command` event)"),
     kw("webhook", "webhook ", "`webhook <name>`: fires when a declared inbound webhook arrives; `payload` is in scope"),
     kw("rule", "rule ${1:id} failed", "`rule <id> failed [<n> times in a row]`: fires when another rule's run fails; `failure` is in scope"),
 ];
@@ -118,6 +119,11 @@ pub const FUNCTIONS: &[Keyword] = &[
         "next_business_day",
         "next_business_day()",
         "`next_business_day([from]) -> date`: the next working day (default: after today)",
+    ),
+    kw(
+        "first",
+        "first(${1})",
+        "`first(list)`: the first item, e.g. a person's primary email address",
     ),
     kw(
         "count",

@@ -159,6 +159,7 @@ const KEYWORDS: &[&str] = &[
     "idempotent",
     "given",
     "redeliver",
+    "command",
     "event",
     "expect",
     "no",

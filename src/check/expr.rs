@@ -23,6 +23,7 @@ const FUNCTIONS: &[&str] = &[
     "next_business_day",
     "round_robin",
     "secret",
+    "first",
     "count",
     "sum",
     "avg",
@@ -742,6 +743,7 @@ impl Checker<'_> {
             "next_business_day" => Function::NextBusinessDay,
             "round_robin" => Function::RoundRobin,
             "secret" => Function::Secret,
+            "first" => Function::First,
             "count" => Function::Count,
             "sum" => Function::Sum,
             "avg" => Function::Avg,
@@ -820,11 +822,24 @@ impl Checker<'_> {
                 Type::Text
             }
             Function::Domain => {
-                if !(ty_of(0).is_textual() || ty_of(0).is_wild()) {
-                    bad(self, 0, "an email address");
+                // A list of addresses (`email_addresses`): the primary one's domain.
+                let one = match ty_of(0) {
+                    Type::List(item) => *item,
+                    other => other,
+                };
+                if !(one.is_textual() || one.is_wild()) {
+                    bad(self, 0, "an email address, or a list of them");
                 }
                 Type::Domain
             }
+            Function::First => match ty_of(0) {
+                Type::List(item) => *item,
+                other if other.is_wild() => Type::Unknown,
+                _ => {
+                    bad(self, 0, "a list, such as `email_addresses`");
+                    Type::Unknown
+                }
+            },
             Function::Len => {
                 if !(ty_of(0).is_textual()
                     || matches!(ty_of(0), Type::List(_) | Type::MultiSelect(_))

@@ -494,6 +494,19 @@ impl<'a> Checker<'a> {
                     name: name.name.clone(),
                 }
             }
+            TriggerKind::Command(name) => {
+                let text = name.plain().unwrap_or_default();
+                if text.trim().is_empty() {
+                    self.error(
+                        "invalid-value",
+                        "a command needs a name people will see, without `{{ }}`",
+                        name.span,
+                        Some("e.g. `when command \"Enrich now\"`".into()),
+                    );
+                    return None;
+                }
+                ir::Trigger::Command { name: text }
+            }
             TriggerKind::RuleFailed { rule, times } => {
                 if !self.cx.rule_ids.contains(&rule.name.as_str()) {
                     let help =

@@ -265,6 +265,10 @@ fn check_value(checker: &mut Checker<'_>, value: &ast::Expr, ty: &Type, what: &s
 /// seconds, times RFC 3339 — what a CRM event would carry.
 pub fn literal(expr: &ast::Expr) -> Result<Json, String> {
     Ok(match &expr.kind {
+        // A whole number stays whole, as an API would send it (`120`, not `120.0`).
+        ExprKind::Number(n) if n.value.fract() == 0.0 && n.value.abs() < 9.0e15 => {
+            json!(n.value as i64)
+        }
         ExprKind::Number(n) => json!(n.value),
         ExprKind::String(s) => json!(s
             .plain()

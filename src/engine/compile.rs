@@ -85,6 +85,8 @@ pub enum When {
     Activity(super::event::EventKind),
     /// A webhook.
     Webhook(String),
+    /// A command run on a record, by name.
+    Command(String),
     /// Another rule's failure streak.
     RuleFailed {
         /// The watched rule.
@@ -544,6 +546,7 @@ impl Compiler<'_> {
             Trigger::TaskCompleted => When::Activity(E::TaskCompleted),
             Trigger::CallRecorded => When::Activity(E::CallRecorded),
             Trigger::Webhook { name } => When::Webhook(name.clone()),
+            Trigger::Command { name } => When::Command(name.clone()),
             Trigger::RuleFailed { rule, times } => When::RuleFailed {
                 rule: rule.clone(),
                 times: (*times).max(1),

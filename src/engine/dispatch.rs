@@ -59,6 +59,7 @@ impl Index {
                 }
                 When::Activity(kind) => push(&mut index.by_kind, (*kind, object), i),
                 When::Webhook(name) => push(&mut index.webhooks, name.clone(), i),
+                When::Command(_) => push(&mut index.by_kind, (EventKind::Command, object), i),
                 When::RuleFailed { rule, .. } => push(&mut index.failures, rule.clone(), i),
                 When::Schedule(_) => index.schedules.push(i),
             }

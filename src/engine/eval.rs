@@ -583,8 +583,18 @@ fn compute(
             }
         }),
         Function::TitleCase => text_map(arg(0), &title_case),
-        Function::Domain => match arg(0).as_text().and_then(|s| s.trim().rsplit_once('@')) {
-            Some((_, domain)) if !domain.is_empty() => Val::text(&domain.to_lowercase()),
+        Function::Domain => {
+            let address = match arg(0) {
+                Val::List(items) => items.first().cloned().unwrap_or(Val::Empty),
+                one => one,
+            };
+            match address.as_text().and_then(|s| s.trim().rsplit_once('@')) {
+                Some((_, domain)) if !domain.is_empty() => Val::text(&domain.to_lowercase()),
+                _ => Val::Empty,
+            }
+        }
+        Function::First => match arg(0) {
+            Val::List(items) => items.first().cloned().unwrap_or(Val::Empty),
             _ => Val::Empty,
         },
         Function::Len => match arg(0) {

@@ -45,11 +45,13 @@ pub enum EventKind {
     CallRecorded,
     /// `webhook`
     Webhook,
+    /// `command`: a person ran a command on a record.
+    Command,
 }
 
 impl EventKind {
     /// Every kind with its wire name.
-    pub const ALL: [(EventKind, &'static str); 12] = [
+    pub const ALL: [(EventKind, &'static str); 13] = [
         (EventKind::RecordCreated, "record.created"),
         (EventKind::RecordUpdated, "record.updated"),
         (EventKind::RecordDeleted, "record.deleted"),
@@ -62,6 +64,7 @@ impl EventKind {
         (EventKind::TaskCompleted, "task.completed"),
         (EventKind::CallRecorded, "call-recording.created"),
         (EventKind::Webhook, "webhook"),
+        (EventKind::Command, "command"),
     ];
 
     /// The wire name (`record.updated`).
@@ -123,6 +126,8 @@ pub struct Event {
     pub(crate) list: Option<String>,
     /// The webhook's name.
     pub(crate) webhook: Option<String>,
+    /// The command's name, of a command event.
+    pub(crate) command: Option<String>,
     /// The webhook body.
     pub(crate) payload: Option<Arc<Json>>,
     /// The activity (`note`, `task`, …) of an activity event.
@@ -576,6 +581,7 @@ pub(super) fn parse_map(
         old: None,
         list: None,
         webhook: None,
+        command: None,
         payload: None,
         activity: None,
         related: Vec::new(),
@@ -657,6 +663,10 @@ pub(super) fn parse_map(
             return Err(err("list", format!("no list \"{list}\" is declared")));
         }
         event.list = Some(list.to_string());
+    }
+    if kind == EventKind::Command {
+        let name = required(map, "name", "which command was run")?;
+        event.command = Some(name.to_string());
     }
     if let Some(field) = kind.activity_field() {
         match map.get(field) {

@@ -291,6 +291,7 @@ impl Engine {
         }
         Ok(match &rule.trigger {
             When::Webhook(_) => true,
+            When::Command(name) => event.command.as_deref() == Some(name.as_str()),
             When::List { list, .. } => event.list.as_deref() == Some(list.as_str()),
             When::Activity(kind) => event.kind == *kind,
             // Record changes are judged above; failures and schedules never come as

@@ -640,6 +640,7 @@ fn trigger(t: &ast::Trigger) -> String {
         TriggerKind::AddedToList(l) => format!("added to list {}", string(l)),
         TriggerKind::RemovedFromList(l) => format!("removed from list {}", string(l)),
         TriggerKind::Webhook(name) => format!("webhook {}", name.name),
+        TriggerKind::Command(name) => format!("command {}", string(name)),
         TriggerKind::RuleFailed { rule, times } => match times {
             Some(n) => format!("rule {} failed {} times in a row", rule.name, n.value),
             None => format!("rule {} failed", rule.name),

@@ -188,6 +188,11 @@ pub enum Trigger {
     TaskCompleted,
     /// A call recording was created.
     CallRecorded,
+    /// A person ran the command on a record (Attio's Record command).
+    Command {
+        /// The command's name, as people see it.
+        name: String,
+    },
     /// A declared webhook arrived.
     Webhook {
         /// The webhook.
@@ -357,6 +362,8 @@ pub enum Function {
     RoundRobin,
     /// `secret("NAME")` — resolved by the host at run time, never logged.
     Secret,
+    /// `first(list)`: the first item (a person's primary email address).
+    First,
     /// `count(list)`: how many items are set.
     Count,
     /// `sum(list)` of numbers or amounts; empty items are left out.

@@ -83,6 +83,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             | ir::Trigger::Deleted
             | ir::Trigger::Merged
             | ir::Trigger::Webhook { .. }
+            | ir::Trigger::Command { .. }
     );
     let steps = crate::syntax::ast::all_steps(&cx.ast.steps);
     let rule = &cx.ir.id;

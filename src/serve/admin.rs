@@ -4,6 +4,7 @@
 //! - `GET /api/runs?rule=&record=&status=&limit=`: the run history, newest last;
 //! - `GET /api/runs/{run}`: one run as it stands, with what it waits for;
 //! - `GET /api/rules`, `POST /api/rules/{rule}/pause`, `…/resume`;
+//! - `POST /api/rules/{rule}/run` with `{"record_id": "…"}`: runs a `command` rule;
 //! - `GET /api/approvals`: runs waiting for an answer;
 //! - `POST /api/runs/{run}/answer` with the answer as JSON;
 //! - `GET /api/effects/parked`, `POST /api/effects/{key}/retry`, `…/drop`.
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/rules", get(rules))
         .route("/api/rules/{rule}/pause", post(pause))
         .route("/api/rules/{rule}/resume", post(resume))
+        .route("/api/rules/{rule}/run", post(run_command))
         .route("/api/approvals", get(approvals))
         .route("/api/runs/{run}/answer", post(answer))
         .route("/api/effects/parked", get(parked))
@@ -184,6 +186,68 @@ async fn pause(state: State<Arc<App>>, headers: HeaderMap, rule: Path<String>) -
 
 async fn resume(state: State<Arc<App>>, headers: HeaderMap, rule: Path<String>) -> Response {
     on_rule(state, headers, rule, false).await
+}
+
+/// Runs a `when command "…"` rule on a record, as Attio's Record command does. The
+/// request goes through the inbox like a webhook's event — the record is read from
+/// Attio first — and an `Idempotency-Key` header makes a retried request run once.
+async fn run_command(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(rule): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refusal) = refused(&app, &headers) {
+        return refusal;
+    }
+    let Some((object, name)) = app.commands.get(&rule).cloned() else {
+        let mut known: Vec<&str> = app.commands.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let which = if known.is_empty() {
+            "no rule has `when command \"…\"`".to_string()
+        } else {
+            format!(
+                "the command rules are {}",
+                crate::schema::quoted_list(&known)
+            )
+        };
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("rule `{rule}` is not a command: {which}"),
+        );
+    };
+    let record_id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("record_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|id| !id.trim().is_empty());
+    let Some(record_id) = record_id else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("expected a JSON body {{\"record_id\": \"…\"}}: the {object} record to run `{name}` on"),
+        );
+    };
+    let now = chrono::Utc::now();
+    let event = json!({
+        "event_type": "rulec.command", "name": name, "object": object,
+        "record_id": record_id, "rule": rule, "actor": { "type": "api-token" },
+        "received_at": now.to_rfc3339(),
+    });
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|key| format!("command/{rule}:{key}"));
+    super::log::info("command", json!({ "rule": rule, "record": record_id }));
+    super::ingest::store(
+        &app,
+        key,
+        vec![(format!("{object}/{record_id}"), event)],
+        now,
+    )
+    .await
 }
 
 /// Pauses or resumes a rule; answers its id and whether it is paused now.

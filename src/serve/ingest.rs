@@ -156,7 +156,7 @@ fn delivery_key(headers: &HeaderMap, scope: &str) -> Option<String> {
 }
 
 /// Commits a delivery's events to the inbox (nothing, for a key seen before).
-async fn store(
+pub(super) async fn store(
     app: &Arc<App>,
     key: Option<String>,
     events: Vec<(String, Json)>,

@@ -60,6 +60,8 @@ pub(crate) struct App {
     /// The reference attributes rules read through, by object (see
     /// [`worker::references`]).
     references: std::collections::HashMap<String, Vec<(String, String)>>,
+    /// The `command` rules: rule id → (object, command name).
+    commands: std::collections::HashMap<String, (String, String)>,
     /// How long an update waits for more updates of its record (`[serve] debounce_ms`).
     debounce: Duration,
     /// Rule webhooks that must be signed: the header and the secret, by name.
@@ -107,6 +109,16 @@ pub async fn run(
     let schema = program.schema.clone();
     let allow = program.http_allow.clone();
     let references = worker::references(&program);
+    let commands = program
+        .rules
+        .iter()
+        .filter_map(|rule| match (&rule.trigger, &rule.object) {
+            (crate::ir::Trigger::Command { name }, Some(object)) => {
+                Some((rule.id.clone(), (object.clone(), name.clone())))
+            }
+            _ => None,
+        })
+        .collect();
     let needs = subscriptions::needs(&program);
     let unreceivable = subscriptions::unreceivable(&program);
     let engine = Engine::builder(program)
@@ -263,6 +275,7 @@ pub async fn run(
         rule_hooks,
         debounce: Duration::from_millis(settings.file.serve.debounce_ms),
         references,
+        commands,
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),
         metrics,

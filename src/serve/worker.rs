@@ -258,6 +258,7 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
             return super::activity::note_or_comment(app, entry).await
         }
         "task.created" | "task.updated" => return super::activity::task(app, entry).await,
+        "rulec.command" => return command(app, entry).await,
         _ => {}
     }
     let (Some(object_id), Some(record_id)) = (
@@ -350,6 +351,29 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
     });
     let gone_ok = kind == "list-entry.deleted";
     with_record(app, entry, (&slug, object), record_id, out, gone_ok).await
+}
+
+/// A command run on a record through the admin API (`POST /api/rules/{rule}/run`):
+/// the record is read as for any of its events, then the command runs on it.
+async fn command(app: &App, entry: &Entry) -> Prepared {
+    let event = &entry.event;
+    let (Some(slug), Some(record_id), Some(name)) = (
+        event["object"].as_str(),
+        event["record_id"].as_str(),
+        event["name"].as_str(),
+    ) else {
+        return Prepared::Done;
+    };
+    let Some(object) = app.targets.schema.object(slug) else {
+        return Prepared::Done;
+    };
+    let about = json!({
+        // One run per request: a retried request is the inbox's to recognise (its
+        // idempotency key), not the engine's.
+        "id": format!("command:{}", entry.seq), "type": "command", "name": name,
+        "object": slug, "record_id": record_id, "at": event["received_at"],
+    });
+    with_record(app, entry, (slug, object), record_id, about, false).await
 }
 
 /// The object a webhook names by id, as the schema declares it: its slug and its

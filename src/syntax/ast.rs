@@ -232,6 +232,8 @@ pub enum TriggerKind {
     CallRecorded,
     /// `webhook <name>`.
     Webhook(Ident),
+    /// `command "<name>"`: run by a person on a record.
+    Command(StringLit),
     /// `rule <id> failed [<n> times in a row]`.
     RuleFailed {
         /// The watched rule.

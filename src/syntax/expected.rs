@@ -53,6 +53,9 @@ pub(super) fn syntax_error(
 
     let found = token_at(text, pos);
     let after = previous_token(text, pos);
+    if let Some(near) = near_miss(text, pos, found, after) {
+        return near.diagnostic(file, offset);
+    }
     if let Some(typo) = keyword_typo(text, pos, found, after, &phrases) {
         return typo.diagnostic(file, offset);
     }
@@ -372,6 +375,101 @@ fn keyword_typo(
         word: word.to_string(),
         keyword,
     })
+}
+
+/// A form users write from other languages or from Attio's own words, close to one of
+/// ours: what to write instead.
+struct NearMiss {
+    span: Span,
+    message: &'static str,
+    help: &'static str,
+    /// A safe edit of `span`, when there is one.
+    replacement: Option<String>,
+}
+
+impl NearMiss {
+    fn diagnostic(&self, file: &Arc<SourceFile>, offset: usize) -> Diagnostic {
+        let span = self.span.shift(offset);
+        let mut d =
+            Diagnostic::error(file, "syntax-error", self.message, span).with_help(self.help);
+        if let Some(replacement) = &self.replacement {
+            d = d.with_fix(Fix {
+                title: format!("write `{}`", replacement.trim()),
+                safety: Safety::Safe,
+                edits: vec![Edit {
+                    span,
+                    replacement: replacement.clone(),
+                }],
+            });
+        }
+        d
+    }
+}
+
+/// The near miss at `pos`, where parsing stopped, if it is one we know. `found` is
+/// the token there, `after` the one before it.
+fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -> Option<NearMiss> {
+    let found = found?;
+    let word_at = |at: usize| -> &str {
+        let rest = text.get(at..).unwrap_or("");
+        let n = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        &rest[..n]
+    };
+    // `email_addresses[0]`: the name, then a bracket glued to it.
+    let name = word_at(pos);
+    if !name.is_empty()
+        && text
+            .get(pos + name.len()..)
+            .is_some_and(|r| r.starts_with('['))
+    {
+        let open = pos + name.len();
+        let end = text[open..].find(']').map_or(open + 1, |e| open + e + 1);
+        return Some(NearMiss {
+            span: Span::new(open, end),
+            message: "lists are not indexed with `[…]`",
+            help: "`first(email_addresses)` is the first item (a person's primary address); `for each x in email_addresses do … end` walks them all",
+            replacement: None,
+        });
+    }
+    // `contains any of [a, b]`: `of` was read as a name.
+    if let (Some(head), "[") = (text[..pos].trim_end().strip_suffix("of"), found) {
+        let head = head.trim_end();
+        if head.ends_with("contains any") || head.ends_with("contains all") {
+            return Some(NearMiss {
+                span: Span::new(text[..pos].trim_end().len() - 2, pos),
+                message: "`contains any` and `contains all` take the list directly, without `of`",
+                help: "write `tags contains any [vip, partner]`",
+                replacement: Some(String::new()),
+            });
+        }
+    }
+    // `when list entry updated`: Attio's words for a list-entry trigger.
+    if let Some(head) = text[..pos].trim_end().strip_suffix("entry") {
+        if let Some(start) = head.trim_end().strip_suffix("list").map(str::len) {
+            return Some(NearMiss {
+                span: Span::new(start, pos + found.len()),
+                message: "a list entry is watched with `added to list` or `removed from list`",
+                help: "write `when added to list \"Onboarding\"` (or `removed from list \"…\"`); a change to an entry's own attributes is not a trigger yet — watch the record's (`stage changed`)",
+                replacement: None,
+            });
+        }
+    }
+    // `for deal in deals do`: the loop without `each`.
+    if let (Some(head), false) = (text[..pos].trim_end().strip_suffix("for"), found == "each") {
+        let rest = text[pos + found.len()..].trim_start();
+        if rest.starts_with("in ") && after == Some("for") {
+            let start = head.len();
+            return Some(NearMiss {
+                span: Span::new(start, start + 3),
+                message: "a loop is written `for each <name> in <list> do … end`",
+                help: "add `each`: `for each deal in open_deals do … end`",
+                replacement: Some("for each".to_string()),
+            });
+        }
+    }
+    None
 }
 
 /// Where a string that is never closed opens, if the item has one. Comments and

@@ -340,6 +340,7 @@ impl<'f> Lower<'f> {
             Rule::list_added => TriggerKind::AddedToList(self.string(inner.last()?)),
             Rule::list_removed => TriggerKind::RemovedFromList(self.string(inner.last()?)),
             Rule::webhook_trigger => TriggerKind::Webhook(self.ident(inner.nth(1)?)),
+            Rule::command_trigger => TriggerKind::Command(self.string(inner.nth(1)?)),
             Rule::rule_failed => {
                 let rule = self.ident(inner.nth(1)?);
                 let times = inner

@@ -1848,6 +1848,77 @@ fn steps_on_a_deal_s_company_write_note_link_and_list_that_company_once() {
 }
 
 #[test]
+fn a_command_run_through_the_api_runs_its_rule_on_the_record_read_fresh() {
+    let rules = "rule enrich on deals when command \"Enrich now\" do slack \"#deals\" \"enrich {{name}} ({{record.id}})\"\n\
+                 rule plain on deals when created and value > 0 do stop\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("command", &url, rules, "per_channel_per_second = 0\n");
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 5000.0));
+        let mut server = start(&dir, true);
+        let client = reqwest::Client::new();
+        let run = |rule: &str, body: &str, key: Option<&str>, token: Option<&str>| {
+            let mut request = client
+                .post(format!("{}/api/rules/{rule}/run", server.url))
+                .body(body.to_string());
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key);
+            }
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap_or_default())
+            }
+        };
+        let body = r#"{"record_id": "d1"}"#;
+        let (status, _) = run("enrich", body, None, None).await;
+        assert!(status == 401 || status == 403, "{status}");
+        let (status, text) = run("enrich", "{}", None, Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("record_id"), "{text}");
+        let (status, text) = run("plain", body, None, Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 404, "{text}");
+        assert!(text.contains("`enrich`"), "{text}");
+        let messages = |s: &Shared| -> Vec<String> {
+            s.lock()
+                .unwrap()
+                .messages
+                .iter()
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        let (status, text) = run("enrich", body, Some("click-1"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 200, "{text}");
+        eventually(&server, "the command's message", || {
+            !messages(&shared).is_empty()
+        })
+        .await;
+        // The same request retried: once. Run again by a person: again.
+        run("enrich", body, Some("click-1"), Some(ADMIN_TOKEN)).await;
+        shared.lock().unwrap().records.insert(
+            ("deals".into(), "d1".into()),
+            deal("Acme Corp", "Open", 5000.0),
+        );
+        run("enrich", body, Some("click-2"), Some(ADMIN_TOKEN)).await;
+        eventually(&server, "the second run", || messages(&shared).len() >= 2).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop(&mut server);
+        assert_eq!(
+            messages(&shared),
+            ["enrich Acme (d1)", "enrich Acme Corp (d1)"]
+        );
+    });
+}
+
+#[test]
 fn notes_comments_and_completed_tasks_start_their_rules_once() {
     let rules = "rule pricing on deals when note created and note.body contains \"pricing\" do slack \"#desk\" \"{{note.title}} by {{note.author}} on {{name}}\"\n\
                  rule urgent on deals when comment added and comment.body contains \"urgent\" do slack \"#desk\" \"Urgent on {{name}}: {{comment.body}}\"\n\
