@@ -38,6 +38,7 @@ pub(super) static EVENT: LazyLock<Arc<StructType>> = LazyLock::new(|| {
             ("actor", Type::Actor),
             ("source", Type::Select(EVENT_SOURCE.clone())),
             ("at", Type::Timestamp),
+            ("duplicate", Type::Text),
         ],
     )
 });

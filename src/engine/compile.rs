@@ -1046,6 +1046,7 @@ impl Compiler<'_> {
                     Some("id") => Node::EventId,
                     Some("actor") => Node::EventActor,
                     Some("source") => Node::EventSource,
+                    Some("duplicate") => Node::EventDuplicate,
                     Some("at") => Node::EventAt,
                     other => return Err(format!("unknown event field {other:?}")),
                 })
@@ -1181,6 +1182,7 @@ fn mentions_candidate(node: &Node) -> bool {
         | Node::EventId
         | Node::EventActor
         | Node::EventSource
+        | Node::EventDuplicate
         | Node::EventAt
         | Node::Now
         | Node::Today

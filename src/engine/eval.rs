@@ -39,6 +39,8 @@ pub enum Node {
     EventActor,
     /// `event.source`
     EventSource,
+    /// `event.duplicate`: the record merged into this one (`merged` events).
+    EventDuplicate,
     /// `event.at`
     EventAt,
     /// `now`
@@ -293,6 +295,11 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::EventActor => scope.event.map(|e| e.actor.clone()).unwrap_or(Val::Empty),
         Node::EventSource => scope.event.map(|e| e.source.clone()).unwrap_or(Val::Empty),
         Node::EventAt => scope.event.map(|e| Val::Time(e.at)).unwrap_or(Val::Empty),
+        Node::EventDuplicate => scope
+            .event
+            .and_then(|e| e.duplicate.as_deref())
+            .map(Val::text)
+            .unwrap_or(Val::Empty),
         Node::Now => Val::Time(scope.now.get()),
         Node::Today => local_date(scope.now.get(), &scope.zone)
             .map(Val::Date)

@@ -128,6 +128,8 @@ pub struct Event {
     pub(crate) webhook: Option<String>,
     /// The command's name, of a command event.
     pub(crate) command: Option<String>,
+    /// The record merged into this one, of a merge event.
+    pub(crate) duplicate: Option<String>,
     /// The webhook body.
     pub(crate) payload: Option<Arc<Json>>,
     /// The activity (`note`, `task`, …) of an activity event.
@@ -582,6 +584,7 @@ pub(super) fn parse_map(
         list: None,
         webhook: None,
         command: None,
+        duplicate: None,
         payload: None,
         activity: None,
         related: Vec::new(),
@@ -663,6 +666,18 @@ pub(super) fn parse_map(
             return Err(err("list", format!("no list \"{list}\" is declared")));
         }
         event.list = Some(list.to_string());
+    }
+    if kind == EventKind::RecordMerged {
+        event.duplicate = match map.get("duplicate_record_id") {
+            None | Some(Json::Null) => None,
+            Some(Json::String(id)) => Some(id.clone()),
+            Some(other) => {
+                return Err(err(
+                    "duplicate_record_id",
+                    format!("expected the merged record's id, found {other}"),
+                ))
+            }
+        };
     }
     if kind == EventKind::Command {
         let name = required(map, "name", "which command was run")?;

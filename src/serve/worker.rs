@@ -282,6 +282,8 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         "record.created" | "record.deleted" => json!(format!("attio:{kind}:{slug}:{record_id}")),
         _ => json!(format!("attio:{}", entry.seq)),
     };
+    // A merge changes the record's values (an update, first), and is a merge of its
+    // own for `when merged` rules, naming the record merged in.
     if kind == "record.merged" {
         out["type"] = json!("record.updated");
     }
@@ -311,7 +313,18 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         }
         Err(e) => return Prepared::Later(e),
     }
-    Prepared::Events(vec![out])
+    let mut events = vec![out];
+    if kind == "record.merged" {
+        let duplicate = event["duplicate_record_id"].as_str().unwrap_or_default();
+        let mut merged = events[0].clone();
+        merged["type"] = json!("record.merged");
+        merged["id"] = json!(format!(
+            "attio:record.merged:{slug}:{record_id}:{duplicate}"
+        ));
+        merged["duplicate_record_id"] = json!(duplicate);
+        events.push(merged);
+    }
+    Prepared::Events(events)
 }
 
 /// A record put in or taken out of a list. The engine hears first of the record as

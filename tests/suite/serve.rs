@@ -1919,6 +1919,49 @@ fn a_command_run_through_the_api_runs_its_rule_on_the_record_read_fresh() {
 }
 
 #[test]
+fn a_merge_runs_merged_rules_once_with_the_record_merged_in() {
+    let rules = "rule m on deals when merged do slack \"#deals\" \"{{name}} absorbed {{event.duplicate}}\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("merged", &url, rules, "per_channel_per_second = 0\n");
+        shared
+            .lock()
+            .unwrap()
+            .records
+            .insert(("deals".into(), "d1".into()), deal("Acme", "Open", 5000.0));
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let merged = json!({"webhook_id": "w1", "events": [{
+            "event_type": "record.merged",
+            "id": {"workspace_id": "ws", "object_id": "obj-deals", "record_id": "d1"},
+            "duplicate_object_id": "obj-deals", "duplicate_record_id": "d9",
+            "actor": {"type": "system"},
+        }]})
+        .to_string();
+        let (status, _) = send(&client, &server, &merged, Some(&sign(&merged)), "m1").await;
+        assert_eq!(status, 200);
+        let messages = |s: &Shared| -> Vec<String> {
+            s.lock()
+                .unwrap()
+                .messages
+                .iter()
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        eventually(&server, "the merge's message", || {
+            !messages(&shared).is_empty()
+        })
+        .await;
+        // The same merge delivered again under another key: nothing new.
+        send(&client, &server, &merged, Some(&sign(&merged)), "m2").await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        stop(&mut server);
+        assert_eq!(messages(&shared), ["Acme absorbed d9"]);
+    });
+}
+
+#[test]
 fn notes_comments_and_completed_tasks_start_their_rules_once() {
     let rules = "rule pricing on deals when note created and note.body contains \"pricing\" do slack \"#desk\" \"{{note.title}} by {{note.author}} on {{name}}\"\n\
                  rule urgent on deals when comment added and comment.body contains \"urgent\" do slack \"#desk\" \"Urgent on {{name}}: {{comment.body}}\"\n\
