@@ -34,6 +34,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     schema: Option<toml::Spanned<String>>,
+    time_zone: Option<toml::Spanned<String>>,
     #[serde(default)]
     lints: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
     http: Option<RawHttp>,
@@ -113,7 +114,7 @@ impl Config {
                 let message = e.message().trim_end_matches('.').to_string();
                 diagnostics.push(
                     Diagnostic::error(file, "invalid-config", message, span)
-                        .with_help("keys are `schema`, `[lints]`, `[http] allow`, and `[serve]`, `[attio]`, `[slack]`, `[email]` for `rulec serve`"),
+                        .with_help("keys are `schema`, `time_zone`, `[lints]`, `[http] allow`, and `[serve]`, `[attio]`, `[slack]`, `[email]` for `rulec serve`"),
                 );
                 return (Config::default(), diagnostics);
             }
@@ -132,11 +133,36 @@ impl Config {
                 }
             }
         });
+        let time_zone = raw.time_zone.and_then(|z| {
+            let span = Span::new(z.span().start, z.span().end);
+            let name = z.into_inner();
+            if name.parse::<chrono_tz::Tz>().is_ok() {
+                return Some(name);
+            }
+            let help = crate::diagnostics::did_you_mean(
+                &name,
+                chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()),
+            )
+            .unwrap_or_else(|| {
+                "use an IANA time zone name such as `America/New_York` or `Europe/Berlin`".into()
+            });
+            diagnostics.push(
+                Diagnostic::error(
+                    file,
+                    "invalid-config",
+                    format!("unknown time zone `{name}`"),
+                    span,
+                )
+                .with_help(help),
+            );
+            None
+        });
         let mut config = Config {
             root: Some(root.to_path_buf()),
             schema,
             lints: LintConfig {
                 http_allow: raw.http.map(|h| h.allow),
+                time_zone,
                 ..LintConfig::default()
             },
         };
@@ -303,6 +329,9 @@ impl Analysis {
 pub fn analyze(units: Vec<Unit>, config: &LintConfig) -> Analysis {
     let mut checked = check::check(&units);
     checked.http_allow = config.http_allow.clone();
+    for rule in &mut checked.rules {
+        rule.zone.clone_from(&config.time_zone);
+    }
     let mut diagnostics = std::mem::take(&mut checked.diagnostics);
     diagnostics.extend(lint::run(&units, &checked, config));
     check::sort_diagnostics(&units, &mut diagnostics);

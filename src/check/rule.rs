@@ -190,6 +190,8 @@ pub(super) fn check_rule(
         trigger,
         condition,
         steps,
+        // The workspace's, set with the rest of rulec.toml (`workspace::analyze`).
+        zone: None,
     })
 }
 
@@ -595,7 +597,8 @@ impl<'a> Checker<'a> {
     ) -> Option<(ir::Trigger, Option<ir::Expr>)> {
         let timing = self.timing(&every.schedule)?;
         let zone = match &every.zone {
-            None => "UTC".to_string(),
+            // Empty: the workspace's zone (rulec.toml's `time_zone`), else UTC.
+            None => String::new(),
             Some(zone) => {
                 let name = zone.lossy();
                 if name.parse::<chrono_tz::Tz>().is_err() {

@@ -404,8 +404,14 @@ impl Compiler<'_> {
             None => None,
         };
         let zone = match &self.rule.trigger {
-            Trigger::Schedule(s) => zone(&s.zone)?,
-            _ => Tz::UTC,
+            Trigger::Schedule(s) if !s.zone.is_empty() => zone(&s.zone)?,
+            _ => self
+                .rule
+                .zone
+                .as_deref()
+                .map(zone)
+                .transpose()?
+                .unwrap_or(Tz::UTC),
         };
         // Bindings first, so every step sees every name's index and type.
         for step in &self.rule.steps {
@@ -561,7 +567,16 @@ impl Compiler<'_> {
                     _ => None,
                 },
                 timing: s.timing.clone(),
-                zone: zone(&s.zone)?,
+                zone: match s.zone.as_str() {
+                    "" => self
+                        .rule
+                        .zone
+                        .as_deref()
+                        .map(zone)
+                        .transpose()?
+                        .unwrap_or(Tz::UTC),
+                    explicit => zone(explicit)?,
+                },
                 for_object: match &s.for_object {
                     Some(o) => Some(self.object(o)?),
                     None => None,

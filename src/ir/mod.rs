@@ -122,6 +122,11 @@ pub struct Rule {
     pub condition: Option<Expr>,
     /// What it does.
     pub steps: Vec<Step>,
+    /// The workspace's time zone (`time_zone` in rulec.toml): what `today`,
+    /// `next_business_day()` and dates are read in, and schedules without `in "…"`.
+    /// UTC when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
 }
 
 /// A storm guard.
@@ -214,7 +219,7 @@ pub enum Trigger {
 pub struct Schedule {
     /// The timing.
     pub timing: Timing,
-    /// IANA zone the timing is read in.
+    /// IANA zone the timing is read in; empty for the rule's (the workspace's).
     pub zone: String,
     /// `for <object>`: run once per matching record (the filter is the rule's condition).
     pub for_object: Option<String>,

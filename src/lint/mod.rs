@@ -227,6 +227,8 @@ pub struct LintConfig {
     pub levels: BTreeMap<String, Level>,
     /// Hosts `http` steps may call; `None` when no allow-list is set.
     pub http_allow: Option<Vec<String>>,
+    /// The workspace's time zone (`time_zone`), when set.
+    pub time_zone: Option<String>,
 }
 
 impl LintConfig {
