@@ -109,8 +109,8 @@ fn run_one(
         format!("line {}", p.line)
     };
 
-    // The last record given: its object, its id and its values.
-    let mut given: Option<(String, String, Map<String, Json>)> = None;
+    // The records given, in order: object, id and values.
+    let mut givens: Vec<(String, String, Map<String, Json>)> = Vec::new();
     let mut last_event: Option<String> = None;
     let mut runs: Vec<RunRecord> = Vec::new();
     let mut events = 0;
@@ -128,7 +128,7 @@ fn run_one(
                 engine
                     .load_record(&object.name, id, &Json::Object(values.clone()))
                     .map_err(|e| format!("{}: `given`: {e}", at(clause.span)))?;
-                given = Some((object.name.clone(), id.to_string(), values));
+                givens.push((object.name.clone(), id.to_string(), values));
             }
             TestClauseKind::MockHttp { .. } | TestClauseKind::MockAsk { .. } => {}
             TestClauseKind::Redeliver => {
@@ -157,9 +157,9 @@ fn run_one(
                 let object = object
                     .as_ref()
                     .map(|o| o.name.clone())
-                    .or_else(|| given.as_ref().map(|g| g.0.clone()));
-                // The event is about the last record given, when it is of its object.
-                let about = given.as_ref().filter(|g| Some(&g.0) == object.as_ref());
+                    .or_else(|| givens.last().map(|g| g.0.clone()));
+                // The event is about the last record given of its object.
+                let about = givens.iter().rev().find(|g| Some(&g.0) == object.as_ref());
                 let json = event_json(
                     events,
                     object.as_deref(),
@@ -177,7 +177,8 @@ fn run_one(
                 runs.extend(handled);
                 // Whatever the event set going in time (none: the clock stands still).
                 runs.extend(engine.tick().map_err(|e| e.to_string())?);
-                if let Some((_, _, values)) = &mut given {
+                let object = object.unwrap_or_default();
+                if let Some((_, _, values)) = givens.iter_mut().rev().find(|g| g.0 == object) {
                     // Later events see the record as this one left it.
                     if let Some(Json::Object(record)) = json.get("record") {
                         values.extend(record.clone());

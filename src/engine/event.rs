@@ -130,6 +130,9 @@ pub struct Event {
     pub(crate) command: Option<String>,
     /// The record merged into this one, of a merge event.
     pub(crate) duplicate: Option<String>,
+    /// `"partial": true`: the event's `record` is only what changed, not the record;
+    /// no snapshot is started from it.
+    pub(crate) partial: bool,
     /// The webhook body.
     pub(crate) payload: Option<Arc<Json>>,
     /// The activity (`note`, `task`, …) of an activity event.
@@ -585,6 +588,7 @@ pub(super) fn parse_map(
         webhook: None,
         command: None,
         duplicate: None,
+        partial: map.get("partial").and_then(Json::as_bool).unwrap_or(false),
         payload: None,
         activity: None,
         related: Vec::new(),

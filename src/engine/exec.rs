@@ -192,6 +192,10 @@ pub(super) struct OtherWrite {
     slot: u16,
     /// The value before the run's first write to it.
     before: Val,
+    /// The value the run's last write to it left.
+    after: Val,
+    /// Whether the engine knew the record (a snapshot, or the host's read of it).
+    known: bool,
     /// The step that first wrote the record: the event's id is the run's and its.
     step: String,
 }
@@ -400,8 +404,23 @@ impl<'a> Exec<'a> {
         from: (u32, &[u32]),
         position: &mut Vec<u32>,
     ) -> Result<Flow, StoreError> {
-        let items = self.items(list);
+        let mut items = self.items(list);
         let (mut n, mut inner) = (from.0 as usize, from.1);
+        if !inner.is_empty() {
+            // Resuming inside the body (after a `wait`): the list is read again and may
+            // have changed, so the item that waited is found by what it is, not where
+            // it was. One that left the list still finishes its steps first.
+            let saved = self.bindings[binding as usize].clone();
+            if items.get(n) != Some(&saved) {
+                match items.iter().position(|v| *v == saved) {
+                    Some(at) => n = at,
+                    None => {
+                        n = n.min(items.len());
+                        items.insert(n, saved);
+                    }
+                }
+            }
+        }
         while n < items.len() {
             let item = items[n].clone();
             let mut text = String::new();
@@ -880,6 +899,17 @@ impl<'a> Exec<'a> {
             if let Some(id) = self.find_unique(*object, *by, f)? {
                 real.insert("id".into(), Json::String(id.clone()));
                 shown.insert("id".into(), Json::String(id));
+            }
+        }
+        // An empty `key` would make every empty case one effect: the second deal with
+        // no company would never get its message.
+        if let Some(node) = key {
+            if self.eval(node).is_empty() {
+                let i = self.log(op, action, StepStatus::Failed, started);
+                self.run.steps[i].input = Some(Json::Object(shown));
+                let message = "its `key` is empty: nothing would tell this effect from another with an empty key; key it on something always set, or test it first".to_string();
+                self.run.steps[i].error = Some(message.clone());
+                return Ok(self.failed_step(op, i, message));
             }
         }
         let explicit_key = key;
@@ -1686,6 +1716,8 @@ impl<'a> Exec<'a> {
                 id: id.clone(),
                 slot,
                 before: current,
+                after: Val::Empty,
+                known: true,
                 step: self.step_id(op),
             });
         }
@@ -1700,20 +1732,41 @@ impl<'a> Exec<'a> {
                 *v = new.clone();
             }
         }
+        // The engine's view of the record moves with the write: the snapshot it has,
+        // or the record as the host read it with the event. A record known from
+        // neither gets none — one holding only this attribute would make the
+        // record's next event look like a change of everything else.
         let stored = self.env.store.record(&object_name, &id)?;
         let at = stored.as_ref().and_then(|s| s.at);
-        let mut values = stored
-            .map(|s| s.aligned(layout))
-            .unwrap_or_else(|| layout.empty());
-        values.0[slot as usize] = new;
-        let snapshot = Snapshot {
-            at,
-            names: layout.names.clone(),
-            values,
+        let base = match stored {
+            Some(s) => Some(s.aligned(layout)),
+            None => self
+                .env
+                .read
+                .iter()
+                .find(|f| f.object == object && f.id == id)
+                .map(|f| Record(f.values.clone())),
         };
-        self.env
-            .store
-            .put_record(&object_name, &id, Arc::new(snapshot))?;
+        let known = base.is_some();
+        if let Some(mut values) = base {
+            values.0[slot as usize] = new.clone();
+            let snapshot = Snapshot {
+                at,
+                names: layout.names.clone(),
+                values,
+            };
+            self.env
+                .store
+                .put_record(&object_name, &id, Arc::new(snapshot))?;
+        }
+        if let Some(w) = self
+            .other_writes
+            .iter_mut()
+            .find(|w| w.object == object && w.id == id && w.slot == slot)
+        {
+            w.after = new;
+            w.known = known;
+        }
         Ok(flow)
     }
 
@@ -1732,7 +1785,6 @@ impl<'a> Exec<'a> {
         }
         for (object, id, step) in records {
             let layout = &self.env.layouts.objects[object as usize];
-            let now = self.env.lookup(object, &id);
             let mut old = Map::new();
             let mut new = Map::new();
             for w in self
@@ -1742,16 +1794,25 @@ impl<'a> Exec<'a> {
             {
                 let name = layout.names[w.slot as usize].to_string();
                 let ty = &layout.types[w.slot as usize];
-                let after = now.as_ref().map_or(&Val::Empty, |r| r.get(w.slot));
                 old.insert(name.clone(), to_json(&w.before, ty, false));
-                new.insert(name, to_json(after, ty, false));
+                new.insert(name, to_json(&w.after, ty, false));
             }
-            events.push(json!({
+            let mut event = json!({
                 "id": format!("{}>{}@{}", self.run.event, self.rule.ir.id, step),
                 "type": Follow::Updated.event_type(false), "object": layout.object, "record_id": id,
                 "at": self.now, "source": "rule", "actor": { "type": "system" },
                 "record": new, "old": old,
-            }));
+            });
+            // Of a record the engine has no view of, the event says what changed but
+            // is no picture of the record to compare its next event with.
+            let unknown = self
+                .other_writes
+                .iter()
+                .any(|w| w.object == object && w.id == id && !w.known);
+            if unknown {
+                event["partial"] = json!(true);
+            }
+            events.push(event);
         }
         events
     }

@@ -203,6 +203,7 @@ impl Engine {
         match event.kind {
             EventKind::RecordDeleted => self.store.remove_record(&layout.object, id)?,
             _ if stale => {}
+            _ if event.partial && previous.is_none() => {}
             EventKind::RecordCreated | EventKind::RecordUpdated | EventKind::RecordMerged
                 if snapshot_differs =>
             {

@@ -163,6 +163,11 @@ fn first_notification(steps: &[Step]) -> Option<&Step> {
             | StepKind::Email { .. }
             | StepKind::CreateTask { .. }
             | StepKind::Ask { .. } => return Some(step),
+            StepKind::ForEach { steps, .. } => {
+                if let Some(found) = first_notification(steps) {
+                    return Some(found);
+                }
+            }
             StepKind::If {
                 branches,
                 otherwise,

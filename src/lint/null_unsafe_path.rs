@@ -175,6 +175,8 @@ struct Recipient {
     what: &'static str,
     /// A list every item of which may be empty.
     list: bool,
+    /// A `find` binding (the record a step acts on): testable only in the steps.
+    found: bool,
 }
 
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
@@ -187,9 +189,21 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         .filter(|a| matches!(a.ty, Type::Record(_)))
         .map(|a| a.name.as_str())
         .collect();
+    let found = crate::syntax::ast::all_steps(&cx.ast.steps)
+        .into_iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Find {
+                all: false,
+                binding,
+                ..
+            } => Some(binding.name.clone()),
+            _ => None,
+        })
+        .collect();
     let mut walker = Walker {
         references,
         attributes: object.attributes.iter().map(|a| a.name.as_str()).collect(),
+        found,
         uses: Vec::new(),
         recipients: Vec::new(),
     };
@@ -287,9 +301,13 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 first.span,
                 format!("in rule `{rule}`, `{shown}` may be empty here, and the {what} would fail"),
             )
-            .help(format!(
-                "a step whose recipient is empty fails (\"`{key}` is empty\"); test it first: `and {key} is set` in the condition, or `if {key} is set then … end`"
-            ))
+            .help(if first.found {
+                format!("`find` binds nothing when no record matches, and the step fails (\"`{key}` is empty\"); test it first: `if {key} is set then … end`")
+            } else {
+                format!(
+                    "a step whose recipient is empty fails (\"`{key}` is empty\"); test it first: `and {key} is set` in the condition, or `if {key} is set then … end`"
+                )
+            })
         };
         for other in walker
             .recipients
@@ -298,7 +316,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         {
             finding = finding.related(other.span, format!("`{}` is sent to here too", other.shown));
         }
-        if !first.list {
+        if !first.list && !first.found {
             if let Some(fix) = fix(key, &[Place::Step]) {
                 finding = finding.fix(fix);
             }
@@ -397,6 +415,8 @@ struct Walker<'a> {
     references: Vec<&'a str>,
     /// Every attribute of the rule's object.
     attributes: Vec<&'a str>,
+    /// The names `find` binds: empty when nothing was found.
+    found: Vec<String>,
     uses: Vec<Use>,
     recipients: Vec<Recipient>,
 }
@@ -542,6 +562,7 @@ impl Walker<'_> {
                     span: e.span,
                     what,
                     list: false,
+                    found: false,
                 });
             }
             return;
@@ -556,6 +577,7 @@ impl Walker<'_> {
                     span: e.span,
                     what,
                     list: true,
+                    found: false,
                 });
             }
         }
@@ -564,9 +586,25 @@ impl Walker<'_> {
     /// The record a step acts on (`company` in `set company.csm = …`): like a
     /// recipient, an empty one fails the step.
     fn target(&mut self, target: Option<&Expr>, guarded: &[String], what: &'static str) {
-        if let Some(target) = target {
-            self.recipient(target, guarded, what);
+        let Some(target) = target else { return };
+        if let ExprKind::Path(names) = &unparen(target).kind {
+            if let [name] = names.as_slice() {
+                if self.found.contains(&name.name) {
+                    if !guarded.contains(&name.name) {
+                        self.recipients.push(Recipient {
+                            key: name.name.clone(),
+                            shown: name.name.clone(),
+                            span: target.span,
+                            what,
+                            list: false,
+                            found: true,
+                        });
+                    }
+                    return;
+                }
+            }
         }
+        self.recipient(target, guarded, what);
     }
 
     /// Walks a block; returns the paths known set at its end, or `None` when every

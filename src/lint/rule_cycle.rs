@@ -312,6 +312,7 @@ fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, 
                 }
                 collect_writes(otherwise, object, out);
             }
+            Action::ForEach { steps, .. } => collect_writes(steps, object, out),
             action => {
                 if let Some(follow) = ir::follow::follow(action) {
                     caused(action, follow, object, out);

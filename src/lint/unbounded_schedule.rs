@@ -135,6 +135,7 @@ fn first_notification(steps: &[Step]) -> Option<(&Step, &'static str)> {
             StepKind::Email { .. } => Some((step, "sends email")),
             StepKind::CreateTask { .. } => Some((step, "creates tasks")),
             StepKind::Ask { .. } => Some((step, "asks people for approval")),
+            StepKind::ForEach { steps, .. } => first_notification(steps),
             StepKind::If {
                 branches,
                 otherwise,

@@ -117,6 +117,7 @@ fn walk(rule: &str, steps: &[Step], out: &mut Vec<Finding>) {
                 shadowed(rule, arms, Kind::Arm, out);
                 descend(rule, arms, otherwise.as_deref(), out);
             }
+            StepKind::ForEach { steps, .. } => walk(rule, steps, out),
             _ => {}
         }
     }

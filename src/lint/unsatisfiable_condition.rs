@@ -146,6 +146,10 @@ fn branches(
                     otherwise: io,
                 },
             ) => (branches, ib, otherwise, io),
+            (StepKind::ForEach { steps, .. }, ir::Action::ForEach { steps: body, .. }) => {
+                branches(steps, body, context, rule, out);
+                continue;
+            }
             _ => continue,
         };
         for (ab, ib) in ast_branches.iter().zip(ir_branches) {

@@ -482,6 +482,17 @@ impl<'f> Lower<'f> {
         part
     }
 
+    /// A record a step names (`person`, `deal.company`): a `path` pair, which the
+    /// expression parser does not take on its own.
+    fn path_expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&pair);
+        let names = pair.into_inner().map(|p| self.ident(p)).collect();
+        Expr {
+            span,
+            kind: ExprKind::Path(names),
+        }
+    }
+
     /// The place a `set` or `clear` writes: the attribute after the last dot, and the
     /// record before it when one is named (`company.csm`).
     fn place(&self, pair: Pair<'_, Rule>) -> Lowered<(Option<Expr>, Ident)> {
@@ -547,7 +558,7 @@ impl<'f> Lower<'f> {
                 let target = inner
                     .clone()
                     .find(|p| p.as_rule() == Rule::path)
-                    .map(|p| self.expr(p));
+                    .map(|p| self.path_expr(p));
                 let list = self.string(inner.last()?);
                 match rule {
                     Rule::add_list_step => StepKind::AddToList { target, list },
@@ -602,7 +613,7 @@ impl<'f> Lower<'f> {
                     let value = p.into_inner().last()?;
                     match rule {
                         Rule::task_for => assignee = Some(self.expr(value)),
-                        Rule::task_linked => linked = Some(self.expr(value)),
+                        Rule::task_linked => linked = Some(self.path_expr(value)),
                         Rule::task_due => due = Some(self.expr(value)),
                         Rule::task_body => body = Some(self.string(value)),
                         Rule::key_clause => key = Some(self.expr(value)),
@@ -685,7 +696,7 @@ impl<'f> Lower<'f> {
                 let mut next = inner.next()?;
                 let mut target = None;
                 if next.as_rule() == Rule::note_on {
-                    target = Some(self.expr(next.into_inner().nth(1)?));
+                    target = Some(self.path_expr(next.into_inner().nth(1)?));
                     next = inner.next()?;
                 }
                 StepKind::Note {
