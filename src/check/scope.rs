@@ -114,6 +114,7 @@ pub(crate) static ANSWER: LazyLock<Arc<StructType>> = LazyLock::new(|| {
             ("approved", Type::Checkbox),
             ("answer", Type::Text),
             ("answered_by", Type::Member),
+            ("timed_out", Type::Checkbox),
         ],
     )
 });
