@@ -353,6 +353,16 @@ impl<'a> Walker<'a> {
             StepKind::Create { object, .. }
             | StepKind::Find { object, .. }
             | StepKind::Upsert { object, .. } => Some(object.name.clone()),
+            // `for each deal in open_deals`: the records of the `find all` walked.
+            StepKind::ForEach { list, .. } => match &list.kind {
+                ExprKind::Path(names) if names.len() == 1 => self
+                    .bindings
+                    .iter()
+                    .rev()
+                    .find(|(n, _, _)| *n == names[0].name)
+                    .and_then(|(_, _, object)| object.clone()),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -470,6 +480,7 @@ impl<'a> Walker<'a> {
                     self.steps(steps);
                 }
             }
+            StepKind::ForEach { steps, .. } => self.steps(steps),
             _ => {}
         }
     }
