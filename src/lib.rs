@@ -36,6 +36,7 @@ pub mod format;
 pub mod ir;
 pub mod lint;
 mod parallel;
+pub mod refs;
 pub mod schema;
 #[cfg(feature = "serve")]
 pub mod serve;

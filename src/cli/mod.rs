@@ -64,6 +64,9 @@ enum Command {
     Fmt(FmtArgs),
     /// Write the checked IR as JSON.
     Compile(CompileArgs),
+    /// Every rule that watches, reads or writes an attribute (`deals.stage`), or uses a
+    /// list, team, webhook or action (`lists/<name>`, `teams/…`, `webhooks/…`, `actions/…`).
+    Refs(RefsArgs),
     /// List every lint with its default level.
     Lints,
     /// Replay a JSONL stream of events through the engine with dry-run handlers.
@@ -131,6 +134,24 @@ struct CompileArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug)]
+struct RefsArgs {
+    /// What to look for: `deals.stage`, `lists/Key accounts`, `teams/sdr`,
+    /// `webhooks/typeform` or `actions/pagerduty`.
+    target: String,
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RefsFormat::Human)]
+    format: RefsFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum RefsFormat {
+    Human,
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum Format {
     Human,
@@ -164,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check(args, global),
         Command::Fmt(args) => fmt(args, global),
         Command::Compile(args) => compile(args, global),
+        Command::Refs(args) => refs(args, global),
         Command::Run(args) => run::run(args, global),
         Command::Test(args) => test::test(args, global),
         #[cfg(feature = "serve")]
@@ -459,6 +481,60 @@ fn compile(args: CompileArgs, global: Global) -> CliResult {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rulec refs`: the uses of an attribute, list, team, webhook or action. Rules with
+/// errors are left out (said on standard error); the rest are searched.
+fn refs(args: RefsArgs, global: Global) -> CliResult {
+    let (analysis, _) = analyze(&args.inputs)?;
+    let program = analysis.checked.program_unchecked();
+    let target = match crate::refs::parse_target(&args.target, &program.schema) {
+        Ok(target) => target,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let errors = analysis.checked.errors;
+    if errors > 0 && !global.quiet {
+        eprintln!(
+            "note: the rules have {}; rules with errors are not searched (`rulec check` shows them)",
+            plural(errors, "error")
+        );
+    }
+    let uses = crate::refs::find(&program, &target);
+    let text = match args.format {
+        RefsFormat::Json => {
+            let json = serde_json::json!({ "target": args.target, "uses": uses });
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n"
+        }
+        RefsFormat::Human => {
+            let rules = {
+                let mut ids: Vec<&str> = uses.iter().map(|u| u.rule.as_str()).collect();
+                ids.dedup();
+                ids.len()
+            };
+            let mut out = format!(
+                "{}: {} in {}\n",
+                args.target,
+                plural(uses.len(), "use"),
+                plural(rules, "rule")
+            );
+            for u in &uses {
+                out.push_str(&format!(
+                    "  {}:{}:{}  {:<8} {}\n",
+                    u.file,
+                    u.line,
+                    u.column,
+                    u.kind.as_str(),
+                    u.rule
+                ));
+            }
+            out
+        }
+    };
+    write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -21,7 +21,18 @@ fn steps<'a>(list: &'a [Step], f: &mut impl FnMut(&'a Expr)) {
     }
 }
 
+/// Calls `f` on every expression a step writes itself — its arguments, key, the
+/// record it names, an `if`/`route` step's conditions, a `for each`'s list — but not
+/// on those of the steps nested in it.
+pub fn step_exprs<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
+    own(action, f, false);
+}
+
 fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
+    own(action, f, true);
+}
+
+fn own<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr), nested: bool) {
     // The record a step names is read like any argument (`company` in
     // `set company.owner = …`).
     if let Some(target) = action.target() {
@@ -30,16 +41,22 @@ fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
     let mut one = |e: &'a Expr| expr(e, f);
     match action {
         Action::Set { value, .. } => one(value),
-        Action::SlackChannel { text, .. } => text.iter().for_each(one),
-        Action::SlackDm { member, text, .. } => {
+        Action::SlackChannel { text, key, .. } => text.iter().chain(key).for_each(one),
+        Action::SlackDm {
+            member, text, key, ..
+        } => {
             one(member);
-            text.iter().for_each(one);
+            text.iter().chain(key).for_each(one);
         }
         Action::Email {
-            to, subject, body, ..
+            to,
+            subject,
+            body,
+            key,
+            ..
         } => {
             one(to);
-            subject.iter().chain(body).for_each(one);
+            subject.iter().chain(body).chain(key).for_each(one);
         }
         Action::CreateTask {
             title,
@@ -103,15 +120,21 @@ fn action<'a>(action: &'a Action, f: &mut impl FnMut(&'a Expr)) {
         } => {
             for branch in branches {
                 expr(&branch.condition, f);
-                steps(&branch.steps, f);
+                if nested {
+                    steps(&branch.steps, f);
+                }
             }
-            steps(otherwise, f);
+            if nested {
+                steps(otherwise, f);
+            }
         }
         Action::ForEach {
             list, steps: body, ..
         } => {
             expr(list, f);
-            steps(body, f);
+            if nested {
+                steps(body, f);
+            }
         }
         Action::Custom { args, key, .. } => {
             args.iter().map(|(_, e)| e).chain(key).for_each(one);

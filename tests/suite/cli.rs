@@ -1245,3 +1245,40 @@ fn retention_sets_how_long_a_delivery_is_remembered() {
     let zero = run("0");
     assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
 }
+
+#[test]
+fn refs_finds_every_rule_that_watches_reads_or_writes_an_attribute() {
+    let rules = "list \"Key accounts\" of companies\n\
+                 rule won\n  on deals\n  when stage changed to ClosedWon\n  do slack \"#wins\" \"{{company.name}}\"\n\n\
+                 rule own\n  on deals\n  when created and company is set\n  do\n    set company.owner = owner if empty\n    add company to list \"Key accounts\"\n\n\
+                 rule renamed\n  on companies\n  when name changed\n  do note \"Renamed\" \"{{name}}\"\n";
+    let dir = project("refs", &[("a.rules", rules)]);
+    let out = rulec(&dir, &["refs", "companies.name"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // Read through a deal's reference, watched by a company rule, read by its step.
+    assert!(
+        text.starts_with("companies.name: 3 uses in 2 rules\n"),
+        "{text}"
+    );
+    assert!(text.contains("a.rules:5:6  reads    won"), "{text}");
+    assert!(text.contains("a.rules:14:1  watches  renamed"), "{text}");
+    // A write to another record is found under that record's object.
+    let out = rulec(&dir, &["refs", "companies.owner", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let uses = json["uses"].as_array().unwrap();
+    assert_eq!(uses.len(), 1, "{json}");
+    assert_eq!(uses[0]["rule"], "own");
+    assert_eq!(uses[0]["kind"], "writes");
+    assert_eq!(uses[0]["line"], 11);
+    let out = rulec(&dir, &["refs", "lists/Key accounts"]);
+    assert!(stdout(&out).contains("writes   own"), "{}", stdout(&out));
+    // A name that is not there: what there is instead, exit 2.
+    let out = rulec(&dir, &["refs", "companies.nam"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `name`?"),
+        "{}",
+        stderr(&out)
+    );
+}
