@@ -288,6 +288,9 @@ pub enum OpKind {
     ForEach {
         /// The binding of each item.
         binding: u16,
+        /// The hidden binding of the loop's progress: the items done, the one in
+        /// progress.
+        progress: u16,
         /// The list.
         list: Node,
         /// The steps.
@@ -477,6 +480,11 @@ impl Compiler<'_> {
 
     fn declare_bindings(&mut self, step: &ir::Step) {
         if let Action::ForEach { steps, .. } = &step.action {
+            // Where the loop stands, kept with the run (a name no rule can write).
+            let progress = progress_binding(&step.path);
+            self.bindings
+                .insert(progress.clone(), self.names.len() as u16);
+            self.names.push(progress);
             for step in steps {
                 self.declare_bindings(step);
             }
@@ -843,6 +851,7 @@ impl Compiler<'_> {
                 steps,
             } => OpKind::ForEach {
                 binding: self.binding(binding)?,
+                progress: self.binding(&progress_binding(&step.path))?,
                 list: self.expr(list, object)?,
                 body: self.steps(steps, object)?,
             },
@@ -1120,6 +1129,11 @@ impl Compiler<'_> {
         }
         Ok(Node::Path(Box::new(Path { root, steps })))
     }
+}
+
+/// The name of the hidden binding that keeps a `for each`'s progress.
+fn progress_binding(path: &str) -> String {
+    format!("#each {path}")
 }
 
 fn zone(name: &str) -> R<Tz> {

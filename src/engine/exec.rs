@@ -367,10 +367,11 @@ impl<'a> Exec<'a> {
                     Some((item, rest)),
                     OpKind::ForEach {
                         binding,
+                        progress,
                         list,
                         body,
                     },
-                ) => self.each(*binding, list, body, (*item, rest), position)?,
+                ) => self.each((*binding, *progress), list, body, (*item, rest), position)?,
                 _ => self.op(&ops[i], position)?,
             };
             inner = &[];
@@ -392,57 +393,72 @@ impl<'a> Exec<'a> {
         }
     }
 
-    /// Walks a `for each` body once per item from `from.0` on (`from.1`: where in
-    /// the body the first of them resumes). Each item's effects are keyed by the item
+    /// Walks a `for each` body once per item. Each item's effects are keyed by the item
     /// itself, so a redelivered event — or a list found again in another order after
-    /// a crash — acts on no item twice.
+    /// a crash — acts on no item twice. `progress` (a hidden binding, kept with the
+    /// run) holds the items done and the one in progress: a run that resumes inside
+    /// the body (after a `wait`) finishes the item that waited, then every item of the
+    /// list as it is now that is not done, whatever order it is in now.
     fn each(
         &mut self,
-        binding: u16,
+        (binding, progress): (u16, u16),
         list: &Node,
         body: &'a [Op],
         from: (u32, &[u32]),
         position: &mut Vec<u32>,
     ) -> Result<Flow, StoreError> {
-        let mut items = self.items(list);
-        let (mut n, mut inner) = (from.0 as usize, from.1);
-        if !inner.is_empty() {
-            // Resuming inside the body (after a `wait`): the list is read again and may
-            // have changed, so the item that waited is found by what it is, not where
-            // it was. One that left the list still finishes its steps first.
-            let saved = self.bindings[binding as usize].clone();
-            if items.get(n) != Some(&saved) {
-                match items.iter().position(|v| *v == saved) {
-                    Some(at) => n = at,
-                    None => {
-                        n = n.min(items.len());
-                        items.insert(n, saved);
-                    }
-                }
-            }
-        }
-        while n < items.len() {
-            let item = items[n].clone();
-            let mut text = String::new();
-            display(&item, &crate::schema::Type::Text, &mut text);
-            // The same value again in the list gets its own key, by how often it came.
-            let repeat = items[..n].iter().filter(|v| **v == item).count();
-            if repeat > 0 {
-                text.push_str(&format!("#{repeat}"));
-            }
-            self.bindings[binding as usize] = item;
-            self.iteration.push(text);
-            position.push(n as u32);
-            let flow = self.block(body, inner, position);
+        let resuming = !from.1.is_empty();
+        let (mut done, current) = match (&self.bindings[progress as usize], resuming) {
+            (Val::Json(state), true) => (
+                state["done"]
+                    .as_array()
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|k| k.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                state["current"].as_str().map(str::to_string),
+            ),
+            _ => (Vec::new(), None),
+        };
+        if let Some(key) = current {
+            self.iteration.push(key.clone());
+            position.push(from.0);
+            let flow = self.block(body, from.1, position);
             position.pop();
             self.iteration.pop();
             match flow? {
-                Flow::Next => {}
+                Flow::Next => done.push(key),
                 other => return Ok(other),
             }
-            inner = &[];
-            n += 1;
         }
+        let items = self.items(list);
+        for (n, item) in items.iter().enumerate() {
+            let mut key = String::new();
+            display(item, &crate::schema::Type::Text, &mut key);
+            // The same value again in the list gets its own key, by how often it came.
+            let repeat = items[..n].iter().filter(|v| *v == item).count();
+            if repeat > 0 {
+                key.push_str(&format!("#{repeat}"));
+            }
+            if done.contains(&key) {
+                continue;
+            }
+            self.bindings[binding as usize] = item.clone();
+            self.bindings[progress as usize] =
+                Val::Json(Arc::new(json!({ "done": done, "current": key })));
+            self.iteration.push(key.clone());
+            position.push(n as u32);
+            let flow = self.block(body, &[], position);
+            position.pop();
+            self.iteration.pop();
+            match flow? {
+                Flow::Next => done.push(key),
+                other => return Ok(other),
+            }
+        }
+        self.bindings[progress as usize] = Val::Json(Arc::new(json!({ "done": done })));
         Ok(Flow::Next)
     }
 
@@ -575,7 +591,15 @@ impl<'a> Exec<'a> {
             OpKind::Wait { value, until } => {
                 let v = self.eval(value);
                 let at = if *until {
-                    v.as_time()
+                    match &v {
+                        // A date is its midnight where the rule reads dates (the
+                        // workspace's zone), not midnight UTC.
+                        Val::Date(d) => Some(super::schedule::instant(
+                            self.rule.zone,
+                            d.and_time(chrono::NaiveTime::MIN),
+                        )),
+                        _ => v.as_time(),
+                    }
                 } else {
                     match v {
                         Val::Duration(d) => super::value::shift(self.now, d),
@@ -652,13 +676,14 @@ impl<'a> Exec<'a> {
             }
             OpKind::ForEach {
                 binding,
+                progress,
                 list,
                 body,
             } => {
                 let i = self.log(op, "for each", StepStatus::Branched, started);
                 let items = self.items(list);
                 self.run.steps[i].output = Some(json!({ "items": items.len() }));
-                self.each(*binding, list, body, (0, &[]), position)?
+                self.each((*binding, *progress), list, body, (0, &[]), position)?
             }
             OpKind::Stop => {
                 self.log(op, "stop", StepStatus::Stopped, started);
@@ -1748,6 +1773,17 @@ impl<'a> Exec<'a> {
                 .map(|f| Record(f.values.clone())),
         };
         let known = base.is_some();
+        if !known {
+            // Later steps of the run still read what was written: the record as far as
+            // the run knows it, which is this attribute.
+            let mut values = layout.empty();
+            values.0[slot as usize] = new.clone();
+            self.env.read.push(Found {
+                object,
+                id: id.clone(),
+                values: values.0,
+            });
+        }
         if let Some(mut values) = base {
             values.0[slot as usize] = new.clone();
             let snapshot = Snapshot {

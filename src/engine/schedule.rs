@@ -126,7 +126,7 @@ fn month_day(from: NaiveDate, back: i32, day: u8) -> Option<NaiveDate> {
 }
 
 /// The instant a wall-clock time names in a zone (see the module docs for gaps).
-fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+pub(super) fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     match zone.from_local_datetime(&local) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(early, _) => early.with_timezone(&Utc),

@@ -17,8 +17,13 @@ use serde::{Deserialize, Serialize};
 use crate::schema::{Schema, Type};
 use crate::syntax::ast::{BinaryOp, TestOp};
 
-/// The version of this IR format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The version of this IR format; bumped when a program written now would be read
+/// wrongly by an older rulec (3: keys on messages, the workspace's zone, `command`
+/// triggers, steps on other records, loops).
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format this rulec still reads: what it added since is optional.
+const OLDEST_READ: u32 = 2;
 
 /// A compiled rule set with the schema it was checked against.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -43,7 +48,7 @@ impl Program {
             format!("the file is not whole JSON ({e}): it was damaged or cut short; compile the rules again")
         })?;
         match value.get("format").and_then(serde_json::Value::as_u64) {
-            Some(n) if n == u64::from(FORMAT_VERSION) => {}
+            Some(n) if (u64::from(OLDEST_READ)..=u64::from(FORMAT_VERSION)).contains(&n) => {}
             Some(n) => {
                 return Err(format!(
                     "the rules were compiled to IR format {n}, and this rulec reads format {FORMAT_VERSION}: compile them again with this rulec"

@@ -29,7 +29,12 @@ Flags two uses of a value that may be empty, when nothing first makes sure it is
   hole, an `if`/`route` condition) or in a comparison of the rule's condition;
 - a recipient read from the record — `slack dm owner`, `email owner`,
   `create task … for owner`, `ask owner …`, with any attribute (`manager`, `csm`), a
-  path (`company.owner`) or `old.owner` — which fails the step when it is empty.
+  path (`company.owner`) or `old.owner` — which fails the step when it is empty;
+- the record a step acts on (`set company.owner = …`, `note on person …`,
+  `add company to list …`, `create task … linked to champion`) when it is a
+  reference of the record or what a `find` bound (empty when nothing matched): the
+  step fails when it is empty;
+- a step's `key` read from the record (`key company`): an empty key fails the step.
 
 A value counts as set:
 
@@ -301,7 +306,9 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 first.span,
                 format!("in rule `{rule}`, `{shown}` may be empty here, and the {what} would fail"),
             )
-            .help(if first.found {
+            .help(if first.what == "keyed step" {
+                format!("an empty key fails the step, since nothing would tell its effect from another with an empty key; test it first (`and {key} is set` in the condition, or `if {key} is set then … end`), or key on something always set")
+            } else if first.found {
                 format!("`find` binds nothing when no record matches, and the step fails (\"`{key}` is empty\"); test it first: `if {key} is set then … end`")
             } else {
                 format!(
@@ -314,7 +321,14 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             .iter()
             .filter(|r| r.key == key && r.span != first.span)
         {
-            finding = finding.related(other.span, format!("`{}` is sent to here too", other.shown));
+            let label = match other.what {
+                "keyed step" => format!("`{}` keys this step too", other.shown),
+                "message" | "email" | "task" | "question" => {
+                    format!("`{}` is sent to here too", other.shown)
+                }
+                _ => format!("a step acts on `{}` here too", other.shown),
+            };
+            finding = finding.related(other.span, label);
         }
         if !first.list && !first.found {
             if let Some(fix) = fix(key, &[Place::Step]) {
@@ -583,6 +597,13 @@ impl Walker<'_> {
         }
     }
 
+    /// A step's `key`: an empty one fails the step, like an empty recipient.
+    fn key(&mut self, key: Option<&Expr>, guarded: &[String]) {
+        if let Some(key) = key {
+            self.recipient(key, guarded, "keyed step");
+        }
+    }
+
     /// The record a step acts on (`company` in `set company.csm = …`): like a
     /// recipient, an empty one fails the step.
     fn target(&mut self, target: Option<&Expr>, guarded: &[String], what: &'static str) {
@@ -647,7 +668,7 @@ impl Walker<'_> {
                 StepKind::Slack {
                     target, text, key, ..
                 } => {
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                     if let SlackTarget::Dm(member) = target {
                         self.recipient(member, &guarded, "message");
                     }
@@ -656,7 +677,7 @@ impl Walker<'_> {
                     }
                 }
                 StepKind::Email { to, content, key } => {
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                     self.recipient(to, &guarded, "email");
                     if let EmailContent::Inline { subject, body } = content {
                         self.string(subject, &guarded, Place::Step);
@@ -681,13 +702,13 @@ impl Walker<'_> {
                     if let Some(body) = body {
                         self.string(body, &guarded, Place::Step);
                     }
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                 }
                 StepKind::Create { fields, key, .. } => {
                     for field in fields {
                         self.expr(&field.value, &guarded, Place::Step);
                     }
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                 }
                 StepKind::Upsert { fields, .. } => {
                     for field in fields {
@@ -717,7 +738,7 @@ impl Walker<'_> {
                         self.expr(&header.value, &guarded, Place::Step);
                     }
                     self.opt(body.as_ref(), &guarded);
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                 }
                 StepKind::WaitFor(e) | StepKind::WaitUntil(e) => {
                     self.expr(e, &guarded, Place::Step);
@@ -736,7 +757,7 @@ impl Walker<'_> {
                     for arg in args {
                         self.expr(&arg.value, &guarded, Place::Step);
                     }
-                    self.opt(key.as_ref(), &guarded);
+                    self.key(key.as_ref(), &guarded);
                 }
                 StepKind::If {
                     branches,
