@@ -361,6 +361,23 @@ impl Checker<'_> {
                 self.check_unambiguous(candidate, first);
             }
         }
+        // `id` alone, in a rule with a record that has no attribute of that name: the
+        // record's id, as `record.id` is.
+        if let ([only], Some(object)) = (segments, self.scope.object) {
+            if only.name == "id"
+                && object.attribute("id").is_none()
+                && self.scope.binding("id").is_none()
+                && self.scope.candidate.is_none()
+            {
+                return ir::Expr {
+                    ty: Type::Text,
+                    kind: K::Read {
+                        root: Root::Record,
+                        path: vec![ir::Field::attribute(&object.name, "id", Type::Text)],
+                    },
+                };
+            }
+        }
         // `record` alone is the rule's record itself, as a value: `company = record`,
         // `add record to list …`.
         if let ([only], Some(object)) = (segments, self.scope.object) {

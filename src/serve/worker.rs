@@ -455,7 +455,19 @@ pub(super) async fn with_record(
         }
         // Gone with its entry: only a removal is left to tell.
         None if gone_ok => {}
-        None => return Prepared::Done,
+        None => {
+            // Asked for by a person: say why nothing ran.
+            if about["type"] == "command" {
+                log::error(
+                    "command",
+                    &format!(
+                        "`{}` on {slug}/{record_id}: Attio has no such record; nothing ran",
+                        about["name"].as_str().unwrap_or_default()
+                    ),
+                );
+            }
+            return Prepared::Done;
+        }
     }
     about["actor"] = actor;
     if let Some(source) = source {

@@ -381,8 +381,8 @@ fn keyword_typo(
 /// ours: what to write instead.
 struct NearMiss {
     span: Span,
-    message: &'static str,
-    help: &'static str,
+    message: String,
+    help: String,
     /// A safe edit of `span`, when there is one.
     replacement: Option<String>,
 }
@@ -390,8 +390,8 @@ struct NearMiss {
 impl NearMiss {
     fn diagnostic(&self, file: &Arc<SourceFile>, offset: usize) -> Diagnostic {
         let span = self.span.shift(offset);
-        let mut d =
-            Diagnostic::error(file, "syntax-error", self.message, span).with_help(self.help);
+        let mut d = Diagnostic::error(file, "syntax-error", self.message.clone(), span)
+            .with_help(self.help.clone());
         if let Some(replacement) = &self.replacement {
             d = d.with_fix(Fix {
                 title: format!("write `{}`", replacement.trim()),
@@ -428,8 +428,8 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
         let end = text[open..].find(']').map_or(open + 1, |e| open + e + 1);
         return Some(NearMiss {
             span: Span::new(open, end),
-            message: "lists are not indexed with `[…]`",
-            help: "`first(email_addresses)` is the first item (a person's primary address); `for each x in email_addresses do … end` walks them all",
+            message: "lists are not indexed with `[…]`".to_string(),
+            help: format!("`first({name})` is the first item (of `email_addresses`: a person's primary address); `for each x in {name} do … end` walks them all"),
             replacement: None,
         });
     }
@@ -439,8 +439,9 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
         if head.ends_with("contains any") || head.ends_with("contains all") {
             return Some(NearMiss {
                 span: Span::new(text[..pos].trim_end().len() - 2, pos),
-                message: "`contains any` and `contains all` take the list directly, without `of`",
-                help: "write `tags contains any [vip, partner]`",
+                message: "`contains any` and `contains all` take the list directly, without `of`"
+                    .to_string(),
+                help: "write `tags contains any [vip, partner]`".to_string(),
                 replacement: Some(String::new()),
             });
         }
@@ -450,8 +451,8 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
         if let Some(start) = head.trim_end().strip_suffix("list").map(str::len) {
             return Some(NearMiss {
                 span: Span::new(start, pos + found.len()),
-                message: "a list entry is watched with `added to list` or `removed from list`",
-                help: "write `when added to list \"Onboarding\"` (or `removed from list \"…\"`); a change to an entry's own attributes is not a trigger yet — watch the record's (`stage changed`)",
+                message: "a list entry is watched with `added to list` or `removed from list`".to_string(),
+                help: "write `when added to list \"Onboarding\"` (or `removed from list \"…\"`); a change to an entry's own attributes is not a trigger yet — watch the record's (`stage changed`)".to_string(),
                 replacement: None,
             });
         }
@@ -459,12 +460,12 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
     // `for deal in deals do`: the loop without `each`.
     if let (Some(head), false) = (text[..pos].trim_end().strip_suffix("for"), found == "each") {
         let rest = text[pos + found.len()..].trim_start();
-        if rest.starts_with("in ") && after == Some("for") {
+        if (rest.starts_with("in ") || rest.starts_with("in\t")) && after == Some("for") {
             let start = head.len();
             return Some(NearMiss {
                 span: Span::new(start, start + 3),
-                message: "a loop is written `for each <name> in <list> do … end`",
-                help: "add `each`: `for each deal in open_deals do … end`",
+                message: "a loop is written `for each <name> in <list> do … end`".to_string(),
+                help: "add `each`: `for each deal in open_deals do … end`".to_string(),
                 replacement: Some("for each".to_string()),
             });
         }
