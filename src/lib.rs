@@ -33,6 +33,7 @@ pub mod cli;
 pub mod diagnostics;
 pub mod engine;
 pub mod format;
+pub mod graph;
 pub mod ir;
 pub mod lint;
 mod parallel;

@@ -67,6 +67,8 @@ enum Command {
     /// Every rule that watches, reads or writes an attribute (`deals.stage`), or uses a
     /// list, team, webhook or action (`lists/<name>`, `teams/…`, `webhooks/…`, `actions/…`).
     Refs(RefsArgs),
+    /// A picture of the rules: what starts each one, what each writes, loops in red.
+    Graph(GraphArgs),
     /// List every lint with its default level.
     Lints,
     /// Replay a JSONL stream of events through the engine with dry-run handlers.
@@ -146,6 +148,23 @@ struct RefsArgs {
     format: RefsFormat,
 }
 
+#[derive(clap::Args, Debug)]
+struct GraphArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart, for Markdown.
+    Mermaid,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum RefsFormat {
     Human,
@@ -186,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt(args, global),
         Command::Compile(args) => compile(args, global),
         Command::Refs(args) => refs(args, global),
+        Command::Graph(args) => graph(args, global),
         Command::Run(args) => run::run(args, global),
         Command::Test(args) => test::test(args, global),
         #[cfg(feature = "serve")]
@@ -535,6 +555,24 @@ fn refs(args: RefsArgs, global: Global) -> CliResult {
         }
     };
     write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rulec graph`: the rules as DOT or Mermaid. Rules with errors are left out.
+fn graph(args: GraphArgs, global: Global) -> CliResult {
+    let (analysis, _) = analyze(&args.inputs)?;
+    let errors = analysis.checked.errors;
+    if errors > 0 && !global.quiet {
+        eprintln!(
+            "note: the rules have {}; rules with errors are not drawn (`rulec check` shows them)",
+            plural(errors, "error")
+        );
+    }
+    let graph = crate::graph::build(&analysis.checked.program_unchecked());
+    write_stdout(&match args.format {
+        GraphFormat::Dot => graph.dot(),
+        GraphFormat::Mermaid => graph.mermaid(),
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

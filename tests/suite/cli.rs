@@ -1282,3 +1282,48 @@ fn refs_finds_every_rule_that_watches_reads_or_writes_an_attribute() {
         stderr(&out)
     );
 }
+
+#[test]
+fn graph_draws_what_starts_and_what_each_rule_writes_with_loops_in_red() {
+    let rules = "object people { score: number, lifecycle: status [Lead, SQL] }\n\
+                 rule qualify on people when score changed do set lifecycle = SQL\n\
+                 rule rescore on people when lifecycle changed do set score = score + 1\n\
+                 rule welcome on people when created do slack \"#hi\"\n";
+    let dir = project("graph", &[("a.rules", rules)]);
+    let out = rulec(&dir, &["graph"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dot = stdout(&out);
+    let id = |label: &str| -> String {
+        let line = dot
+            .lines()
+            .find(|l| l.contains(&format!("label=\"{label}\"")))
+            .unwrap_or_else(|| panic!("no node {label} in {dot}"));
+        line.trim().split(' ').next().unwrap().to_string()
+    };
+    let (qualify, rescore, welcome) = (id("qualify"), id("rescore"), id("welcome"));
+    let (lifecycle, score, created) = (
+        id("people.lifecycle"),
+        id("people.score"),
+        id("people created"),
+    );
+    // The loop qualify → lifecycle → rescore → score → qualify is red; welcome is not.
+    for (a, b) in [
+        (&qualify, &lifecycle),
+        (&lifecycle, &rescore),
+        (&rescore, &score),
+        (&score, &qualify),
+    ] {
+        assert!(
+            dot.contains(&format!("{a} -> {b} [color=red];")),
+            "{a} -> {b} in {dot}"
+        );
+    }
+    assert!(dot.contains(&format!("{created} -> {welcome};")), "{dot}");
+    let out = rulec(&dir, &["graph", "--format", "mermaid"]);
+    let mermaid = stdout(&out);
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(
+        mermaid.contains("linkStyle 0,1,2,3 stroke:red"),
+        "{mermaid}"
+    );
+}
