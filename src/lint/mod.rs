@@ -18,6 +18,7 @@ mod duplicate_rule;
 mod guards;
 mod hardcoded_secret;
 mod http_host_not_allowed;
+mod loop_shared_key;
 mod missing_description;
 mod missing_owner;
 mod non_idempotent_create;
@@ -209,6 +210,7 @@ pub const LINTS: &[&Lint] = &[
     &bulk_import_unguarded::LINT,
     &non_idempotent_create::LINT,
     &duplicate_key::LINT,
+    &loop_shared_key::LINT,
     &overwrite_without_guard::LINT,
     &null_unsafe_path::LINT,
     &unreachable_step::LINT,
