@@ -30,6 +30,7 @@ pub mod incremental;
 pub mod keywords;
 pub mod lexer;
 pub mod position;
+pub mod references;
 pub mod resolve;
 pub mod semantic_tokens;
 pub mod server;

@@ -330,6 +330,7 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
             ..CompletionOptions::default()
         }),
         definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
@@ -546,6 +547,17 @@ impl LanguageServer for Backend {
             .answer(&p.text_document.uri, |a, lines, encoding| {
                 crate::definition::definition(a, lines, &uri, p.position, encoding)
                     .map(GotoDefinitionResponse::Scalar)
+            })?
+            .flatten())
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let p = params.text_document_position;
+        let uri = p.text_document.uri.clone();
+        let include = params.context.include_declaration;
+        Ok(self
+            .answer(&p.text_document.uri, |a, lines, _| {
+                crate::references::references(a, lines, &uri, p.position, include)
             })?
             .flatten())
     }

@@ -151,6 +151,31 @@ fn definition() {
     }
 }
 
+#[test]
+fn references() {
+    for (name, path) in cases("references-") {
+        let (text, at) = case(&path);
+        let a = analyse(&text);
+        let lines = a.lines(Encoding::Utf16);
+        let found = rulec_lsp::references::references(&a, &lines, &uri(), lines.position(at), true);
+        let out = match found {
+            None => "no references".to_string(),
+            Some(locations) => locations
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} `{}`",
+                        show_range(l.range),
+                        slice(&text, &lines, l.range)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        snapshot(&name, &out);
+    }
+}
+
 fn show_symbols(symbols: &[DocumentSymbol], depth: usize, out: &mut String) {
     for s in symbols {
         let _ = writeln!(
