@@ -31,6 +31,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod position;
 pub mod references;
+pub mod rename;
 pub mod resolve;
 pub mod semantic_tokens;
 pub mod server;

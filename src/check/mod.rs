@@ -14,6 +14,7 @@ mod infer;
 mod rule;
 pub(crate) mod scope;
 mod steps;
+pub use steps::RESERVED_ROOTS;
 pub mod test_block;
 
 use std::collections::HashMap;

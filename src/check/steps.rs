@@ -10,7 +10,7 @@ use super::scope::{Binding, ANSWER, TASK};
 use super::suggest_or_list;
 
 /// Names that always mean something in a rule, so `as` may not take them.
-const RESERVED_ROOTS: &[&str] = &[
+pub const RESERVED_ROOTS: &[&str] = &[
     "event", "old", "payload", "failure", "record", "note", "comment", "task", "call",
 ];
 

@@ -21,6 +21,14 @@ use crate::source::{SourceFile, Span};
 
 pub use ast::Document;
 
+/// Words that can never be names (the grammar's `reserved`): they continue or end an
+/// expression or a block.
+pub const RESERVED_WORDS: &[&str] = &[
+    "and", "as", "after", "ago", "before", "contains", "do", "ends", "end", "empty", "else",
+    "every", "false", "in", "is", "if", "not", "now", "or", "starts", "true", "today", "then",
+    "when", "where", "within",
+];
+
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/rules.pest"]
 pub(crate) struct RulesParser;

@@ -176,6 +176,48 @@ fn references() {
     }
 }
 
+/// Each case's first line says the new name: `# rename to: the_deal`. The answer is the
+/// document with the edits applied, or why the rename is refused.
+#[test]
+fn rename() {
+    for (name, path) in cases("rename-") {
+        let (text, at) = case(&path);
+        let new_name = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# rename to: "))
+            .unwrap()
+            .trim()
+            .to_string();
+        let a = analyse(&text);
+        let lines = a.lines(Encoding::Utf16);
+        let out = match rulec_lsp::rename::rename(&a, &lines, &uri(), lines.position(at), &new_name)
+        {
+            Err(message) => format!("refused: {message}"),
+            Ok(None) => "nothing to rename".to_string(),
+            Ok(Some(edit)) => {
+                let mut edits: Vec<(usize, usize, String)> = edit
+                    .changes
+                    .unwrap()
+                    .into_values()
+                    .flatten()
+                    .map(|e| {
+                        let span = lines.span(e.range);
+                        (span.lo(), span.hi(), e.new_text)
+                    })
+                    .collect();
+                edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+                let mut renamed = text.clone();
+                for (lo, hi, new) in edits {
+                    renamed.replace_range(lo..hi, &new);
+                }
+                renamed
+            }
+        };
+        snapshot(&name, &out);
+    }
+}
+
 fn show_symbols(symbols: &[DocumentSymbol], depth: usize, out: &mut String) {
     for s in symbols {
         let _ = writeln!(
