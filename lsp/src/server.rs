@@ -331,6 +331,7 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
         }),
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
+        document_highlight_provider: Some(OneOf::Left(true)),
         rename_provider: Some(OneOf::Right(RenameOptions {
             prepare_provider: Some(true),
             work_done_progress_options: WorkDoneProgressOptions::default(),
@@ -562,6 +563,18 @@ impl LanguageServer for Backend {
         Ok(self
             .answer(&p.text_document.uri, |a, lines, _| {
                 crate::references::references(a, lines, &uri, p.position, include)
+            })?
+            .flatten())
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        let p = params.text_document_position_params;
+        Ok(self
+            .answer(&p.text_document.uri, |a, lines, _| {
+                crate::references::highlights(a, lines, p.position)
             })?
             .flatten())
     }

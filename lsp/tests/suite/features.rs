@@ -176,6 +176,31 @@ fn references() {
     }
 }
 
+#[test]
+fn highlight() {
+    for (name, path) in cases("highlight-") {
+        let (text, at) = case(&path);
+        let a = analyse(&text);
+        let lines = a.lines(Encoding::Utf16);
+        let out = match rulec_lsp::references::highlights(&a, &lines, lines.position(at)) {
+            None => "nothing to highlight".to_string(),
+            Some(found) => found
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} `{}` {:?}",
+                        show_range(h.range),
+                        slice(&text, &lines, h.range),
+                        h.kind
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        snapshot(&name, &out);
+    }
+}
+
 /// Each case's first line says the new name: `# rename to: the_deal`. The answer is the
 /// document with the edits applied, or why the rename is refused.
 #[test]
