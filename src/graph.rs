@@ -162,7 +162,7 @@ fn sources(rule: &ir::Rule) -> Vec<Node> {
 
 /// What a rule's steps write, nested steps included.
 fn writes(steps: &[Step], out: &mut Vec<Node>) {
-    for step in steps {
+    for step in crate::ir::visit::all_steps(steps) {
         match &step.action {
             Action::Set { attr, .. } | Action::Clear { attr, .. } => {
                 out.push(Node::Attribute(attr.object.clone(), attr.attr.clone()));
@@ -183,79 +183,72 @@ fn writes(steps: &[Step], out: &mut Vec<Node>) {
             Action::AddToList { list, .. } | Action::RemoveFromList { list, .. } => {
                 out.push(Node::List(list.clone()));
             }
-            Action::If {
-                branches,
-                otherwise,
-            }
-            | Action::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    writes(&branch.steps, out);
-                }
-                writes(otherwise, out);
-            }
-            Action::ForEach { steps, .. } => writes(steps, out),
             _ => {}
         }
     }
 }
 
-/// The strongly connected components with a cycle in them (Tarjan's algorithm,
-/// iterative), as node indexes. A rule that writes what it watches is a component of
-/// two nodes: the rule and the attribute.
+/// The strongly connected components with a cycle in them, as node indexes. A rule
+/// that writes what it watches is a component of two nodes: the rule and the
+/// attribute.
 fn in_loops(count: usize, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
     let mut next: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (a, b) in edges {
         next[*a].push(*b);
     }
-    let mut index = vec![usize::MAX; count];
-    let mut low = vec![0; count];
-    let mut on_stack = vec![false; count];
+    strongly_connected(&next)
+        .into_iter()
+        .filter(|component| component.len() > 1)
+        .collect()
+}
+
+/// Tarjan's strongly connected components of a graph given as successor lists,
+/// iteratively (no recursion on big graphs). Shared with the `rule-cycle` lint.
+pub fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
     let mut stack = Vec::new();
     let mut components = Vec::new();
-    let mut counter = 0;
-    for start in 0..count {
-        if index[start] != usize::MAX {
+    let mut next = 0;
+    for root in 0..n {
+        if index.get(root) != Some(&usize::MAX) {
             continue;
         }
-        // (node, position in its successors)
-        let mut work = vec![(start, 0usize)];
-        while let Some(&mut (node, ref mut at)) = work.last_mut() {
-            if *at == 0 && index[node] == usize::MAX {
-                index[node] = counter;
-                low[node] = counter;
-                counter += 1;
-                stack.push(node);
-                on_stack[node] = true;
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(&mut (v, ref mut child)) = work.last_mut() {
+            if *child == 0 && index[v] == usize::MAX {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on_stack[v] = true;
             }
-            if let Some(&succ) = next[node].get(*at) {
-                *at += 1;
-                if index[succ] == usize::MAX {
-                    work.push((succ, 0));
-                } else if on_stack[succ] {
-                    low[node] = low[node].min(index[succ]);
+            let neighbours = edges.get(v).map_or(&[][..], Vec::as_slice);
+            if let Some(&w) = neighbours.get(*child) {
+                *child += 1;
+                if index[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
                 }
                 continue;
             }
             work.pop();
             if let Some(&(parent, _)) = work.last() {
-                low[parent] = low[parent].min(low[node]);
+                low[parent] = low[parent].min(low[v]);
             }
-            if low[node] == index[node] {
+            if low[v] == index[v] {
                 let mut component = Vec::new();
-                while let Some(top) = stack.pop() {
-                    on_stack[top] = false;
-                    component.push(top);
-                    if top == node {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(w);
+                    if w == v {
                         break;
                     }
                 }
-                if component.len() > 1 {
-                    component.sort_unstable();
-                    components.push(component);
-                }
+                components.push(component);
             }
         }
     }

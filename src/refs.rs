@@ -178,7 +178,7 @@ fn watched(trigger: &Trigger, target: &Target) -> Option<Kind> {
 }
 
 fn steps(list: &[Step], target: &Target, out: &mut Vec<(Kind, ir::Location)>) {
-    for step in list {
+    for step in crate::ir::visit::all_steps(list) {
         let at = step.location;
         if let Some(kind) = written(&step.action, target) {
             out.push((kind, at));
@@ -187,23 +187,6 @@ fn steps(list: &[Step], target: &Target, out: &mut Vec<(Kind, ir::Location)>) {
         crate::ir::visit::step_exprs(&step.action, &mut |e| read |= reads_here(e, target));
         if read {
             out.push((Kind::Reads, at));
-        }
-        match &step.action {
-            Action::If {
-                branches,
-                otherwise,
-            }
-            | Action::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    steps(&branch.steps, target, out);
-                }
-                steps(otherwise, target, out);
-            }
-            Action::ForEach { steps: body, .. } => steps(body, target, out),
-            _ => {}
         }
     }
 }

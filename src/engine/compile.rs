@@ -417,9 +417,7 @@ impl Compiler<'_> {
                 .unwrap_or(Tz::UTC),
         };
         // Bindings first, so every step sees every name's index and type.
-        for step in &self.rule.steps {
-            self.declare_bindings(step);
-        }
+        self.declare_bindings(&self.rule.steps);
         let trigger = self.trigger(object)?;
         let condition = match &self.rule.condition {
             Some(c) => Some(self.expr(c, object)?),
@@ -478,32 +476,22 @@ impl Compiler<'_> {
         }
     }
 
-    fn declare_bindings(&mut self, step: &ir::Step) {
-        if let Action::ForEach { steps, .. } = &step.action {
-            // Where the loop stands, kept with the run (a name no rule can write).
-            let progress = progress_binding(&step.path);
-            self.bindings
-                .insert(progress.clone(), self.names.len() as u16);
-            self.names.push(progress);
-            for step in steps {
-                self.declare_bindings(step);
-            }
-        }
-        if let Action::If {
-            branches: arms,
-            otherwise,
-        }
-        | Action::Route { arms, otherwise } = &step.action
-        {
-            for step in arms.iter().flat_map(|a| &a.steps).chain(otherwise) {
-                self.declare_bindings(step);
-            }
-        }
-        if let Some(name) = step.action.binding() {
-            if !self.bindings.contains_key(name) {
-                self.bindings
-                    .insert(name.to_string(), self.names.len() as u16);
-                self.names.push(name.to_string());
+    /// Gives each name bound anywhere in the rule a slot, nested steps included; a
+    /// `for each` also gets a hidden one for where the loop stands, kept with the run.
+    fn declare_bindings(&mut self, steps: &[ir::Step]) {
+        for step in ir::visit::all_steps(steps) {
+            let progress =
+                matches!(step.action, Action::ForEach { .. }).then(|| progress_binding(&step.path));
+            for name in progress
+                .iter()
+                .map(String::as_str)
+                .chain(step.action.binding())
+            {
+                if !self.bindings.contains_key(name) {
+                    self.bindings
+                        .insert(name.to_string(), self.names.len() as u16);
+                    self.names.push(name.to_string());
+                }
             }
         }
     }

@@ -1731,21 +1731,6 @@ impl<'a> Exec<'a> {
         if !done {
             return Ok(flow);
         }
-        let first = !self
-            .other_writes
-            .iter()
-            .any(|w| w.object == object && w.id == id && w.slot == slot);
-        if first {
-            self.other_writes.push(OtherWrite {
-                object,
-                id: id.clone(),
-                slot,
-                before: current,
-                after: Val::Empty,
-                known: true,
-                step: self.step_id(op),
-            });
-        }
         // Later steps of the run read what was written.
         for found in self
             .env
@@ -1759,12 +1744,18 @@ impl<'a> Exec<'a> {
         }
         // The engine's view of the record moves with the write: the snapshot it has,
         // or the record as the host read it with the event. A record known from
-        // neither gets none — one holding only this attribute would make the
+        // neither gets none — one holding only the attributes written would make the
         // record's next event look like a change of everything else.
+        let unknown = self
+            .other_writes
+            .iter()
+            .any(|w| w.object == object && w.id == id && !w.known);
         let stored = self.env.store.record(&object_name, &id)?;
         let at = stored.as_ref().and_then(|s| s.at);
         let base = match stored {
             Some(s) => Some(s.aligned(layout)),
+            // The run's own picture of a record it found unknown is not a read of it.
+            None if unknown => None,
             None => self
                 .env
                 .read
@@ -1773,17 +1764,6 @@ impl<'a> Exec<'a> {
                 .map(|f| Record(f.values.clone())),
         };
         let known = base.is_some();
-        if !known {
-            // Later steps of the run still read what was written: the record as far as
-            // the run knows it, which is this attribute.
-            let mut values = layout.empty();
-            values.0[slot as usize] = new.clone();
-            self.env.read.push(Found {
-                object,
-                id: id.clone(),
-                values: values.0,
-            });
-        }
         if let Some(mut values) = base {
             values.0[slot as usize] = new.clone();
             let snapshot = Snapshot {
@@ -1794,14 +1774,33 @@ impl<'a> Exec<'a> {
             self.env
                 .store
                 .put_record(&object_name, &id, Arc::new(snapshot))?;
+        } else if !unknown {
+            // Later steps still read what was written: the record as far as the run
+            // knows it, which is this attribute.
+            let mut values = layout.empty();
+            values.0[slot as usize] = new.clone();
+            self.env.read.push(Found {
+                object,
+                id: id.clone(),
+                values: values.0,
+            });
         }
-        if let Some(w) = self
+        let step = self.step_id(op);
+        match self
             .other_writes
             .iter_mut()
             .find(|w| w.object == object && w.id == id && w.slot == slot)
         {
-            w.after = new;
-            w.known = known;
+            Some(w) => w.after = new,
+            None => self.other_writes.push(OtherWrite {
+                object,
+                id,
+                slot,
+                before: current,
+                after: new,
+                known,
+                step,
+            }),
         }
         Ok(flow)
     }

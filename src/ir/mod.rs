@@ -772,6 +772,27 @@ pub struct Target {
 }
 
 impl Action {
+    /// The blocks of steps nested in this one: each `if`/`route` branch, then the
+    /// `else`; a `for each` body.
+    pub fn blocks(&self) -> Vec<&[Step]> {
+        match self {
+            Action::If {
+                branches,
+                otherwise,
+            }
+            | Action::Route {
+                arms: branches,
+                otherwise,
+            } => branches
+                .iter()
+                .map(|b| b.steps.as_slice())
+                .chain([otherwise.as_slice()])
+                .collect(),
+            Action::ForEach { steps, .. } => vec![steps.as_slice()],
+            _ => Vec::new(),
+        }
+    }
+
     /// The record the step acts on when it names one.
     pub fn target(&self) -> Option<&Target> {
         match self {

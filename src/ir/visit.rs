@@ -4,6 +4,20 @@
 
 use super::{Action, Expr, ExprKind, Rule, Step, TemplatePart, Trigger};
 
+/// Every step of a block, depth first, nested blocks included (`if`, `route` and
+/// `for each` steps come before the steps inside them).
+pub fn all_steps(steps: &[Step]) -> Vec<&Step> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Step> = steps.iter().rev().collect();
+    while let Some(step) = stack.pop() {
+        out.push(step);
+        for block in step.action.blocks().into_iter().rev() {
+            stack.extend(block.iter().rev());
+        }
+    }
+    out
+}
+
 /// Calls `f` on every expression of `rule`, outermost first.
 pub fn exprs<'a>(rule: &'a Rule, f: &mut impl FnMut(&'a Expr)) {
     if let Trigger::Matches { filter } = &rule.trigger {

@@ -172,7 +172,7 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
-    for component in strongly_connected(&edges) {
+    for component in crate::graph::strongly_connected(&edges) {
         // Write nodes only lead to rules, so any component of two or more nodes is a
         // loop through at least one rule.
         if component.len() < 2 {
@@ -297,27 +297,9 @@ fn reads(e: &ir::Expr, out: &mut Vec<String>) {
 /// What a rule's steps write, with the constant written when it is one: the events
 /// [`ir::follow::follow`] says each step causes, as the engine delivers them.
 fn collect_writes(steps: &[ir::Step], object: Option<&str>, out: &mut Vec<(Key, Option<Value>)>) {
-    for step in steps {
-        match &step.action {
-            Action::If {
-                branches,
-                otherwise,
-            }
-            | Action::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    collect_writes(&branch.steps, object, out);
-                }
-                collect_writes(otherwise, object, out);
-            }
-            Action::ForEach { steps, .. } => collect_writes(steps, object, out),
-            action => {
-                if let Some(follow) = ir::follow::follow(action) {
-                    caused(action, follow, object, out);
-                }
-            }
+    for step in ir::visit::all_steps(steps) {
+        if let Some(follow) = ir::follow::follow(&step.action) {
+            caused(&step.action, follow, object, out);
         }
     }
 }
@@ -491,56 +473,4 @@ fn excludes_rule_source(e: &ir::Expr) -> bool {
         (BinaryOp::NotIn, Some(Value::List(items))) => items.iter().any(is_rule),
         _ => false,
     }
-}
-
-/// Tarjan's strongly connected components, iteratively (no recursion on big graphs).
-fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
-    let n = edges.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut stack = Vec::new();
-    let mut components = Vec::new();
-    let mut next = 0;
-    for root in 0..n {
-        if index.get(root) != Some(&usize::MAX) {
-            continue;
-        }
-        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
-        while let Some(&mut (v, ref mut child)) = work.last_mut() {
-            if *child == 0 && index[v] == usize::MAX {
-                index[v] = next;
-                low[v] = next;
-                next += 1;
-                stack.push(v);
-                on_stack[v] = true;
-            }
-            let neighbours = edges.get(v).map_or(&[][..], Vec::as_slice);
-            if let Some(&w) = neighbours.get(*child) {
-                *child += 1;
-                if index[w] == usize::MAX {
-                    work.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-                continue;
-            }
-            work.pop();
-            if let Some(&(parent, _)) = work.last() {
-                low[parent] = low[parent].min(low[v]);
-            }
-            if low[v] == index[v] {
-                let mut component = Vec::new();
-                while let Some(w) = stack.pop() {
-                    on_stack[w] = false;
-                    component.push(w);
-                    if w == v {
-                        break;
-                    }
-                }
-                components.push(component);
-            }
-        }
-    }
-    components
 }

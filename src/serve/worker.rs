@@ -608,8 +608,7 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
     use crate::ir::{ExprKind, Root};
     let mut found: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for rule in &program.rules {
-        let mut written: Vec<&crate::ir::Expr> = Vec::new();
-        written_targets(&rule.steps, &mut written);
+        let written = written_targets(&rule.steps);
         crate::ir::visit::exprs(rule, &mut |e| {
             let ExprKind::Read {
                 root: Root::Record | Root::Old,
@@ -641,33 +640,20 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
 
 /// The records `set`/`clear` steps name (`company` in `set company.owner = …`),
 /// nested steps included.
-fn written_targets<'a>(steps: &'a [crate::ir::Step], out: &mut Vec<&'a crate::ir::Expr>) {
+fn written_targets(steps: &[crate::ir::Step]) -> Vec<&crate::ir::Expr> {
     use crate::ir::Action;
-    for step in steps {
-        match &step.action {
+    crate::ir::visit::all_steps(steps)
+        .into_iter()
+        .filter_map(|step| match &step.action {
             Action::Set {
                 target: Some(t), ..
             }
             | Action::Clear {
                 target: Some(t), ..
-            } => out.push(&t.record),
-            Action::If {
-                branches,
-                otherwise,
-            }
-            | Action::Route {
-                arms: branches,
-                otherwise,
-            } => {
-                for branch in branches {
-                    written_targets(&branch.steps, out);
-                }
-                written_targets(otherwise, out);
-            }
-            Action::ForEach { steps, .. } => written_targets(steps, out),
-            _ => {}
-        }
-    }
+            } => Some(&t.record),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The engine's `actor` and `event.source` for Attio's actor.
