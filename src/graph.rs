@@ -145,7 +145,9 @@ fn sources(rule: &ir::Rule) -> Vec<Node> {
         Trigger::Updated => vec![Node::Event(object, "updated")],
         Trigger::Deleted => vec![Node::Event(object, "deleted")],
         Trigger::Merged => vec![Node::Event(object, "merged")],
-        Trigger::AddedToList { list } | Trigger::RemovedFromList { list } => {
+        Trigger::AddedToList { list }
+        | Trigger::RemovedFromList { list }
+        | Trigger::EntryChanged { list, .. } => {
             vec![Node::List(list.clone())]
         }
         Trigger::Webhook { name } => vec![Node::Webhook(name.clone())],

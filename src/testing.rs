@@ -449,7 +449,35 @@ fn event_json(
         }
         TriggerKind::Deleted => record_event("record.deleted", record, None),
         TriggerKind::Merged => record_event("record.merged", record, None),
-        TriggerKind::Changed { attr, from, to } => {
+        TriggerKind::EntryChanged(list) | TriggerKind::Changed {
+            list: Some(list), ..
+        } => {
+            let mut entry = extra;
+            let mut old = Map::new();
+            if let TriggerKind::Changed { attr, from, to, .. } = &trigger.kind {
+                let one = |v: &Option<ast::Values>| -> Result<Option<Json>, String> {
+                    match v.as_ref().and_then(|v| v.items.first()) {
+                        Some(e) => literal(e).map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let Some(new) = one(to)?.or_else(|| entry.get(&attr.name).cloned()) else {
+                    return Err(format!("say what `{}` changed to: `{} changed to <value> in list …`", attr.name, attr.name));
+                };
+                old.insert(attr.name.clone(), one(from)?.unwrap_or(Json::Null));
+                entry.insert(attr.name.clone(), new);
+            }
+            let list = list.plain().unwrap_or_default();
+            entry.insert("id".into(), json!(format!("{list}:{id}")));
+            let mut e = record_event("list-entry.updated", record, None)?;
+            e["list"] = json!(list);
+            e["entry"] = Json::Object(entry);
+            if !old.is_empty() {
+                e["entry_old"] = Json::Object(old);
+            }
+            Ok(e)
+        }
+        TriggerKind::Changed { attr, from, to, .. } => {
             let one = |v: &Option<ast::Values>| -> Result<Option<Json>, String> {
                 match v.as_ref().and_then(|v| v.items.first()) {
                     Some(e) => literal(e).map(Some),
@@ -477,7 +505,11 @@ fn event_json(
                 "list-entry.deleted"
             };
             let mut e = record_event(kind, record, None)?;
-            e["list"] = json!(list.plain().unwrap_or_default());
+            let list = list.plain().unwrap_or_default();
+            let mut entry = extra;
+            entry.insert("id".into(), json!(format!("{list}:{id}")));
+            e["list"] = json!(list);
+            e["entry"] = Json::Object(entry);
             Ok(e)
         }
         TriggerKind::NoteCreated

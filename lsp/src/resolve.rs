@@ -339,6 +339,10 @@ impl<'a> Walker<'a> {
                 }
             }
             ExprKind::Unary { operand, .. } | ExprKind::Test { operand, .. } => self.expr(operand),
+            ExprKind::InList { operand, list, .. } => {
+                self.expr(operand);
+                self.list_name(list);
+            }
             ExprKind::Paren(inner) => self.expr(inner),
             ExprKind::Binary { lhs, rhs, .. } => {
                 self.expr(lhs);
@@ -504,9 +508,17 @@ impl<'a> Walker<'a> {
                     self.object_name(object);
                 }
                 match &when.trigger.kind {
-                    TriggerKind::Changed { attr, from, to } => {
-                        let object = self.object;
-                        self.attr_of(object, attr);
+                    TriggerKind::Changed {
+                        attr,
+                        from,
+                        to,
+                        list,
+                    } => {
+                        // An entry's attribute is the list's, not the record's.
+                        match list {
+                            Some(list) => self.list_name(list),
+                            None => self.attr_of(self.object, attr),
+                        }
                         for values in [from, to].into_iter().flatten() {
                             for v in &values.items {
                                 self.expr(v);
@@ -514,9 +526,9 @@ impl<'a> Walker<'a> {
                         }
                     }
                     TriggerKind::Matches(e) => self.expr(e),
-                    TriggerKind::AddedToList(s) | TriggerKind::RemovedFromList(s) => {
-                        self.list_name(s)
-                    }
+                    TriggerKind::AddedToList(s)
+                    | TriggerKind::RemovedFromList(s)
+                    | TriggerKind::EntryChanged(s) => self.list_name(s),
                     TriggerKind::Webhook(name) if self.schema.webhook(&name.name).is_some() => {
                         self.push(name.span, Meaning::Webhook(name.name.clone()));
                     }

@@ -178,6 +178,41 @@ impl Checker<'_> {
                 lhs,
                 rhs,
             } => self.binary(*op, *op_span, lhs, rhs),
+            ExprKind::InList {
+                operand,
+                list,
+                negated,
+            } => self.in_list(operand, list, *negated),
+        }
+    }
+
+    /// `x in list "…"`: `x` is a record of the list's object.
+    fn in_list(&mut self, operand: &ast::Expr, list: &StringLit, negated: bool) -> ir::Expr {
+        let checked = self.expr(operand, None);
+        let holder = match &checked.ty {
+            Type::Record(object) => self.cx.schema.object(object),
+            Type::Unknown => None,
+            other => {
+                self.error(
+                    "type-mismatch",
+                    format!("`in list` asks it of a record, but this is {other}"),
+                    operand.span,
+                    Some("name a record: `record in list \"…\"`, `company in list \"…\"`".into()),
+                );
+                None
+            }
+        };
+        let name = self.list(list, holder, true);
+        match name {
+            Some(list) => ir::Expr {
+                ty: Type::Checkbox,
+                kind: K::InList {
+                    operand: Box::new(checked),
+                    list,
+                    negated,
+                },
+            },
+            None => unknown(),
         }
     }
 
@@ -603,7 +638,11 @@ impl Checker<'_> {
             ),
             None => ("unknown-name", format!("unknown name `{}`", name.name)),
         };
-        let help = suggestion.or_else(|| {
+        let activity_help = match name.name.as_str() {
+            "entry" => Some("`entry` is the list entry of a rule triggered by one: `when added to list \"…\"`, `when entry changed in list \"…\"`, `when stage changed … in list \"…\"`"),
+            _ => None,
+        };
+        let help = suggestion.or_else(|| activity_help.map(String::from)).or_else(|| {
             let elsewhere: Vec<&str> = self
                 .cx
                 .schema

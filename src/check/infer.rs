@@ -47,9 +47,7 @@ pub(super) fn infer<'s>(schema: &'s Schema, rule: &ast::Rule) -> Inference<'s> {
     }
     // A list holds records of one object: that is the rule's object.
     if let ast::TriggerClause::When(when) = &rule.trigger {
-        if let TriggerKind::AddedToList(name) | TriggerKind::RemovedFromList(name) =
-            &when.trigger.kind
-        {
+        if let Some(name) = when.trigger.kind.list() {
             if let Some(object) = name
                 .plain()
                 .and_then(|n| schema.list(&n))

@@ -449,7 +449,10 @@ impl<'a> Checker<'a> {
     fn when_clause(&mut self, when: &ast::WhenClause) -> Option<(ir::Trigger, Option<ir::Expr>)> {
         let kind = &when.trigger.kind;
         self.scope.has_old = self.scope.object.is_some();
-        self.scope.activity = scope::activity(kind);
+        self.scope.activity = scope::activity(kind).or_else(|| {
+            let list = self.cx.schema.list(&kind.list()?.plain()?)?;
+            Some(("entry", scope::entry(list)))
+        });
         let trigger = match kind {
             TriggerKind::Created => ir::Trigger::Created,
             TriggerKind::Updated => ir::Trigger::Updated,
@@ -460,9 +463,27 @@ impl<'a> Checker<'a> {
             TriggerKind::TaskCreated => ir::Trigger::TaskCreated,
             TriggerKind::TaskCompleted => ir::Trigger::TaskCompleted,
             TriggerKind::CallRecorded => ir::Trigger::CallRecorded,
-            TriggerKind::Changed { attr, from, to } => {
-                self.changed(attr, from.as_ref(), to.as_ref())?
+            TriggerKind::Changed {
+                attr,
+                from,
+                to,
+                list: None,
+            } => self.changed(attr, from.as_ref(), to.as_ref())?,
+            TriggerKind::Changed {
+                attr,
+                from,
+                to,
+                list: Some(name),
+            } => {
+                let list = self.list(name, self.scope.object, false)?;
+                self.entry_changed(list, attr, from.as_ref(), to.as_ref())?
             }
+            TriggerKind::EntryChanged(name) => ir::Trigger::EntryChanged {
+                list: self.list(name, self.scope.object, false)?,
+                attr: None,
+                from: None,
+                to: None,
+            },
             TriggerKind::Matches(filter) => ir::Trigger::Matches {
                 filter: self.condition(filter),
             },
@@ -559,6 +580,47 @@ impl<'a> Checker<'a> {
                 object: object.name.clone(),
                 attr: attr.name.clone(),
             },
+            from,
+            to,
+        })
+    }
+
+    /// `<attr> changed … in list "…"`: the attribute is the list's, not the record's.
+    fn entry_changed(
+        &mut self,
+        list: String,
+        attr: &ast::Ident,
+        from: Option<&ast::Values>,
+        to: Option<&ast::Values>,
+    ) -> Option<ir::Trigger> {
+        let declared = self.cx.schema.list(&list)?;
+        let Some(attribute) = declared.attribute(&attr.name) else {
+            let help = if declared.attributes.is_empty() {
+                format!(
+                    "declare the entries' attributes: `list \"{list}\" of {} {{ {}: … }}`",
+                    declared.object, attr.name
+                )
+            } else {
+                suggest_or_list(
+                    &attr.name,
+                    declared.attributes.iter().map(|a| a.name.as_str()),
+                    "its entries' attributes",
+                )
+            };
+            self.error(
+                "unknown-attribute",
+                format!("entries of list `{list}` have no attribute `{}`", attr.name),
+                attr.span,
+                Some(help),
+            );
+            return None;
+        };
+        let ty = attribute.ty.clone();
+        let from = from.map(|v| self.constants(v, &ty));
+        let to = to.map(|v| self.constants(v, &ty));
+        Some(ir::Trigger::EntryChanged {
+            list,
+            attr: Some(attr.name.clone()),
             from,
             to,
         })

@@ -133,6 +133,20 @@ pub(super) fn activity(
     })
 }
 
+/// `entry.` in a rule triggered by a list entry: its id and the list's attributes.
+pub(super) fn entry(list: &crate::schema::List) -> Arc<StructType> {
+    let mut fields = vec![("id".to_string(), Type::Text)];
+    fields.extend(
+        list.attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone())),
+    );
+    Arc::new(StructType {
+        name: format!("entry of \"{}\"", list.name),
+        fields,
+    })
+}
+
 /// A name bound by `as`.
 #[derive(Clone, Debug)]
 pub(super) struct Binding {

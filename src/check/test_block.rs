@@ -195,16 +195,38 @@ fn check_event(
             );
             None
         }
-        kind => match scope::activity(kind) {
+        kind => match scope::activity(kind).or_else(|| {
+            let list = schema.list(&kind.list()?.plain()?)?;
+            Some(("entry", scope::entry(list)))
+        }) {
             Some((_, shape)) => {
+                if let TriggerKind::Changed { attr, from, to, .. } = kind {
+                    match shape.field(&attr.name) {
+                        Some(ty) => {
+                            let what = format!("`{}`", attr.name);
+                            for value in [from, to].into_iter().flatten().flat_map(|v| &v.items) {
+                                check_value(checker, value, ty, &what);
+                            }
+                        }
+                        // The rule's own check says what the entries have.
+                        None => return,
+                    }
+                }
                 check_fields(checker, Fields::Shape(&shape), fields.unwrap_or_default());
                 return;
             }
             None => object.map(Fields::Object),
         },
     };
-    if let (TriggerKind::Changed { attr, from, to }, Some(Fields::Object(object))) =
-        (&trigger.kind, owner)
+    if let (
+        TriggerKind::Changed {
+            attr,
+            from,
+            to,
+            list: None,
+        },
+        Some(Fields::Object(object)),
+    ) = (&trigger.kind, owner)
     {
         match object.attribute(&attr.name) {
             Some(attribute) => {

@@ -81,6 +81,17 @@ pub enum When {
         /// Added (else removed).
         added: bool,
     },
+    /// A list entry's own attributes changed (or were set on a new entry).
+    Entry {
+        /// The list's index.
+        list: u16,
+        /// The attribute's slot in the entry; any when absent.
+        slot: Option<u16>,
+        /// Accepted old values.
+        from: Accept,
+        /// Accepted new values.
+        to: Accept,
+    },
     /// An activity event.
     Activity(super::event::EventKind),
     /// A webhook.
@@ -532,6 +543,36 @@ impl Compiler<'_> {
                 When::Matches {
                     filter: Condition::new(filter),
                     reads,
+                }
+            }
+            Trigger::EntryChanged {
+                list,
+                attr,
+                from,
+                to,
+            } => {
+                let index = self
+                    .schema
+                    .lists
+                    .iter()
+                    .position(|l| &l.name == list)
+                    .ok_or_else(|| format!("unknown list `{list}`"))?;
+                let layout = &self.layouts.lists[index];
+                let values = |v: &Option<Vec<Value>>| {
+                    v.as_ref()
+                        .map(|vs| vs.iter().map(const_val).collect::<R<Vec<_>>>())
+                        .transpose()
+                };
+                When::Entry {
+                    list: index as u16,
+                    slot: match attr {
+                        Some(attr) => Some(layout.slot(attr).ok_or_else(|| {
+                            format!("entries of list `{list}` have no attribute `{attr}`")
+                        })?),
+                        None => None,
+                    },
+                    from: Accept::new(values(from)?),
+                    to: Accept::new(values(to)?),
                 }
             }
             Trigger::AddedToList { list } => When::List {
@@ -1027,6 +1068,15 @@ impl Compiler<'_> {
             ExprKind::Not { operand } => Node::Not(Box::new(sub(operand)?)),
             ExprKind::Neg { operand } => Node::Neg(Box::new(sub(operand)?)),
             ExprKind::Test { test, operand } => Node::Test(*test, Box::new(sub(operand)?)),
+            ExprKind::InList {
+                operand,
+                list,
+                negated,
+            } => Node::InList {
+                record: Box::new(sub(operand)?),
+                list: Arc::from(list.as_str()),
+                negated: *negated,
+            },
             ExprKind::Binary { operator, lhs, rhs } => {
                 let pair = Box::new((sub(lhs)?, sub(rhs)?));
                 match operator {
@@ -1189,6 +1239,7 @@ fn mentions_candidate(node: &Node) -> bool {
             .any(|p| matches!(p, Piece::Hole(n, _) if mentions_candidate(n))),
         Node::Call(_, args) => args.iter().any(|(n, _)| mentions_candidate(n)),
         Node::Not(n) | Node::Neg(n) | Node::Test(_, n) => mentions_candidate(n),
+        Node::InList { record, .. } => mentions_candidate(record),
         Node::And(pair) | Node::Or(pair) | Node::Binary(_, pair) => {
             mentions_candidate(&pair.0) || mentions_candidate(&pair.1)
         }

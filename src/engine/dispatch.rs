@@ -58,6 +58,13 @@ impl Index {
                     push(&mut index.by_kind, (kind, object), i);
                 }
                 When::Activity(kind) => push(&mut index.by_kind, (*kind, object), i),
+                When::Entry { slot, .. } => {
+                    push(&mut index.by_kind, (EventKind::ListEntryUpdated, object), i);
+                    // A new entry's values are a change from empty.
+                    if slot.is_some() {
+                        push(&mut index.by_kind, (EventKind::ListEntryCreated, object), i);
+                    }
+                }
                 When::Webhook(name) => push(&mut index.webhooks, name.clone(), i),
                 When::Command(_) => push(&mut index.by_kind, (EventKind::Command, object), i),
                 When::RuleFailed { rule, .. } => push(&mut index.failures, rule.clone(), i),

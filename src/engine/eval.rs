@@ -69,6 +69,15 @@ pub enum Node {
     Binary(BinaryOp, Box<(Node, Node)>),
     /// `is set`, `is empty`, …
     Test(TestOp, Box<Node>),
+    /// `x in list "…"`: whether the record has an entry in the list.
+    InList {
+        /// The record (its id).
+        record: Box<Node>,
+        /// The list.
+        list: Arc<str>,
+        /// `not in list`.
+        negated: bool,
+    },
 }
 
 impl Node {
@@ -76,7 +85,7 @@ impl Node {
     /// secret functions); the rest needs only the scope.
     pub fn needs_world(&self) -> bool {
         match self {
-            Node::Path(_) | Node::Call(..) => true,
+            Node::Path(_) | Node::Call(..) | Node::InList { .. } => true,
             Node::List(items) => items.iter().any(Node::needs_world),
             Node::Map(entries) => entries.iter().any(|(_, n, _)| n.needs_world()),
             Node::Template(pieces) => pieces
@@ -152,6 +161,10 @@ pub trait World {
     fn secret(&mut self, name: &str) -> Option<String>;
     /// The next member of a team, fairly.
     fn round_robin(&mut self, team: &str) -> Val;
+    /// Whether a record has an entry in a list, as far as the engine knows.
+    fn member(&mut self, _list: &str, _id: &str) -> bool {
+        false
+    }
     /// A template grew past [`MAX_TEXT`] (its text was cut there).
     fn too_long(&mut self) {}
     /// A text computed from a secret (`lower(secret("TOKEN"))`): to be scrubbed from
@@ -366,6 +379,17 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
         Node::Test(op, operand) => {
             let empty = eval(operand, scope, world).is_empty();
             Val::Bool(if op.wants_value() { !empty } else { empty })
+        }
+        Node::InList {
+            record,
+            list,
+            negated,
+        } => {
+            let inside = match eval(record, scope, world).as_text() {
+                Some(id) => world.member(list, id),
+                None => false,
+            };
+            Val::Bool(inside != *negated)
         }
     }
 }

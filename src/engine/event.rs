@@ -33,6 +33,8 @@ pub enum EventKind {
     ListEntryCreated,
     /// `list-entry.deleted`
     ListEntryDeleted,
+    /// `list-entry.updated`: an entry's own attributes changed.
+    ListEntryUpdated,
     /// `note.created`
     NoteCreated,
     /// `comment.created`
@@ -51,13 +53,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind with its wire name.
-    pub const ALL: [(EventKind, &'static str); 13] = [
+    pub const ALL: [(EventKind, &'static str); 14] = [
         (EventKind::RecordCreated, "record.created"),
         (EventKind::RecordUpdated, "record.updated"),
         (EventKind::RecordDeleted, "record.deleted"),
         (EventKind::RecordMerged, "record.merged"),
         (EventKind::ListEntryCreated, "list-entry.created"),
         (EventKind::ListEntryDeleted, "list-entry.deleted"),
+        (EventKind::ListEntryUpdated, "list-entry.updated"),
         (EventKind::NoteCreated, "note.created"),
         (EventKind::CommentCreated, "comment.created"),
         (EventKind::TaskCreated, "task.created"),
@@ -101,6 +104,19 @@ pub struct Partial {
     pub present: Vec<u16>,
 }
 
+/// The entry a list-entry event is about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryEvent {
+    /// The list's index in the schema.
+    pub(crate) list: u16,
+    /// The entry's id (`entry.id`); without one the engine keeps no memory of it.
+    pub(crate) id: Option<Arc<str>>,
+    /// Its values after the event, as carried.
+    pub(crate) values: Option<Partial>,
+    /// Its values before (`entry_old`), usually only the changed ones.
+    pub(crate) old: Option<Partial>,
+}
+
 /// A validated event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -124,6 +140,10 @@ pub struct Event {
     pub(crate) old: Option<Partial>,
     /// The list of a list-entry event.
     pub(crate) list: Option<String>,
+    /// The entry of a list-entry event.
+    pub(crate) entry: Option<EntryEvent>,
+    /// `lists`: every list the record has an entry in, as the host read it.
+    pub(crate) lists: Option<Vec<String>>,
     /// The webhook's name.
     pub(crate) webhook: Option<String>,
     /// The command's name, of a command event.
@@ -163,6 +183,20 @@ impl Event {
     /// The record's id (record, list and activity events).
     pub fn record_id(&self) -> Option<&str> {
         self.record_id.as_deref()
+    }
+
+    /// The entry as the engine knows it now (`entry.` in the event's runs), kept
+    /// with the event as it arrived so a run that waits reads the same.
+    pub(crate) fn set_entry(&mut self, entry: Json) {
+        self.raw = Raw::Json(Arc::new(match self.raw.json() {
+            Json::Object(mut map) => {
+                map.insert("entry".into(), entry.clone());
+                map.remove("entry_old");
+                Json::Object(map)
+            }
+            other => other,
+        }));
+        self.activity = Some(Arc::new(entry));
     }
 
     /// The same change under another id: for tests and benchmarks that feed one
@@ -585,6 +619,8 @@ pub(super) fn parse_map(
         record: None,
         old: None,
         list: None,
+        entry: None,
+        lists: None,
         webhook: None,
         command: None,
         duplicate: None,
@@ -663,13 +699,68 @@ pub(super) fn parse_map(
     }
     if matches!(
         kind,
-        EventKind::ListEntryCreated | EventKind::ListEntryDeleted
+        EventKind::ListEntryCreated | EventKind::ListEntryDeleted | EventKind::ListEntryUpdated
     ) {
         let list = required(map, "list", "which list the entry is in")?;
-        if schema.list(list).is_none() {
+        let Some(index) = schema.lists.iter().position(|l| l.name == list) else {
             return Err(err("list", format!("no list \"{list}\" is declared")));
+        };
+        if schema.lists[index].object != object_name {
+            return Err(err(
+                "list",
+                format!(
+                    "list \"{list}\" holds {}, not {object_name}",
+                    schema.lists[index].object
+                ),
+            ));
         }
         event.list = Some(list.to_string());
+        let layout = &layouts.lists[index];
+        let id = match map.get("entry").and_then(|e| e.get("id")) {
+            None | Some(Json::Null) => None,
+            Some(Json::String(id)) => Some(Arc::from(id.as_str())),
+            Some(other) => {
+                return Err(err(
+                    "entry.id",
+                    format!("expected the entry's id, found {other}"),
+                ))
+            }
+        };
+        if id.is_none() && kind == EventKind::ListEntryUpdated {
+            return Err(err(
+                "entry.id",
+                "an entry update names its entry: `\"entry\": {\"id\": …}`",
+            ));
+        }
+        event.entry = Some(EntryEvent {
+            list: index as u16,
+            id,
+            values: partial(map, "entry", layout)?,
+            old: partial(map, "entry_old", layout)?,
+        });
+        event.activity = Some(Arc::new(match map.get("entry") {
+            Some(entry @ Json::Object(_)) => entry.clone(),
+            _ => Json::Object(Map::new()),
+        }));
+    }
+    match map.get("lists") {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(items)) => {
+            let mut lists = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(name) => lists.push(name.to_string()),
+                    None => return Err(err("lists", format!("expected list names, found {item}"))),
+                }
+            }
+            event.lists = Some(lists);
+        }
+        Some(other) => {
+            return Err(err(
+                "lists",
+                format!("expected the names of the lists the record is in, found {other}"),
+            ))
+        }
     }
     if kind == EventKind::RecordMerged {
         event.duplicate = match map.get("duplicate_record_id") {

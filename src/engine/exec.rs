@@ -76,6 +76,19 @@ impl World for Env<'_> {
         }
     }
 
+    fn member(&mut self, list: &str, id: &str) -> bool {
+        match self
+            .store
+            .get(Space::Flags, &super::intake::membership(list, id))
+        {
+            Ok(found) => found.is_some_and(|f| f["in"] == Json::Bool(true)),
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                false
+            }
+        }
+    }
+
     fn secret(&mut self, name: &str) -> Option<String> {
         let value = (self.secrets)(name);
         let problem = match &value {

@@ -43,6 +43,21 @@ pub(super) struct Facts {
     pub changed: Vec<u16>,
     /// The event is older than the snapshot: it says nothing about the record now.
     pub stale: bool,
+    /// What a list-entry event did to its entry.
+    pub entry: Option<EntryFacts>,
+}
+
+/// What a list-entry event did to its entry's own attributes.
+#[derive(Clone, Default)]
+pub(super) struct EntryFacts {
+    /// The list's index.
+    pub list: u16,
+    /// Values after (all known attributes).
+    pub new: Record,
+    /// Values before.
+    pub old: Record,
+    /// Slots whose value differs.
+    pub changed: Vec<u16>,
 }
 
 /// Everything a run starts from.
@@ -67,6 +82,20 @@ pub(super) struct Start<'a> {
 
 fn key(parts: &[&str]) -> String {
     parts.join("\u{1f}")
+}
+
+/// Where the engine keeps that a record has an entry in a list.
+pub(super) fn membership(list: &str, id: &str) -> String {
+    key(&["in-list", list, id])
+}
+
+/// Writes what a partial event carried over a record's values.
+fn overlay(record: &mut Record, partial: Option<&event::Partial>) {
+    if let Some(partial) = partial {
+        for slot in &partial.present {
+            record.0[*slot as usize] = partial.values.get(*slot).clone();
+        }
+    }
 }
 
 impl Engine {
@@ -108,8 +137,17 @@ impl Engine {
         pending: &Pending,
         out: &mut Vec<RunRecord>,
     ) -> Result<Vec<Pending>, StoreError> {
-        let event = &pending.event;
-        let facts = self.observe(event)?;
+        let settled;
+        let (event, entry) = match self.observe_entry(&pending.event)? {
+            Some((with_entry, entry)) => {
+                settled = with_entry;
+                (&settled, Some(entry))
+            }
+            None => (&pending.event, None),
+        };
+        self.remember_lists(event)?;
+        let mut facts = self.observe(event)?;
+        facts.entry = entry;
         let candidates = self.index.candidates(
             event.kind,
             event.object,
@@ -141,6 +179,7 @@ impl Engine {
                     old: facts.old.clone(),
                     changed: Vec::new(),
                     stale: facts.stale,
+                    entry: None,
                 },
                 failure: None,
                 depth: pending.depth,
@@ -153,6 +192,133 @@ impl Engine {
             self.start(i, start, out, &mut follow)?;
         }
         Ok(follow)
+    }
+
+    /// Works out a list entry's values before and after and keeps its snapshot (as
+    /// a record's, under `list:<name>`); the event handed on carries the entry as it
+    /// is now, so `entry.stage` reads every attribute, not only those that came.
+    fn observe_entry(&mut self, event: &Event) -> Result<Option<(Event, EntryFacts)>, StoreError> {
+        let Some(entry) = &event.entry else {
+            return Ok(None);
+        };
+        let layout = &self.layouts.lists[entry.list as usize];
+        let previous = match &entry.id {
+            Some(id) => self.store.record(&layout.object, id)?,
+            None => None,
+        };
+        let stale = previous
+            .as_ref()
+            .and_then(|s| s.at)
+            .is_some_and(|at| at > event.at);
+        let prev = previous.as_ref().map(|s| s.aligned(layout));
+        let mut new = prev.clone().unwrap_or_else(|| layout.empty());
+        overlay(&mut new, entry.values.as_ref());
+        let old = match (&entry.old, prev) {
+            (Some(partial), _) => {
+                let mut old = new.clone();
+                overlay(&mut old, Some(partial));
+                old
+            }
+            _ if event.kind == EventKind::ListEntryCreated => layout.empty(),
+            (None, Some(prev)) if !stale => prev,
+            _ => new.clone(),
+        };
+        let changed = match event.kind {
+            EventKind::ListEntryCreated | EventKind::ListEntryUpdated => (0..new.0.len() as u16)
+                .filter(|s| old.get(*s) != new.get(*s))
+                .collect(),
+            _ => Vec::new(),
+        };
+        match (&entry.id, event.kind) {
+            (Some(id), EventKind::ListEntryDeleted) => {
+                self.store.remove_record(&layout.object, id)?
+            }
+            (Some(id), _) if !stale => {
+                let snapshot = Snapshot {
+                    at: Some(event.at),
+                    names: layout.names.clone(),
+                    values: new.clone(),
+                };
+                self.store
+                    .put_record(&layout.object, id, Arc::new(snapshot))?;
+            }
+            _ => {}
+        }
+        let mut values = Map::new();
+        if let Some(id) = &entry.id {
+            values.insert("id".into(), Json::String(id.to_string()));
+        }
+        for (slot, value) in new.0.iter().enumerate() {
+            if !value.is_empty() {
+                let json = to_json(value, &layout.types[slot], true);
+                values.insert(layout.names[slot].to_string(), json);
+            }
+        }
+        let mut settled = event.clone();
+        settled.set_entry(Json::Object(values));
+        let facts = EntryFacts {
+            list: entry.list,
+            new,
+            old,
+            changed,
+        };
+        Ok(Some((settled, facts)))
+    }
+
+    /// Keeps which lists a record is in: from its entries' events and from a host's
+    /// `lists` (read with the event), for `in list` conditions.
+    fn remember_lists(&mut self, event: &Event) -> Result<(), StoreError> {
+        let (Some(object), Some(id)) = (event.object, event.record_id.as_deref()) else {
+            return Ok(());
+        };
+        match (event.kind, &event.list) {
+            (EventKind::ListEntryCreated, Some(list)) => {
+                self.set_member(list, id, true, event.at)?
+            }
+            (EventKind::ListEntryDeleted, Some(list)) => {
+                self.set_member(list, id, false, event.at)?
+            }
+            _ => {}
+        }
+        if let Some(lists) = &event.lists {
+            let object = &self.layouts.objects[object as usize].object;
+            let holding: Vec<String> = self
+                .schema
+                .lists
+                .iter()
+                .filter(|l| &l.object == object)
+                .map(|l| l.name.clone())
+                .collect();
+            for list in holding {
+                let inside = lists.contains(&list);
+                self.set_member(&list, id, inside, event.at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records membership as of `at`; what an older event says (a redelivered
+    /// addition after the removal) changes nothing.
+    fn set_member(
+        &mut self,
+        list: &str,
+        id: &str,
+        inside: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = membership(list, id);
+        let since = at.timestamp_millis();
+        let known = self.store.get(Space::Flags, &key)?;
+        if known
+            .as_ref()
+            .and_then(|k| k.get("since"))
+            .and_then(Json::as_i64)
+            .is_some_and(|newer| newer > since)
+        {
+            return Ok(());
+        }
+        self.store
+            .put(Space::Flags, &key, json!({ "in": inside, "since": since }))
     }
 
     /// Works out the record's values before and after, and keeps the snapshot.
@@ -232,6 +398,7 @@ impl Engine {
             old: Some(old),
             changed,
             stale,
+            entry: None,
         })
     }
 
@@ -294,6 +461,22 @@ impl Engine {
             When::Webhook(_) => true,
             When::Command(name) => event.command.as_deref() == Some(name.as_str()),
             When::List { list, .. } => event.list.as_deref() == Some(list.as_str()),
+            When::Entry {
+                list,
+                slot,
+                from,
+                to,
+            } => match &facts.entry {
+                Some(entry) if entry.list == *list => match slot {
+                    None => event.kind == EventKind::ListEntryUpdated && !entry.changed.is_empty(),
+                    Some(slot) => {
+                        entry.changed.contains(slot)
+                            && from.accepts(entry.old.get(*slot))
+                            && to.accepts(entry.new.get(*slot))
+                    }
+                },
+                _ => false,
+            },
             When::Activity(kind) => event.kind == *kind,
             // Record changes are judged above; failures and schedules never come as
             // events.
@@ -607,6 +790,7 @@ impl Engine {
             .filter(|s| old.get(*s) != new.get(*s))
             .collect();
         let facts = Facts {
+            entry: None,
             new: Some(new),
             old: Some(old),
             changed,

@@ -37,40 +37,56 @@ impl Layout {
     }
 }
 
-/// Every object's layout, indexed by object position in the schema.
+impl Layout {
+    fn new(object: String, attributes: &[crate::schema::Attribute]) -> Layout {
+        Layout {
+            object,
+            names: attributes
+                .iter()
+                .map(|a| Arc::from(a.name.as_str()))
+                .collect::<Vec<_>>()
+                .into(),
+            types: attributes.iter().map(|a| a.ty.clone()).collect(),
+            slots: attributes
+                .iter()
+                .enumerate()
+                .map(|(s, a)| (a.name.clone(), s as u16))
+                .collect(),
+        }
+    }
+}
+
+/// Every object's layout, indexed by object position in the schema, and every
+/// list's entries'.
 #[derive(Debug)]
 pub struct Layouts {
     /// Layouts by object index.
     pub objects: Vec<Layout>,
+    /// The entries of each list, by list index; their `object` is `list:<name>`, the
+    /// name their snapshots are stored under.
+    pub lists: Vec<Layout>,
     by_name: HashMap<String, u16>,
 }
 
 impl Layouts {
-    /// Layouts for every object of a schema.
+    /// Layouts for every object and list of a schema.
     pub fn new(schema: &Schema) -> Layouts {
         let mut objects = Vec::new();
         let mut by_name = HashMap::new();
         for (i, object) in schema.objects.iter().enumerate() {
-            let names: Vec<Arc<str>> = object
-                .attributes
-                .iter()
-                .map(|a| Arc::from(a.name.as_str()))
-                .collect();
-            let slots = object
-                .attributes
-                .iter()
-                .enumerate()
-                .map(|(s, a)| (a.name.clone(), s as u16))
-                .collect();
-            objects.push(Layout {
-                object: object.name.clone(),
-                names: names.into(),
-                types: object.attributes.iter().map(|a| a.ty.clone()).collect(),
-                slots,
-            });
+            objects.push(Layout::new(object.name.clone(), &object.attributes));
             by_name.insert(object.name.clone(), i as u16);
         }
-        Layouts { objects, by_name }
+        let lists = schema
+            .lists
+            .iter()
+            .map(|l| Layout::new(format!("list:{}", l.name), &l.attributes))
+            .collect();
+        Layouts {
+            objects,
+            lists,
+            by_name,
+        }
     }
 
     /// The index of an object.

@@ -216,6 +216,7 @@ impl Engine {
                 event_id: format!("schedule@{stamp}/{id}"),
                 record_id: Some(id.clone()),
                 facts: Facts {
+                    entry: None,
                     new: Some(record),
                     old: None,
                     changed: Vec::new(),

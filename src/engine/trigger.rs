@@ -63,7 +63,7 @@ impl Accept {
 
     /// Whether `value` is accepted: equal, as [`eval::equal`] has it, to one of them.
     #[inline(always)]
-    fn accepts(&self, value: &Val) -> bool {
+    pub(super) fn accepts(&self, value: &Val) -> bool {
         match self {
             Accept::Any => true,
             // What `equal` answers for an option and anything else.

@@ -98,6 +98,19 @@ fn write_expr(out: &mut String, e: &ast::Expr) {
             out.push(' ');
             out.push_str(op.as_str());
         }
+        ExprKind::InList {
+            operand,
+            list,
+            negated,
+        } => {
+            write_expr(out, operand);
+            out.push_str(if *negated {
+                " not in list "
+            } else {
+                " in list "
+            });
+            out.push_str(&super::string(list));
+        }
         ExprKind::Paren(inner) => {
             out.push('(');
             write_expr(out, inner);

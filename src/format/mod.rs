@@ -70,7 +70,8 @@ pub fn canonical_rule(rule: &ast::Rule) -> String {
 fn is_single_line_item(item: &Item) -> bool {
     match item {
         Item::Rule(rule) => one_liner(rule).is_some(),
-        Item::List(_) | Item::Team(_) | Item::Action(_) => true,
+        Item::List(list) => list.attrs.is_empty(),
+        Item::Team(_) | Item::Action(_) => true,
         _ => false,
     }
 }
@@ -187,32 +188,40 @@ impl Printer<'_> {
         self.out.push('\n');
     }
 
+    /// `head {`, one attribute a line, `}`: objects and lists with attributes.
+    fn attr_block(&mut self, head_span: Span, span: Span, head: &str, attrs: &[ast::AttrDecl]) {
+        self.line(head_span, &format!("{head} {{"));
+        self.indent += 1;
+        for attr in attrs {
+            let mut text = format!("{}: {}", attr.name.name, type_expr(&attr.ty));
+            for flag in &attr.flags {
+                text.push(' ');
+                text.push_str(&flag.name);
+            }
+            self.line(attr.span, &text);
+        }
+        self.indent -= 1;
+        self.line(Span::new(span.hi().saturating_sub(1), span.hi()), "}");
+    }
+
     fn item(&mut self, item: &Item) {
         match item {
             Item::Rule(rule) => self.rule(rule),
-            Item::Object(decl) => {
-                self.line(
-                    Span::new(decl.span.lo(), decl.name.span.hi()),
-                    &format!("object {} {{", decl.name.name),
-                );
-                self.indent += 1;
-                for attr in &decl.attrs {
-                    let mut text = format!("{}: {}", attr.name.name, type_expr(&attr.ty));
-                    for flag in &attr.flags {
-                        text.push(' ');
-                        text.push_str(&flag.name);
-                    }
-                    self.line(attr.span, &text);
-                }
-                self.indent -= 1;
-                self.line(
-                    Span::new(decl.span.hi().saturating_sub(1), decl.span.hi()),
-                    "}",
-                );
-            }
-            Item::List(decl) => self.line(
+            Item::Object(decl) => self.attr_block(
+                Span::new(decl.span.lo(), decl.name.span.hi()),
+                decl.span,
+                &format!("object {}", decl.name.name),
+                &decl.attrs,
+            ),
+            Item::List(decl) if decl.attrs.is_empty() => self.line(
                 decl.span,
                 &format!("list {} of {}", string(&decl.name), decl.object.name),
+            ),
+            Item::List(decl) => self.attr_block(
+                Span::new(decl.span.lo(), decl.object.span.hi()),
+                decl.span,
+                &format!("list {} of {}", string(&decl.name), decl.object.name),
+                &decl.attrs,
             ),
             Item::Team(decl) => {
                 let members: Vec<String> = decl.members.iter().map(string).collect();
@@ -624,7 +633,12 @@ fn trigger(t: &ast::Trigger) -> String {
         TriggerKind::TaskCreated => "task created".into(),
         TriggerKind::TaskCompleted => "task completed".into(),
         TriggerKind::CallRecorded => "call recorded".into(),
-        TriggerKind::Changed { attr, from, to } => {
+        TriggerKind::Changed {
+            attr,
+            from,
+            to,
+            list,
+        } => {
             let mut s = format!("{} changed", attr.name);
             if let Some(from) = from {
                 s.push_str(" from ");
@@ -634,8 +648,13 @@ fn trigger(t: &ast::Trigger) -> String {
                 s.push_str(" to ");
                 s.push_str(&values(to));
             }
+            if let Some(list) = list {
+                s.push_str(" in list ");
+                s.push_str(&string(list));
+            }
             s
         }
+        TriggerKind::EntryChanged(l) => format!("entry changed in list {}", string(l)),
         TriggerKind::Matches(filter) => format!("matches {}", expr(filter)),
         TriggerKind::AddedToList(l) => format!("added to list {}", string(l)),
         TriggerKind::RemovedFromList(l) => format!("removed from list {}", string(l)),

@@ -20,7 +20,7 @@ use crate::syntax::ast::{BinaryOp, TestOp};
 /// The version of this IR format; bumped when a program written now would be read
 /// wrongly by an older rulec (3: keys on messages, the workspace's zone, `command`
 /// triggers, steps on other records, loops).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format this rulec still reads: what it added since is optional.
 const OLDEST_READ: u32 = 2;
@@ -187,6 +187,22 @@ pub enum Trigger {
     RemovedFromList {
         /// The list.
         list: String,
+    },
+    /// An entry's own attribute changed (`stage changed to Live in list "…"`), or
+    /// any of them (`entry changed in list "…"`, `attr` absent). A new entry's
+    /// values are a change from empty, as a new record's are.
+    EntryChanged {
+        /// The list.
+        list: String,
+        /// The entry attribute; any when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attr: Option<String>,
+        /// Accepted old values (any when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Vec<Value>>,
+        /// Accepted new values (any when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Vec<Value>>,
     },
     /// A note was created on a record.
     NoteCreated,
@@ -459,6 +475,15 @@ pub enum ExprKind {
         test: TestOp,
         /// Operand.
         operand: Box<Expr>,
+    },
+    /// `x in list "…"`: whether a record has an entry in the list.
+    InList {
+        /// The record.
+        operand: Box<Expr>,
+        /// The list.
+        list: String,
+        /// `not in list`.
+        negated: bool,
     },
 }
 

@@ -176,9 +176,10 @@ pub fn expr<'a>(e: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
                 }
             }
         }
-        ExprKind::Not { operand } | ExprKind::Neg { operand } | ExprKind::Test { operand, .. } => {
-            expr(operand, f)
-        }
+        ExprKind::Not { operand }
+        | ExprKind::Neg { operand }
+        | ExprKind::Test { operand, .. }
+        | ExprKind::InList { operand, .. } => expr(operand, f),
         ExprKind::Binary { lhs, rhs, .. } => {
             expr(lhs, f);
             expr(rhs, f);

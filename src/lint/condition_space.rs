@@ -257,7 +257,7 @@ impl<'e> Space<'e> {
     }
 
     fn atom(&mut self, e: &'e Expr) {
-        let index = match self.atoms.iter().position(|a| *a == e) {
+        let index = match self.atoms.iter().position(|a| same_atom(a, e)) {
             Some(i) => i,
             None => {
                 self.atoms.push(e);
@@ -430,6 +430,8 @@ impl Space<'_> {
 
     fn compile(&self, e: &Expr) -> Node {
         match &e.kind {
+            // `x not in list "L"` is the negation of the atom `x in list "L"`.
+            ExprKind::InList { negated: true, .. } => Node::Not(Box::new(self.atom_node(e))),
             ExprKind::Const {
                 value: Value::Bool(b),
             } => Node::Const(*b),
@@ -548,5 +550,25 @@ fn compare(sample: &Sample, op: BinaryOp, points: &[Point]) -> bool {
         BinaryOp::Gt | BinaryOp::After => first.and_then(order).is_some_and(|o| o.is_gt()),
         BinaryOp::Ge => first.and_then(order).is_some_and(|o| o.is_ge()),
         _ => false,
+    }
+}
+
+/// Whether two conditions are one atom: equal, or `x in list "L"` and `x not in
+/// list "L"` (one atom, the second negated).
+fn same_atom(a: &Expr, b: &Expr) -> bool {
+    match (&a.kind, &b.kind) {
+        (
+            ExprKind::InList {
+                operand: x,
+                list: l,
+                ..
+            },
+            ExprKind::InList {
+                operand: y,
+                list: m,
+                ..
+            },
+        ) => x == y && l == m,
+        _ => a == b,
     }
 }

@@ -193,6 +193,7 @@ fn expr_strings<'a>(e: &'a Expr, out: &mut Vec<&'a StringLit>) {
         }
         ExprKind::Unary { operand, .. }
         | ExprKind::Test { operand, .. }
+        | ExprKind::InList { operand, .. }
         | ExprKind::Paren(operand) => expr_strings(operand, out),
         ExprKind::Binary { lhs, rhs, .. } => {
             expr_strings(lhs, out);

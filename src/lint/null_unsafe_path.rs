@@ -343,7 +343,14 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
 /// `to` values but `empty`) and `owner changed from empty` leave `owner` set; `from`
 /// values but `empty` leave `old.owner` set.
 fn trigger_guards(trigger: &TriggerKind) -> Vec<String> {
-    let TriggerKind::Changed { attr, from, to } = trigger else {
+    // An entry's attribute is read as `entry.<attr>`, not as the record's.
+    let TriggerKind::Changed {
+        attr,
+        from,
+        to,
+        list: None,
+    } = trigger
+    else {
         return Vec::new();
     };
     let present = |values: &Option<Values>| {

@@ -66,7 +66,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                     Finding::new(span, format!("rule `{rule}` runs on every update; add a condition"))
                         .help("add `and <condition>` after the trigger, or watch one attribute: `when stage changed to …`"),
                 ),
-                TriggerKind::Changed { attr, from: None, to: None } => out.push(
+                TriggerKind::Changed { attr, from: None, to: None, .. } => out.push(
                     Finding::new(
                         span,
                         format!("rule `{rule}` runs on every `{}` change; add `from`/`to` or a condition", attr.name),

@@ -70,9 +70,19 @@ pub struct List {
     pub name: String,
     /// The object of its entries.
     pub object: String,
+    /// The entries' own attributes (`stage` of an entry in a pipeline list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<Attribute>,
     /// Where it was declared.
     #[serde(skip)]
     pub origin: Option<Origin>,
+}
+
+impl List {
+    /// An entry attribute by name.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
 }
 
 /// `team <name> = [...]`.
@@ -247,9 +257,20 @@ impl SchemaBuilder {
     }
 
     fn object(&mut self, file: &Arc<SourceFile>, decl: &ast::ObjectDecl, builtin: bool) {
-        let mut attributes = Vec::new();
-        for attr in &decl.attrs {
-            let owner = format!("{}.{}", decl.name.name, attr.name.name);
+        let attributes = self.attributes(file, &decl.name.name, &decl.attrs);
+        self.merge_attributes(decl, attributes, builtin);
+    }
+
+    /// Resolves declared attributes; `owner` names them in messages (`deals.stage`).
+    fn attributes(
+        &mut self,
+        file: &Arc<SourceFile>,
+        owner: &str,
+        decls: &[ast::AttrDecl],
+    ) -> Vec<Attribute> {
+        let mut attributes: Vec<Attribute> = Vec::new();
+        for attr in decls {
+            let owner = format!("{owner}.{}", attr.name.name);
             let Some(ty) = self.resolve_type(file, &attr.ty, &owner) else {
                 continue;
             };
@@ -273,6 +294,15 @@ impl SchemaBuilder {
                 }),
             });
         }
+        attributes
+    }
+
+    fn merge_attributes(
+        &mut self,
+        decl: &ast::ObjectDecl,
+        attributes: Vec<Attribute>,
+        builtin: bool,
+    ) {
         let Some(object) = self
             .schema
             .objects
@@ -347,9 +377,29 @@ impl SchemaBuilder {
             );
             return;
         }
+        let mut attributes = self.attributes(file, &format!("\"{name}\""), &decl.attrs);
+        let mut seen = std::collections::HashSet::new();
+        attributes.retain(|a| {
+            let first = seen.insert(a.name.clone());
+            if !first {
+                if let Some(origin) = &a.origin {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            &origin.file,
+                            "duplicate-declaration",
+                            format!("entry attribute `{}` is declared twice", a.name),
+                            origin.span,
+                        )
+                        .with_help("declare each attribute once"),
+                    );
+                }
+            }
+            first
+        });
         self.schema.lists.push(List {
             name,
             object: decl.object.name.clone(),
+            attributes,
             origin: Some(Origin {
                 file: file.clone(),
                 span: decl.name.span,

@@ -213,7 +213,11 @@ pub enum TriggerKind {
         from: Option<Values>,
         /// `to` values.
         to: Option<Values>,
+        /// `in list "<name>"`: the attribute is a list entry's.
+        list: Option<StringLit>,
     },
+    /// `entry changed in list "<name>"`: any attribute of an entry.
+    EntryChanged(StringLit),
     /// `matches <filter>`.
     Matches(Expr),
     /// `added to list "<name>"`.
@@ -241,6 +245,22 @@ pub enum TriggerKind {
         /// Consecutive failures needed (1 when not written).
         times: Option<Integer>,
     },
+}
+
+impl TriggerKind {
+    /// The list a list trigger is about: `added to list`, `removed from list`,
+    /// `entry changed in list`, `<attr> changed … in list`.
+    pub fn list(&self) -> Option<&StringLit> {
+        match self {
+            TriggerKind::AddedToList(list)
+            | TriggerKind::RemovedFromList(list)
+            | TriggerKind::EntryChanged(list)
+            | TriggerKind::Changed {
+                list: Some(list), ..
+            } => Some(list),
+            _ => None,
+        }
+    }
 }
 
 /// `from`/`to` values: one value or a bracketed list.
@@ -819,6 +839,15 @@ pub enum ExprKind {
         /// The operand.
         operand: Box<Expr>,
     },
+    /// `x in list "…"` / `x not in list "…"`.
+    InList {
+        /// The record.
+        operand: Box<Expr>,
+        /// The list.
+        list: StringLit,
+        /// `not in list`.
+        negated: bool,
+    },
     /// `( … )`, kept so the formatter keeps the author's grouping.
     Paren(Box<Expr>),
 }
@@ -1150,6 +1179,8 @@ pub struct ListDecl {
     pub name: StringLit,
     /// The object its entries are.
     pub object: Ident,
+    /// The entries' own attributes (`{ stage: status [...] }`).
+    pub attrs: Vec<AttrDecl>,
 }
 
 /// `team <name> = ["a@x", …]`.

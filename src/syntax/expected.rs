@@ -446,14 +446,37 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
             });
         }
     }
+    // `when entry updated in list "…"`: read as an object `entry` and `updated`.
+    if found == "in" && after == Some("updated") {
+        if let Some(head) = text[..pos].trim_end().strip_suffix("updated") {
+            if head.trim_end().ends_with("entry") {
+                return Some(NearMiss {
+                    span: Span::new(head.len(), head.len() + "updated".len()),
+                    message: "an entry's trigger is `entry changed`, not `entry updated`"
+                        .to_string(),
+                    help: "write `when entry changed in list \"Onboarding\"`".to_string(),
+                    replacement: Some("changed".to_string()),
+                });
+            }
+        }
+    }
     // `when list entry updated`: Attio's words for a list-entry trigger.
     if let Some(head) = text[..pos].trim_end().strip_suffix("entry") {
         if let Some(start) = head.trim_end().strip_suffix("list").map(str::len) {
             return Some(NearMiss {
                 span: Span::new(start, pos + found.len()),
-                message: "a list entry is watched with `added to list` or `removed from list`".to_string(),
-                help: "write `when added to list \"Onboarding\"` (or `removed from list \"…\"`); a change to an entry's own attributes is not a trigger yet — watch the record's (`stage changed`)".to_string(),
+                message: "a change to a list entry is written `entry changed in list \"…\"`".to_string(),
+                help: "write `when entry changed in list \"Onboarding\"`, or watch one of the entry's attributes: `when stage changed to Live in list \"Onboarding\"`".to_string(),
                 replacement: None,
+            });
+        }
+        // `when entry updated in list "…"`: the record's word for the entry's trigger.
+        if found == "updated" && (head.is_empty() || head.ends_with(char::is_whitespace)) {
+            return Some(NearMiss {
+                span: Span::new(pos, pos + found.len()),
+                message: "an entry's trigger is `entry changed`, not `entry updated`".to_string(),
+                help: "write `when entry changed in list \"Onboarding\"`".to_string(),
+                replacement: Some("changed".to_string()),
             });
         }
     }

@@ -42,7 +42,9 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::postfix(is_set_op)
             | Op::postfix(is_not_set_op)
             | Op::postfix(is_empty_op)
-            | Op::postfix(is_not_empty_op))
+            | Op::postfix(is_not_empty_op)
+            | Op::postfix(in_list_op)
+            | Op::postfix(not_in_list_op))
         .op(Op::infix(add_op, Assoc::Left) | Op::infix(sub_op, Assoc::Left))
         .op(Op::infix(mul_op, Assoc::Left) | Op::infix(div_op, Assoc::Left))
         .op(Op::prefix(neg_op))
@@ -173,7 +175,13 @@ impl<'f> Lower<'f> {
                 let mut inner = pair.into_inner();
                 let name = self.string(next_of(&mut inner, Rule::string)?);
                 let object = self.ident(next_of(&mut inner, Rule::ident)?);
-                Item::List(ListDecl { span, name, object })
+                let attrs = self.attr_decls(inner);
+                Item::List(ListDecl {
+                    span,
+                    name,
+                    object,
+                    attrs,
+                })
             }
             Rule::team_decl => {
                 let span = self.span(&pair);
@@ -326,15 +334,24 @@ impl<'f> Lower<'f> {
             Rule::call_recorded => TriggerKind::CallRecorded,
             Rule::changed_trigger => {
                 let attr = self.ident(inner.next()?);
-                let (mut from, mut to) = (None, None);
+                let (mut from, mut to, mut list) = (None, None, None);
                 for p in inner {
                     match p.as_rule() {
                         Rule::from_values => from = Some(self.values(p.into_inner().nth(1)?)?),
                         Rule::to_values => to = Some(self.values(p.into_inner().nth(1)?)?),
+                        Rule::in_list => list = Some(self.string(p.into_inner().last()?)),
                         _ => {}
                     }
                 }
-                TriggerKind::Changed { attr, from, to }
+                TriggerKind::Changed {
+                    attr,
+                    from,
+                    to,
+                    list,
+                }
+            }
+            Rule::entry_changed => {
+                TriggerKind::EntryChanged(self.string(inner.last()?.into_inner().last()?))
             }
             Rule::matches_trigger => TriggerKind::Matches(self.expr(inner.nth(1)?)),
             Rule::list_added => TriggerKind::AddedToList(self.string(inner.last()?)),
@@ -925,6 +942,24 @@ impl<'f> Lower<'f> {
             })
             .map_postfix(|operand, op| {
                 let op_span = self.span(&op);
+                if matches!(op.as_rule(), Rule::in_list_op | Rule::not_in_list_op) {
+                    let negated = op.as_rule() == Rule::not_in_list_op;
+                    let list = op.into_inner().last().map(|p| self.string(p));
+                    return match list {
+                        Some(list) => Expr {
+                            span: operand.span.cover(op_span),
+                            kind: ExprKind::InList {
+                                operand: Box::new(operand),
+                                list,
+                                negated,
+                            },
+                        },
+                        None => {
+                            self.unread(op_span, "operator");
+                            operand
+                        }
+                    };
+                }
                 let op = match op.as_rule() {
                     Rule::is_set_op => TestOp::IsSet,
                     Rule::is_not_set_op => TestOp::IsNotSet,
@@ -1125,7 +1160,12 @@ impl<'f> Lower<'f> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name = self.ident(next_of(&mut inner, Rule::ident)?);
-        let attrs = inner
+        let attrs = self.attr_decls(inner);
+        Some(ObjectDecl { span, name, attrs })
+    }
+
+    fn attr_decls(&self, pairs: Pairs<'_, Rule>) -> Vec<AttrDecl> {
+        pairs
             .filter(|p| p.as_rule() == Rule::attr_decl)
             .filter_map(|p| {
                 self.part(p, "attribute", |p| {
@@ -1142,8 +1182,7 @@ impl<'f> Lower<'f> {
                     })
                 })
             })
-            .collect();
-        Some(ObjectDecl { span, name, attrs })
+            .collect()
     }
 
     fn field_decl(&self, pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {

@@ -13,7 +13,7 @@ use rulec::lint::condition_space::{decide, Verdict};
 use rulec::syntax::ast::{BinaryOp, TestOp};
 use rulec::workspace::analyze_text;
 
-const SCHEMA: &str = "object deals {\n  flag: checkbox\n  tier: select [Gold, Silver, Bronze]\n  tags: select[] [vip, partner, churn]\n}\n";
+const SCHEMA: &str = "object deals {\n  flag: checkbox\n  tier: select [Gold, Silver, Bronze]\n  tags: select[] [vip, partner, churn]\n}\nlist \"Key\" of deals\nlist \"Watch\" of deals\n";
 
 #[derive(Clone, Debug, PartialEq)]
 enum V {
@@ -59,6 +59,13 @@ fn atom() -> impl Strategy<Value = String> {
             prop::sample::select(vec!["0", "1", "2"])
         )
             .prop_map(|(c, n)| format!("count(tags) {c} {n}")),
+        prop::sample::select(vec![
+            "record in list \"Key\"",
+            "record not in list \"Key\"",
+            "record in list \"Watch\"",
+            "record not in list \"Watch\"",
+        ])
+        .prop_map(String::from),
     ]
 }
 
@@ -104,9 +111,13 @@ fn record() -> impl Strategy<Value = HashMap<&'static str, V>> {
             V::Opts(set.into_iter().collect())
         }
     });
-    (value, stage, tier, name, flag, date, tags).prop_map(
-        |(value, stage, tier, name, flag, date, tags)| {
+    let lists = (any::<bool>(), any::<bool>());
+    (value, stage, tier, name, flag, date, tags, lists).prop_map(
+        |(value, stage, tier, name, flag, date, tags, (key, watch))| {
             HashMap::from([
+                // Membership, as `in list` reads it: never empty.
+                ("#Key", V::Bool(key)),
+                ("#Watch", V::Bool(watch)),
                 ("value", value),
                 ("stage", stage),
                 ("tier", tier),
@@ -164,6 +175,10 @@ fn eval(e: &Expr, record: &HashMap<&'static str, V>) -> bool {
             value: Value::Bool(b),
         } => *b,
         ExprKind::Not { operand } => !eval(operand, record),
+        ExprKind::InList { list, negated, .. } => {
+            let inside = record.get(format!("#{list}").as_str()) == Some(&V::Bool(true));
+            inside != *negated
+        }
         ExprKind::Binary {
             operator: BinaryOp::And,
             lhs,
@@ -295,4 +310,19 @@ fn the_catalog_examples_are_decided() {
     assert_eq!(verdict("value > 5 or value <= 5"), Verdict::Always);
     assert_eq!(verdict("stage >= Lead"), Verdict::Always);
     assert_eq!(verdict("value > 5 and value < 10"), Verdict::Depends);
+    let with_lists = |cond: &str| {
+        let analysis = analyze_text(
+            "p.rules",
+            &format!("list \"Key\" of deals\non deals when updated and {cond} do stop\n"),
+        );
+        decide(analysis.checked.rules[0].condition.as_ref().unwrap(), &[])
+    };
+    assert_eq!(
+        with_lists("record in list \"Key\" and record not in list \"Key\""),
+        Verdict::Never
+    );
+    assert_eq!(
+        with_lists("record in list \"Key\" or not (record in list \"Key\")"),
+        Verdict::Always
+    );
 }
