@@ -144,6 +144,8 @@ pub struct Event {
     pub(crate) entry: Option<EntryEvent>,
     /// `lists`: every list the record has an entry in, as the host read it.
     pub(crate) lists: Option<Vec<String>>,
+    /// The same of records brought along (`related[].lists`): object, id, lists.
+    pub(crate) related_lists: Vec<(String, String, Vec<String>)>,
     /// The webhook's name.
     pub(crate) webhook: Option<String>,
     /// The command's name, of a command event.
@@ -621,6 +623,7 @@ pub(super) fn parse_map(
         list: None,
         entry: None,
         lists: None,
+        related_lists: Vec::new(),
         webhook: None,
         command: None,
         duplicate: None,
@@ -696,6 +699,14 @@ pub(super) fn parse_map(
     };
     if let Some(related) = map.get("related") {
         event.related = parse_related(related, layouts)?;
+        for (n, item) in related.as_array().into_iter().flatten().enumerate() {
+            if let Some(lists) = list_names(item.get("lists"), &format!("related[{n}].lists"))? {
+                let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
+                event
+                    .related_lists
+                    .push((text("object"), text("id"), lists));
+            }
+        }
     }
     if matches!(
         kind,
@@ -743,25 +754,7 @@ pub(super) fn parse_map(
             _ => Json::Object(Map::new()),
         }));
     }
-    match map.get("lists") {
-        None | Some(Json::Null) => {}
-        Some(Json::Array(items)) => {
-            let mut lists = Vec::with_capacity(items.len());
-            for item in items {
-                match item.as_str() {
-                    Some(name) => lists.push(name.to_string()),
-                    None => return Err(err("lists", format!("expected list names, found {item}"))),
-                }
-            }
-            event.lists = Some(lists);
-        }
-        Some(other) => {
-            return Err(err(
-                "lists",
-                format!("expected the names of the lists the record is in, found {other}"),
-            ))
-        }
-    }
+    event.lists = list_names(map.get("lists"), "lists")?;
     if kind == EventKind::RecordMerged {
         event.duplicate = match map.get("duplicate_record_id") {
             None | Some(Json::Null) => None,
@@ -794,6 +787,26 @@ pub(super) fn parse_map(
 
 /// `"related": [{"object": "companies", "id": "c1", "record": {…}}, …]`, each record's
 /// values checked as an event's `record` is.
+/// `lists`: the names of the lists a record is in.
+fn list_names(value: Option<&Json>, field: &str) -> Result<Option<Vec<String>>, EventError> {
+    match value {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| err(field, format!("expected list names, found {item}")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(other) => Err(err(
+            field,
+            format!("expected the names of the lists the record is in, found {other}"),
+        )),
+    }
+}
+
 fn parse_related(related: &Json, layouts: &Layouts) -> Result<Vec<super::exec::Found>, EventError> {
     let Json::Array(items) = related else {
         return Err(err("related", "expected a list of records"));

@@ -281,18 +281,33 @@ impl Engine {
             _ => {}
         }
         if let Some(lists) = &event.lists {
-            let object = &self.layouts.objects[object as usize].object;
-            let holding: Vec<String> = self
-                .schema
-                .lists
-                .iter()
-                .filter(|l| &l.object == object)
-                .map(|l| l.name.clone())
-                .collect();
-            for list in holding {
-                let inside = lists.contains(&list);
-                self.set_member(&list, id, inside, event.at)?;
-            }
+            let object = self.layouts.objects[object as usize].object.clone();
+            self.lists_of(&object, id, lists, event.at)?;
+        }
+        for (object, id, lists) in &event.related_lists {
+            self.lists_of(object, id, lists, event.at)?;
+        }
+        Ok(())
+    }
+
+    /// A record is in `lists` and in no other list of its object.
+    fn lists_of(
+        &mut self,
+        object: &str,
+        id: &str,
+        lists: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let holding: Vec<String> = self
+            .schema
+            .lists
+            .iter()
+            .filter(|l| l.object == object)
+            .map(|l| l.name.clone())
+            .collect();
+        for list in holding {
+            let inside = lists.contains(&list);
+            self.set_member(&list, id, inside, at)?;
         }
         Ok(())
     }

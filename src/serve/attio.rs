@@ -278,6 +278,46 @@ impl Attio {
         }
     }
 
+    /// A list entry's values (`entry_values`), `None` when Attio no longer has it.
+    pub async fn entry(
+        &self,
+        list_id: &str,
+        entry_id: &str,
+    ) -> Result<Option<Map<String, Json>>, ApiError> {
+        match self
+            .get(
+                &format!("/v2/lists/{list_id}/entries/{entry_id}"),
+                "reading the list entry",
+            )
+            .await
+        {
+            Ok(body) => Ok(body["data"]["entry_values"].as_object().cloned()),
+            Err(e) if e.message.contains("404") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The names of the lists a record has an entry in (of those Attio names).
+    pub async fn record_lists(&self, object: &str, id: &str) -> Result<Vec<String>, ApiError> {
+        let body = self
+            .get(
+                &format!("/v2/objects/{object}/records/{id}/entries"),
+                "reading the record's list entries",
+            )
+            .await?;
+        let mut names = Vec::new();
+        for entry in body["data"].as_array().into_iter().flatten() {
+            if let Some(list_id) = entry["list_id"].as_str() {
+                if let Some(name) = self.list_name(list_id).await? {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// A member's email address, cached.
     pub async fn member_email(&self, id: &str) -> Result<Option<String>, ApiError> {
         if let Some(email) = self.members.lock().ok().and_then(|m| m.get(id).cloned()) {
@@ -509,8 +549,18 @@ impl Attio {
         values: &Map<String, Json>,
         object: &Object,
     ) -> Result<Map<String, Json>, ApiError> {
+        self.to_values(values, &object.attributes).await
+    }
+
+    /// Attio's values as the declared attributes read them: a record's, or a list
+    /// entry's (`entry_values`).
+    pub async fn to_values(
+        &self,
+        values: &Map<String, Json>,
+        attributes: &[crate::schema::Attribute],
+    ) -> Result<Map<String, Json>, ApiError> {
         let mut out = Map::new();
-        for attribute in &object.attributes {
+        for attribute in attributes {
             let Some(Json::Array(items)) = values.get(&attribute.name) else {
                 continue;
             };

@@ -22,8 +22,13 @@ const RECORD_EVENTS: [&str; 4] = [
     "record.merged",
 ];
 
-/// A record put in or taken out of a list (`when added to list "…"`).
-const LIST_EVENTS: [&str; 2] = ["list-entry.created", "list-entry.deleted"];
+/// A record put in or taken out of a list (`when added to list "…"`), or its entry
+/// changed (`when stage changed … in list "…"`).
+const LIST_EVENTS: [&str; 3] = [
+    "list-entry.created",
+    "list-entry.deleted",
+    "list-entry.updated",
+];
 
 /// A task made, or changed (`when task completed` is a change to completed).
 const TASK_EVENTS: [&str; 2] = ["task.created", "task.updated"];

@@ -60,6 +60,8 @@ pub(crate) struct App {
     /// The reference attributes rules read through, by object (see
     /// [`worker::references`]).
     references: std::collections::HashMap<String, Vec<(String, String)>>,
+    /// The objects whose records rules ask `in list` of ([`worker::listed`]).
+    listed: std::collections::HashSet<String>,
     /// The `command` rules: rule id → (object, command name).
     commands: std::collections::HashMap<String, (String, String)>,
     /// How long an update waits for more updates of its record (`[serve] debounce_ms`).
@@ -109,6 +111,7 @@ pub async fn run(
     let schema = program.schema.clone();
     let allow = program.http_allow.clone();
     let references = worker::references(&program);
+    let listed = worker::listed(&program);
     let commands = program
         .rules
         .iter()
@@ -275,6 +278,7 @@ pub async fn run(
         rule_hooks,
         debounce: Duration::from_millis(settings.file.serve.debounce_ms),
         references,
+        listed,
         commands,
         arrived: Notify::new(),
         stopping: AtomicBool::new(false),

@@ -31,6 +31,17 @@ pub struct Pulled {
     pub skipped: Vec<String>,
 }
 
+/// A list as Attio describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulledList {
+    /// Its name, as rules write it.
+    pub name: String,
+    /// Its parent object's slug.
+    pub parent: String,
+    /// Its entries' attributes.
+    pub attributes: Vec<AttributeModel>,
+}
+
 /// One attribute as Attio describes it, with its options or statuses read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeModel {
@@ -70,76 +81,35 @@ pub async fn pull(attio: &Attio, source: &str) -> Result<Pulled, ApiError> {
         let Some(slug) = object["api_slug"].as_str() else {
             continue;
         };
-        let listed = attio
-            .get(
-                &format!("/v2/objects/{slug}/attributes"),
-                "listing the attributes",
-            )
-            .await?;
-        let mut attributes = Vec::new();
-        for attribute in data(&listed) {
-            if attribute["is_archived"].as_bool() == Some(true) {
-                continue;
-            }
-            let Some(name) = attribute["api_slug"].as_str() else {
-                continue;
-            };
-            let kind = attribute["type"].as_str().unwrap_or("").to_string();
-            let options = match kind.as_str() {
-                "status" | "select" => {
-                    let which = if kind == "status" {
-                        "statuses"
-                    } else {
-                        "options"
-                    };
-                    let listed = attio
-                        .get(
-                            &format!("/v2/objects/{slug}/attributes/{name}/{which}"),
-                            "listing the options",
-                        )
-                        .await?;
-                    data(&listed)
-                        .iter()
-                        .filter(|o| o["is_archived"].as_bool() != Some(true))
-                        .filter_map(|o| o["title"].as_str().map(str::to_string))
-                        .collect()
-                }
-                _ => Vec::new(),
-            };
-            let targets = attribute["config"]["record_reference"]["allowed_object_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Json::as_str)
-                .map(|t| slugs.get(t).cloned().unwrap_or_else(|| t.to_string()))
-                .collect();
-            attributes.push(AttributeModel {
-                slug: name.to_string(),
-                kind,
-                many: attribute["is_multiselect"].as_bool() == Some(true),
-                unique: attribute["is_unique"].as_bool() == Some(true),
-                writable: attribute["is_writable"].as_bool() != Some(false),
-                options,
-                targets,
-            });
-        }
+        let attributes = attributes_at(attio, &format!("/v2/objects/{slug}"), &slugs).await?;
         model.push((slug.to_string(), attributes));
     }
     let lists = attio.get("/v2/lists", "listing the lists").await?;
-    let lists: Vec<(String, String)> = data(&lists)
-        .iter()
-        .filter_map(|list| {
-            let name = list["name"].as_str()?;
-            // Attio names the parent by slug, in an array (one parent a list).
-            let parent = match &list["parent_object"] {
-                Json::Array(parents) => parents.first()?.as_str()?,
-                Json::String(parent) => parent.as_str(),
-                _ => return None,
-            };
-            let parent = slugs.get(parent).map_or(parent, String::as_str);
-            Some((name.to_string(), parent.to_string()))
-        })
-        .collect();
+    let mut pulled_lists = Vec::new();
+    for list in data(&lists) {
+        let Some(name) = list["name"].as_str() else {
+            continue;
+        };
+        // Attio names the parent by slug, in an array (one parent a list).
+        let parent = match &list["parent_object"] {
+            Json::Array(parents) => parents.first().and_then(Json::as_str),
+            Json::String(parent) => Some(parent.as_str()),
+            _ => None,
+        };
+        let Some(parent) = parent else { continue };
+        let parent = slugs.get(parent).map_or(parent, String::as_str);
+        // The entries' own attributes (a pipeline's stage).
+        let attributes = match list["id"]["list_id"].as_str() {
+            Some(id) => attributes_at(attio, &format!("/v2/lists/{id}"), &slugs).await?,
+            None => Vec::new(),
+        };
+        pulled_lists.push(PulledList {
+            name: name.to_string(),
+            parent: parent.to_string(),
+            attributes,
+        });
+    }
+    let lists = pulled_lists;
     let members = attio
         .get("/v2/workspace_members", "listing the members")
         .await?;
@@ -152,6 +122,66 @@ pub async fn pull(attio: &Attio, source: &str) -> Result<Pulled, ApiError> {
     Ok(render(source, &model, &lists, &members))
 }
 
+/// The attributes Attio lists at `{base}/attributes` (an object's or a list's), with
+/// their options or statuses read.
+async fn attributes_at(
+    attio: &Attio,
+    base: &str,
+    slugs: &HashMap<String, String>,
+) -> Result<Vec<AttributeModel>, ApiError> {
+    let listed = attio
+        .get(&format!("{base}/attributes"), "listing the attributes")
+        .await?;
+    let mut attributes = Vec::new();
+    for attribute in data(&listed) {
+        if attribute["is_archived"].as_bool() == Some(true) {
+            continue;
+        }
+        let Some(name) = attribute["api_slug"].as_str() else {
+            continue;
+        };
+        let kind = attribute["type"].as_str().unwrap_or("").to_string();
+        let options = match kind.as_str() {
+            "status" | "select" => {
+                let which = if kind == "status" {
+                    "statuses"
+                } else {
+                    "options"
+                };
+                let listed = attio
+                    .get(
+                        &format!("{base}/attributes/{name}/{which}"),
+                        "listing the options",
+                    )
+                    .await?;
+                data(&listed)
+                    .iter()
+                    .filter(|o| o["is_archived"].as_bool() != Some(true))
+                    .filter_map(|o| o["title"].as_str().map(str::to_string))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let targets = attribute["config"]["record_reference"]["allowed_object_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .map(|t| slugs.get(t).cloned().unwrap_or_else(|| t.to_string()))
+            .collect();
+        attributes.push(AttributeModel {
+            slug: name.to_string(),
+            kind,
+            many: attribute["is_multiselect"].as_bool() == Some(true),
+            unique: attribute["is_unique"].as_bool() == Some(true),
+            writable: attribute["is_writable"].as_bool() != Some(false),
+            options,
+            targets,
+        });
+    }
+    Ok(attributes)
+}
+
 /// The `data` array of an answer (nothing when the answer has none).
 fn data(answer: &Json) -> &[Json] {
     answer["data"].as_array().map_or(&[], Vec::as_slice)
@@ -161,7 +191,7 @@ fn data(answer: &Json) -> &[Json] {
 pub fn render(
     source: &str,
     objects: &[(String, Vec<AttributeModel>)],
-    lists: &[(String, String)],
+    lists: &[PulledList],
     members: &[String],
 ) -> Pulled {
     let mut text = format!(
@@ -211,7 +241,8 @@ pub fn render(
     if !lists.is_empty() {
         text.push('\n');
     }
-    for (name, parent) in lists {
+    for list in lists {
+        let (name, parent) = (&list.name, &list.parent);
         if !declared.contains(&parent.as_str()) {
             pulled.skipped.push(format!(
                 "list \"{name}\": its object `{parent}` is not declared"
@@ -219,7 +250,33 @@ pub fn render(
             continue;
         }
         pulled.lists += 1;
-        let _ = writeln!(text, "list {} of {parent}", quoted(name));
+        let mut lines = Vec::new();
+        for attribute in &list.attributes {
+            match declare(attribute, &declared) {
+                Ok(line) => {
+                    pulled.attributes += 1;
+                    lines.push(line);
+                }
+                Err(why) => {
+                    let skipped = format!("\"{name}\".{}: {why}", attribute.slug);
+                    let _ = writeln!(text, "# not declared: {skipped}");
+                    pulled.skipped.push(skipped);
+                }
+            }
+        }
+        // `rulec fmt` sets a block apart from its neighbours with a blank line.
+        if (!lines.is_empty() || text.ends_with("}\n")) && !text.ends_with("\n\n") {
+            text.push('\n');
+        }
+        if lines.is_empty() {
+            let _ = writeln!(text, "list {} of {parent}", quoted(name));
+        } else {
+            let _ = writeln!(text, "list {} of {parent} {{", quoted(name));
+            for line in lines {
+                let _ = writeln!(text, "  {line}");
+            }
+            text.push_str("}\n");
+        }
     }
     if !members.is_empty() {
         pulled.members = members.len();
@@ -430,9 +487,22 @@ mod tests {
                 }],
             ),
         ];
+        let list = |name: &str, parent: &str, attributes| PulledList {
+            name: name.to_string(),
+            parent: parent.to_string(),
+            attributes,
+        };
         let lists = vec![
-            ("Sales {SDR}".to_string(), "deals".to_string()),
-            ("Orphans".to_string(), "gone".to_string()),
+            list("Sales {SDR}", "deals", Vec::new()),
+            list("Orphans", "gone", Vec::new()),
+            list(
+                "Pipeline",
+                "deals",
+                vec![AttributeModel {
+                    options: vec!["Kickoff".into(), "Live".into()],
+                    ..attribute("phase", "status")
+                }],
+            ),
         ];
         let pulled = render("a test", &objects, &lists, &["ana@acme.com".into()]);
         assert_eq!(
@@ -442,7 +512,7 @@ mod tests {
                 pulled.lists,
                 pulled.members
             ),
-            (2, 2, 1, 1)
+            (2, 3, 2, 1)
         );
         assert_eq!(pulled.skipped.len(), 2, "{:?}", pulled.skipped);
         let analysis = crate::workspace::analyze_text("workspace.rules", &pulled.text);
@@ -456,6 +526,8 @@ mod tests {
             analysis.diagnostics
         );
         let schema = &analysis.program().unwrap().schema;
+        let phase = schema.list("Pipeline").unwrap().attribute("phase");
+        assert!(phase.is_some(), "{}", pulled.text);
         let stage = schema.object("deals").unwrap().attribute("stage").unwrap();
         assert_eq!(
             stage.ty.to_string(),

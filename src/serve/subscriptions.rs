@@ -68,9 +68,24 @@ pub fn needs(program: &Program) -> Vec<Need> {
             });
             continue;
         }
+        // `in list "…"` is answered from the list's entries coming and going.
+        visit::exprs(rule, &mut |e| {
+            if let ExprKind::InList { list, .. } = &e.kind {
+                let holder = program.schema.list(list).map(|l| l.object.clone());
+                for event_type in ["list-entry.created", "list-entry.deleted"] {
+                    out.push(Need {
+                        event_type,
+                        object: holder.clone().unwrap_or_default(),
+                        attribute: None,
+                        list: Some(list.clone()),
+                    });
+                }
+            }
+        });
         let (event_type, list) = match &rule.trigger {
             Trigger::AddedToList { list } => ("list-entry.created", list),
             Trigger::RemovedFromList { list } => ("list-entry.deleted", list),
+            Trigger::EntryChanged { list, .. } => ("list-entry.updated", list),
             _ => ("", &String::new()),
         };
         if !event_type.is_empty() {
@@ -435,6 +450,24 @@ mod tests {
             "rule a when stage changed to ClosedWon and old.value < value do slack \"#wins\"\n",
         ));
         assert_eq!(updates(&needs, "deals"), [None]);
+        // An entry's own changes, and the entries `in list` reads.
+        let needs = super::needs(&program(
+            "list \"Onboarding\" of companies { stage: status [A, B] }\nlist \"Key\" of companies\n\
+             rule s when stage changed to B in list \"Onboarding\" and record not in list \"Key\" do stop\n",
+        ));
+        let lists: Vec<(&str, Option<&str>)> = needs
+            .iter()
+            .filter(|n| n.list.is_some())
+            .map(|n| (n.event_type, n.list.as_deref()))
+            .collect();
+        assert_eq!(
+            lists,
+            [
+                ("list-entry.created", Some("Key")),
+                ("list-entry.deleted", Some("Key")),
+                ("list-entry.updated", Some("Onboarding")),
+            ]
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use super::attio::ApiError;
 use super::inbox::Entry;
@@ -253,7 +253,9 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
     }
     let kind = event["event_type"].as_str().unwrap_or("");
     match kind {
-        "list-entry.created" | "list-entry.deleted" => return list_entry(app, entry).await,
+        "list-entry.created" | "list-entry.deleted" | "list-entry.updated" => {
+            return list_entry(app, entry).await
+        }
         "note.created" | "comment.created" => {
             return super::activity::note_or_comment(app, entry).await
         }
@@ -301,6 +303,11 @@ async fn prepare(app: &App, entry: &Entry) -> Prepared {
         match related(app, &slug, &out["record"]).await {
             Ok(related) if !related.is_empty() => out["related"] = Json::Array(related),
             Ok(_) => {}
+            Err(e) => return Prepared::Later(e),
+        }
+        match lists(app, &slug, record_id).await {
+            Ok(Some(lists)) => out["lists"] = json!(lists),
+            Ok(None) => {}
             Err(e) => return Prepared::Later(e),
         }
     }
@@ -356,11 +363,35 @@ async fn list_entry(app: &App, entry: &Entry) -> Prepared {
         Ok(None) => return Prepared::Done,
         Err(e) => return Prepared::Later(e),
     };
+    // An entry is made and removed once: those ids do not depend on the delivery. An
+    // update is judged against the engine's memory of the entry, so a redelivered one
+    // finds nothing changed.
+    let id = match kind {
+        "list-entry.updated" => format!("attio:{kind}:{list_id}:{entry_id}:{}", entry.seq),
+        _ => format!("attio:{kind}:{list_id}:{entry_id}"),
+    };
+    let mut values = Map::new();
+    values.insert("id".into(), json!(entry_id));
+    let declared = app.targets.schema.list(&list);
+    if kind != "list-entry.deleted" && declared.is_some_and(|l| !l.attributes.is_empty()) {
+        let attributes = declared
+            .map(|l| l.attributes.as_slice())
+            .unwrap_or_default();
+        match app.targets.attio.entry(list_id, entry_id).await {
+            Ok(Some(read)) => match app.targets.attio.to_values(&read, attributes).await {
+                Ok(read) => values.extend(read),
+                Err(e) => return Prepared::Later(e),
+            },
+            // Gone since: its removal follows.
+            Ok(None) if kind == "list-entry.updated" => return Prepared::Done,
+            Ok(None) => {}
+            Err(e) => return Prepared::Later(e),
+        }
+    }
     let out = json!({
-        // An entry is made and removed once: the id does not depend on the delivery.
-        "id": format!("attio:{kind}:{list_id}:{entry_id}"), "type": kind,
+        "id": id, "type": kind,
         "object": slug, "record_id": record_id, "list": list,
-        "at": event["received_at"],
+        "at": event["received_at"], "entry": values,
     });
     let gone_ok = kind == "list-entry.deleted";
     with_record(app, entry, (&slug, object), record_id, out, gone_ok).await
@@ -446,6 +477,11 @@ pub(super) async fn with_record(
             match related(app, slug, &update["record"]).await {
                 Ok(related) if !related.is_empty() => update["related"] = Json::Array(related),
                 Ok(_) => {}
+                Err(e) => return Prepared::Later(e),
+            }
+            match lists(app, slug, record_id).await {
+                Ok(Some(lists)) => update["lists"] = json!(lists),
+                Ok(None) => {}
                 Err(e) => return Prepared::Later(e),
             }
             if let Some(source) = source {
@@ -594,9 +630,38 @@ async fn related(app: &App, object: &str, values: &Json) -> Result<Vec<Json>, Ap
             continue;
         };
         let record = app.targets.attio.to_event_values(&record, declared).await?;
-        out.push(json!({ "object": target, "id": id, "record": record }));
+        let mut read = json!({ "object": target, "id": id, "record": record });
+        if let Some(lists) = lists(app, target, id).await? {
+            read["lists"] = json!(lists);
+        }
+        out.push(read);
     }
     Ok(out)
+}
+
+/// The lists a record is in, read when a rule asks `in list` of its object's
+/// records: what the engine heard of entries since it started cannot tell of one
+/// made before.
+async fn lists(app: &App, object: &str, id: &str) -> Result<Option<Vec<String>>, ApiError> {
+    if !app.listed.contains(object) {
+        return Ok(None);
+    }
+    app.targets.attio.record_lists(object, id).await.map(Some)
+}
+
+/// The objects whose records rules ask `in list` of.
+pub fn listed(program: &crate::ir::Program) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for rule in &program.rules {
+        crate::ir::visit::exprs(rule, &mut |e| {
+            if let crate::ir::ExprKind::InList { operand, .. } = &e.kind {
+                if let crate::schema::Type::Record(object) = &operand.ty {
+                    out.insert(object.clone());
+                }
+            }
+        });
+    }
+    out
 }
 
 /// The reference attributes the rules read through, by object: `company.name` in a

@@ -57,6 +57,10 @@ struct Fakes {
     /// Notes, comments and tasks as Attio answers them one by one, by path
     /// (`/v2/notes/n9`).
     activities: HashMap<String, Value>,
+    /// List entries' values, by `(list id, entry id)`.
+    entries: HashMap<(String, String), Value>,
+    /// The list ids each record has an entry in, by `(object slug, record id)`.
+    memberships: HashMap<(String, String), Vec<String>>,
 }
 
 /// `GET /v2/notes/{id}`, `/v2/comments/{id}`, `/v2/tasks/{id}`.
@@ -433,6 +437,8 @@ async fn fakes(shared: Shared) -> String {
             get(|| async {
                 Json(json!({"data": [
                     {"name": "Key accounts", "api_slug": "key_accounts", "id": {"list_id": "l-key"}, "parent_object": ["companies"]},
+                    {"name": "Onboarding", "api_slug": "onboarding", "id": {"list_id": "l-onb"}, "parent_object": ["companies"]},
+                    {"name": "Strategic", "api_slug": "strategic", "id": {"list_id": "l-strat"}, "parent_object": ["companies"]},
                 ]}))
             }),
         )
@@ -567,6 +573,50 @@ async fn fakes(shared: Shared) -> String {
                     Json(json!({"data": {"id": {"list_id": list, "entry_id": "e-put"}}}))
                 },
             ),
+        )
+        .route(
+            "/v2/lists/{list}/attributes",
+            get(|Path(list): Path<String>| async move {
+                let data = if list == "l-onb" {
+                    json!([{"api_slug": "stage", "type": "status", "is_multiselect": false, "is_unique": false, "is_writable": true}])
+                } else {
+                    json!([])
+                };
+                Json(json!({ "data": data }))
+            }),
+        )
+        .route(
+            "/v2/lists/{list}/attributes/{attribute}/{which}",
+            get(|Path((_, attribute, _)): Path<(String, String, String)>| async move {
+                Json(options(&attribute))
+            }),
+        )
+        .route(
+            "/v2/lists/{list}/entries/{entry}",
+            get(|State(s): State<Shared>, Path((list, entry)): Path<(String, String)>| async move {
+                let mut f = s.lock().unwrap();
+                f.calls.push(format!("GET /v2/lists/{list}/entries/{entry}"));
+                match f.entries.get(&(list.clone(), entry.clone())) {
+                    Some(values) => (
+                        axum::http::StatusCode::OK,
+                        Json(json!({"data": {"id": {"list_id": list, "entry_id": entry}, "entry_values": values}})),
+                    ),
+                    None => (axum::http::StatusCode::NOT_FOUND, Json(json!({"message": "not found"}))),
+                }
+            }),
+        )
+        .route(
+            "/v2/objects/{object}/records/{id}/entries",
+            get(|State(s): State<Shared>, Path((object, id)): Path<(String, String)>| async move {
+                let mut f = s.lock().unwrap();
+                f.calls.push(format!("GET /v2/objects/{object}/records/{id}/entries"));
+                let lists = f.memberships.get(&(object, id)).cloned().unwrap_or_default();
+                let data: Vec<Value> = lists
+                    .iter()
+                    .map(|l| json!({"list_id": l, "list_api_slug": l, "entry_id": format!("{l}-entry"), "created_at": "2026-01-01T00:00:00Z"}))
+                    .collect();
+                Json(json!({ "data": data }))
+            }),
         )
         .route("/v2/notes/{id}", get(activity))
         .route("/v2/comments/{id}", get(activity))
@@ -1626,6 +1676,86 @@ fn a_record_put_in_a_list_runs_its_rules_once_and_list_steps_name_the_list_by_id
 }
 
 #[test]
+fn an_entry_stage_change_runs_its_rule_once_and_in_list_reads_attio() {
+    let rules = "object companies { tier: select [Enterprise, SMB] }\n\
+                 list \"Onboarding\" of companies { stage: status [Kickoff, Setup, Live] }\n\
+                 list \"Strategic\" of companies\n\
+                 rule live when stage changed to Live in list \"Onboarding\" do slack \"#cs\" \"{{name}} is live ({{entry.stage}})\"\n\
+                 rule strategic on companies when tier changed and record in list \"Strategic\" do slack \"#cs\" \"{{name}} is strategic\"\n";
+    runtime().block_on(async {
+        let shared: Shared = Arc::default();
+        let url = fakes(shared.clone()).await;
+        let dir = project_with("entries", &url, rules, "per_channel_per_second = 0\n");
+        let company = |tier: &str| {
+            json!({
+                "name": [{"attribute_type": "text", "value": "Globex"}],
+                "tier": [{"attribute_type": "select", "option": {"title": tier}}],
+            })
+        };
+        let stage = |title: &str| json!({"stage": [{"attribute_type": "status", "status": {"title": title}}]});
+        {
+            let mut f = shared.lock().unwrap();
+            f.records
+                .insert(("companies".into(), "c1".into()), company("Enterprise"));
+            f.entries.insert(("l-onb".into(), "e1".into()), stage("Setup"));
+        }
+        let mut server = start(&dir, false);
+        let client = reqwest::Client::new();
+        let updated = json!({"webhook_id": "w1", "events": [{
+            "event_type": "list-entry.updated",
+            "id": {"workspace_id": "ws", "list_id": "l-onb", "entry_id": "e1", "attribute_id": "a-stage"},
+            "parent_object_id": "obj-companies", "parent_record_id": "c1",
+            "actor": {"type": "workspace-member", "id": "m1"},
+        }]})
+        .to_string();
+        let messages = |s: &Shared| -> Vec<String> {
+            s.lock().unwrap().messages.iter().map(|(_, t)| t.clone()).collect()
+        };
+        let reads = |s: &Shared| {
+            s.lock().unwrap().calls.iter().filter(|c| c.starts_with("GET /v2/lists/l-onb/entries/e1")).count()
+        };
+        // First heard of at Setup: what it was before is unknown, so nothing changed.
+        send(&client, &server, &updated, Some(&sign(&updated)), "u1").await;
+        eventually(&server, "the entry read", || reads(&shared) >= 1).await;
+        shared.lock().unwrap().entries.insert(("l-onb".into(), "e1".into()), stage("Live"));
+        send(&client, &server, &updated, Some(&sign(&updated)), "u2").await;
+        eventually(&server, "the live message", || !messages(&shared).is_empty()).await;
+        // The same change delivered again: read, and nothing new.
+        send(&client, &server, &updated, Some(&sign(&updated)), "u3").await;
+        eventually(&server, "the third read", || reads(&shared) >= 3).await;
+
+        // `in list` asks Attio which lists the record is in.
+        {
+            let mut f = shared.lock().unwrap();
+            f.records.insert(("companies".into(), "c1".into()), company("SMB"));
+            f.memberships.insert(("companies".into(), "c1".into()), vec!["l-strat".into()]);
+        }
+        let tier = json!({"webhook_id": "w1", "events": [{
+            "event_type": "record.updated",
+            "id": {"workspace_id": "ws", "object_id": "obj-companies", "record_id": "c1", "attribute_id": "a-tier"},
+            "actor": {"type": "workspace-member", "id": "m1"},
+        }]})
+        .to_string();
+        send(&client, &server, &tier, Some(&sign(&tier)), "t1").await;
+        eventually(&server, "the strategic message", || messages(&shared).len() >= 2).await;
+        // Out of the list now: the next tier change is quiet.
+        {
+            let mut f = shared.lock().unwrap();
+            f.records.insert(("companies".into(), "c1".into()), company("Enterprise"));
+            f.memberships.insert(("companies".into(), "c1".into()), Vec::new());
+        }
+        send(&client, &server, &tier, Some(&sign(&tier)), "t2").await;
+        eventually(&server, "the membership read again", || {
+            shared.lock().unwrap().calls.iter().filter(|c| c.ends_with("/records/c1/entries")).count() >= 2
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop(&mut server);
+        assert_eq!(messages(&shared), ["Globex is live (Live)", "Globex is strategic"]);
+    });
+}
+
+#[test]
 fn throttled_failing_and_refusing_targets_are_waited_for_retried_or_failed_visibly() {
     runtime().block_on(async {
         let shared: Shared = Arc::default();
@@ -2135,7 +2265,7 @@ fn schema_pull_writes_the_workspace_and_check_holds_the_rules_to_it() {
         let (code, stdout, stderr) = pull.await.unwrap();
         assert_eq!(code, Some(0), "{stdout}{stderr}");
         assert!(
-            stdout.contains("2 objects, 9 attributes, 1 lists, 1 members"),
+            stdout.contains("2 objects, 10 attributes, 3 lists, 1 members"),
             "{stdout}"
         );
         assert!(stdout.contains("schema = \"schema/workspace.rules\""), "{stdout}");
@@ -2149,6 +2279,7 @@ fn schema_pull_writes_the_workspace_and_check_holds_the_rules_to_it() {
             "domains: list of domain unique",
             "tier: select [Enterprise, SMB]",
             "list \"Key accounts\" of companies",
+            "list \"Onboarding\" of companies {\n  stage: status [\"Lead\", \"In Progress\", \"Closed Won\", \"Closed Lost\"]\n}",
             "team workspace_members = [\"ana@acme.com\"]",
         ] {
             assert!(pulled.contains(line), "{line} in:\n{pulled}");
