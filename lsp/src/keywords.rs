@@ -101,6 +101,11 @@ pub const FUNCTIONS: &[Keyword] = &[
         "`domain(email) -> domain`: the domain of an email address",
     ),
     kw(
+        "url_encode",
+        "url_encode(${1})",
+        "`url_encode(text) -> text`: percent-encoded for a link's query or path (`?q={{url_encode(name)}}`)",
+    ),
+    kw(
         "len",
         "len(${1})",
         "`len(x) -> number`: length of a text, list or multi-select",

@@ -16,6 +16,7 @@ const FUNCTIONS: &[&str] = &[
     "trim",
     "capitalize",
     "title_case",
+    "url_encode",
     "domain",
     "len",
     "coalesce",
@@ -792,6 +793,7 @@ impl Checker<'_> {
             "trim" => Function::Trim,
             "capitalize" => Function::Capitalize,
             "title_case" => Function::TitleCase,
+            "url_encode" => Function::UrlEncode,
             "domain" => Function::Domain,
             "len" => Function::Len,
             "coalesce" => Function::Coalesce,
@@ -871,7 +873,8 @@ impl Checker<'_> {
             | Function::Upper
             | Function::Trim
             | Function::Capitalize
-            | Function::TitleCase => {
+            | Function::TitleCase
+            | Function::UrlEncode => {
                 if !(ty_of(0).is_textual() || ty_of(0).is_wild()) {
                     bad(self, 0, "text");
                 }

@@ -63,7 +63,7 @@ pub const CODES: &[Code] = &[
     Code {
         name: "unknown-function",
         summary: "no built-in function of that name",
-        docs: "Functions: `lower`, `upper`, `trim`, `capitalize`, `title_case`, `domain`, `len`,\n`coalesce`, `days_between`, `next_business_day`, `round_robin`, `secret`. Declared\nactions are steps, not functions: write them after `do` with named arguments.\n",
+        docs: "Functions: `lower`, `upper`, `trim`, `capitalize`, `title_case`, `url_encode`, `domain`, `len`,\n`coalesce`, `days_between`, `next_business_day`, `round_robin`, `secret`. Declared\nactions are steps, not functions: write them after `do` with named arguments.\n",
     },
     Code {
         name: "unknown-list",

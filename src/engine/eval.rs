@@ -540,6 +540,24 @@ fn eval_path(path: &Path, scope: &Scope, world: &mut dyn World) -> Val {
     current
 }
 
+/// Every byte but the unreserved ones (RFC 3986) percent-encoded, for a value put in
+/// a link written in a message (`https://x.com/search?q={{url_encode(name)}}`).
+fn url_encode(s: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            other => {
+                let _ = write!(out, "%{other:02X}");
+            }
+        }
+    }
+    out
+}
+
 /// `ada lovelace-byron` → `Ada Lovelace-Byron`: every letter after a non-letter is
 /// upper-cased; the rest is kept as written (`McDonald` stays).
 fn title_case(s: &str) -> String {
@@ -614,6 +632,7 @@ fn compute(
             }
         }),
         Function::TitleCase => text_map(arg(0), &title_case),
+        Function::UrlEncode => text_map(arg(0), &url_encode),
         Function::Domain => {
             let address = match arg(0) {
                 Val::List(items) => items.first().cloned().unwrap_or(Val::Empty),

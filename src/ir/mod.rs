@@ -374,6 +374,8 @@ pub enum Function {
     Capitalize,
     /// `title_case(text)`: the first letter of every word upper-cased
     TitleCase,
+    /// `url_encode(text)`: percent-encoded for a link's query or path
+    UrlEncode,
     /// `domain(email)`
     Domain,
     /// `len(text | list)`
