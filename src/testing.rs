@@ -287,6 +287,7 @@ fn matching(action: &str, wanted: &[Json], effects: &[Effect], runs: &[RunRecord
         "skip" => Some(RunStatus::Skipped),
         "stop" => Some(RunStatus::Completed),
         "wait" => Some(RunStatus::Waiting),
+        "fail" => Some(RunStatus::Failed),
         _ => None,
     };
     if let Some(status) = status {

@@ -60,6 +60,22 @@ fn resolved(container: &Type, name: &str, ty: Type) -> ir::Field {
     }
 }
 
+/// `approval.answer`: the text answer of an `ask … as approval`.
+fn is_answer(e: &ir::Expr) -> bool {
+    match &e.kind {
+        K::Read {
+            root: Root::Binding { .. },
+            path,
+        } => {
+            path.len() == 1
+                && path[0].name == "answer"
+                && path[0].attribute_of.is_none()
+                && e.ty == Type::Text
+        }
+        _ => false,
+    }
+}
+
 fn unknown() -> ir::Expr {
     ir::Expr::constant(Value::Empty, Type::Unknown)
 }
@@ -81,7 +97,12 @@ impl Checker<'_> {
 
     /// An expression whose value is stored where `target` is expected.
     pub(super) fn value_for(&mut self, e: &ast::Expr, target: &Type, what: &str) -> ir::Expr {
-        let out = self.expr(e, Some(target));
+        let mut out = self.expr(e, Some(target));
+        // An `ask`'s answer names a member as the person wrote it (their email): it
+        // may go where a member goes, and a step given something else fails, saying so.
+        if *target == Type::Member && is_answer(&out) {
+            out.ty = Type::Member;
+        }
         if !target.accepts(&out.ty) {
             self.error(
                 "type-mismatch",

@@ -383,6 +383,7 @@ impl<'a> Checker<'a> {
                 member,
                 question,
                 timeout,
+                replace,
                 binding,
             } => {
                 let member = self.value_for(member, &Type::Member, "`ask`");
@@ -395,6 +396,7 @@ impl<'a> Checker<'a> {
                     member,
                     question,
                     timeout,
+                    replace: *replace,
                     binding: binding.name.clone(),
                 }
             }

@@ -23,7 +23,7 @@ use super::suggest_or_list;
 /// What `expect` may name besides custom actions.
 const EXPECTABLE: &[&str] = &[
     "set", "clear", "slack", "email", "task", "create", "upsert", "note", "http", "wait", "ask",
-    "list", "run", "skip", "stop",
+    "list", "run", "skip", "stop", "fail",
 ];
 
 /// Checks a `test` block's names and values against the schema (running it is the

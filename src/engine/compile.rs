@@ -328,6 +328,8 @@ pub enum OpKind {
         args: Vec<Arg>,
         /// Timeout.
         timeout: Option<Node>,
+        /// Ends the rule's open question about the same record.
+        replace: bool,
         /// Binding.
         binding: u16,
     },
@@ -936,6 +938,7 @@ impl Compiler<'_> {
                 member,
                 question,
                 timeout,
+                replace,
                 binding,
             } => OpKind::Ask {
                 args: vec![
@@ -943,6 +946,7 @@ impl Compiler<'_> {
                     self.arg("question", question, object)?,
                 ],
                 timeout: timeout.as_ref().map(|t| self.expr(t, object)).transpose()?,
+                replace: *replace,
                 binding: self.binding(binding)?,
             },
             Action::If {

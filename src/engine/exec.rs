@@ -20,7 +20,7 @@ use super::run::{RunRecord, RunState, StepLog, StepStatus, Waiting};
 use super::store::{Space, Store, StoreError};
 use super::value::{display, to_json, Val};
 use crate::ir::follow::Follow;
-use crate::schema::Schema;
+use crate::schema::{Schema, Type};
 
 /// Secrets shorter than this are refused: scrubbing a two-letter value out of an error
 /// message would mangle the message and hide nothing.
@@ -257,6 +257,9 @@ pub(super) struct Exec<'a> {
     /// A schedule's scan run: it walks the rule's scan step, not its steps.
     pub scan: bool,
     /// What a scan run's answer found: the records to start runs on.
+    /// The run waits on an `ask … replace`: older open questions of its rule about
+    /// its record end.
+    pub replacing: bool,
     pub scanned: Vec<(String, Record)>,
     /// The items of the `for each` loops the walk is in, outermost first, as keys
     /// name them.
@@ -305,6 +308,7 @@ impl<'a> Exec<'a> {
             park_after: None,
             scan: false,
             scanned: Vec::new(),
+            replacing: false,
             iteration: Vec::new(),
             completion: None,
             waiters: Vec::new(),
@@ -635,8 +639,10 @@ impl<'a> Exec<'a> {
             OpKind::Ask {
                 args,
                 timeout,
+                replace,
                 binding,
             } => {
+                self.replacing = *replace;
                 let timeout = timeout.as_ref().and_then(|t| match self.eval(t) {
                     Val::Duration(d) => super::value::shift(self.now, d),
                     _ => None,
@@ -1618,6 +1624,11 @@ impl<'a> Exec<'a> {
             return Ok(Flow::Next);
         }
         let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
+        if let Some(message) = not_a_member(&name, &ty, &new) {
+            let i = self.log(op, action, StepStatus::Failed, started);
+            self.run.steps[i].error = Some(message.clone());
+            return Ok(self.failed_step(op, i, message));
+        }
         if current == new {
             let i = self.log(op, action, StepStatus::Unchanged, started);
             self.run.steps[i].input =
@@ -1719,6 +1730,11 @@ impl<'a> Exec<'a> {
             return Ok(unchanged(self, shown));
         }
         let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
+        if let Some(message) = not_a_member(&name, &ty, &new) {
+            let i = self.log(op, action, StepStatus::Failed, started);
+            self.run.steps[i].error = Some(message.clone());
+            return Ok(self.failed_step(op, i, message));
+        }
         if current == new {
             let value = to_json(&new, &ty, false);
             let shown =
@@ -1959,4 +1975,24 @@ pub(super) fn find_op<'o>(ops: &'o [Op], path: &str) -> Option<&'o Op> {
         }
     }
     None
+}
+
+/// Why a value cannot be written to a member attribute: a text that is not an email
+/// address (an `ask`'s free answer, `set owner = approval.answer`), which the CRM would
+/// refuse later, less clearly.
+fn not_a_member(attribute: &str, ty: &Type, value: &Val) -> Option<String> {
+    if *ty != Type::Member {
+        return None;
+    }
+    let text = value.as_text()?;
+    let email = text
+        .trim()
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+    if email {
+        return None;
+    }
+    Some(format!(
+        "`{attribute}` takes a member's email address, and this is \"{text}\""
+    ))
 }

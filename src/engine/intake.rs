@@ -637,13 +637,55 @@ impl Engine {
         exec.scan = start.scan;
         let (flow, pc) = exec.walk(&[])?;
         let scanned = std::mem::take(&mut exec.scanned);
+        let replacing = exec.replacing;
         let (record, next_due) = conclude(exec, flow, pc, follow)?;
         if let Some(due) = next_due {
             self.note_due(due);
         }
+        if replacing && record.status == RunStatus::Waiting {
+            self.replace_questions(&record, out)?;
+        }
         self.finish(rule, record, start.depth, out, follow)?;
         if let Some(occurrence) = start.occurrence.filter(|_| start.scan) {
             self.fan_out(i, occurrence, scanned, out, follow)?;
+        }
+        Ok(())
+    }
+
+    /// `ask … replace`: the rule's other runs about the same record that still wait
+    /// for an answer end, skipped, naming the run that replaced them. Their answer,
+    /// should one come, finds no run waiting for it.
+    pub(super) fn replace_questions(
+        &mut self,
+        newer: &RunRecord,
+        out: &mut Vec<RunRecord>,
+    ) -> Result<(), StoreError> {
+        let Some(record_id) = &newer.record else {
+            return Ok(());
+        };
+        for (key, value) in self.store.scan(Space::Runs)? {
+            if key == newer.run {
+                continue;
+            }
+            let Ok(state) = serde_json::from_value::<RunState>(value) else {
+                continue;
+            };
+            let same = state.record.rule == newer.rule
+                && state.record.record.as_ref() == Some(record_id)
+                && matches!(state.waiting, Waiting::Answer { .. });
+            if !same {
+                continue;
+            }
+            if let Some(due) = state.due() {
+                due::unpark(self.store.as_mut(), Parked::Run, &key, due)?;
+            }
+            self.store.remove(Space::Runs, &key)?;
+            let mut record = state.record;
+            record.status = RunStatus::Skipped;
+            record.reason = Some(format!("replaced by a newer question (run {})", newer.run));
+            record.at = self.clock.now();
+            self.store.append_run(&record)?;
+            out.push(record);
         }
         Ok(())
     }

@@ -438,10 +438,14 @@ impl Engine {
         };
         let waiters = std::mem::take(&mut exec.waiters);
         let scanned = std::mem::take(&mut exec.scanned);
+        let replacing = exec.replacing;
         let mut follow = Vec::new();
         let (record, due) = conclude(exec, flow, pc, &mut follow)?;
         if let Some(due) = due {
             self.note_due(due);
+        }
+        if replacing && record.status == super::run::RunStatus::Waiting {
+            self.replace_questions(&record, out)?;
         }
         self.finish(rule, record, depth, out, &mut follow)?;
         if let (Some(occurrence), true, Some(i)) = (state.occurrence, state.scan, current) {

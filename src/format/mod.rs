@@ -900,11 +900,15 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             member,
             question,
             timeout,
+            replace,
             binding,
         } => {
             let mut s = format!("ask {} {}", expr(member), string(question));
             if let Some(t) = timeout {
                 s.push_str(&format!(" timeout {}", expr(t)));
+            }
+            if *replace {
+                s.push_str(" replace");
             }
             s.push_str(&format!(" as {}", binding.name));
             s

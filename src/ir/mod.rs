@@ -734,6 +734,9 @@ pub enum Action {
         question: Expr,
         /// Timeout in seconds.
         timeout: Option<Expr>,
+        /// Ends the rule's open question about the same record.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        replace: bool,
         /// Binding for the answer.
         binding: String,
     },

@@ -681,6 +681,8 @@ pub enum StepKind {
         question: StringLit,
         /// How long to wait for an answer.
         timeout: Option<Expr>,
+        /// `replace`: ends this rule's open question about the same record.
+        replace: bool,
         /// The binding for the answer.
         binding: Ident,
     },

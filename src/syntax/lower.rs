@@ -760,8 +760,13 @@ impl<'f> Lower<'f> {
                 let question = self.string(inner.next()?);
                 let mut timeout = None;
                 let mut binding = None;
+                let mut replace = false;
                 for p in inner {
                     let rule = p.as_rule();
+                    if rule == Rule::ask_replace {
+                        replace = true;
+                        continue;
+                    }
                     let value = p.into_inner().nth(1)?;
                     match rule {
                         Rule::ask_timeout => timeout = Some(self.expr(value)),
@@ -772,6 +777,7 @@ impl<'f> Lower<'f> {
                     member,
                     question,
                     timeout,
+                    replace,
                     binding: binding?,
                 }
             }
