@@ -208,6 +208,19 @@ impl Checker<'_> {
         }
     }
 
+    /// The path and the declared currency of an attribute read directly
+    /// (`value` of a `currency(USD)` attribute); converted amounts have none.
+    fn currency_of(&self, e: &ir::Expr) -> Option<(String, String)> {
+        let K::Read { path, .. } = &e.kind else {
+            return None;
+        };
+        let last = path.last()?;
+        let object = self.cx.schema.object(last.attribute_of.as_deref()?)?;
+        let code = object.attribute(&last.name)?.currency.clone()?;
+        let shown: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
+        Some((shown.join("."), code))
+    }
+
     /// `x in list "…"`: `x` is a record of the list's object.
     fn in_list(&mut self, operand: &ast::Expr, list: &StringLit, negated: bool) -> ir::Expr {
         let checked = self.expr(operand, None);
@@ -783,6 +796,23 @@ impl Checker<'_> {
             let r = self.expr(rhs, expected_rhs.as_ref());
             (l, r)
         };
+        if let (Some(a), Some(b)) = (self.currency_of(&l), self.currency_of(&r)) {
+            if a.1 != b.1 && !matches!(op, B::Mul | B::Div) {
+                self.error(
+                    "type-mismatch",
+                    format!(
+                        "`{}` is in {} and `{}` in {}: amounts in two currencies cannot be compared or added",
+                        a.0, a.1, b.0, b.1
+                    ),
+                    op_span.cover(lhs.span).cover(rhs.span),
+                    Some(format!(
+                        "convert one first at the rate you use, e.g. `{} * 1.08`",
+                        b.0
+                    )),
+                );
+                return unknown_bool(op);
+            }
+        }
         if let Some((message, help)) = multi_value_misuse(op, lhs, &l.ty, &r.ty) {
             self.error(
                 "type-mismatch",

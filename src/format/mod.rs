@@ -964,6 +964,7 @@ fn type_expr(t: &ast::TypeExpr) -> String {
         ast::TypeExprKind::MultiSelect(o) => format!("select[] {}", options(o)),
         ast::TypeExprKind::Status(o) => format!("status {}", options(o)),
         ast::TypeExprKind::Record(o) => format!("record({})", o.name),
+        ast::TypeExprKind::Currency(code) => format!("currency({})", code.name),
     }
 }
 

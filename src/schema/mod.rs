@@ -58,6 +58,9 @@ pub struct Attribute {
     pub readonly: bool,
     /// No two records share a value (usable with `upsert … by`).
     pub unique: bool,
+    /// The ISO 4217 code of a `currency(EUR)` amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Where it was declared.
     #[serde(skip)]
     pub origin: Option<Origin>,
@@ -283,11 +286,16 @@ impl SchemaBuilder {
                     _ => {}
                 }
             }
+            let currency = match &attr.ty.kind {
+                ast::TypeExprKind::Currency(code) => Some(code.name.clone()),
+                _ => None,
+            };
             attributes.push(Attribute {
                 name: attr.name.name.clone(),
                 ty,
                 readonly,
                 unique,
+                currency,
                 origin: Some(Origin {
                     file: file.clone(),
                     span: attr.name.span,
@@ -550,6 +558,23 @@ impl SchemaBuilder {
                 }
             },
             K::List(inner) => Type::List(Box::new(self.resolve_type(file, inner, owner)?)),
+            K::Currency(code) => {
+                let valid =
+                    code.name.len() == 3 && code.name.chars().all(|c| c.is_ascii_uppercase());
+                if !valid {
+                    self.error(
+                        file,
+                        "invalid-value",
+                        format!("`{}` is not a currency code", code.name),
+                        code.span,
+                        Some(
+                            "write its ISO 4217 code in capitals: `currency(EUR)`, `currency(USD)`",
+                        ),
+                    );
+                    return None;
+                }
+                Type::Currency
+            }
             K::Record(object) => {
                 if self.schema.object(&object.name).is_none() {
                     self.unknown_object(file, object);

@@ -571,6 +571,21 @@ impl Attio {
             };
             let mut converted = Vec::with_capacity(items.len());
             for item in items {
+                // An amount in another currency than declared is not that amount:
+                // rules comparing it with their thresholds would be wrong.
+                if let (Some(declared), Some(code)) =
+                    (&attribute.currency, item["currency_code"].as_str())
+                {
+                    if declared != code {
+                        super::log::warn(
+                            "an amount in another currency than declared is read as empty",
+                            serde_json::json!({
+                                "attribute": attribute.name, "declared": declared, "found": code,
+                            }),
+                        );
+                        continue;
+                    }
+                }
                 if let Some(v) = self.value(item, element).await? {
                     converted.push(v);
                 }

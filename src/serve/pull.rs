@@ -59,6 +59,8 @@ pub struct AttributeModel {
     pub options: Vec<String>,
     /// For a record reference: the slugs of the objects it may point at.
     pub targets: Vec<String>,
+    /// For a currency: its default ISO 4217 code.
+    pub currency: Option<String>,
 }
 
 /// Reads the workspace's objects, attributes (with options and statuses), lists and
@@ -177,6 +179,9 @@ async fn attributes_at(
             writable: attribute["is_writable"].as_bool() != Some(false),
             options,
             targets,
+            currency: attribute["config"]["currency"]["default_currency_code"]
+                .as_str()
+                .map(str::to_string),
         });
     }
     Ok(attributes)
@@ -314,7 +319,12 @@ fn declare(attribute: &AttributeModel, objects: &[&str]) -> Result<String, Strin
         "text" | "personal-name" => "text".to_string(),
         "number" | "rating" => "number".to_string(),
         "checkbox" => "checkbox".into(),
-        "currency" => "currency".into(),
+        "currency" => match &attribute.currency {
+            Some(code) if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) => {
+                format!("currency({code})")
+            }
+            _ => "currency".into(),
+        },
         "date" => "date".into(),
         "timestamp" => "timestamp".into(),
         "actor-reference" => "member".into(),
@@ -384,6 +394,7 @@ mod tests {
             writable: true,
             options: Vec::new(),
             targets: Vec::new(),
+            currency: None,
         }
     }
 
@@ -393,6 +404,14 @@ mod tests {
         let cases = [
             (attribute("name", "personal-name"), Ok("name: text")),
             (attribute("rating", "rating"), Ok("rating: number")),
+            (attribute("amount", "currency"), Ok("amount: currency")),
+            (
+                AttributeModel {
+                    currency: Some("EUR".into()),
+                    ..attribute("value", "currency")
+                },
+                Ok("value: currency(EUR)"),
+            ),
             (
                 AttributeModel {
                     options: vec!["Open".into(), "Closed Won".into(), "end".into()],

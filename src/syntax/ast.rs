@@ -1170,6 +1170,8 @@ pub enum TypeExprKind {
     Status(Vec<Ident>),
     /// `record(<object>)`.
     Record(Ident),
+    /// `currency(<ISO 4217 code>)`: an amount in one currency.
+    Currency(Ident),
 }
 
 /// `list "<name>" of <object>`.

@@ -1211,6 +1211,8 @@ impl<'f> Lower<'f> {
                 let object = self.ident(parts.next()?);
                 if keyword.as_rule() == Rule::kw_record {
                     TypeExprKind::Record(object)
+                } else if keyword.as_str() == "currency" {
+                    TypeExprKind::Currency(object)
                 } else {
                     TypeExprKind::Named(self.ident(keyword))
                 }
