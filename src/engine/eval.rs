@@ -272,6 +272,8 @@ pub fn holds(node: &Node, scope: &Scope, world: &mut dyn World) -> bool {
             let r = operand(&pair.1, scope, world);
             // A comparison's answer is a checkbox, not the secret: compare the real values.
             let (l, r) = (l.revealed(), r.revealed());
+            let (l, r) = in_zone(l, r, scope.zone);
+            let (l, r) = (l.as_ref(), r.as_ref());
             match op {
                 B::Eq => equal(l, r),
                 B::Ne => !equal(l, r),
@@ -373,7 +375,10 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
                         computed => derived(computed, world),
                     }
                 }
-                _ => binary(*op, &l, &r, scope.now),
+                _ => {
+                    let (l, r) = in_zone(&l, &r, scope.zone);
+                    binary(*op, &l, &r, scope.now)
+                }
             }
         }
         Node::Test(op, operand) => {
@@ -794,6 +799,23 @@ pub fn equal(l: &Val, r: &Val) -> bool {
 }
 
 #[inline]
+/// A date met with a time is the start of that day where the rule lives (the
+/// workspace's or the schedule's zone), not UTC midnight: `close_date < now` turns
+/// true at local midnight.
+fn in_zone<'v>(l: &'v Val, r: &'v Val, zone: Tz) -> (Cow<'v, Val>, Cow<'v, Val>) {
+    let start = |d: &NaiveDate| {
+        Cow::Owned(Val::Time(super::schedule::instant(
+            zone,
+            d.and_time(chrono::NaiveTime::MIN),
+        )))
+    };
+    match (l, r) {
+        (Val::Date(d), Val::Time(_)) if zone != Tz::UTC => (start(d), Cow::Borrowed(r)),
+        (Val::Time(_), Val::Date(d)) if zone != Tz::UTC => (Cow::Borrowed(l), start(d)),
+        _ => (Cow::Borrowed(l), Cow::Borrowed(r)),
+    }
+}
+
 fn order(l: &Val, r: &Val) -> Option<std::cmp::Ordering> {
     match (l, r) {
         (Val::Number(a), Val::Number(b)) => a.partial_cmp(b),
