@@ -420,6 +420,13 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
                 keywords::builtin_doc(name).map(str::to_string),
             ));
         }
+        if entry_list(schema, item_text).is_some() {
+            out.push(item(
+                "entry",
+                CompletionItemKind::VARIABLE,
+                keywords::builtin_doc("entry").map(str::to_string),
+            ));
+        }
         for name in [
             "old", "payload", "failure", "note", "comment", "task", "call",
         ] {
@@ -607,6 +614,8 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
                 current = Some(a.ty.clone());
             } else if matches!(head, "old" | "record") {
                 current = object.map(|o| Type::Record(o.name.clone()));
+            } else if head == "entry" {
+                current = entry_list(schema, item_text).map(|l| Type::Struct(l.entry_shape()));
             } else if head == "payload" {
                 let word = |t: &Token| item_text.get(t.span.lo()..t.span.hi()).unwrap_or("");
                 let webhook = tokens
@@ -685,6 +694,19 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
     let mut seen = std::collections::HashSet::new();
     out.retain(|i| seen.insert(i.label.clone()));
     out
+}
+
+/// The list whose entry triggers the rule being written (`added to list "X"`,
+/// `… in list "X"` in its trigger), as far as the text before the cursor says.
+fn entry_list<'s>(schema: &'s Schema, item_text: &str) -> Option<&'s rulec::schema::List> {
+    let trigger = item_text.split(" do").next()?;
+    let after_when = trigger.split_once("when")?.1;
+    let head = after_when.split(" and ").next()?;
+    let name = head.split_once("list \"")?.1.split('"').next()?;
+    let triggered = ["added to list", "removed from list", " in list"]
+        .iter()
+        .any(|form| head.contains(form));
+    triggered.then(|| schema.list(name)).flatten()
 }
 
 /// The same items for a client without snippet support: each snippet becomes the plain

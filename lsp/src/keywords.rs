@@ -251,6 +251,7 @@ pub fn builtin_doc(name: &str) -> Option<&'static str> {
         "payload" => "`payload.<field>`: the webhook's payload",
         "failure" => "`failure`: the failed run — `rule`, `error`, `step`, `count`",
         "note" => "`note`: the note that was created — `id`, `title`, `body`, `author`",
+        "entry" => "`entry`: the list entry that triggered the rule — `id` and the attributes its list declares",
         "comment" => "`comment`: the comment that was added — `id`, `body`, `author`",
         "task" => "`task`: the task — `id`, `title`, `body`, `assignee`, `due`, `completed`",
         "call" => "`call`: the call recording — `id`, `title`, `duration`, `recording_url`",

@@ -135,16 +135,7 @@ pub(super) fn activity(
 
 /// `entry.` in a rule triggered by a list entry: its id and the list's attributes.
 pub(super) fn entry(list: &crate::schema::List) -> Arc<StructType> {
-    let mut fields = vec![("id".to_string(), Type::Text)];
-    fields.extend(
-        list.attributes
-            .iter()
-            .map(|a| (a.name.clone(), a.ty.clone())),
-    );
-    Arc::new(StructType {
-        name: format!("entry of \"{}\"", list.name),
-        fields,
-    })
+    list.entry_shape()
 }
 
 /// A name bound by `as`.

@@ -86,6 +86,21 @@ impl List {
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
+
+    /// What `entry.` reads in a rule triggered by one of its entries: the entry's id
+    /// and its attributes.
+    pub fn entry_shape(&self) -> Arc<StructType> {
+        let mut fields = vec![("id".to_string(), Type::Text)];
+        fields.extend(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone())),
+        );
+        Arc::new(StructType {
+            name: format!("entry of \"{}\"", self.name),
+            fields,
+        })
+    }
 }
 
 /// `team <name> = [...]`.

@@ -16,8 +16,8 @@ syn keyword rulecControl     when do every cron for each where if then else end 
 syn keyword rulecOperator    and or not in is starts ends with before after within last next
 syn match   rulecOperator    /\<contains\>\(\s\+\(any\|all\)\>\)\=/
 syn keyword rulecConstant    true false empty now today
-syn keyword rulecTrigger     created updated deleted merged changed matches from to added removed failed recorded completed command
-syn keyword rulecAction      clear add remove slack dm subject template create find upsert http headers wait until ask timeout due linked key by as
+syn keyword rulecTrigger     created updated deleted merged changed matches from to added removed failed recorded completed command entry
+syn keyword rulecAction      clear add remove slack dm subject template create find upsert http headers wait until ask timeout replace due linked key by as
 syn keyword rulecModifier    retry idempotent readonly unique
 syn keyword rulecDeclaration object team webhook action of
 syn keyword rulecUnit        second seconds minute minutes hour hours day days week weeks ago
