@@ -163,6 +163,8 @@ enum GraphFormat {
     Dot,
     /// A Mermaid flowchart, for Markdown.
     Mermaid,
+    /// An SVG picture, laid out in pure Rust (no Graphviz needed).
+    Svg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -572,8 +574,33 @@ fn graph(args: GraphArgs, global: Global) -> CliResult {
     write_stdout(&match args.format {
         GraphFormat::Dot => graph.dot(),
         GraphFormat::Mermaid => graph.mermaid(),
+        GraphFormat::Svg => svg(&graph.dot())?,
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The DOT text drawn as SVG by `layout-rs`. Its layout code asserts on shapes of
+/// graph it does not expect: a panic there is an error of this command, not a crash.
+fn svg(dot: &str) -> Result<String, String> {
+    use layout::backends::svg::SVGWriter;
+    use layout::gv::{DotParser, GraphBuilder};
+    let draw = || {
+        let graph = DotParser::new(dot).process().ok()?;
+        let mut builder = GraphBuilder::new();
+        builder.visit_graph(&graph);
+        let mut visual = builder.get();
+        let mut writer = SVGWriter::new();
+        visual.do_it(false, false, false, &mut writer);
+        Some(writer.finalize())
+    };
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let drawn = std::panic::catch_unwind(draw);
+    std::panic::set_hook(hook);
+    match drawn {
+        Ok(Some(svg)) => Ok(svg),
+        _ => Err("the graph could not be laid out as SVG; `rulec graph --format dot | dot -Tsvg` draws it with Graphviz".into()),
+    }
 }
 
 fn fmt(args: FmtArgs, global: Global) -> CliResult {

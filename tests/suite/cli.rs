@@ -1330,4 +1330,23 @@ fn graph_draws_what_starts_and_what_each_rule_writes_with_loops_in_red() {
         mermaid.contains("linkStyle 0,1,2,3 stroke:red"),
         "{mermaid}"
     );
+    // SVG, drawn without Graphviz: every rule and attribute is in the picture, and the
+    // loop's arrows are red.
+    let out = rulec(&dir, &["graph", "--format", "svg"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let svg = stdout(&out);
+    assert!(
+        svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    for label in [
+        "qualify",
+        "rescore",
+        "welcome",
+        "people.lifecycle",
+        "people created",
+    ] {
+        assert!(svg.contains(&format!(">{label}<")), "{label} in {svg}");
+    }
+    assert!(svg.contains("stroke=\"#ff0000ff\""), "{svg}");
 }
