@@ -380,9 +380,101 @@ impl<'a> Walker<'a> {
     fn fields(&mut self, object: &ast::Ident, fields: &[ast::MapEntry]) {
         self.object_name(object);
         let target = self.schema.object(&object.name);
+        self.values_of(target, fields);
+    }
+
+    /// Fields of a record of `object` (`{ stage: Open }`): the attributes, and the
+    /// options their values name.
+    fn values_of(&mut self, object: Option<&Object>, fields: &[ast::MapEntry]) {
         for field in fields {
-            self.attr_of(target, &field.key);
+            self.attr_of(object, &field.key);
+            let ty = object
+                .and_then(|o| o.attribute(&field.key.name))
+                .map(|a| a.ty.clone());
+            match ty {
+                Some(ty) => self.option_values(&ty, std::slice::from_ref(&field.value)),
+                None => self.expr(&field.value),
+            }
         }
+    }
+
+    /// Values written for an attribute of type `ty`: an option of it (bare or quoted,
+    /// alone or in a list) is that option; anything else an expression.
+    fn option_values(&mut self, ty: &Type, values: &[ast::Expr]) {
+        let set = match ty {
+            Type::List(inner) => inner.options(),
+            other => other.options(),
+        };
+        for value in values {
+            let items: Vec<&ast::Expr> = match &value.kind {
+                ExprKind::List(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            for item in items {
+                let named = match &item.kind {
+                    ExprKind::Path(names) if names.len() == 1 => {
+                        Some((names[0].name.clone(), names[0].span))
+                    }
+                    ExprKind::String(s) => s.plain().map(|p| (p, s.span)),
+                    _ => None,
+                };
+                match (set, named) {
+                    (Some(set), Some((name, span))) if set.index_of(&name).is_some() => {
+                        self.push(
+                            span,
+                            Meaning::Option {
+                                owner: set.owner.clone(),
+                                name,
+                            },
+                        );
+                    }
+                    _ => self.expr(item),
+                }
+            }
+        }
+    }
+
+    /// A test's `event` line: its trigger's names and its fields, on `object`.
+    fn test_event(
+        &mut self,
+        object: Option<&Object>,
+        trigger: &ast::Trigger,
+        fields: &[ast::MapEntry],
+    ) {
+        match &trigger.kind {
+            TriggerKind::Changed {
+                attr,
+                from,
+                to,
+                list: None,
+            } => {
+                self.attr_of(object, attr);
+                if let Some(ty) = object
+                    .and_then(|o| o.attribute(&attr.name))
+                    .map(|a| a.ty.clone())
+                {
+                    for values in [from, to].into_iter().flatten() {
+                        self.option_values(&ty, &values.items);
+                    }
+                }
+            }
+            TriggerKind::Changed { list: Some(l), .. }
+            | TriggerKind::AddedToList(l)
+            | TriggerKind::RemovedFromList(l)
+            | TriggerKind::EntryChanged(l) => {
+                self.list_name(l);
+                return;
+            }
+            TriggerKind::Webhook(name) if self.schema.webhook(&name.name).is_some() => {
+                self.push(name.span, Meaning::Webhook(name.name.clone()));
+                return;
+            }
+            _ => {}
+        }
+        if scope_activity(&trigger.kind) {
+            return;
+        }
+        self.values_of(object, fields);
     }
 
     fn step(&mut self, step: &ast::Step) {
@@ -553,6 +645,27 @@ impl<'a> Walker<'a> {
         self.steps(&rule.steps);
     }
 
+    /// The options a `select`/`status` declaration lists, as declarations of them.
+    fn declare_options(&mut self, owner: &str, ty: &TypeExpr) {
+        match &ty.kind {
+            TypeExprKind::Select(options)
+            | TypeExprKind::MultiSelect(options)
+            | TypeExprKind::Status(options) => {
+                for option in options {
+                    self.declare(
+                        option.span,
+                        Meaning::Option {
+                            owner: owner.to_string(),
+                            name: option.name.clone(),
+                        },
+                    );
+                }
+            }
+            TypeExprKind::List(inner) => self.declare_options(owner, inner),
+            _ => {}
+        }
+    }
+
     fn type_expr(&mut self, ty: &TypeExpr) {
         match &ty.kind {
             TypeExprKind::Record(object) => self.object_name(object),
@@ -602,6 +715,7 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
                     },
                 );
                 w.type_expr(&attr.ty);
+                w.declare_options(&format!("{}.{}", decl.name.name, attr.name.name), &attr.ty);
             }
         }
         Item::List(decl) => {
@@ -642,9 +756,29 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
             }
         }
         Item::Test(test) => {
+            // An event without an object is about the last record given.
+            let mut last: Option<&Object> = None;
             for clause in &test.clauses {
-                if let ast::TestClauseKind::Given { object, fields, .. } = &clause.kind {
-                    w.fields(object, fields);
+                match &clause.kind {
+                    ast::TestClauseKind::Given { object, fields, .. } => {
+                        w.fields(object, fields);
+                        last = schema.object(&object.name).or(last);
+                    }
+                    ast::TestClauseKind::Event {
+                        object,
+                        trigger,
+                        fields,
+                    } => {
+                        if let Some(o) = object {
+                            w.object_name(o);
+                        }
+                        let about = object
+                            .as_ref()
+                            .and_then(|o| schema.object(&o.name))
+                            .or(last);
+                        w.test_event(about, trigger, fields.as_deref().unwrap_or_default());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -703,4 +837,17 @@ pub fn rule_by_id(analysis: &DocAnalysis, id: &str) -> Option<(usize, Span)> {
         .and_then(|t| t.find('\n'))
         .map_or(span.hi(), |n| span.lo() + n);
     Some((source.unit, Span::new(span.lo(), line_end)))
+}
+
+/// Whether a test event's fields are an activity's (`note created { title: … }`), not
+/// the record's.
+fn scope_activity(kind: &TriggerKind) -> bool {
+    matches!(
+        kind,
+        TriggerKind::NoteCreated
+            | TriggerKind::CommentAdded
+            | TriggerKind::TaskCreated
+            | TriggerKind::TaskCompleted
+            | TriggerKind::CallRecorded
+    )
 }

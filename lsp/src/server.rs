@@ -561,8 +561,8 @@ impl LanguageServer for Backend {
         let uri = p.text_document.uri.clone();
         let include = params.context.include_declaration;
         Ok(self
-            .answer(&p.text_document.uri, |a, lines, _| {
-                crate::references::references(a, lines, &uri, p.position, include)
+            .answer(&p.text_document.uri, |a, lines, encoding| {
+                crate::references::references(a, lines, &uri, p.position, include, encoding)
             })?
             .flatten())
     }
@@ -594,8 +594,8 @@ impl LanguageServer for Backend {
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let p = params.text_document_position;
         let uri = p.text_document.uri.clone();
-        let answer = self.answer(&p.text_document.uri, |a, lines, _| {
-            crate::rename::rename(a, lines, &uri, p.position, &params.new_name)
+        let answer = self.answer(&p.text_document.uri, |a, lines, encoding| {
+            crate::rename::rename(a, lines, &uri, p.position, &params.new_name, encoding)
         })?;
         match answer {
             None => Ok(None),

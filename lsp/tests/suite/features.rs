@@ -157,7 +157,14 @@ fn references() {
         let (text, at) = case(&path);
         let a = analyse(&text);
         let lines = a.lines(Encoding::Utf16);
-        let found = rulec_lsp::references::references(&a, &lines, &uri(), lines.position(at), true);
+        let found = rulec_lsp::references::references(
+            &a,
+            &lines,
+            &uri(),
+            lines.position(at),
+            true,
+            Encoding::Utf16,
+        );
         let out = match found {
             None => "no references".to_string(),
             Some(locations) => locations
@@ -216,8 +223,14 @@ fn rename() {
             .to_string();
         let a = analyse(&text);
         let lines = a.lines(Encoding::Utf16);
-        let out = match rulec_lsp::rename::rename(&a, &lines, &uri(), lines.position(at), &new_name)
-        {
+        let out = match rulec_lsp::rename::rename(
+            &a,
+            &lines,
+            &uri(),
+            lines.position(at),
+            &new_name,
+            Encoding::Utf16,
+        ) {
             Err(message) => format!("refused: {message}"),
             Ok(None) => "nothing to rename".to_string(),
             Ok(Some(edit)) => {
