@@ -168,9 +168,12 @@ fn watched(trigger: &Trigger, target: &Target) -> Option<Kind> {
         (Trigger::Changed { attr, .. }, Target::Attribute { object, attr: a }) => {
             attr.object == *object && attr.attr == *a
         }
-        (Trigger::AddedToList { list } | Trigger::RemovedFromList { list }, Target::List(name)) => {
-            list == name
-        }
+        (
+            Trigger::AddedToList { list }
+            | Trigger::RemovedFromList { list }
+            | Trigger::EntryChanged { list, .. },
+            Target::List(name),
+        ) => list == name,
         (Trigger::Webhook { name }, Target::Webhook(wanted)) => name == wanted,
         _ => false,
     };
@@ -228,6 +231,7 @@ fn reads(e: &Expr, target: &Target) -> bool {
 /// Whether `e` itself reads the target (not looking inside it).
 fn reads_here(e: &Expr, target: &Target) -> bool {
     match (&e.kind, target) {
+        (ExprKind::InList { list, .. }, Target::List(name)) => list == name,
         (ExprKind::Read { path, .. }, Target::Attribute { object, attr }) => path
             .iter()
             .any(|f| f.name == *attr && f.attribute_of.as_deref() == Some(object.as_str())),

@@ -115,6 +115,8 @@ fn run_one(
     let mut runs: Vec<RunRecord> = Vec::new();
     let mut events = 0;
     let mut scheduled = false;
+    // The list entries the test's events have made, by `<list>:<record>`.
+    let mut entries = std::collections::HashSet::new();
     for clause in &test.clauses {
         match &clause.kind {
             TestClauseKind::Given {
@@ -167,6 +169,7 @@ fn run_one(
                     about.map(|g| &g.2),
                     trigger,
                     extra,
+                    &mut entries,
                 )
                 .map_err(|e| format!("{}: {e}", at(clause.span)))?;
                 let text = json.to_string();
@@ -403,6 +406,7 @@ fn event_json(
     given: Option<&Map<String, Json>>,
     trigger: &ast::Trigger,
     extra: Map<String, Json>,
+    entries: &mut std::collections::HashSet<String>,
 ) -> Result<Json, String> {
     let mut event = json!({
         "id": format!("test-event-{n}"),
@@ -455,6 +459,14 @@ fn event_json(
         } => {
             let mut entry = extra;
             let mut old = Map::new();
+            let list = list.plain().unwrap_or_default();
+            let entry_id = format!("{list}:{id}");
+            // An entry the test has not shown before changes from empty; one it has is
+            // compared with what the engine knows of it, unless `from` says.
+            let first = entries.insert(entry_id.clone());
+            if first {
+                old.extend(entry.keys().map(|k| (k.clone(), Json::Null)));
+            }
             if let TriggerKind::Changed { attr, from, to, .. } = &trigger.kind {
                 let one = |v: &Option<ast::Values>| -> Result<Option<Json>, String> {
                     match v.as_ref().and_then(|v| v.items.first()) {
@@ -465,11 +477,18 @@ fn event_json(
                 let Some(new) = one(to)?.or_else(|| entry.get(&attr.name).cloned()) else {
                     return Err(format!("say what `{}` changed to: `{} changed to <value> in list …`", attr.name, attr.name));
                 };
-                old.insert(attr.name.clone(), one(from)?.unwrap_or(Json::Null));
+                match one(from)? {
+                    Some(before) => {
+                        old.insert(attr.name.clone(), before);
+                    }
+                    None if first => {
+                        old.insert(attr.name.clone(), Json::Null);
+                    }
+                    None => {}
+                }
                 entry.insert(attr.name.clone(), new);
             }
-            let list = list.plain().unwrap_or_default();
-            entry.insert("id".into(), json!(format!("{list}:{id}")));
+            entry.insert("id".into(), json!(entry_id));
             let mut e = record_event("list-entry.updated", record, None)?;
             e["list"] = json!(list);
             e["entry"] = Json::Object(entry);
@@ -508,7 +527,13 @@ fn event_json(
             let mut e = record_event(kind, record, None)?;
             let list = list.plain().unwrap_or_default();
             let mut entry = extra;
-            entry.insert("id".into(), json!(format!("{list}:{id}")));
+            let entry_id = format!("{list}:{id}");
+            if kind == "list-entry.created" {
+                entries.insert(entry_id.clone());
+            } else {
+                entries.remove(&entry_id);
+            }
+            entry.insert("id".into(), json!(entry_id));
             e["list"] = json!(list);
             e["entry"] = Json::Object(entry);
             Ok(e)

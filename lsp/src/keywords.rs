@@ -101,6 +101,11 @@ pub const FUNCTIONS: &[Keyword] = &[
         "`domain(email) -> domain`: the domain of an email address",
     ),
     kw(
+        "member",
+        "member(${1})",
+        "`member(text) -> member`: the member a text names by email; anything else fails the step",
+    ),
+    kw(
         "url_encode",
         "url_encode(${1})",
         "`url_encode(text) -> text`: percent-encoded for a link's query or path (`?q={{url_encode(name)}}`)",

@@ -17,6 +17,7 @@ const FUNCTIONS: &[&str] = &[
     "capitalize",
     "title_case",
     "url_encode",
+    "member",
     "domain",
     "len",
     "coalesce",
@@ -99,9 +100,16 @@ impl Checker<'_> {
     pub(super) fn value_for(&mut self, e: &ast::Expr, target: &Type, what: &str) -> ir::Expr {
         let mut out = self.expr(e, Some(target));
         // An `ask`'s answer names a member as the person wrote it (their email): it
-        // may go where a member goes, and a step given something else fails, saying so.
+        // may go where a member goes, read as `member(answer)`, so a step given
+        // anything but one address fails, saying so.
         if *target == Type::Member && is_answer(&out) {
-            out.ty = Type::Member;
+            out = ir::Expr {
+                ty: Type::Member,
+                kind: K::Call {
+                    function: Function::Member,
+                    args: vec![out],
+                },
+            };
         }
         if !target.accepts(&out.ty) {
             self.error(
@@ -845,6 +853,7 @@ impl Checker<'_> {
             "capitalize" => Function::Capitalize,
             "title_case" => Function::TitleCase,
             "url_encode" => Function::UrlEncode,
+            "member" => Function::Member,
             "domain" => Function::Domain,
             "len" => Function::Len,
             "coalesce" => Function::Coalesce,
@@ -930,6 +939,12 @@ impl Checker<'_> {
                     bad(self, 0, "text");
                 }
                 Type::Text
+            }
+            Function::Member => {
+                if !(ty_of(0).is_textual() || ty_of(0).is_wild()) {
+                    bad(self, 0, "text");
+                }
+                Type::Member
             }
             Function::Domain => {
                 // A list of addresses (`email_addresses`): the primary one's domain.

@@ -161,6 +161,9 @@ pub trait World {
     fn secret(&mut self, name: &str) -> Option<String>;
     /// The next member of a team, fairly.
     fn round_robin(&mut self, team: &str) -> Val;
+    /// The step cannot go on with a value it computed (`member("whoever")`): it fails
+    /// with `message`.
+    fn refuse(&mut self, _message: String) {}
     /// Whether a record has an entry in a list, as far as the engine knows.
     fn member(&mut self, _list: &str, _id: &str) -> bool {
         false
@@ -545,6 +548,23 @@ fn eval_path(path: &Path, scope: &Scope, world: &mut dyn World) -> Val {
     current
 }
 
+/// One plain address, `user@host.tld`: no spaces, names or second addresses.
+fn is_email(text: &str) -> bool {
+    let Some((user, host)) = text.split_once('@') else {
+        return false;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || "._%+-'".contains(c))
+    };
+    plain(user)
+        && plain(host)
+        && host.contains('.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+}
+
 /// Every byte but the unreserved ones (RFC 3986) percent-encoded, for a value put in
 /// a link written in a message (`https://x.com/search?q={{url_encode(name)}}`).
 fn url_encode(s: &str) -> String {
@@ -638,6 +658,20 @@ fn compute(
         }),
         Function::TitleCase => text_map(arg(0), &title_case),
         Function::UrlEncode => text_map(arg(0), &url_encode),
+        Function::Member => {
+            let given = arg(0);
+            let text = given.as_text().map(str::trim).unwrap_or_default();
+            if is_email(text) {
+                Val::text(text)
+            } else {
+                world.refuse(if text.is_empty() {
+                    "no member was named (the answer is empty)".to_string()
+                } else {
+                    format!("\"{text}\" is not a member's email address")
+                });
+                Val::Empty
+            }
+        }
         Function::Domain => {
             let address = match arg(0) {
                 Val::List(items) => items.first().cloned().unwrap_or(Val::Empty),

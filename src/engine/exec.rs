@@ -20,7 +20,7 @@ use super::run::{RunRecord, RunState, StepLog, StepStatus, Waiting};
 use super::store::{Space, Store, StoreError};
 use super::value::{display, to_json, Val};
 use crate::ir::follow::Follow;
-use crate::schema::{Schema, Type};
+use crate::schema::Schema;
 
 /// Secrets shorter than this are refused: scrubbing a two-letter value out of an error
 /// message would mangle the message and hide nothing.
@@ -104,6 +104,10 @@ impl World for Env<'_> {
         };
         self.refused.get_or_insert(problem);
         None
+    }
+
+    fn refuse(&mut self, message: String) {
+        self.refused.get_or_insert(message);
     }
 
     fn too_long(&mut self) {
@@ -1624,10 +1628,10 @@ impl<'a> Exec<'a> {
             return Ok(Flow::Next);
         }
         let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
-        if let Some(message) = not_a_member(&name, &ty, &new) {
+        if let Some(message) = self.env.refused.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
-            self.run.steps[i].error = Some(message.clone());
-            return Ok(self.failed_step(op, i, message));
+            self.run.steps[i].error = Some(format!("`{name}`: {message}"));
+            return Ok(self.failed_step(op, i, format!("`{name}`: {message}")));
         }
         if current == new {
             let i = self.log(op, action, StepStatus::Unchanged, started);
@@ -1730,10 +1734,10 @@ impl<'a> Exec<'a> {
             return Ok(unchanged(self, shown));
         }
         let new = value.map(|v| self.eval(v)).unwrap_or(Val::Empty);
-        if let Some(message) = not_a_member(&name, &ty, &new) {
+        if let Some(message) = self.env.refused.take() {
             let i = self.log(op, action, StepStatus::Failed, started);
-            self.run.steps[i].error = Some(message.clone());
-            return Ok(self.failed_step(op, i, message));
+            self.run.steps[i].error = Some(format!("`{name}`: {message}"));
+            return Ok(self.failed_step(op, i, format!("`{name}`: {message}")));
         }
         if current == new {
             let value = to_json(&new, &ty, false);
@@ -1975,24 +1979,4 @@ pub(super) fn find_op<'o>(ops: &'o [Op], path: &str) -> Option<&'o Op> {
         }
     }
     None
-}
-
-/// Why a value cannot be written to a member attribute: a text that is not an email
-/// address (an `ask`'s free answer, `set owner = approval.answer`), which the CRM would
-/// refuse later, less clearly.
-fn not_a_member(attribute: &str, ty: &Type, value: &Val) -> Option<String> {
-    if *ty != Type::Member {
-        return None;
-    }
-    let text = value.as_text()?;
-    let email = text
-        .trim()
-        .split_once('@')
-        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
-    if email {
-        return None;
-    }
-    Some(format!(
-        "`{attribute}` takes a member's email address, and this is \"{text}\""
-    ))
 }

@@ -272,7 +272,8 @@ impl Engine {
             return Ok(());
         };
         match (event.kind, &event.list) {
-            (EventKind::ListEntryCreated, Some(list)) => {
+            // An entry that changes is there.
+            (EventKind::ListEntryCreated | EventKind::ListEntryUpdated, Some(list)) => {
                 self.set_member(list, id, true, event.at)?
             }
             (EventKind::ListEntryDeleted, Some(list)) => {

@@ -376,6 +376,9 @@ pub enum Function {
     TitleCase,
     /// `url_encode(text)`: percent-encoded for a link's query or path
     UrlEncode,
+    /// `member(text)`: a member named by their email address (an `ask`'s answer);
+    /// anything else fails the step
+    Member,
     /// `domain(email)`
     Domain,
     /// `len(text | list)`

@@ -345,7 +345,9 @@ impl SchemaBuilder {
                         .origin
                         .as_ref()
                         .is_some_and(|o| o.file.name() != "<prelude>");
-                    if from_workspace && existing.ty != attr.ty {
+                    if from_workspace
+                        && (existing.ty != attr.ty || existing.currency != attr.currency)
+                    {
                         let first = existing.origin.clone();
                         conflicts.push((attr, first));
                     } else {

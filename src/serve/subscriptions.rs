@@ -85,7 +85,18 @@ pub fn needs(program: &Program) -> Vec<Need> {
         let (event_type, list) = match &rule.trigger {
             Trigger::AddedToList { list } => ("list-entry.created", list),
             Trigger::RemovedFromList { list } => ("list-entry.deleted", list),
-            Trigger::EntryChanged { list, .. } => ("list-entry.updated", list),
+            Trigger::EntryChanged { list, .. } => {
+                // A new entry's values are a change from empty (`stage changed to
+                // Live` fires for an entry added at Live), and hearing of it is also
+                // how its first update has a before to compare with.
+                out.push(Need {
+                    event_type: "list-entry.created",
+                    object: object.clone(),
+                    attribute: None,
+                    list: Some(list.clone()),
+                });
+                ("list-entry.updated", list)
+            }
             _ => ("", &String::new()),
         };
         if !event_type.is_empty() {
@@ -464,6 +475,7 @@ mod tests {
             lists,
             [
                 ("list-entry.created", Some("Key")),
+                ("list-entry.created", Some("Onboarding")),
                 ("list-entry.deleted", Some("Key")),
                 ("list-entry.updated", Some("Onboarding")),
             ]

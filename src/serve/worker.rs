@@ -674,6 +674,13 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
     let mut found: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for rule in &program.rules {
         let written = written_targets(&rule.steps);
+        // `company in list "…"` reads the company's lists, so the company is read.
+        let mut asked: Vec<*const crate::ir::Expr> = Vec::new();
+        crate::ir::visit::exprs(rule, &mut |e| {
+            if let ExprKind::InList { operand, .. } = &e.kind {
+                asked.push(operand.as_ref() as *const _);
+            }
+        });
         crate::ir::visit::exprs(rule, &mut |e| {
             let ExprKind::Read {
                 root: Root::Record | Root::Old,
@@ -684,7 +691,9 @@ pub fn references(program: &crate::ir::Program) -> HashMap<String, Vec<(String, 
             };
             let through = match path.as_slice() {
                 [_, _, ..] => true,
-                [_] => written.iter().any(|w| std::ptr::eq(*w, e)),
+                [_] => {
+                    written.iter().any(|w| std::ptr::eq(*w, e)) || asked.contains(&(e as *const _))
+                }
                 [] => false,
             };
             if let (true, Some(first)) = (through, path.first()) {

@@ -1255,7 +1255,8 @@ fn refs_finds_every_rule_that_watches_reads_or_writes_an_attribute() {
     let rules = "list \"Key accounts\" of companies\n\
                  rule won\n  on deals\n  when stage changed to ClosedWon\n  do slack \"#wins\" \"{{company.name}}\"\n\n\
                  rule own\n  on deals\n  when created and company is set\n  do\n    set company.owner = owner if empty\n    add company to list \"Key accounts\"\n\n\
-                 rule renamed\n  on companies\n  when name changed\n  do note \"Renamed\" \"{{name}}\"\n";
+                 rule renamed\n  on companies\n  when name changed\n  do note \"Renamed\" \"{{name}}\"\n\n\
+                 rule key_won\n  on deals\n  when stage changed to ClosedWon and company in list \"Key accounts\"\n  do stop\n";
     let dir = project("refs", &[("a.rules", rules)]);
     let out = rulec(&dir, &["refs", "companies.name"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -1277,6 +1278,12 @@ fn refs_finds_every_rule_that_watches_reads_or_writes_an_attribute() {
     assert_eq!(uses[0]["line"], 11);
     let out = rulec(&dir, &["refs", "lists/Key accounts"]);
     assert!(stdout(&out).contains("writes   own"), "{}", stdout(&out));
+    // `in list` reads the list.
+    assert!(
+        stdout(&out).contains("reads    key_won"),
+        "{}",
+        stdout(&out)
+    );
     // A name that is not there: what there is instead, exit 2.
     let out = rulec(&dir, &["refs", "companies.nam"]);
     assert_eq!(out.status.code(), Some(2));
