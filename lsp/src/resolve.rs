@@ -345,11 +345,56 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Paren(inner) => self.expr(inner),
             ExprKind::Binary { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
+                // `company.tags contains any [vip]`, `"Open" = stage`: the values are
+                // options of the attribute on the other side.
+                let typed = |e: &Expr| match &e.kind {
+                    ExprKind::Path(idents) => self.path_type(idents),
+                    _ => None,
+                };
+                match (typed(lhs), typed(rhs)) {
+                    (Some(ty), _)
+                        if ty.options().is_some()
+                            || matches!(&ty, Type::List(i) if i.options().is_some()) =>
+                    {
+                        self.expr(lhs);
+                        self.option_values(&ty, std::slice::from_ref(rhs.as_ref()));
+                    }
+                    (_, Some(ty)) if ty.options().is_some() => {
+                        self.option_values(&ty, std::slice::from_ref(lhs.as_ref()));
+                        self.expr(rhs);
+                    }
+                    _ => {
+                        self.expr(lhs);
+                        self.expr(rhs);
+                    }
+                }
             }
             _ => {}
         }
+    }
+
+    /// The type a path reads (`stage`, `company.tags`, `deal.stage` of a binding).
+    fn path_type(&self, idents: &[ast::Ident]) -> Option<Type> {
+        let (first, rest) = idents.split_first()?;
+        let mut ty = match first.name.as_str() {
+            "record" | "old" => Type::Record(self.object?.name.clone()),
+            name => match self.bindings.iter().rev().find(|(n, _, _)| n == name) {
+                Some((_, _, object)) => Type::Record(object.clone()?),
+                None => self.find.or(self.object)?.attribute(name)?.ty.clone(),
+            },
+        };
+        for segment in rest {
+            ty = match ty {
+                Type::Record(object) => self
+                    .schema
+                    .object(&object)?
+                    .attribute(&segment.name)?
+                    .ty
+                    .clone(),
+                _ => return None,
+            };
+        }
+        Some(ty)
     }
 
     fn binding_object(&self, kind: &StepKind) -> Option<String> {
