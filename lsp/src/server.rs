@@ -337,6 +337,7 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
             work_done_progress_options: WorkDoneProgressOptions::default(),
         })),
         document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
@@ -602,6 +603,29 @@ impl LanguageServer for Backend {
             Some(Ok(edit)) => Ok(edit),
             Some(Err(message)) => Err(tower_lsp_server::jsonrpc::Error::invalid_params(message)),
         }
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let (uris, encoding) = {
+            let state = lock(&self.state);
+            (state.store.uris(), state.store.encoding)
+        };
+        let mut folders: Vec<Arc<FolderAnalysis>> = Vec::new();
+        for uri in uris {
+            let analysis = lock(&self.state).store.latest_analysis(&uri);
+            let Some(analysis) = analysis.or_else(|| self.snapshot(&uri).map(|s| s.0)) else {
+                continue;
+            };
+            if !folders.iter().any(|f| Arc::ptr_eq(f, &analysis.folder)) {
+                folders.push(analysis.folder.clone());
+            }
+        }
+        let run = || crate::symbols::workspace_symbols(&folders, &params.query, encoding);
+        let found = catch_unwind(AssertUnwindSafe(run)).map_err(|_| handler_panicked())?;
+        Ok(Some(WorkspaceSymbolResponse::Nested(found)))
     }
 
     async fn document_symbol(

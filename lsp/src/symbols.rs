@@ -2,10 +2,14 @@
 
 use rulec::source::Span;
 use rulec::syntax::ast::{HeaderKind, Item, TriggerClause};
-use tower_lsp_server::ls_types::{DocumentSymbol, SymbolKind};
+use std::sync::Arc;
 
-use crate::analysis::DocAnalysis;
-use crate::position::Lines;
+use tower_lsp_server::ls_types::{
+    DocumentSymbol, Location, OneOf, SymbolKind, Uri, WorkspaceSymbol,
+};
+
+use crate::analysis::{DocAnalysis, FolderAnalysis};
+use crate::position::{Encoding, Lines};
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, as `None`
 fn symbol(
@@ -176,4 +180,73 @@ fn short(text: &str) -> String {
         s.push('…');
     }
     s
+}
+
+/// Whether `query`'s characters appear in `name` in order, ignoring case (`kacc`
+/// finds `key_accounts`); an empty query finds everything.
+fn matches_query(name: &str, query: &str) -> bool {
+    let mut wanted = query.chars().flat_map(char::to_lowercase).peekable();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if wanted.peek() == Some(&c) {
+            wanted.next();
+        }
+    }
+    wanted.peek().is_none()
+}
+
+/// Workspace symbols: the outline's top-level entries (rules, objects, lists, teams,
+/// webhooks, actions, tests) of every file of the given folders whose name matches
+/// `query`, at their files.
+pub fn workspace_symbols(
+    folders: &[Arc<FolderAnalysis>],
+    query: &str,
+    encoding: Encoding,
+) -> Vec<WorkspaceSymbol> {
+    let mut out = Vec::new();
+    for folder in folders {
+        for unit in 0..folder.analysis.units.len() {
+            let Some(uri) = folder
+                .paths
+                .get(unit)
+                .and_then(Option::as_ref)
+                .and_then(|p| Uri::from_file_path(p))
+            else {
+                continue;
+            };
+            let doc = DocAnalysis {
+                folder: folder.clone(),
+                unit,
+            };
+            let lines = doc.lines(encoding);
+            for symbol in document_symbols(&doc, &lines) {
+                if !matches_query(&symbol.name, query) {
+                    continue;
+                }
+                out.push(WorkspaceSymbol {
+                    name: symbol.name,
+                    kind: symbol.kind,
+                    tags: None,
+                    container_name: Some(folder.analysis.units[unit].file.name().to_string()),
+                    location: OneOf::Left(Location::new(uri.clone(), symbol.selection_range)),
+                    data: None,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.dedup_by(|a, b| a.name == b.name && a.location == b.location);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_query;
+
+    #[test]
+    fn a_query_matches_its_letters_in_order() {
+        assert!(matches_query("key_accounts", "kacc"));
+        assert!(matches_query("Key accounts", "KEY"));
+        assert!(matches_query("anything", ""));
+        assert!(!matches_query("wins", "sw"));
+    }
 }

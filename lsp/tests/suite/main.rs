@@ -5,5 +5,5 @@ mod code_actions;
 mod edits;
 mod equivalence;
 mod features;
-mod rename_examples;
 mod stdio;
+mod workspace;

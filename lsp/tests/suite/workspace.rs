@@ -1,6 +1,5 @@
-//! Rename on a real workspace: every attribute, option, list and team the examples
-//! declare, renamed through the language server, leaves `rulec check` without errors
-//! and every `rulec test` passing — the rename found every use, in every file.
+//! The language server on a real workspace (the examples folder): rename of every
+//! declared name across files, and workspace symbols.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
@@ -111,4 +110,40 @@ fn renaming_any_declared_name_of_the_examples_keeps_them_checked_and_tested() {
         }
     }
     assert!(renamed > 30, "only {renamed} names renamed");
+}
+
+#[test]
+fn workspace_symbols_find_rules_and_declarations_in_every_file_by_their_letters() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .canonicalize()
+        .unwrap();
+    let input = folder::read(&root, false, None, None, &[]);
+    let folder = Arc::new(FolderAnalysis::new(input, &Settings::default()));
+    let found =
+        rulec_lsp::symbols::workspace_symbols(&[folder.clone()], "kickoff", Encoding::Utf16);
+    let names: Vec<(&str, String)> = found
+        .iter()
+        .map(|s| {
+            let file = match &s.location {
+                tower_lsp_server::ls_types::OneOf::Left(l) => l.uri.path().to_string(),
+                tower_lsp_server::ls_types::OneOf::Right(w) => w.uri.path().to_string(),
+            };
+            (s.name.as_str(), file)
+        })
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|(n, f)| n.contains("onboarding_kickoff")
+                && f.ends_with("customer-onboarding.rules")),
+        "{names:?}"
+    );
+    // Letters in order: `strat` finds the list declared in workspace.rules.
+    let found = rulec_lsp::symbols::workspace_symbols(&[folder], "stratacc", Encoding::Utf16);
+    assert!(
+        found.iter().any(|s| s.name.contains("Strategic accounts")),
+        "{:?}",
+        found.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
 }
