@@ -209,7 +209,7 @@ pub fn workspace_symbols(
                 .paths
                 .get(unit)
                 .and_then(Option::as_ref)
-                .and_then(|p| Uri::from_file_path(p))
+                .and_then(Uri::from_file_path)
             else {
                 continue;
             };
