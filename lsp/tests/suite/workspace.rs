@@ -120,8 +120,11 @@ fn workspace_symbols_find_rules_and_declarations_in_every_file_by_their_letters(
         .unwrap();
     let input = folder::read(&root, false, None, None, &[]);
     let folder = Arc::new(FolderAnalysis::new(input, &Settings::default()));
-    let found =
-        rulec_lsp::symbols::workspace_symbols(&[folder.clone()], "kickoff", Encoding::Utf16);
+    let found = rulec_lsp::symbols::workspace_symbols(
+        std::slice::from_ref(&folder),
+        "kickoff",
+        Encoding::Utf16,
+    );
     let names: Vec<(&str, String)> = found
         .iter()
         .map(|s| {
