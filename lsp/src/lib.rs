@@ -27,6 +27,7 @@ pub mod folding;
 pub mod formatting;
 pub mod hover;
 pub mod incremental;
+pub mod inlay;
 pub mod keywords;
 pub mod lexer;
 pub mod position;
@@ -35,6 +36,7 @@ pub mod rename;
 pub mod resolve;
 pub mod semantic_tokens;
 pub mod server;
+pub mod signature;
 pub mod symbols;
 pub mod transport;
 

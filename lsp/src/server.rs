@@ -338,6 +338,12 @@ pub fn capabilities(encoding: Encoding) -> ServerCapabilities {
         })),
         document_symbol_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
+        inlay_hint_provider: Some(OneOf::Left(true)),
+        signature_help_provider: Some(SignatureHelpOptions {
+            trigger_characters: Some(vec!["(".into(), ",".into()]),
+            retrigger_characters: None,
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        }),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
         semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
             SemanticTokensOptions {
@@ -626,6 +632,24 @@ impl LanguageServer for Backend {
         let run = || crate::symbols::workspace_symbols(&folders, &params.query, encoding);
         let found = catch_unwind(AssertUnwindSafe(run)).map_err(|_| handler_panicked())?;
         Ok(Some(WorkspaceSymbolResponse::Nested(found)))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        let p = params.text_document_position_params;
+        Ok(self
+            .answer(&p.text_document.uri, |a, lines, _| {
+                let offset = lines.offset(p.position);
+                let start = a.item_at(offset).map_or(0, |(_, item)| item.span().lo());
+                let before = a.text().get(start..offset)?;
+                crate::signature::signature_help(a.schema(), before)
+            })?
+            .flatten())
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        self.answer(&params.text_document.uri, |a, lines, _| {
+            crate::inlay::inlay_hints(a, lines, params.range)
+        })
     }
 
     async fn document_symbol(

@@ -326,3 +326,56 @@ fn formatting_leaves_a_broken_document_alone() {
     let a = analyse(text);
     assert!(rulec_lsp::formatting::format(&a, &a.lines(Encoding::Utf16)).is_empty());
 }
+
+/// Inlay hints of the whole document, each as `line:col label`.
+#[test]
+fn inlay() {
+    for (name, path) in cases("inlay-") {
+        let (text, _) = case(&path);
+        let a = analyse(&text);
+        let lines = a.lines(Encoding::Utf16);
+        let everything = lines.range(rulec::source::Span::new(0, text.len()));
+        let hints = rulec_lsp::inlay::inlay_hints(&a, &lines, everything);
+        let out = hints
+            .iter()
+            .map(|h| {
+                let label = match &h.label {
+                    tower_lsp_server::ls_types::InlayHintLabel::String(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                format!("{}:{} {label:?}", h.position.line, h.position.character)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        snapshot(&name, &out);
+    }
+}
+
+/// Signature help at the cursor: the signature, with the active parameter in `[ ]`.
+#[test]
+fn signature() {
+    for (name, path) in cases("signature-") {
+        let (text, at) = case(&path);
+        let a = analyse(&text);
+        let start = a.item_at(at).map_or(0, |(_, item)| item.span().lo());
+        let out = match rulec_lsp::signature::signature_help(a.schema(), &text[start..at]) {
+            None => "no signature".to_string(),
+            Some(help) => {
+                let s = &help.signatures[0];
+                let active = help.active_parameter.unwrap_or(0) as usize;
+                let mut label = s.label.clone();
+                if let Some(tower_lsp_server::ls_types::ParameterLabel::LabelOffsets([lo, hi])) = s
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.get(active))
+                    .map(|p| p.label.clone())
+                {
+                    label.insert(hi as usize, ']');
+                    label.insert(lo as usize, '[');
+                }
+                format!("{label}\n{:?}", s.documentation)
+            }
+        };
+        snapshot(&name, &out);
+    }
+}
