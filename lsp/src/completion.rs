@@ -50,6 +50,8 @@ pub enum Context {
     Webhook,
     /// A lint name.
     Lint,
+    /// The id of a rule to watch (`when rule <id> failed`).
+    RuleId,
     /// A step.
     Step,
     /// An attribute of the rule's object (after `set`, `clear`).
@@ -173,6 +175,7 @@ fn classify(c: &Cursor<'_>) -> Context {
     }
     match (second, last) {
         (_, "allow") => return Context::Lint,
+        ("when", "rule") => return Context::RuleId,
         ("round_robin", "(") => return Context::Team,
         ("record", "(") => return Context::Object,
         (_, "on" | "for" | "create" | "find" | "upsert" | "of") if last != "on" || !past_do => {
@@ -390,7 +393,33 @@ pub fn completion(
     lines: &Lines<'_>,
     position: Position,
 ) -> Vec<CompletionItem> {
+    let (context, _) = context_at(lines.text(), lines.offset(position));
+    if context == Context::RuleId {
+        return rule_ids(analysis);
+    }
     complete(analysis.schema(), lines, position)
+}
+
+/// The rules `rule <id> failed` can watch: those with a `rule <id>` header, in every
+/// file checked with the document.
+fn rule_ids(analysis: &DocAnalysis) -> Vec<CompletionItem> {
+    let mut out: Vec<CompletionItem> = analysis
+        .analysis()
+        .checked
+        .rules
+        .iter()
+        .filter(|r| !r.id.contains('#'))
+        .map(|r| {
+            item(
+                &r.id,
+                CompletionItemKind::FUNCTION,
+                r.title.clone().or_else(|| r.description.clone()),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.label.cmp(&b.label));
+    out.dedup_by(|a, b| a.label == b.label);
+    out
 }
 
 /// Completions at `position` of the text `lines` holds, with the names of `schema`.
@@ -558,6 +587,8 @@ pub fn complete(schema: &Schema, lines: &Lines<'_>, position: Position) -> Vec<C
                 ));
             }
         }
+        // Rule ids need the analysis: `completion` answers them.
+        Context::RuleId => {}
         Context::Lint => {
             for l in rulec::lint::LINTS {
                 let mut it = item(

@@ -540,7 +540,7 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let snippets = lock(&self.state).store.snippets;
         self.answer_latest(&p.text_document.uri, |a, lines| {
-            let items = crate::completion::complete(a.schema(), lines, p.position);
+            let items = crate::completion::completion(a, lines, p.position);
             CompletionResponse::Array(if snippets {
                 items
             } else {
