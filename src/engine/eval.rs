@@ -378,10 +378,24 @@ pub fn eval(node: &Node, scope: &Scope, world: &mut dyn World) -> Val {
                         computed => derived(computed, world),
                     }
                 }
-                _ => {
+                _ if matches!(
+                    op,
+                    BinaryOp::Eq
+                        | BinaryOp::Ne
+                        | BinaryOp::Lt
+                        | BinaryOp::Le
+                        | BinaryOp::Gt
+                        | BinaryOp::Ge
+                        | BinaryOp::Before
+                        | BinaryOp::After
+                        | BinaryOp::WithinLast
+                        | BinaryOp::WithinNext
+                ) =>
+                {
                     let (l, r) = in_zone(&l, &r, scope.zone);
                     binary(*op, &l, &r, scope.now)
                 }
+                _ => binary(*op, &l, &r, scope.now),
             }
         }
         Node::Test(op, operand) => {
@@ -844,7 +858,9 @@ fn in_zone<'v>(l: &'v Val, r: &'v Val, zone: Tz) -> (Cow<'v, Val>, Cow<'v, Val>)
         )))
     };
     match (l, r) {
-        (Val::Date(d), Val::Time(_)) if zone != Tz::UTC => (start(d), Cow::Borrowed(r)),
+        (Val::Date(d), Val::Time(_) | Val::Duration(_)) if zone != Tz::UTC => {
+            (start(d), Cow::Borrowed(r))
+        }
         (Val::Time(_), Val::Date(d)) if zone != Tz::UTC => (Cow::Borrowed(l), start(d)),
         _ => (Cow::Borrowed(l), Cow::Borrowed(r)),
     }

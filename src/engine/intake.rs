@@ -643,8 +643,9 @@ impl Engine {
         if let Some(due) = next_due {
             self.note_due(due);
         }
+        let mut record = record;
         if replacing && record.status == RunStatus::Waiting {
-            self.replace_questions(&record, out)?;
+            self.replace_questions(&mut record, out)?;
         }
         self.finish(rule, record, start.depth, out, follow)?;
         if let Some(occurrence) = start.occurrence.filter(|_| start.scan) {
@@ -656,14 +657,31 @@ impl Engine {
     /// `ask … replace`: the rule's other runs about the same record that still wait
     /// for an answer end, skipped, naming the run that replaced them. Their answer,
     /// should one come, finds no run waiting for it.
+    /// A question asked for an event older than one already open (a late delivery)
+    /// is the one replaced: it ends at once.
     pub(super) fn replace_questions(
         &mut self,
-        newer: &RunRecord,
+        newer: &mut RunRecord,
         out: &mut Vec<RunRecord>,
     ) -> Result<(), StoreError> {
-        let Some(record_id) = &newer.record else {
+        let Some(record_id) = newer.record.clone() else {
             return Ok(());
         };
+        let asked_at = |state: &RunState| {
+            state
+                .event
+                .as_ref()
+                .and_then(|e| e["at"].as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let newer_at = match self.store.get(Space::Runs, &newer.run)? {
+            Some(value) => serde_json::from_value::<RunState>(value)
+                .ok()
+                .and_then(|s| asked_at(&s)),
+            None => None,
+        };
+        let mut older = Vec::new();
         for (key, value) in self.store.scan(Space::Runs)? {
             if key == newer.run {
                 continue;
@@ -672,15 +690,27 @@ impl Engine {
                 continue;
             };
             let same = state.record.rule == newer.rule
-                && state.record.record.as_ref() == Some(record_id)
+                && state.record.record.as_ref() == Some(&record_id)
                 && matches!(state.waiting, Waiting::Answer { .. });
             if !same {
                 continue;
             }
-            if let Some(due) = state.due() {
-                due::unpark(self.store.as_mut(), Parked::Run, &key, due)?;
+            if let (Some(open), Some(late)) = (asked_at(&state), newer_at) {
+                if open > late {
+                    // The open question is about a later state of the record.
+                    self.end_waiting(&newer.run)?;
+                    newer.status = RunStatus::Skipped;
+                    newer.reason = Some(format!(
+                        "replaced by a newer question (run {})",
+                        state.record.run
+                    ));
+                    return Ok(());
+                }
             }
-            self.store.remove(Space::Runs, &key)?;
+            older.push((key, state));
+        }
+        for (key, state) in older {
+            self.end_waiting(&key)?;
             let mut record = state.record;
             record.status = RunStatus::Skipped;
             record.reason = Some(format!("replaced by a newer question (run {})", newer.run));
@@ -689,6 +719,19 @@ impl Engine {
             out.push(record);
         }
         Ok(())
+    }
+
+    /// Forgets a waiting run: its state and its place in the due queue.
+    fn end_waiting(&mut self, key: &str) -> Result<(), StoreError> {
+        if let Some(value) = self.store.get(Space::Runs, key)? {
+            if let Some(due) = serde_json::from_value::<RunState>(value)
+                .ok()
+                .and_then(|s| s.due())
+            {
+                due::unpark(self.store.as_mut(), Parked::Run, key, due)?;
+            }
+        }
+        self.store.remove(Space::Runs, key)
     }
 
     /// Keeps the earliest due time known.

@@ -444,8 +444,9 @@ impl Engine {
         if let Some(due) = due {
             self.note_due(due);
         }
+        let mut record = record;
         if replacing && record.status == super::run::RunStatus::Waiting {
-            self.replace_questions(&record, out)?;
+            self.replace_questions(&mut record, out)?;
         }
         self.finish(rule, record, depth, out, &mut follow)?;
         if let (Some(occurrence), true, Some(i)) = (state.occurrence, state.scan, current) {

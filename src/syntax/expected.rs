@@ -446,6 +446,15 @@ fn near_miss(text: &str, pos: usize, found: Option<&str>, after: Option<&str>) -
             });
         }
     }
+    // `entry changed in "Onboarding"`: the list's name without `list`.
+    if after == Some("in") && found.starts_with('"') && text[..pos].contains("changed") {
+        return Some(NearMiss {
+            span: Span::new(pos, pos + found.len()),
+            message: "a list is named with `list`: `in list \"…\"`".to_string(),
+            help: format!("write `in list {found}`"),
+            replacement: Some(format!("list {found}")),
+        });
+    }
     // `when entry updated in list "…"`: read as an object `entry` and `updated`.
     if found == "in" && after == Some("updated") {
         if let Some(head) = text[..pos].trim_end().strip_suffix("updated") {
