@@ -396,6 +396,28 @@ fn excluded(rule: &ir::Rule, schema: &Schema, key: &Key, value: &Value) -> bool 
     else {
         return false;
     };
+    // A condition that never reads the attribute cannot be decided by its value (a
+    // condition that never holds at all is `unsatisfiable-condition`'s to report):
+    // this spares the analysis for most pairs of a large workspace.
+    let mentions = |e: &ir::Expr| {
+        let mut found = false;
+        crate::ir::visit::expr(e, &mut |inner| {
+            if let ExprKind::Read {
+                root: Root::Record | Root::Old,
+                path,
+            } = &inner.kind
+            {
+                found |= path.first().is_some_and(|f| {
+                    f.name == *attr && f.attribute_of.as_deref() == Some(object.as_str())
+                });
+            }
+        });
+        found
+    };
+    let filter_reads = matches!(&rule.trigger, Trigger::Matches { filter } if mentions(filter));
+    if !filter_reads && !rule.condition.as_ref().is_some_and(mentions) {
+        return false;
+    }
     let read = Box::new(ir::Expr::attribute(Root::Record, object, attr, ty.clone()));
     let written = ir::Expr {
         ty: Type::Checkbox,
