@@ -384,19 +384,20 @@ fn looks_random(token: &[u8]) -> bool {
 
 /// Start offsets of `needle` in `text`.
 fn occurrences(text: &[u8], needle: &[u8], ignore_case: bool) -> Vec<usize> {
-    if needle.is_empty() {
+    let Some(&first) = needle.first() else {
+        return Vec::new();
+    };
+    if text.len() < needle.len() {
         return Vec::new();
     }
-    text.windows(needle.len())
-        .enumerate()
-        .filter(|(_, window)| {
-            if ignore_case {
-                window.eq_ignore_ascii_case(needle)
-            } else {
-                *window == needle
-            }
+    if !ignore_case {
+        return memchr::memmem::find_iter(text, needle).collect();
+    }
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), text)
+        .filter(|&at| {
+            text.get(at..at + needle.len())
+                .is_some_and(|window| window.eq_ignore_ascii_case(needle))
         })
-        .map(|(i, _)| i)
         .collect()
 }
 
