@@ -151,6 +151,8 @@ struct Walker<'a> {
     object: Option<&'a Object>,
     payload: Option<String>,
     activity: Option<&'static str>,
+    /// `entry.` in a rule a list entry triggers: the entry's shape.
+    entry: Option<std::sync::Arc<rulec::schema::StructType>>,
     bindings: Vec<(String, Span, Option<String>)>,
     find: Option<&'a Object>,
     out: Vec<Name>,
@@ -275,6 +277,9 @@ impl<'a> Walker<'a> {
         {
             self.push(head.span, Meaning::Builtin(head.name.clone()));
             shape_name = head.name.clone();
+        } else if head.name == "entry" && self.entry.is_some() {
+            self.push(head.span, Meaning::Builtin(head.name.clone()));
+            current = self.entry.clone().map(Type::Struct);
         } else if head.name == "payload" && self.payload.is_some() {
             self.push(head.span, Meaning::Builtin(head.name.clone()));
             if let Some(webhook) = self.payload.as_deref().and_then(|w| schema.webhook(w)) {
@@ -728,6 +733,7 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
         object: None,
         payload: None,
         activity: None,
+        entry: None,
         bindings: Vec::new(),
         find: None,
         out: Vec::new(),
@@ -746,6 +752,12 @@ pub fn item_names(analysis: &DocAnalysis, index: usize, item: &Item) -> Vec<Name
                 if let TriggerKind::Webhook(name) = &when.trigger.kind {
                     w.payload = Some(name.name.clone());
                 }
+                w.entry = when
+                    .trigger
+                    .kind
+                    .list()
+                    .and_then(|l| schema.list(&l.plain()?))
+                    .map(|l| l.entry_shape());
             }
             w.rule(rule);
         }
