@@ -218,15 +218,32 @@ impl Checker<'_> {
 
     /// The path and the declared currency of an attribute read directly
     /// (`value` of a `currency(USD)` attribute); converted amounts have none.
-    fn currency_of(&self, e: &ir::Expr) -> Option<(String, String)> {
-        let K::Read { path, .. } = &e.kind else {
-            return None;
-        };
-        let last = path.last()?;
-        let object = self.cx.schema.object(last.attribute_of.as_deref()?)?;
-        let code = object.attribute(&last.name)?.currency.clone()?;
-        let shown: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
-        Some((shown.join("."), code))
+    pub(super) fn currency_of(&self, e: &ir::Expr) -> Option<(String, String)> {
+        match &e.kind {
+            K::Read { root, path } => {
+                let last = path.last()?;
+                let object = self.cx.schema.object(last.attribute_of.as_deref()?)?;
+                let code = object.attribute(&last.name)?.currency.clone()?;
+                let mut shown: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
+                if matches!(root, Root::Old) {
+                    shown.insert(0, "old");
+                }
+                Some((shown.join("."), code))
+            }
+            // An amount plus or minus a number, or the first set of amounts, keeps its
+            // currency; multiplying or dividing is how one converts.
+            K::Binary {
+                operator: BinaryOp::Add | BinaryOp::Sub,
+                lhs,
+                rhs,
+            } => self.currency_of(lhs).or_else(|| self.currency_of(rhs)),
+            K::Call {
+                function: Function::Coalesce | Function::Min | Function::Max | Function::Sum,
+                args,
+            } => args.iter().find_map(|a| self.currency_of(a)),
+            K::Neg { operand } => self.currency_of(operand),
+            _ => None,
+        }
     }
 
     /// `x in list "…"`: `x` is a record of the list's object.

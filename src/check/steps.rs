@@ -62,6 +62,22 @@ impl<'a> Checker<'a> {
                 let (target, object) = self.acted_on(target.as_ref(), &what, attr.span)?;
                 let (attr_ref, ty) = self.writable(object, attr)?;
                 let value = self.value_for(value, &ty, &format!("`{}`", attr.name));
+                // An amount written to an attribute of another currency.
+                let declared = object
+                    .attribute(&attr.name)
+                    .and_then(|a| a.currency.clone());
+                if let (Some(code), Some((from, other))) = (declared, self.currency_of(&value)) {
+                    if code != other {
+                        self.error(
+                            "type-mismatch",
+                            format!("`{}` is in {code}, but `{from}` is in {other}", attr.name),
+                            attr.span,
+                            Some(format!(
+                                "convert it first at the rate you use, e.g. `{from} * 1.08`"
+                            )),
+                        );
+                    }
+                }
                 Action::Set {
                     target,
                     attr: attr_ref,
