@@ -171,6 +171,36 @@ fn bench(c: &mut Criterion) {
         "value > ",
         "9",
     );
+    // Issue 14's workspace: 5,000 rules over 50 files on disk (a `rulec.toml` makes
+    // the directory their folder), the keystroke in one of them.
+    let dir = std::env::temp_dir().join(format!("rulec-lsp-bench-50-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rulec.toml"), "").unwrap();
+    std::fs::write(dir.join("workspace.rules"), DECLARATIONS).unwrap();
+    for file in 0..50 {
+        let mut text = String::new();
+        for i in file * 100..(file + 1) * 100 {
+            text.push('\n');
+            text.push_str(&TEMPLATES[i % TEMPLATES.len()].replace("{i}", &i.to_string()));
+        }
+        std::fs::write(dir.join(format!("rules{file:02}.rules")), text).unwrap();
+    }
+    let path = dir.join("rules25.rules").canonicalize().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = Uri::from_file_path(&path).unwrap();
+    let mut store = Store::new(Encoding::Utf16);
+    store.open(uri.clone(), text.clone(), 0);
+    keystrokes(
+        c,
+        "keystroke in a checked rule, 5,000 rules in 50 files",
+        store,
+        uri,
+        &text,
+        "value > ",
+        "9",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group! {
