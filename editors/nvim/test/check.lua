@@ -10,6 +10,9 @@
 --   RULEC_TEST_SERVER   'fake': a stand-in server is on PATH, a client must attach;
 --                       'missing': no server anywhere, no client, and Neovim's own
 --                       "Spawning language server ... failed" notice is allowed
+--   RULEC_TEST_TREESITTER  '1': the rulec parser is installed (README.md §4), so
+--                       tree-sitter highlights and its captures are checked instead of
+--                       syntax/rulec.vim's groups
 
 local failures = {}
 local function fail(msg) table.insert(failures, msg) end
@@ -21,6 +24,7 @@ local function env(name)
 end
 local fixture, root = env('RULEC_TEST_FIXTURE'), env('RULEC_TEST_ROOT')
 local want_cmd, server = env('RULEC_TEST_CMD'), env('RULEC_TEST_SERVER')
+local treesitter = vim.env.RULEC_TEST_TREESITTER == '1'
 local uv = vim.uv or vim.loop
 local function real(p) return p and (uv.fs_realpath(p) or p) end
 
@@ -44,7 +48,30 @@ local function group_at(lnum, word, nth)
   local id = vim.fn.synID(lnum, col, 1)
   return vim.fn.synIDattr(id, 'name'), vim.fn.synIDattr(vim.fn.synIDtrans(id), 'name')
 end
+-- The tree-sitter captures at the nth `word` on line `lnum`, joined by spaces.
+local function captures_at(lnum, word, nth)
+  lnum = find_line(lnum)
+  local line = vim.fn.getline(lnum)
+  local col = 0
+  for _ = 1, nth or 1 do
+    col = line:find(word, col + 1, true)
+    if not col then return '(' .. word .. ' not on line ' .. lnum .. ')' end
+  end
+  local names = {}
+  for _, c in ipairs(vim.treesitter.get_captures_at_pos(0, lnum - 1, col - 1)) do
+    if c.lang == 'rulec' then table.insert(names, c.capture) end
+  end
+  return table.concat(names, ' ')
+end
+local function expect_captures(file, cases)
+  for _, c in ipairs(cases) do
+    local lnum, word, want, nth = c[1], c[2], c[3], c[4]
+    local got = captures_at(lnum, word, nth)
+    check(got == want, ('%s:%s: `%s` has tree-sitter captures %q, want %q'):format(file, lnum, word, got, want))
+  end
+end
 local function expect_groups(file, cases)
+  if treesitter then return end
   for _, c in ipairs(cases) do
     local lnum, word, want, nth = c[1], c[2], c[3], c[4]
     local got = group_at(lnum, word, nth)
@@ -54,8 +81,18 @@ end
 
 local function buffer_basics(name)
   check(vim.bo.filetype == 'rulec', name .. ": &filetype is '" .. vim.bo.filetype .. "', want 'rulec'")
-  check(vim.b.current_syntax == 'rulec',
-    name .. ': b:current_syntax is ' .. vim.inspect(vim.b.current_syntax) .. ", want 'rulec'")
+  if treesitter then
+    local buf = vim.api.nvim_get_current_buf()
+    check(vim.treesitter.highlighter.active[buf] ~= nil, name .. ': tree-sitter is not highlighting it')
+    local ok, parser = pcall(vim.treesitter.get_parser, buf, 'rulec')
+    check(ok and parser ~= nil, name .. ': no rulec parser: ' .. tostring(parser))
+    if ok and parser then
+      check(not parser:parse()[1]:root():has_error(), name .. ': the tree-sitter tree has errors')
+    end
+  else
+    check(vim.b.current_syntax == 'rulec',
+      name .. ': b:current_syntax is ' .. vim.inspect(vim.b.current_syntax) .. ", want 'rulec'")
+  end
   check(vim.bo.commentstring == '# %s', name .. ': commentstring is ' .. vim.inspect(vim.bo.commentstring))
   check(vim.bo.comments == ':#', name .. ': comments is ' .. vim.inspect(vim.bo.comments))
   check(vim.bo.expandtab and vim.bo.shiftwidth == 2 and vim.bo.softtabstop == 2,
@@ -84,8 +121,27 @@ expect_groups('wins.rules', {
   { '^%s+given ', 'given', 'rulecTest' },
   { '^%s+expect ', 'expect', 'rulecTest' },
 })
-local _, linked = group_at(rule_line, 'when')
-check(linked == 'Statement', 'wins.rules: rulecControl is linked to ' .. vim.inspect(linked) .. ', want Statement')
+if not treesitter then
+  local _, linked = group_at(rule_line, 'when')
+  check(linked == 'Statement', 'wins.rules: rulecControl is linked to ' .. vim.inspect(linked) .. ', want Statement')
+end
+if treesitter then
+  expect_captures('wins.rules', {
+    { '^#', '#', 'comment' },
+    { rule_line, 'when', 'keyword' },
+    { rule_line, 'stage', 'variable.other.member' },
+    { rule_line, 'changed', 'keyword' },
+    { rule_line, 'ClosedWon', 'constant' },
+    { rule_line, 'and', 'keyword.operator' },
+    { rule_line, 'value', 'variable' },
+    { rule_line, '>', 'operator' },
+    { rule_line, '10000', 'constant.numeric' },
+    { rule_line, 'slack', 'keyword' },
+    { rule_line, '#wins', 'string' },
+    { '^%s+given ', 'deals', 'type' },
+    { '^%s+given ', 'name', 'variable.other.member' },
+  })
+end
 
 -- 2. The language server client for it.
 local client
@@ -130,6 +186,17 @@ expect_groups('sample.rules', {
   { 4, '{{', 'rulecInterpDelim' },
   { 4, 'name', 'rulecInterp' },
 })
+if treesitter then
+  expect_captures('sample.rules', {
+    { 2, 'churn_watch', 'function' },
+    { 4, 'deals', 'type' },
+    { 4, 'note', 'variable', 2 },
+    { 4, 'body', 'variable.other.member' },
+    { 4, '"churn"', 'string' },
+    { 4, '{{', 'string punctuation.special' },
+    { 4, 'name', 'string variable' },
+  })
+end
 if client then
   vim.wait(2000, function() return #rulec_clients(0) > 0 end, 20)
   local cs = rulec_clients(0)

@@ -1,0 +1,1 @@
+../../../tree-sitter-rulec/queries/highlights.scm
