@@ -4,14 +4,13 @@
 //! The starting point (the *anchor*) is the last full analysis of the folder. When the
 //! folder's files are the anchor's and only one of them differs, and only inside one
 //! rule, every diagnostic that does not depend on other rules is the anchor's (moved by
-//! the length of the edit in the edited file); the edited rule is analysed alone, in a
-//! copy of its file where every other rule is blanked out (same length, same lines, so
-//! spans need no translation) and every declaration kept, checked with the
-//! declarations of the folder's other files, so it sees the same schema. What depends
-//! on several rules — the workspace lints (`rule-cycle`, `duplicate-rule`,
-//! `deprecated-status`) and `unused-allow` — is run again over every checked rule of
-//! the folder, the edited one taken from the copy, and replaces those diagnostics in
-//! every file.
+//! the length of the edit in the edited file); the edited rule is parsed where it
+//! stands in the new text (`syntax::parse_item`) and checked on its own against the
+//! anchor's schema (`check::check_rule`), which the edit cannot have changed. What
+//! depends on several rules — the workspace lints (`rule-cycle`, `duplicate-rule`,
+//! `deprecated-status`) and `unused-allow` — is run again by the library's own
+//! bookkeeping (`WorkspaceContext::lint`, the edited rule's per-rule lints selected)
+//! over every checked rule of the folder, and replaces those diagnostics in every file.
 //!
 //! Conditions, each checked (otherwise the whole folder is analysed): the folder has
 //! the same files, in the same order, and only one changed; the edit stays inside one
@@ -25,13 +24,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use rulec::check::Unit;
-use rulec::diagnostics::{Diagnostic, Severity};
-use rulec::lint::{self, Check, Level, Lint, LintConfig, RuleContext, WorkspaceContext, LINTS};
+use rulec::check;
+use rulec::diagnostics::Diagnostic;
+use rulec::lint::{self, Check, RuleContext, WorkspaceContext};
 use rulec::source::{SourceFile, Span};
-use rulec::syntax::ast::{self, HeaderKind, Item, TriggerClause, TriggerKind};
-use rulec::syntax::{split, Parsed};
-use rulec::workspace::{self, Analysis};
+use rulec::syntax::ast::{self, Item, TriggerClause, TriggerKind};
+use rulec::syntax::{self, split};
 
 use crate::analysis::{FolderAnalysis, Settings};
 use crate::folder::{FolderInput, Text};
@@ -66,6 +64,8 @@ struct AnchorInfo {
     units: Vec<OnceLock<UnitInfo>>,
     /// Each file's diagnostics in the anchor, in `rulec check` order.
     diagnostics: Vec<Arc<Vec<Diagnostic>>>,
+    /// Every rule's id, by (file, item), worked out when a rule is first re-checked.
+    rule_ids: OnceLock<Vec<((usize, usize), String)>>,
 }
 
 /// The diagnostics of a folder's texts, and the anchor the next edit starts from.
@@ -111,115 +111,6 @@ fn cross_rule(code: &str) -> bool {
         || lint::lint(code).is_some_and(|l| matches!(l.check, Check::Workspace(_)))
 }
 
-fn severity(level: Level) -> Option<Severity> {
-    match level {
-        Level::Allow => None,
-        Level::Info => Some(Severity::Info),
-        Level::Warning => Some(Severity::Warning),
-        Level::Error => Some(Severity::Error),
-    }
-}
-
-/// The per-rule lints of rule `edited`, the workspace lints and `unused-allow` over
-/// `rules`, as `rulec::lint::run` reports them (same levels, `allow`s, hints, order).
-fn lint_diagnostics(
-    rules: Vec<RuleContext<'_>>,
-    edited: Option<usize>,
-    schema: &rulec::schema::Schema,
-    config: &LintConfig,
-) -> Vec<Diagnostic> {
-    let ctx = WorkspaceContext {
-        rules,
-        schema,
-        config,
-    };
-    let mut used: Vec<(usize, &str)> = Vec::new();
-    // Allows used by per-rule findings (only rules with `allow` headers can use one).
-    for (i, rule) in ctx.rules.iter().enumerate() {
-        if rule.ir.allow.is_empty() {
-            continue;
-        }
-        for l in LINTS {
-            if let Check::Rule(check) = l.check {
-                let mut found = Vec::new();
-                check(rule, &mut found);
-                if !found.is_empty() && rule.ir.allow.iter().any(|a| a == l.name) {
-                    used.push((i, l.name));
-                }
-            }
-        }
-    }
-    let mut findings: Vec<(&Lint, lint::Finding)> = Vec::new();
-    if let Some(rule) = edited.and_then(|i| ctx.rules.get(i).map(|r| (i, r))) {
-        for l in LINTS {
-            if let Check::Rule(check) = l.check {
-                let mut found = Vec::new();
-                check(rule.1, &mut found);
-                findings.extend(found.into_iter().map(|f| (*l, f.on_rule(rule.0))));
-            }
-        }
-    }
-    for l in LINTS {
-        if let Check::Workspace(check) = l.check {
-            let mut found = Vec::new();
-            check(&ctx, &mut found);
-            findings.extend(found.into_iter().map(|f| (*l, f)));
-        }
-    }
-    let mut out = Vec::new();
-    for (l, finding) in findings {
-        let Some(rule) = ctx.rules.get(finding.rule) else {
-            continue;
-        };
-        if rule.ir.allow.iter().any(|a| a == l.name) {
-            used.push((finding.rule, l.name));
-            continue;
-        }
-        let Some(severity) = severity(config.level(l)) else {
-            continue;
-        };
-        let severity = if finding.hint {
-            Severity::Hint
-        } else {
-            severity
-        };
-        let mut d = Diagnostic::new(rule.file, l.name, severity, finding.message, finding.span);
-        d.help = finding.help;
-        d.fix = finding.fix;
-        for (span, message) in finding.related {
-            d = d.with_related(span, message);
-        }
-        out.push(d);
-    }
-    for (i, rule) in ctx.rules.iter().enumerate() {
-        for header in &rule.ast.headers {
-            let HeaderKind::Allow { lint: name, .. } = &header.kind else {
-                continue;
-            };
-            let Some(l) = lint::lint(&name.name) else {
-                continue;
-            };
-            if config.level(l) == Level::Allow || used.contains(&(i, l.name)) {
-                continue;
-            }
-            out.push(
-                Diagnostic::new(
-                    rule.file,
-                    "unused-allow",
-                    Severity::Warning,
-                    format!(
-                        "`allow {}` silences nothing in rule `{}`",
-                        l.name, rule.ir.id
-                    ),
-                    header.span,
-                )
-                .with_help("remove it, so a future problem of this kind is reported"),
-            );
-        }
-    }
-    out
-}
-
 impl Base {
     /// The base of a full analysis, which becomes the anchor.
     pub fn of(analysis: &Arc<FolderAnalysis>) -> Base {
@@ -241,6 +132,7 @@ impl Base {
             ids,
             units: (0..units).map(|_| OnceLock::new()).collect(),
             diagnostics: diagnostics.clone(),
+            rule_ids: OnceLock::new(),
         };
         Base {
             anchor: analysis.clone(),
@@ -282,6 +174,16 @@ impl Base {
                     + 1
             })
             .sum()
+    }
+
+    /// Every rule's id in the anchor (an edit re-checks a rule only when that keeps them).
+    fn rule_ids(&self) -> &[((usize, usize), String)] {
+        self.info.rule_ids.get_or_init(|| {
+            check::rule_ids(&self.anchor.analysis.units)
+                .into_iter()
+                .map(|(source, id)| ((source.unit, source.item), id))
+                .collect()
+        })
     }
 
     fn unit_info(&self, u: usize) -> Option<&UnitInfo> {
@@ -420,7 +322,8 @@ impl Base {
             Some(())
         };
         // The rest of the file splits as before.
-        let chunks: Vec<Span> = split::split(text).chunks.iter().map(|c| c.span).collect();
+        let split = split::split(text);
+        let chunks: Vec<Span> = split.chunks.iter().map(|c| c.span).collect();
         if chunks.len() != unit_info.chunks.len() {
             return None;
         }
@@ -440,55 +343,33 @@ impl Base {
                 return None;
             }
         }
-        // The edited rule alone, among the declarations of its file and of the folder.
-        let mut blanked = text.as_bytes().to_vec();
-        for (i, (c, item)) in chunks.iter().zip(&unit_info.items).enumerate() {
-            if i == k || !item.rule_like {
-                continue;
-            }
-            for b in blanked.get_mut(c.lo()..c.hi())? {
-                if *b != b'\n' {
-                    *b = b' ';
-                }
-            }
-            // The next item must still end the edited one where it ends.
-            if i == k + 1 {
-                let start = blanked.get_mut(c.lo()..c.lo() + 8)?;
-                start.copy_from_slice(b"test \"_\"");
-            }
+        // The edited rule, parsed where it stands in the new text and checked on its own
+        // against the folder's schema: the edit is inside a rule, so every declaration,
+        // and with them the schema, is the anchor's.
+        let file = SourceFile::new(name, text.clone());
+        let (item, mut found) = syntax::parse_item(&file, &split.comments, split.chunks.get(k)?);
+        check::add_suggestion_fixes(&mut found);
+        let schema = &analysis.checked.schema;
+        let mut new_ir = None;
+        if let Item::Rule(rule) = &item {
+            let ids = self.rule_ids();
+            let id = match rule.id_header() {
+                Some((id, _)) => id.name.as_str(),
+                None => ids
+                    .iter()
+                    .find(|(s, _)| *s == (u, k))
+                    .map(|(_, id)| id.as_str())?,
+            };
+            let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
+            let (ir, diagnostics) = check::check_rule(schema, &file, rule, id, &names);
+            found.extend(diagnostics);
+            lint::unknown_allows(&file, rule, &mut found);
+            new_ir = ir.map(|mut ir| {
+                ir.zone.clone_from(&settings.lints.time_zone);
+                ir
+            });
         }
-        let blanked = String::from_utf8(blanked).ok()?;
-        let units: Vec<Unit> = analysis
-            .units
-            .iter()
-            .enumerate()
-            .map(|(j, unit)| {
-                if j == u {
-                    Unit::parse(SourceFile::new(name, blanked.as_str()))
-                } else {
-                    declarations_only(unit)
-                }
-            })
-            .collect();
-        let alone = workspace::analyze(units, &settings.lints);
-        let alone_unit = alone.units.get(u)?;
-        let (ik, item) = alone_unit
-            .parsed
-            .document
-            .items
-            .iter()
-            .enumerate()
-            .find(|(_, item)| item.span().lo() == new_k.lo())?;
-        let split_k = split::split(&blanked)
-            .chunks
-            .iter()
-            .find(|c| c.span.lo() == new_k.lo())
-            .map(|c| c.span)?;
-        if split_k != new_k {
-            return None;
-        }
-        let new_ir = checked_rule(&alone, u, ik);
-        let new_info = item_info(item, new_ir.is_some());
+        let new_info = item_info(&item, new_ir.is_some());
         if !new_info.rule_like || new_info.watches || new_info.id != info.id {
             return None;
         }
@@ -516,34 +397,23 @@ impl Base {
             move_all(&mut d, &moved)?;
             diagnostics.push(d);
         }
-        let alone_file = &alone_unit.file;
-        diagnostics.extend(
-            alone
-                .diagnostics
-                .iter()
-                .filter(|d| Arc::ptr_eq(&d.file, alone_file))
-                .filter(|d| d.span.lo() >= new_k.lo() && d.span.lo() <= new_k.hi())
-                .filter(|d| !(involved && cross_rule(&d.code)))
-                .filter(|d| !(new_info.compiled && lint::lint(&d.code).is_some()))
-                .cloned(),
-        );
+        diagnostics.extend(found);
 
         // The cross-rule diagnostics of the folder's other files, when they may change.
         let mut others: Vec<Vec<Diagnostic>> = Vec::new();
         if involved {
             others = vec![Vec::new(); analysis.units.len()];
             // The edited rule's id: its `rule` header, else the one it had.
-            let mut ir = new_ir.cloned();
+            let mut ir = new_ir;
             if let Some(ir) = &mut ir {
                 ir.id = match &new_info.id {
                     Some(Some(id)) => id.clone(),
                     _ => self.anchor.checked_rule(u, k)?.id.clone(),
                 };
             }
-            let Item::Rule(new_ast) = item else {
+            let Item::Rule(new_ast) = &item else {
                 return None;
             };
-            let schema = &analysis.checked.schema;
             let config = &settings.lints;
             let mut rules: Vec<RuleContext<'_>> =
                 Vec::with_capacity(analysis.checked.rules.len() + 1);
@@ -551,7 +421,7 @@ impl Base {
             let mut edited_index = None;
             let edited_ir = ir.as_ref();
             let edited = edited_ir.map(|ir| RuleContext {
-                file: doc_file,
+                file: &file,
                 ast: new_ast,
                 ir,
                 schema,
@@ -587,8 +457,17 @@ impl Base {
                 edited_index = Some(rules.len());
                 rules.push(rule);
             }
-            for mut d in lint_diagnostics(rules, edited_index, schema, config) {
-                let j = self.anchor.unit_of(&d.file)?;
+            let workspace = WorkspaceContext {
+                rules,
+                schema,
+                config,
+            };
+            for mut d in workspace.lint(|i| Some(i) == edited_index) {
+                let j = if Arc::ptr_eq(&d.file, &file) {
+                    u
+                } else {
+                    self.anchor.unit_of(&d.file)?
+                };
                 if j == u {
                     // Spans here come from the anchor's rules and the edited one.
                     move_all(&mut d, &to_new)?;
@@ -618,7 +497,6 @@ impl Base {
         }
 
         // Every diagnostic points into the new text, in `rulec check` order.
-        let file = SourceFile::new(name, text.clone());
         for d in &mut diagnostics {
             d.file = file.clone();
         }
@@ -654,48 +532,6 @@ impl Base {
 /// The order `rulec check` prints one file's diagnostics in.
 fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by_cached_key(|d| (d.span.start, d.span.end, d.code.clone()));
-}
-
-/// A file of the anchor reduced to its declarations (what the schema is built from),
-/// without parsing it again.
-fn declarations_only(unit: &Unit) -> Unit {
-    let items = unit
-        .parsed
-        .document
-        .items
-        .iter()
-        .filter(|item| {
-            matches!(
-                item,
-                Item::Object(_)
-                    | Item::List(_)
-                    | Item::Team(_)
-                    | Item::Webhook(_)
-                    | Item::Action(_)
-            )
-        })
-        .cloned()
-        .collect();
-    Unit {
-        file: unit.file.clone(),
-        parsed: Parsed {
-            document: ast::Document {
-                items,
-                comments: Vec::new(),
-            },
-            diagnostics: Vec::new(),
-        },
-    }
-}
-
-/// The checked rule compiled from item `item` of unit `unit`.
-fn checked_rule(analysis: &Analysis, unit: usize, item: usize) -> Option<&rulec::ir::Rule> {
-    let checked = &analysis.checked;
-    checked
-        .sources
-        .iter()
-        .position(|s| s.unit == unit && s.item == item)
-        .and_then(|i| checked.rules.get(i))
 }
 
 /// The folder's diagnostics after an edit: from `base` when only one rule of one file

@@ -150,20 +150,12 @@ pub fn check(units: &[Unit]) -> Checked {
 
     // Rules are checked independently, so large workspaces use every core.
     let results = crate::parallel::map(&ids, |(source, id, unique)| {
-        let mut found = Vec::new();
         let unit = units.get(source.unit)?;
         let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
             return None;
         };
-        let context = rule::Context {
-            schema: &schema,
-            file: &unit.file,
-            rule_ids: &all_ids,
-        };
-        let checked = rule::check_rule(&context, ast_rule, id, &mut found);
-        let failed = found.iter().any(|d| d.severity == Severity::Error);
-        let compiled = checked.filter(|_| !failed && *unique);
-        Some((compiled, *source, found))
+        let (checked, found) = check_rule(&schema, &unit.file, ast_rule, id, &all_ids);
+        Some((checked.filter(|_| *unique), *source, found))
     });
     let mut rules = Vec::new();
     let mut sources = Vec::new();
@@ -196,6 +188,53 @@ pub fn check(units: &[Unit]) -> Checked {
         diagnostics,
         errors,
         http_allow: None,
+    }
+}
+
+/// Checks one rule on its own, as [`check`] checks it among the others: against the
+/// workspace's `schema`, under the id `id` it has there (see [`rule_ids`]), with
+/// `rule_ids` every id of the workspace (what `rule … failed` may name). Returns the
+/// checked rule (when there is no error) and the rule's diagnostics, with the same
+/// spans, messages and fixes as a full check.
+///
+/// Exposed so an editor can check only the rule being edited; everything the rule
+/// depends on besides itself is in `schema` and `rule_ids`.
+pub fn check_rule(
+    schema: &Schema,
+    file: &Arc<SourceFile>,
+    rule: &ast::Rule,
+    id: &str,
+    rule_ids: &[&str],
+) -> (Option<ir::Rule>, Vec<Diagnostic>) {
+    let context = rule::Context {
+        schema,
+        file,
+        rule_ids,
+    };
+    let mut found = Vec::new();
+    let checked = rule::check_rule(&context, rule, id, &mut found);
+    let failed = found.iter().any(|d| d.severity == Severity::Error);
+    for d in &mut found {
+        suggestion_fix(d);
+    }
+    (checked.filter(|_| !failed), found)
+}
+
+/// The id of every rule of `units` (those with errors too), in unit and item order:
+/// its `rule` header's, else one made from the file's name and the rule's ordinal
+/// (`wins#2`). Duplicated ids are listed as often as they appear.
+pub fn rule_ids(units: &[Unit]) -> Vec<(RuleSource, String)> {
+    assign_ids(units, &mut Vec::new())
+        .into_iter()
+        .map(|(source, id, _)| (source, id))
+        .collect()
+}
+
+/// Makes "did you mean `x`?" helps into fixes, as [`check`] does for every diagnostic
+/// it reports; for diagnostics made outside it (a syntax error of a reparsed item).
+pub fn add_suggestion_fixes(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        suggestion_fix(d);
     }
 }
 

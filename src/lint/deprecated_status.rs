@@ -1,7 +1,6 @@
 //! `deprecated-status`: an archived rule that a meta-rule still watches.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
 use crate::ir;
@@ -138,7 +137,7 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
         ))
         .on_rule(index);
         for watcher in &watching {
-            if !Arc::ptr_eq(watcher.file, rule.file) {
+            if watcher.file.name() != rule.file.name() {
                 continue;
             }
             if let TriggerClause::When(when) = &watcher.ast.trigger {

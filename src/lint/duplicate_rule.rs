@@ -1,7 +1,6 @@
 //! `duplicate-rule`: two active rules that do exactly the same thing.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
 use crate::ir;
@@ -155,7 +154,7 @@ fn report(cx: &WorkspaceContext<'_>, earlier_index: usize, index: usize, out: &m
     let (Some(earlier), Some(rule)) = (cx.rules.get(earlier_index), cx.rules.get(index)) else {
         return;
     };
-    let same_file = Arc::ptr_eq(earlier.file, rule.file);
+    let same_file = earlier.file.name() == rule.file.name();
     let whereabouts = if same_file {
         String::new()
     } else {

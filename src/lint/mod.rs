@@ -151,7 +151,8 @@ impl Finding {
 
 /// What a lint sees of one rule.
 pub struct RuleContext<'a> {
-    /// The rule's file.
+    /// The rule's file. Lints tell files apart by name, not by pointer: an editor may
+    /// lint an edited rule in a newer copy of its file than the other rules'.
     pub file: &'a Arc<SourceFile>,
     /// The rule as written.
     pub ast: &'a ast::Rule,
@@ -243,89 +244,8 @@ impl LintConfig {
 /// Runs every lint over the checked rules, then reports `allow` headers that name no
 /// lint or silence nothing.
 pub fn run(units: &[Unit], checked: &Checked, config: &LintConfig) -> Vec<Diagnostic> {
-    let rules: Vec<RuleContext<'_>> = checked
-        .rules
-        .iter()
-        .zip(&checked.sources)
-        .filter_map(|(rule, source)| {
-            let unit = units.get(source.unit)?;
-            let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item)
-            else {
-                return None;
-            };
-            Some(RuleContext {
-                file: &unit.file,
-                ast: ast_rule,
-                ir: rule,
-                schema: &checked.schema,
-                config,
-            })
-        })
-        .collect();
-    let indices: Vec<usize> = (0..rules.len()).collect();
-    let mut findings: Vec<(&Lint, Finding)> = crate::parallel::map(&indices, |&i| {
-        let mut out = Vec::new();
-        let Some(rule) = rules.get(i) else { return out };
-        for lint in LINTS {
-            if let Check::Rule(check) = lint.check {
-                let mut found = Vec::new();
-                check(rule, &mut found);
-                out.extend(found.into_iter().map(|f| (*lint, f.on_rule(i))));
-            }
-        }
-        out
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    let workspace = WorkspaceContext {
-        rules,
-        schema: &checked.schema,
-        config,
-    };
-    for lint in LINTS {
-        if let Check::Workspace(check) = lint.check {
-            let mut found = Vec::new();
-            check(&workspace, &mut found);
-            findings.extend(found.into_iter().map(|f| (*lint, f)));
-        }
-    }
-
-    let mut out = Vec::new();
-    let mut used_allows: Vec<(usize, &str)> = Vec::new();
-    for (lint, finding) in findings {
-        let Some(rule) = workspace.rules.get(finding.rule) else {
-            continue;
-        };
-        if rule.ir.allow.iter().any(|a| a == lint.name) {
-            used_allows.push((finding.rule, lint.name));
-            continue;
-        }
-        let Some(severity) = config.level(lint).severity() else {
-            continue;
-        };
-        let severity = if finding.hint {
-            Severity::Hint
-        } else {
-            severity
-        };
-        let mut d = Diagnostic::new(
-            rule.file,
-            lint.name,
-            severity,
-            finding.message,
-            finding.span,
-        );
-        d.help = finding.help;
-        d.fix = finding.fix;
-        for (span, message) in finding.related {
-            d = d.with_related(span, message);
-        }
-        out.push(d);
-    }
-    for (i, rule) in workspace.rules.iter().enumerate() {
-        unused_allows(rule, i, &used_allows, config, &mut out);
-    }
+    let workspace = WorkspaceContext::new(units, checked, config);
+    let mut out = workspace.lint(|_| true);
     for unit in units {
         for item in &unit.parsed.document.items {
             if let ast::Item::Rule(rule) = item {
@@ -334,6 +254,124 @@ pub fn run(units: &[Unit], checked: &Checked, config: &LintConfig) -> Vec<Diagno
         }
     }
     out
+}
+
+impl<'a> WorkspaceContext<'a> {
+    /// The checked rules of `units`, for linting.
+    pub fn new(units: &'a [Unit], checked: &'a Checked, config: &'a LintConfig) -> Self {
+        let rules = checked
+            .rules
+            .iter()
+            .zip(&checked.sources)
+            .filter_map(|(rule, source)| {
+                let unit = units.get(source.unit)?;
+                let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item)
+                else {
+                    return None;
+                };
+                Some(RuleContext {
+                    file: &unit.file,
+                    ast: ast_rule,
+                    ir: rule,
+                    schema: &checked.schema,
+                    config,
+                })
+            })
+            .collect();
+        WorkspaceContext {
+            rules,
+            schema: &checked.schema,
+            config,
+        }
+    }
+
+    /// The lint diagnostics: the per-rule lints of the rules `selected` picks (by index
+    /// into [`WorkspaceContext::rules`]), every workspace lint, and `unused-allow` for
+    /// every rule, at the configured levels, with `allow` headers applied — what
+    /// [`run`] reports when every rule is selected. An editor that re-checked one rule
+    /// selects only that one: the other rules' per-rule findings have not changed.
+    pub fn lint(&self, selected: impl Fn(usize) -> bool + Sync) -> Vec<Diagnostic> {
+        let indices: Vec<usize> = (0..self.rules.len()).collect();
+        // A rule that is not selected is linted only to learn which of its `allow`s
+        // are used; its findings are not reported.
+        let per_rule: Vec<(bool, Vec<(&Lint, Finding)>)> = crate::parallel::map(&indices, |&i| {
+            let Some(rule) = self.rules.get(i) else {
+                return (false, Vec::new());
+            };
+            let report = selected(i);
+            let mut out = Vec::new();
+            if report || !rule.ir.allow.is_empty() {
+                for lint in LINTS {
+                    if let Check::Rule(check) = lint.check {
+                        let mut found = Vec::new();
+                        check(rule, &mut found);
+                        out.extend(found.into_iter().map(|f| (*lint, f.on_rule(i))));
+                    }
+                }
+            }
+            (report, out)
+        });
+        let mut used_allows: Vec<(usize, &str)> = Vec::new();
+        let mut findings: Vec<(&Lint, Finding)> = Vec::new();
+        for (report, found) in per_rule {
+            if report {
+                findings.extend(found);
+            } else {
+                for (lint, finding) in found {
+                    let allowed = self
+                        .rules
+                        .get(finding.rule)
+                        .is_some_and(|r| r.ir.allow.iter().any(|a| a == lint.name));
+                    if allowed {
+                        used_allows.push((finding.rule, lint.name));
+                    }
+                }
+            }
+        }
+        for lint in LINTS {
+            if let Check::Workspace(check) = lint.check {
+                let mut found = Vec::new();
+                check(self, &mut found);
+                findings.extend(found.into_iter().map(|f| (*lint, f)));
+            }
+        }
+
+        let mut out = Vec::new();
+        for (lint, finding) in findings {
+            let Some(rule) = self.rules.get(finding.rule) else {
+                continue;
+            };
+            if rule.ir.allow.iter().any(|a| a == lint.name) {
+                used_allows.push((finding.rule, lint.name));
+                continue;
+            }
+            let Some(severity) = self.config.level(lint).severity() else {
+                continue;
+            };
+            let severity = if finding.hint {
+                Severity::Hint
+            } else {
+                severity
+            };
+            let mut d = Diagnostic::new(
+                rule.file,
+                lint.name,
+                severity,
+                finding.message,
+                finding.span,
+            );
+            d.help = finding.help;
+            d.fix = finding.fix;
+            for (span, message) in finding.related {
+                d = d.with_related(span, message);
+            }
+            out.push(d);
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            unused_allows(rule, i, &used_allows, self.config, &mut out);
+        }
+        out
+    }
 }
 
 fn unused_allows(
@@ -369,7 +407,9 @@ fn unused_allows(
     }
 }
 
-fn unknown_allows(file: &Arc<SourceFile>, rule: &ast::Rule, out: &mut Vec<Diagnostic>) {
+/// Reports the `allow` headers of `rule` that name no lint (`unknown-lint`), as [`run`]
+/// does for every rule, checked or not.
+pub fn unknown_allows(file: &Arc<SourceFile>, rule: &ast::Rule, out: &mut Vec<Diagnostic>) {
     for header in &rule.headers {
         if let HeaderKind::Allow { lint: name, .. } = &header.kind {
             if lint(&name.name).is_none() {

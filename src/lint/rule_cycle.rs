@@ -1,7 +1,6 @@
 //! `rule-cycle`: rules whose writes trigger each other in a loop.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::condition_space::{decide, trigger_facts, Verdict};
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
@@ -218,7 +217,7 @@ fn report(cx: &WorkspaceContext<'_>, component: &[usize], out: &mut Vec<Finding>
         let Some(rule) = cx.rules.get(i) else {
             continue;
         };
-        if Arc::ptr_eq(rule.file, head.file) {
+        if rule.file.name() == head.file.name() {
             finding = finding.related(
                 trigger_span(rule),
                 format!("`{}` is part of the loop", rule.ir.id),
