@@ -37,6 +37,7 @@ pub mod graph;
 pub mod ir;
 pub mod lint;
 mod parallel;
+pub mod reference;
 pub mod refs;
 pub mod schema;
 #[cfg(feature = "serve")]

@@ -2,12 +2,12 @@
 //! option's place in its pipeline, a list, team, webhook or action), what a keyword
 //! means, and the documentation of a lint reported there.
 
-use rulec::lint;
 use rulec::schema::{Schema, Type};
+use rulec::{lint, reference};
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
 use crate::analysis::DocAnalysis;
-use crate::keywords::{self, ACTIONS, FUNCTIONS, HEADERS, ITEMS, OPERATORS, TRIGGERS};
+use crate::keywords::{self, ACTIONS, FUNCTIONS, HEADERS, ITEMS, OPERATORS, PARTS, TRIGGERS};
 use crate::lexer::{self, Kind};
 use crate::position::Lines;
 use crate::resolve::{self, Meaning};
@@ -223,17 +223,45 @@ fn option_text(schema: &Schema, owner: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The keyword under the cursor and its meaning (not in strings or comments).
+/// The keyword under the cursor, its meaning and the reference section that explains
+/// it (not in strings or comments).
 fn keyword_at(text: &str, offset: usize, in_steps: bool) -> Option<(rulec::source::Span, String)> {
-    let token = lexer::lex(text)
-        .into_iter()
-        .find(|t| t.span.lo() <= offset && offset <= t.span.hi() && t.kind == Kind::Word)?;
-    let word = text.get(token.span.lo()..token.span.hi())?;
+    let tokens = lexer::lex(text);
+    let at = tokens
+        .iter()
+        .position(|t| t.span.lo() <= offset && offset <= t.span.hi() && t.kind == Kind::Word)?;
+    let word_of = |i: usize| {
+        let t = tokens.get(i).filter(|t| t.kind == Kind::Word)?;
+        text.get(t.span.lo()..t.span.hi())
+    };
+    let token = tokens.get(at)?;
+    let word = word_of(at)?;
     let tables: &[&[keywords::Keyword]] = if in_steps {
-        &[ACTIONS, OPERATORS, FUNCTIONS, TRIGGERS, HEADERS, ITEMS]
+        &[
+            ACTIONS, OPERATORS, FUNCTIONS, TRIGGERS, HEADERS, ITEMS, PARTS,
+        ]
     } else {
-        &[TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS]
+        &[
+            TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS, PARTS,
+        ]
     };
     let doc = keywords::doc(word, tables)?;
-    Some((token.span, doc.to_string()))
+    let prev = at.checked_sub(1).and_then(word_of);
+    let next = word_of(at + 1);
+    let mut out = doc.to_string();
+    if let Some(section) =
+        keywords::reference_section(word, prev, next, in_steps).and_then(reference::section)
+    {
+        let summary = section.summary();
+        if !summary.is_empty() {
+            out.push_str("\n\n");
+            out.push_str(&summary);
+        }
+        out.push_str(&format!(
+            "\n\nReference: `{}`, § {}",
+            reference::LANGUAGE_PATH,
+            section.path()
+        ));
+    }
+    Some((token.span, out))
 }

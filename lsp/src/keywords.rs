@@ -263,3 +263,205 @@ pub fn builtin_doc(name: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Meanings of the words the tables above do not list (they are parts of a larger
+/// form), so hover explains every keyword of the grammar.
+pub const PARTS: &[Keyword] = &[
+    kw("where", "where ", "`when <trigger> where <condition>` (like `and`), `find <object> where <condition>`, `every … for <object> where <condition>`"),
+    kw("do", "do", "`do`: the steps that run when the rule fires follow"),
+    kw("then", "then", "`if <condition> then <steps> [else …] end`"),
+    kw("else", "else", "`else`: the steps of an `if` (or `route`) when nothing before matched; `else if <condition> then` adds a branch"),
+    kw("end", "end", "`end`: closes `if`, `route` and `for each`"),
+    kw("as", "as ", "`as <name>`: binds the step's result (a found, created or upserted record, an HTTP answer, an approval, a task) for later steps"),
+    kw("per", "per ", "`limit <n> per <window>`: at most n runs of the rule per window"),
+    kw("from", "from ", "`changed from <values>`: the old value was one of these; `removed from list`"),
+    kw("to", "to ", "`changed to <values>`: the new value is one of these; `added to list`, `add to list`, `linked to`"),
+    kw("completed", "completed", "`task completed`: fires when a task is marked done"),
+    kw("recorded", "recorded", "`call recorded`: fires when a call recording is added"),
+    kw("failed", "failed", "`rule <id> failed`: fires when that rule's run fails"),
+    kw("times", "times", "`rule <id> failed <n> times in a row`: only after n failures in a row"),
+    kw("a", "a", "`<n> times in a row`"),
+    kw("row", "row", "`<n> times in a row`"),
+    kw("at", "at ", "`every <day> at <hh:mm>`: the time of day a schedule runs"),
+    kw("month", "month", "`every month on day <n> at <hh:mm>`"),
+    kw("day", "day", "`every day at <hh:mm>`, `every month on day <n>`; also a time unit"),
+    kw("cron", "cron \"${1}\"", "`cron \"<expr>\"`: a five-field cron schedule"),
+    kw("dm", "dm ", "`slack dm <member>`: a direct message to that member"),
+    kw("subject", "subject ", "`email <to> subject \"…\" body \"…\"`"),
+    kw("body", "body ", "the text of an email, note or task, or the JSON body of an `http` call"),
+    kw("template", "template ", "`email <to> template \"<name>\"`: send a workspace email template"),
+    kw("due", "due ", "`create task \"…\" due <date>`: the task's deadline"),
+    kw("key", "key ", "`key <expr>`: the idempotency key; a redelivered event or a retry with the same key does not repeat the effect"),
+    kw("by", "by ", "`upsert <object> by <attribute> {…}`: the attribute that identifies the record"),
+    kw("headers", "headers ", "`http … headers {…}`: request headers"),
+    kw("until", "until ", "`wait until <timestamp>`: a durable wait until that moment"),
+    kw("timeout", "timeout ", "`ask … timeout <duration>`: how long the question stays open"),
+    kw("error", "error", "`on error continue`: a failing step does not stop the rule"),
+    kw("continue", "continue", "`on error continue`: a failing step does not stop the rule"),
+    kw("retry", "retry ", "`retry <n>`: retry the step up to n times before it fails"),
+    kw("of", "of ", "`list of <type>`; `list \"<name>\" of <object>`"),
+    kw("idempotent", "idempotent", "`action f(…) idempotent`: the action may be retried safely"),
+    kw("select", "select ", "`select [a, b]`: one of the options; `select [] [a, b]`: several"),
+    kw("record", "record", "the record the rule runs on (`record.id`); `record(<object>)`: a reference type"),
+    kw("given", "given ", "`given <object> {…}` (the record), `given http \"<url>\" <answer>`, `given ask {…}`: the test's world"),
+    kw("event", "event ", "`event <trigger> {…}`: the event the test sends; in rules, `event.source`, `event.actor`"),
+    kw("expect", "expect ", "`expect [no|<n>] <effect> \"…\"`: what the test must (not) see"),
+    kw("no", "no ", "`expect no <effect>`: the effect must not happen"),
+    kw("any", "any ", "`contains any [a, b]`: at least one of them"),
+    kw("all", "all ", "`contains all [a, b]`: every one of them; `find all`: every match"),
+    kw("starts", "starts with ", "`starts with \"…\"`: text begins with it"),
+    kw("ends", "ends with ", "`ends with \"…\"`: text ends with it"),
+    kw("with", "with ", "`starts with` / `ends with`"),
+    kw("last", "last ", "`within last <duration>`"),
+    kw("next", "next ", "`within next <duration>`"),
+    kw("linked", "linked to ", "`create task … linked to <record>`: the record the task is about"),
+    kw("each", "each ", "`for each <name> in <records> do … end`"),
+    kw("redeliver", "redeliver", "`redeliver`: the test sends the last event again; no effect may repeat"),
+    kw("entry", "entry", "`entry changed in list \"…\"`; `entry.<attr>`: the list entry a rule runs on"),
+    kw("replace", "replace", "`ask … replace`: a newer question about the same record ends the open one"),
+    kw("unique", "unique", "an attribute no two records share (`upsert … by` needs one)"),
+    kw("readonly", "readonly", "an attribute rules may read but not write"),
+    kw("seconds", "seconds", "a time unit: `30 seconds`"),
+    kw("minutes", "minutes", "a time unit: `15 minutes`"),
+    kw("hours", "hours", "a time unit: `2 hours`"),
+    kw("days", "days", "a time unit: `3 days`"),
+    kw("weeks", "weeks", "a time unit: `2 weeks`"),
+    kw("true", "true", "the boolean true"),
+    kw("false", "false", "the boolean false"),
+];
+
+/// The heading of the `docs/language.md` section that explains `word`, given the words
+/// around it (`prev`, `next`) and whether it stands among a rule's steps.
+pub fn reference_section(
+    word: &str,
+    prev: Option<&str>,
+    next: Option<&str>,
+    in_steps: bool,
+) -> Option<&'static str> {
+    Some(match (word, prev, next) {
+        // Two-word forms first: the pair decides.
+        ("for", _, Some("each")) | ("each", Some("for"), _) => "Loops: `for each`",
+        ("on", _, Some("error")) | ("error" | "continue", ..) | ("retry", ..) => "Modifiers",
+        ("in" | "list", _, _) if prev == Some("in") || next == Some("list") => "`in list`",
+        ("entry", ..) => "List entries",
+        ("if", _, Some("empty")) | ("empty", Some("if"), _) => "Writing attributes",
+        ("task" | "note" | "comment" | "call", ..) if !in_steps => "Activity triggers",
+        ("completed" | "recorded", ..) => "Activity triggers",
+        ("created", Some("note" | "comment" | "task"), _) => "Activity triggers",
+        ("task" | "due" | "linked", ..) => "Tasks",
+        ("for", ..) if in_steps => "Tasks",
+        ("note", ..) => "Acting on other records",
+        ("on", Some("note"), _) => "Acting on other records",
+        // Items and headers.
+        ("when" | "do", ..) => "2. The smallest rule and object inference",
+        ("rule", _, _) if next.is_some_and(|n| n != "failed") && prev != Some("when") => "Rule ids",
+        ("failed" | "times" | "a" | "row" | "rule", ..) => "Meta-rules: `rule … failed`",
+        (
+            "owner" | "description" | "on" | "status" | "limit" | "per" | "coalesce" | "allow",
+            ..,
+        ) if !in_steps => "3. Rule headers",
+        // Triggers.
+        ("created" | "updated" | "deleted" | "merged", ..) => "4. Triggers",
+        ("changed" | "from" | "to", ..) if !in_steps => "`changed`",
+        ("matches", ..) => "`matches`",
+        ("added" | "removed" | "list", ..) if !in_steps => "Lists",
+        ("command", ..) => "Commands",
+        ("webhook", ..) if !in_steps => "Webhooks",
+        ("every" | "cron" | "at" | "month" | "day" | "for", ..) => "5. Schedules",
+        ("where", ..) if !in_steps => "6. Conditions and expressions",
+        // Conditions.
+        ("and" | "or" | "not", ..) => "Precedence",
+        (
+            "in" | "is" | "contains" | "any" | "all" | "starts" | "ends" | "with" | "before"
+            | "after" | "within" | "last" | "next",
+            ..,
+        ) if !(word == "all" && prev == Some("find")) => "Comparisons",
+        ("empty", ..) => "Empty values",
+        (
+            "now" | "today" | "ago" | "true" | "false" | "seconds" | "second" | "minutes"
+            | "minute" | "hours" | "hour" | "days" | "weeks" | "week",
+            ..,
+        ) => "Values",
+        // Steps.
+        ("set" | "clear", ..) => "Writing attributes",
+        ("add" | "remove" | "to" | "from" | "list", ..) => "Acting on other records",
+        ("slack" | "dm" | "email" | "subject" | "body" | "template", ..) => "Messages",
+        ("create" | "find" | "upsert" | "by" | "where" | "limit" | "all", ..) => {
+            "Records: create, find, upsert"
+        }
+        ("http" | "headers" | "GET" | "POST" | "PUT" | "PATCH" | "DELETE", ..) => "HTTP",
+        ("wait" | "until" | "ask" | "timeout" | "replace", ..) => "Waiting and approvals",
+        ("if" | "then" | "else" | "end" | "route" | "stop" | "skip", ..) => "Branches",
+        ("as", ..) => "`as` bindings",
+        ("key", ..) => "Keys",
+        ("secret", ..) => "9. Secrets",
+        // Declarations and tests.
+        ("object" | "team" | "action" | "idempotent" | "webhook", ..) => "Declarations",
+        ("select" | "record" | "of" | "unique" | "readonly", ..) => "Types",
+        ("test" | "given" | "event" | "expect" | "no" | "redeliver", ..) => "11. Test blocks",
+        _ if FUNCTIONS.iter().any(|f| f.word == word) => "7. Functions",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every keyword of the compiler's grammar, with the words around it that decide its
+    /// meaning, has a hover: a meaning and a reference section that exists.
+    #[test]
+    fn every_keyword_has_a_meaning_and_a_reference_section() {
+        let grammar = include_str!("../../grammar/rules.pest");
+        let keywords: Vec<&str> = grammar
+            .lines()
+            .filter_map(|l| l.strip_prefix("kw_"))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert!(keywords.len() > 100, "found {} keywords", keywords.len());
+        let tables: &[&[Keyword]] = &[
+            TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS, PARTS,
+        ];
+        let pairs = [
+            ("for", "each"),
+            ("on", "error"),
+            ("in", "list"),
+            ("if", "empty"),
+            ("rule", "failed"),
+        ];
+        let mut missing = Vec::new();
+        for word in keywords {
+            if doc(word, tables).is_none() {
+                missing.push(format!("`{word}` has no meaning"));
+            }
+            let contexts = [(None, None, false), (None, None, true)]
+                .into_iter()
+                .chain(
+                    pairs
+                        .iter()
+                        .filter(|p| p.0 == word)
+                        .map(|p| (None, Some(p.1), false)),
+                )
+                .chain(
+                    pairs
+                        .iter()
+                        .filter(|p| p.1 == word)
+                        .map(|p| (Some(p.0), None, false)),
+                );
+            let sections: Vec<&str> = contexts
+                .filter_map(|(prev, next, steps)| reference_section(word, prev, next, steps))
+                .collect();
+            if sections.is_empty() {
+                missing.push(format!("`{word}` has no reference section"));
+            }
+            for title in sections {
+                if rulec::reference::section(title).is_none() {
+                    missing.push(format!(
+                        "`{word}`: docs/language.md has no section `{title}`"
+                    ));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+}
