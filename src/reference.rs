@@ -165,7 +165,10 @@ mod tests {
         let triggers = section("4. Triggers").expect("the chapter");
         assert_eq!(triggers.path(), "4. Triggers");
         let summary = triggers.summary();
-        assert!(summary.starts_with("After `when` comes exactly one trigger"), "{summary}");
+        assert!(
+            summary.starts_with("After `when` comes exactly one trigger"),
+            "{summary}"
+        );
         assert!(!summary.contains("```"));
         // `# error: …` lines of examples are code, not headings.
         assert!(sections().iter().all(|s| !s.title.starts_with("error:")));

@@ -155,6 +155,18 @@ struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     format: GraphFormat,
+    /// What lays out `--format svg`: the built-in renderer, or Graphviz's `dot` (on
+    /// PATH, or named by `RULEC_DOT`), whose layout is tidier on large graphs.
+    #[arg(long, value_enum, default_value_t = Renderer::Builtin)]
+    renderer: Renderer,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Renderer {
+    /// Pure Rust (`layout-rs`): works everywhere, nothing to install.
+    Builtin,
+    /// Graphviz's `dot -Tsvg`.
+    Graphviz,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -574,6 +586,7 @@ fn graph(args: GraphArgs, global: Global) -> CliResult {
     write_stdout(&match args.format {
         GraphFormat::Dot => graph.dot(),
         GraphFormat::Mermaid => graph.mermaid(),
+        GraphFormat::Svg if args.renderer == Renderer::Graphviz => graphviz_svg(&graph.dot())?,
         GraphFormat::Svg => svg(&graph.dot())?,
     })?;
     Ok(ExitCode::SUCCESS)
@@ -601,6 +614,50 @@ fn svg(dot: &str) -> Result<String, String> {
         Ok(Some(svg)) => Ok(svg),
         _ => Err("the graph could not be laid out as SVG; `rulec graph --format dot | dot -Tsvg` draws it with Graphviz".into()),
     }
+}
+
+/// The DOT text drawn as SVG by Graphviz's `dot`.
+fn graphviz_svg(dot: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let program = std::env::var_os("RULEC_DOT").unwrap_or_else(|| "dot".into());
+    let shown = program.to_string_lossy().into_owned();
+    let mut child = Command::new(&program)
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "could not run Graphviz (`{shown}`): {e}; install Graphviz (it provides `dot`), or leave out `--renderer graphviz` to draw with the built-in renderer"
+            )
+        })?;
+    // Written from another thread: `dot` may fill its output pipe before it has read
+    // all of a large graph.
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or("Graphviz's input could not be opened")?;
+    let input = dot.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("Graphviz (`{shown}`) failed: {e}"))?;
+    let written = writer
+        .join()
+        .map_err(|_| "writing to Graphviz failed".to_string())?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "Graphviz (`{shown}`) failed ({}): {}",
+            output.status,
+            why.trim()
+        ));
+    }
+    written.map_err(|e| format!("writing to Graphviz (`{shown}`) failed: {e}"))?;
+    String::from_utf8(output.stdout)
+        .map_err(|_| format!("Graphviz (`{shown}`) wrote SVG that is not UTF-8"))
 }
 
 fn fmt(args: FmtArgs, global: Global) -> CliResult {

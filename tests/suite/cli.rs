@@ -1357,3 +1357,46 @@ fn graph_draws_what_starts_and_what_each_rule_writes_with_loops_in_red() {
     }
     assert!(svg.contains("stroke=\"#ff0000ff\""), "{svg}");
 }
+
+#[test]
+fn graph_svg_can_be_drawn_by_graphviz_and_says_so_when_it_is_missing() {
+    let rules = "rule welcome on people when created do slack \"#hi\"\n";
+    let dir = project("graph-graphviz", &[("a.rules", rules)]);
+    // A stand-in `dot` that checks its argument and answers with the DOT it was given,
+    // wrapped in an <svg>: the picture is what Graphviz returns, unchanged.
+    let fake = dir.join("fake-dot");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1\" = -Tsvg ] || { echo \"bad args: $*\" >&2; exit 2; }\n\
+         printf '<svg from-fake-dot>'; cat; printf '</svg>\\n'\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = |dot: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_rulec"))
+            .args(["graph", "--format", "svg", "--renderer", "graphviz"])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env("RULEC_DOT", dot)
+            .output()
+            .expect("rulec runs")
+    };
+    let out = run(&fake);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let svg = stdout(&out);
+    assert!(svg.starts_with("<svg from-fake-dot>digraph"), "{svg}");
+    assert!(svg.contains("label=\"welcome\""), "{svg}");
+    // No Graphviz: a clear error that says what to do, and no picture.
+    let out = run(&dir.join("no-such-dot"));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains("could not run Graphviz") && err.contains("built-in renderer"),
+        "{err}"
+    );
+}
