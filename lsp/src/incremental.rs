@@ -420,13 +420,7 @@ impl Base {
             let mut placed = false;
             let mut edited_index = None;
             let edited_ir = ir.as_ref();
-            let edited = edited_ir.map(|ir| RuleContext {
-                file: &file,
-                ast: new_ast,
-                ir,
-                schema,
-                config,
-            });
+            let edited = edited_ir.map(|ir| RuleContext::new(&file, new_ast, ir, schema, config));
             let mut edited = edited.into_iter();
             for (rule, source) in analysis.checked.rules.iter().zip(&analysis.checked.sources) {
                 // The edited rule goes where it stands among the folder's rules.
@@ -445,13 +439,7 @@ impl Base {
                 else {
                     return None;
                 };
-                rules.push(RuleContext {
-                    file: &unit.file,
-                    ast: rule_ast,
-                    ir: rule,
-                    schema,
-                    config,
-                });
+                rules.push(RuleContext::new(&unit.file, rule_ast, rule, schema, config));
             }
             if let Some(rule) = edited.next() {
                 edited_index = Some(rules.len());

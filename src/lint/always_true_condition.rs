@@ -1,6 +1,6 @@
 //! `always-true-condition`: a condition every record satisfies.
 
-use super::condition_space::{decide, trigger_facts, Verdict};
+use super::condition_space::{decide, Verdict};
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::ir;
 use crate::syntax::ast::{TriggerClause, TriggerKind};
@@ -71,12 +71,11 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             .and_then(|f| f.filter.as_ref())
             .map(|f| f.span),
     };
-    let (Some(span), Some(condition)) = (span, &cx.ir.condition) else {
+    let Some(span) = span else {
         return;
     };
-    let facts = trigger_facts(cx.ir, cx.schema);
-    if decide(condition, &facts) == Verdict::Always {
-        let alone = facts.is_empty() || decide(condition, &[]) == Verdict::Always;
+    if cx.condition_verdict() == Some(Verdict::Always) {
+        let alone = cx.condition_verdict_alone() == Some(Verdict::Always);
         let why = if alone { "" } else { ", given its trigger" };
         out.push(
             Finding::new(

@@ -390,8 +390,12 @@ fn occurrences(text: &[u8], needle: &[u8], ignore_case: bool) -> Vec<usize> {
     if text.len() < needle.len() {
         return Vec::new();
     }
+    // The texts are short (a rule's strings): building a `memmem` searcher for each
+    // would cost more than it saves, so look for the first byte and compare.
     if !ignore_case {
-        return memchr::memmem::find_iter(text, needle).collect();
+        return memchr::memchr_iter(first, text)
+            .filter(|&at| text.get(at..at + needle.len()) == Some(needle))
+            .collect();
     }
     memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), text)
         .filter(|&at| {

@@ -162,6 +162,65 @@ pub struct RuleContext<'a> {
     pub schema: &'a Schema,
     /// Lint settings (`[http] allow`, …).
     pub config: &'a LintConfig,
+    /// What several lints work out about the rule, worked out once.
+    memo: RuleMemo,
+}
+
+/// Verdicts several lints need (`unsatisfiable-condition` and
+/// `always-true-condition` decide the same condition).
+#[derive(Default)]
+struct RuleMemo {
+    facts: std::sync::OnceLock<Vec<ir::Expr>>,
+    condition: std::sync::OnceLock<Option<condition_space::Verdict>>,
+    condition_alone: std::sync::OnceLock<Option<condition_space::Verdict>>,
+}
+
+impl<'a> RuleContext<'a> {
+    /// What a lint sees of `ir`, written as `ast` in `file`.
+    pub fn new(
+        file: &'a Arc<SourceFile>,
+        ast: &'a ast::Rule,
+        ir: &'a ir::Rule,
+        schema: &'a Schema,
+        config: &'a LintConfig,
+    ) -> Self {
+        RuleContext {
+            file,
+            ast,
+            ir,
+            schema,
+            config,
+            memo: RuleMemo::default(),
+        }
+    }
+
+    /// What the trigger guarantees whenever the condition is evaluated
+    /// ([`condition_space::trigger_facts`]).
+    pub fn trigger_facts(&self) -> &[ir::Expr] {
+        self.memo
+            .facts
+            .get_or_init(|| condition_space::trigger_facts(self.ir, self.schema))
+    }
+
+    /// The verdict on the rule's condition given its trigger's facts; `None` without
+    /// a condition.
+    pub fn condition_verdict(&self) -> Option<condition_space::Verdict> {
+        *self.memo.condition.get_or_init(|| {
+            let condition = self.ir.condition.as_ref()?;
+            Some(condition_space::decide(condition, self.trigger_facts()))
+        })
+    }
+
+    /// The verdict on the rule's condition alone, without the trigger's facts.
+    pub fn condition_verdict_alone(&self) -> Option<condition_space::Verdict> {
+        *self.memo.condition_alone.get_or_init(|| {
+            let condition = self.ir.condition.as_ref()?;
+            if self.trigger_facts().is_empty() {
+                return self.condition_verdict();
+            }
+            Some(condition_space::decide(condition, &[]))
+        })
+    }
 }
 
 /// What a workspace lint sees: every checked rule of every file checked together.
@@ -269,13 +328,13 @@ impl<'a> WorkspaceContext<'a> {
                 else {
                     return None;
                 };
-                Some(RuleContext {
-                    file: &unit.file,
-                    ast: ast_rule,
-                    ir: rule,
-                    schema: &checked.schema,
+                Some(RuleContext::new(
+                    &unit.file,
+                    ast_rule,
+                    rule,
+                    &checked.schema,
                     config,
-                })
+                ))
             })
             .collect();
         WorkspaceContext {

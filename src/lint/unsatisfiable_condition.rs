@@ -1,6 +1,6 @@
 //! `unsatisfiable-condition`: a condition no record can satisfy.
 
-use super::condition_space::{decide, trigger_facts, Verdict};
+use super::condition_space::{decide, Verdict};
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::ir;
 use crate::syntax::ast::{self, StepKind, TriggerClause, TriggerKind};
@@ -48,7 +48,7 @@ Never for a live rule. A rule deliberately disabled this way should use
 
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     let rule = &cx.ir.id;
-    let facts = trigger_facts(cx.ir, cx.schema);
+
     if let TriggerClause::When(when) = &cx.ast.trigger {
         if let TriggerKind::Changed {
             from: Some(from),
@@ -84,10 +84,10 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             .and_then(|f| f.filter.as_ref())
             .map(|f| f.span),
     };
-    let mut context = facts;
+    let mut context = cx.trigger_facts().to_vec();
     if let (Some(span), Some(condition)) = (condition_span, &cx.ir.condition) {
-        if decide(condition, &context) == Verdict::Never {
-            let alone = context.is_empty() || decide(condition, &[]) == Verdict::Never;
+        if cx.condition_verdict() == Some(Verdict::Never) {
+            let alone = cx.condition_verdict_alone() == Some(Verdict::Never);
             let why = if alone {
                 ""
             } else {
