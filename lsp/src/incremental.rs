@@ -16,8 +16,7 @@
 //! the same files, in the same order, and only one changed; the edit stays inside one
 //! rule and the rest of that file splits into the same items; the rule's id is
 //! unchanged and unique in the folder, and it neither is nor was a `rule … failed`
-//! meta-rule; a rule without a `rule` header that starts to check keeps its generated
-//! id only if it checked before; an edit that moves later rules to other lines leaves
+//! meta-rule; an edit that moves later rules to other lines leaves
 //! no cross-rule diagnostic in another file (which may quote their line numbers).
 //! Tests compare both paths on random edit sequences.
 
@@ -403,14 +402,9 @@ impl Base {
         let mut others: Vec<Vec<Diagnostic>> = Vec::new();
         if involved {
             others = vec![Vec::new(); analysis.units.len()];
-            // The edited rule's id: its `rule` header, else the one it had.
-            let mut ir = new_ir;
-            if let Some(ir) = &mut ir {
-                ir.id = match &new_info.id {
-                    Some(Some(id)) => id.clone(),
-                    _ => self.anchor.checked_rule(u, k)?.id.clone(),
-                };
-            }
+            // Checked under its id in the folder (its `rule` header's, else the one
+            // generated for its place, which the edit did not change).
+            let ir = new_ir;
             let Item::Rule(new_ast) = &item else {
                 return None;
             };
