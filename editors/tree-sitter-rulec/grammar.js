@@ -29,6 +29,19 @@ const PREC = {
   call: 8,
 };
 
+/**
+ * Keywords that are also ordinary names (rulec reserves only a few words): an
+ * attribute may be called `email`, `note` or `status`. Where the keyword could be
+ * meant too (a route arm's condition after a step: `email ends with "@acme.com" =>`),
+ * both readings are kept until the parse decides, as pest's backtracking does.
+ */
+const NAME_KEYWORDS = [
+  'set', 'clear', 'add', 'remove', 'slack', 'email', 'create', 'find', 'upsert', 'note',
+  'http', 'wait', 'ask', 'route', 'stop', 'skip', 'retry', 'key', 'body', 'due', 'linked',
+  'headers', 'status', 'owner', 'description', 'comment', 'task', 'call', 'command',
+  'entry', 'rule', 'added', 'removed', 'list', 'subject', 'template', 'timeout',
+];
+
 /** `rule, rule, …` with an optional trailing comma, possibly empty. */
 const commaSep = (rule) => optional(seq(rule, repeat(seq(',', rule)), optional(',')));
 
@@ -47,6 +60,31 @@ module.exports = grammar({
     // A route arm's steps end where the next arm's condition starts; both may begin
     // with a name and a `(` (a custom action, a call), so only `=>` tells them apart.
     [$.route_arm],
+    // `when entry changed in list "…"` (the entry trigger) or an attribute `entry`.
+    [$.entry_changed_trigger, $._name],
+    // A step's modifiers (`on error continue`) against the next rule's `on <object>`
+    // header, and `set … if empty` against a following `if` step: the word after
+    // decides, so both readings are kept until it comes.
+    [$.set_step],
+    [$.clear_step],
+    [$.add_to_list_step],
+    [$.remove_from_list_step],
+    [$.slack_step],
+    [$.email_step],
+    [$.create_task_step],
+    [$.create_step],
+    [$.find_step],
+    [$.upsert_step],
+    [$.note_step],
+    [$.http_step],
+    [$.wait_step],
+    [$.ask_step],
+    [$.for_each_step],
+    [$.if_step],
+    [$.route_step],
+    [$.stop_step],
+    [$.skip_step],
+    [$.custom_step],
   ],
 
   rules: {
@@ -119,13 +157,13 @@ module.exports = grammar({
     merged_trigger: (_) => 'merged',
     changed_trigger: ($) =>
       seq(
-        field('attribute', $.identifier),
+        field('attribute', $._name),
         'changed',
         optional(seq('from', field('from', $._values))),
         optional(seq('to', field('to', $._values))),
         optional($.in_list),
       ),
-    entry_changed_trigger: ($) => seq('entry', 'changed', $.in_list),
+    entry_changed_trigger: ($) => prec.dynamic(1, seq('entry', 'changed', $.in_list)),
     in_list: ($) => seq('in', 'list', field('list', $.string)),
     matches_trigger: ($) => prec(PREC.matches, seq('matches', $._expression)),
     list_added_trigger: ($) => seq('added', 'to', 'list', field('list', $.string)),
@@ -147,12 +185,14 @@ module.exports = grammar({
         $.empty,
         $.datetime,
         $.date,
-        alias(seq('-', $.number), $.negative),
+        $.negative,
         $.number,
         $.string,
         $.boolean,
         alias($.identifier, $.option),
       ),
+
+    negative: ($) => seq('-', $.number),
 
     every_clause: ($) =>
       seq(
@@ -194,13 +234,13 @@ module.exports = grammar({
         $.custom_step,
       ),
 
-    on_error: (_) => seq(words('on', 'error'), 'continue'),
+    on_error: (_) => seq('on', 'error', 'continue'),
     retry: ($) => seq('retry', $.integer),
     key_clause: ($) => seq('key', $._expression),
     as_clause: ($) => seq('as', field('name', $.identifier)),
 
     set_step: ($) =>
-      step($, 'set', field('target', $.path), '=', field('value', $._expression), optional(words('if', 'empty'))),
+      step($, 'set', field('target', $.path), '=', field('value', $._expression), optional(seq('if', 'empty'))),
     clear_step: ($) => step($, 'clear', field('target', $.path)),
     add_to_list_step: ($) => step($, 'add', optional(field('target', $.path)), 'to', 'list', field('list', $.string)),
     remove_from_list_step: ($) =>
@@ -367,7 +407,8 @@ module.exports = grammar({
         $.today,
       ),
 
-    path: ($) => seq($.identifier, repeat(seq('.', $.identifier))),
+    path: ($) => seq($._name, repeat(seq('.', $.identifier))),
+    _name: ($) => choice($.identifier, alias(choice(...NAME_KEYWORDS), $.identifier)),
     call: ($) =>
       prec(PREC.call, seq(field('function', $.identifier), token.immediate('('), commaSep($._expression), ')')),
     parenthesized: ($) => seq('(', $._expression, ')'),
@@ -462,5 +503,5 @@ module.exports = grammar({
 function step($, ...parts) {
   // Right-associative: an optional trailing part belongs to this step when it can, as
   // pest's greedy repetition decides (`skip "why"` in a route keeps its reason).
-  return prec.right(seq(...parts, repeat(choice($.on_error, $.retry))));
+  return seq(...parts, repeat(choice($.on_error, $.retry)));
 }

@@ -17,8 +17,8 @@
   "recorded" "webhook" "command" "entry" "failed" "times" "a" "row" "cron" "month" "day"
   "at" "for" "where" "set" "clear" "add" "remove" "slack" "dm" "email" "subject" "body"
   "template" "create" "due" "linked" "key" "as" "find" "upsert" "by" "http" "headers"
-  "wait" "until" "ask" "timeout" "replace" "stop" "skip" "retry" "continue" "on error"
-  "if empty" "object" "of" "select" "record" "team" "action" "test" "given" "event"
+  "wait" "until" "ask" "timeout" "replace" "stop" "skip" "retry" "continue" "error"
+  "object" "of" "select" "record" "team" "action" "test" "given" "event"
   "expect" "no" "ago"
 ] @keyword
 
@@ -33,6 +33,10 @@
   "after" "within" "last" "next"
 ] @keyword.operator
 
+; `is empty`, `set … if empty` (a value `empty` is `(empty)`, below).
+(postfix_expression "empty" @keyword.operator)
+(set_step "empty" @keyword)
+
 (time_unit) @keyword
 
 ; Whole-word nodes: a trigger that is one word, a test directive.
@@ -44,7 +48,7 @@
 (escape_sequence) @string.escape
 (interpolation [ "{{" "}}" ] @punctuation.special)
 
-[ (number) (integer) ] @constant.numeric
+[ (number) (integer) (negative) ] @constant.numeric
 [ (date) (datetime) (time_of_day) ] @string.special
 (boolean) @constant.builtin.boolean
 [ (empty) (now) (today) ] @constant.builtin
