@@ -25,11 +25,20 @@ pub fn hover(analysis: &DocAnalysis, lines: &Lines<'_>, position: Position) -> O
     }
     if sections.is_empty() {
         // After `do`, a word like `note` is the action, before it the trigger.
-        let in_steps = matches!(
-            analysis.item_at(offset),
-            Some((_, rulec::syntax::ast::Item::Rule(rule))) if rule.do_span.hi() <= offset
-        );
-        if let Some((span, text)) = keyword_at(analysis.text(), offset, in_steps) {
+        use rulec::syntax::ast::Item;
+        let item = analysis.item_at(offset).map(|(_, item)| item);
+        let place = match item {
+            Some(Item::Rule(rule)) if rule.do_span.hi() <= offset => Place::Steps,
+            Some(
+                Item::Object(_)
+                | Item::List(_)
+                | Item::Webhook(_)
+                | Item::Action(_)
+                | Item::Team(_),
+            ) => Place::Declaration,
+            _ => Place::Rule,
+        };
+        if let Some((span, text)) = keyword_at(analysis.text(), offset, place) {
             sections.push(text);
             range = Some(lines.range(span));
         }
@@ -223,9 +232,21 @@ fn option_text(schema: &Schema, owner: &str, name: &str) -> Option<String> {
     })
 }
 
+/// Where a keyword stands, which decides what it means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// A rule's headers, trigger and condition, or a test.
+    Rule,
+    /// A rule's steps (after `do`).
+    Steps,
+    /// An object, list, team, webhook or action declaration.
+    Declaration,
+}
+
 /// The keyword under the cursor, its meaning and the reference section that explains
 /// it (not in strings or comments).
-fn keyword_at(text: &str, offset: usize, in_steps: bool) -> Option<(rulec::source::Span, String)> {
+fn keyword_at(text: &str, offset: usize, place: Place) -> Option<(rulec::source::Span, String)> {
+    let in_steps = place == Place::Steps;
     let tokens = lexer::lex(text);
     let at = tokens
         .iter()
@@ -245,13 +266,19 @@ fn keyword_at(text: &str, offset: usize, in_steps: bool) -> Option<(rulec::sourc
             TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS, PARTS,
         ]
     };
-    let doc = keywords::doc(word, tables)?;
+    let doc = (place == Place::Declaration)
+        .then(|| keywords::declaration_doc(word))
+        .flatten()
+        .or_else(|| keywords::doc(word, tables))?;
     let prev = at.checked_sub(1).and_then(word_of);
     let next = word_of(at + 1);
     let mut out = doc.to_string();
-    if let Some(section) =
-        keywords::reference_section(word, prev, next, in_steps).and_then(reference::section)
-    {
+    let section = if place == Place::Declaration {
+        keywords::declaration_section(word)
+    } else {
+        keywords::reference_section(word, prev, next, in_steps)
+    };
+    if let Some(section) = section.and_then(reference::section) {
         let summary = section.summary();
         if !summary.is_empty() {
             out.push_str("\n\n");

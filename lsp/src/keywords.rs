@@ -404,6 +404,27 @@ pub fn reference_section(
     })
 }
 
+/// What `word` means in a declaration, where it differs from its meaning in a rule.
+pub fn declaration_doc(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "status" => "`status [a, b, …]`: one of the options, which form a pipeline in that order (`stage >= Proposal`)",
+        "list" => "`list \"<name>\" of <object> { … }`: a list and its entries' own attributes; `list of <type>`: an attribute holding several values",
+        "record" => "`record(<object>)`: a reference to a record of that object",
+        _ => return None,
+    })
+}
+
+/// The heading of the `docs/language.md` section that explains `word` in a
+/// declaration (`object`, `list`, `team`, `webhook`, `action`).
+pub fn declaration_section(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "list" => "List entries",
+        "object" | "team" | "webhook" | "action" | "idempotent" => "Declarations",
+        "status" | "select" | "record" | "of" | "unique" | "readonly" => "Types",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +481,14 @@ mod tests {
                         "`{word}`: docs/language.md has no section `{title}`"
                     ));
                 }
+            }
+        }
+        for word in [
+            "list", "object", "status", "select", "record", "unique", "action",
+        ] {
+            let title = declaration_section(word).unwrap_or("(none)");
+            if rulec::reference::section(title).is_none() {
+                missing.push(format!("`{word}` in a declaration: no section `{title}`"));
             }
         }
         assert!(missing.is_empty(), "{}", missing.join("\n"));
