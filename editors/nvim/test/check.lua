@@ -28,8 +28,8 @@ local treesitter = vim.env.RULEC_TEST_TREESITTER == '1'
 local uv = vim.uv or vim.loop
 local function real(p) return p and (uv.fs_realpath(p) or p) end
 
--- Highlight group of the nth `word` on line `lnum` of the current buffer; `lnum` may be
--- a Lua pattern instead, for the first line that matches it.
+-- Line `lnum` of the current buffer, or the first line that matches the Lua pattern
+-- `lnum`.
 local function find_line(lnum)
   if type(lnum) == 'number' then return lnum end
   for i, l in ipairs(vim.api.nvim_buf_get_lines(0, 0, -1, false)) do
@@ -37,26 +37,31 @@ local function find_line(lnum)
   end
   return 0
 end
-local function group_at(lnum, word, nth)
+-- Line and column of the nth `word` on line `lnum`, or nil and a description of what
+-- is missing.
+local function position_of(lnum, word, nth)
   lnum = find_line(lnum)
   local line = vim.fn.getline(lnum)
   local col = 0
   for _ = 1, nth or 1 do
     col = line:find(word, col + 1, true)
-    if not col then return '(' .. word .. ' not on line ' .. lnum .. ')' end
+    if not col then return nil, '(' .. word .. ' not on line ' .. lnum .. ')' end
   end
+  return lnum, col
+end
+-- Syntax group (and the group it links to) of the nth `word` on line `lnum`.
+local function group_at(lnum, word, nth)
+  local col
+  lnum, col = position_of(lnum, word, nth)
+  if not lnum then return col end
   local id = vim.fn.synID(lnum, col, 1)
   return vim.fn.synIDattr(id, 'name'), vim.fn.synIDattr(vim.fn.synIDtrans(id), 'name')
 end
 -- The tree-sitter captures at the nth `word` on line `lnum`, joined by spaces.
 local function captures_at(lnum, word, nth)
-  lnum = find_line(lnum)
-  local line = vim.fn.getline(lnum)
-  local col = 0
-  for _ = 1, nth or 1 do
-    col = line:find(word, col + 1, true)
-    if not col then return '(' .. word .. ' not on line ' .. lnum .. ')' end
-  end
+  local col
+  lnum, col = position_of(lnum, word, nth)
+  if not lnum then return col end
   local names = {}
   for _, c in ipairs(vim.treesitter.get_captures_at_pos(0, lnum - 1, col - 1)) do
     if c.lang == 'rulec' then table.insert(names, c.capture) end
@@ -124,8 +129,7 @@ expect_groups('wins.rules', {
 if not treesitter then
   local _, linked = group_at(rule_line, 'when')
   check(linked == 'Statement', 'wins.rules: rulecControl is linked to ' .. vim.inspect(linked) .. ', want Statement')
-end
-if treesitter then
+else
   expect_captures('wins.rules', {
     { '^#', '#', 'comment' },
     { rule_line, 'when', 'keyword' },
