@@ -100,8 +100,13 @@ fn is_prose(block: &[&str]) -> bool {
 }
 
 /// Every section of the reference, in order. Lines inside fenced code blocks are never
-/// headings (the examples' `# error:` comments are not).
-pub fn sections() -> Vec<Section> {
+/// headings (the examples' `# error:` comments are not). Split once, on first use.
+pub fn sections() -> &'static [Section] {
+    static SECTIONS: std::sync::LazyLock<Vec<Section>> = std::sync::LazyLock::new(split);
+    &SECTIONS
+}
+
+fn split() -> Vec<Section> {
     let mut out = Vec::new();
     let mut chapter = "";
     let mut open: Option<(&'static str, usize)> = None;
@@ -150,7 +155,7 @@ pub fn sections() -> Vec<Section> {
 
 /// The section headed `title` (without the `#`s).
 pub fn section(title: &str) -> Option<Section> {
-    sections().into_iter().find(|s| s.title == title)
+    sections().iter().find(|s| s.title == title).copied()
 }
 
 #[cfg(test)]
