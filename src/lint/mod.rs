@@ -353,23 +353,51 @@ impl<'a> WorkspaceContext<'a> {
         let indices: Vec<usize> = (0..self.rules.len()).collect();
         // A rule that is not selected is linted only to learn which of its `allow`s
         // are used; its findings are not reported.
-        let per_rule: Vec<(bool, Vec<(&Lint, Finding)>)> = crate::parallel::map(&indices, |&i| {
-            let Some(rule) = self.rules.get(i) else {
-                return (false, Vec::new());
-            };
-            let report = selected(i);
-            let mut out = Vec::new();
-            if report || !rule.ir.allow.is_empty() {
-                for lint in LINTS {
-                    if let Check::Rule(check) = lint.check {
-                        let mut found = Vec::new();
-                        check(rule, &mut found);
-                        out.extend(found.into_iter().map(|f| (*lint, f.on_rule(i))));
-                    }
+        // The workspace lints (one pass over every rule each, `rule-cycle` the longest)
+        // run on a thread of their own while the per-rule lints fill the cores.
+        let workspace_findings = |ctx: &Self| {
+            let mut findings: Vec<(&'static Lint, Finding)> = Vec::new();
+            for lint in LINTS {
+                if let Check::Workspace(check) = lint.check {
+                    let mut found = Vec::new();
+                    check(ctx, &mut found);
+                    findings.extend(found.into_iter().map(|f| (*lint, f)));
                 }
             }
-            (report, out)
-        });
+            findings
+        };
+        let per_rule_findings = || -> Vec<(bool, Vec<(&'static Lint, Finding)>)> {
+            crate::parallel::map(&indices, |&i| {
+                let Some(rule) = self.rules.get(i) else {
+                    return (false, Vec::new());
+                };
+                let report = selected(i);
+                let mut out = Vec::new();
+                if report || !rule.ir.allow.is_empty() {
+                    for lint in LINTS {
+                        if let Check::Rule(check) = lint.check {
+                            let mut found = Vec::new();
+                            check(rule, &mut found);
+                            out.extend(found.into_iter().map(|f| (*lint, f.on_rule(i))));
+                        }
+                    }
+                }
+                (report, out)
+            })
+        };
+        let (per_rule, workspace) = if self.rules.len() < 256 {
+            (per_rule_findings(), workspace_findings(self))
+        } else {
+            std::thread::scope(|scope| {
+                let workspace = scope.spawn(|| workspace_findings(self));
+                let per_rule = per_rule_findings();
+                match workspace.join() {
+                    Ok(workspace) => (per_rule, workspace),
+                    // A panic in a lint is a bug; surface it on the calling thread.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        };
         let mut used_allows: Vec<(usize, &str)> = Vec::new();
         let mut findings: Vec<(&Lint, Finding)> = Vec::new();
         for (report, found) in per_rule {
@@ -387,13 +415,7 @@ impl<'a> WorkspaceContext<'a> {
                 }
             }
         }
-        for lint in LINTS {
-            if let Check::Workspace(check) = lint.check {
-                let mut found = Vec::new();
-                check(self, &mut found);
-                findings.extend(found.into_iter().map(|f| (*lint, f)));
-            }
-        }
+        findings.extend(workspace);
 
         let mut out = Vec::new();
         for (lint, finding) in findings {
