@@ -5,9 +5,10 @@
  * The compiler's grammar is `grammar/rules.pest`; this one follows it form for form
  * (the corpus tests and a parse of every example keep them in step) but is tolerant
  * where an editor needs it to be: it recovers from errors, and it does not check what
- * the type checker checks. Where pest decides by trying alternatives in order, this
- * grammar decides with the same preference (multi-word tokens such as `for each`,
- * `else if`, `on error`, `if empty` stand for pest's ordered choices).
+ * the type checker checks. Where pest decides by trying alternatives in order and
+ * backtracking, this grammar either keeps both readings until a later word decides
+ * (the `conflicts` below) or, for `for each` and `else if`, reads the two words as one
+ * token so the longest match makes pest's choice (README.md, "Decisions").
  *
  * Templates (`{{ expr }}` inside strings) are parsed here, as `interpolation` nodes
  * holding ordinary expressions, so a template's paths get the same tree and colours
@@ -501,7 +502,8 @@ module.exports = grammar({
 
 /** A step: its words, then `on error continue` / `retry N` in any order. */
 function step($, ...parts) {
-  // Right-associative: an optional trailing part belongs to this step when it can, as
-  // pest's greedy repetition decides (`skip "why"` in a route keeps its reason).
+  // Every step is in `conflicts`: whether a word after it continues it (`on error`) or
+  // starts what follows (the next rule's `on deals`, a route arm) is left to the words
+  // after that.
   return seq(...parts, repeat(choice($.on_error, $.retry)));
 }
