@@ -102,10 +102,20 @@ pub fn trigger_facts(rule: &crate::ir::Rule, schema: &crate::schema::Schema) -> 
 /// The verdict on `condition`, given extra facts that hold whenever it is evaluated
 /// (e.g. the trigger's `changed to` values), which are and-ed in.
 pub fn decide(condition: &Expr, facts: &[Expr]) -> Verdict {
+    decide_in(condition, facts)
+}
+
+/// [`decide`] with the facts borrowed (a branch's context is its ancestors'
+/// conditions, not copies of them).
+pub fn decide_refs(condition: &Expr, facts: &[&Expr]) -> Verdict {
+    decide_in(condition, facts)
+}
+
+fn decide_in<F: std::borrow::Borrow<Expr>>(condition: &Expr, facts: &[F]) -> Verdict {
     let mut space = Space::default();
     space.collect(condition);
     for fact in facts {
-        space.collect(fact);
+        space.collect(fact.borrow());
     }
     let Some(domains) = space.domains() else {
         return Verdict::Depends;
@@ -123,7 +133,7 @@ pub fn decide(condition: &Expr, facts: &[Expr]) -> Verdict {
         return Verdict::Depends;
     }
     let compiled = space.compile(condition);
-    let compiled_facts: Vec<Node> = facts.iter().map(|f| space.compile(f)).collect();
+    let compiled_facts: Vec<Node> = facts.iter().map(|f| space.compile(f.borrow())).collect();
     let mut any_true = false;
     let mut all_true = true;
     let mut index = vec![0usize; domains.len()];

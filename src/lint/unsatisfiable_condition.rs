@@ -1,6 +1,6 @@
 //! `unsatisfiable-condition`: a condition no record can satisfy.
 
-use super::condition_space::{decide, Verdict};
+use super::condition_space::{decide, decide_refs, Verdict};
 use super::{Check, Finding, Level, Lint, RuleContext};
 use crate::ir;
 use crate::syntax::ast::{self, StepKind, TriggerClause, TriggerKind};
@@ -84,7 +84,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             .and_then(|f| f.filter.as_ref())
             .map(|f| f.span),
     };
-    let mut context = cx.trigger_facts().to_vec();
+    let mut context: Vec<&ir::Expr> = cx.trigger_facts().iter().collect();
     if let (Some(span), Some(condition)) = (condition_span, &cx.ir.condition) {
         if cx.condition_verdict() == Some(Verdict::Never) {
             let alone = cx.condition_verdict_alone() == Some(Verdict::Never);
@@ -99,7 +99,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
             ));
             return;
         }
-        context.push(condition.clone());
+        context.push(condition);
     }
     branches(&cx.ast.steps, &cx.ir.steps, &context, rule, out);
 }
@@ -120,7 +120,7 @@ fn same_single_value(from: &ast::Values, to: &ast::Values) -> bool {
 fn branches(
     ast_steps: &[ast::Step],
     ir_steps: &[ir::Step],
-    context: &[ir::Expr],
+    context: &[&ir::Expr],
     rule: &str,
     out: &mut Vec<Finding>,
 ) {
@@ -153,7 +153,7 @@ fn branches(
             _ => continue,
         };
         for (ab, ib) in ast_branches.iter().zip(ir_branches) {
-            if decide(&ib.condition, context) == Verdict::Never {
+            if decide_refs(&ib.condition, context) == Verdict::Never {
                 out.push(never(
                     ab.condition.span,
                     format!(
@@ -163,7 +163,7 @@ fn branches(
                 continue;
             }
             let mut inner = context.to_vec();
-            inner.push(ib.condition.clone());
+            inner.push(&ib.condition);
             branches(&ab.steps, &ib.steps, &inner, rule, out);
         }
         if let Some(steps) = ast_else {
