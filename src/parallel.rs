@@ -5,7 +5,7 @@
 //! calling thread, where a thread start would cost more than it saves.
 
 /// Below this many elements the work runs on the calling thread.
-const MIN_PARALLEL: usize = 256;
+pub(crate) const MIN_PARALLEL: usize = 256;
 
 /// `items.iter().map(f).collect()`, spread over the available cores.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {

@@ -109,9 +109,20 @@ pub fn sections() -> &'static [Section] {
 fn split() -> Vec<Section> {
     let mut out = Vec::new();
     let mut chapter = "";
-    let mut open: Option<(&'static str, usize)> = None;
+    // The section being read: its title, its chapter, where its text starts.
+    let mut open: Option<(&'static str, &'static str, usize)> = None;
     let mut in_code = false;
     let mut offset = 0;
+    let mut close = |open: Option<(&'static str, &'static str, usize)>, end: usize| {
+        if let Some((title, chapter, start)) = open {
+            let body = LANGUAGE.get(start..end).unwrap_or("");
+            out.push(Section {
+                title,
+                chapter,
+                body,
+            });
+        }
+    };
     for line in LANGUAGE.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
@@ -126,30 +137,19 @@ fn split() -> Vec<Section> {
         let Some(title) = line.get(level..).map(str::trim) else {
             continue;
         };
-        if let Some((title, body_start)) = open.take() {
-            out.push(Section {
-                title,
-                chapter: if chapter.is_empty() { title } else { chapter },
-                body: LANGUAGE.get(body_start..start).unwrap_or(""),
-            });
-        }
+        close(open.take(), start);
         if level == 2 {
             chapter = title;
         }
         if level >= 2 {
-            open = Some((title, offset));
+            open = Some((
+                title,
+                if chapter.is_empty() { title } else { chapter },
+                offset,
+            ));
         }
     }
-    if let Some((title, body_start)) = open {
-        out.push(Section {
-            title,
-            chapter,
-            body: LANGUAGE.get(body_start..).unwrap_or(""),
-        });
-    }
-    out.iter_mut()
-        .filter(|s| s.chapter.is_empty())
-        .for_each(|s| s.chapter = s.title);
+    close(open, LANGUAGE.len());
     out
 }
 

@@ -325,12 +325,18 @@ impl Analysis {
     }
 }
 
+/// Applies the workspace settings a checked rule carries into the IR (its time zone),
+/// as [`analyze`] does for every rule; for a rule checked on its own.
+pub fn configure(rule: &mut crate::ir::Rule, config: &LintConfig) {
+    rule.zone.clone_from(&config.time_zone);
+}
+
 /// Checks and lints `units` together under `config`.
 pub fn analyze(units: Vec<Unit>, config: &LintConfig) -> Analysis {
     let mut checked = check::check(&units);
     checked.http_allow = config.http_allow.clone();
     for rule in &mut checked.rules {
-        rule.zone.clone_from(&config.time_zone);
+        configure(rule, config);
     }
     let mut diagnostics = std::mem::take(&mut checked.diagnostics);
     diagnostics.extend(lint::run(&units, &checked, config));

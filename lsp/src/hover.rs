@@ -266,18 +266,21 @@ fn keyword_at(text: &str, offset: usize, place: Place) -> Option<(rulec::source:
             TRIGGERS, HEADERS, ITEMS, OPERATORS, FUNCTIONS, ACTIONS, PARTS,
         ]
     };
-    let doc = (place == Place::Declaration)
-        .then(|| keywords::declaration_doc(word))
-        .flatten()
-        .or_else(|| keywords::doc(word, tables))?;
-    let prev = at.checked_sub(1).and_then(word_of);
-    let next = word_of(at + 1);
-    let mut out = doc.to_string();
-    let section = if place == Place::Declaration {
-        keywords::declaration_section(word)
-    } else {
-        keywords::reference_section(word, prev, next, in_steps)
+    let (doc, section) = match place {
+        Place::Declaration => (
+            keywords::declaration_doc(word),
+            keywords::declaration_section(word),
+        ),
+        _ => {
+            let prev = at.checked_sub(1).and_then(word_of);
+            let next = word_of(at + 1);
+            (
+                None,
+                keywords::reference_section(word, prev, next, in_steps),
+            )
+        }
     };
+    let mut out = doc.or_else(|| keywords::doc(word, tables))?.to_string();
     if let Some(section) = section.and_then(reference::section) {
         let summary = section.summary();
         if !summary.is_empty() {

@@ -29,6 +29,7 @@ use rulec::lint::{self, Check, RuleContext, WorkspaceContext};
 use rulec::source::{SourceFile, Span};
 use rulec::syntax::ast::{self, Item, TriggerClause, TriggerKind};
 use rulec::syntax::{self, split};
+use rulec::workspace;
 
 use crate::analysis::{FolderAnalysis, Settings};
 use crate::folder::{FolderInput, Text};
@@ -363,8 +364,10 @@ impl Base {
             let (ir, diagnostics) = check::check_rule(schema, &file, rule, id, &names);
             found.extend(diagnostics);
             lint::unknown_allows(&file, rule, &mut found);
+            // Under its id in the folder (its `rule` header's, else the one generated
+            // for its place, which the edit did not change), with the folder's settings.
             new_ir = ir.map(|mut ir| {
-                ir.zone.clone_from(&settings.lints.time_zone);
+                workspace::configure(&mut ir, &settings.lints);
                 ir
             });
         }
@@ -402,9 +405,6 @@ impl Base {
         let mut others: Vec<Vec<Diagnostic>> = Vec::new();
         if involved {
             others = vec![Vec::new(); analysis.units.len()];
-            // Checked under its id in the folder (its `rule` header's, else the one
-            // generated for its place, which the edit did not change).
-            let ir = new_ir;
             let Item::Rule(new_ast) = &item else {
                 return None;
             };
@@ -413,8 +413,9 @@ impl Base {
                 Vec::with_capacity(analysis.checked.rules.len() + 1);
             let mut placed = false;
             let mut edited_index = None;
-            let edited_ir = ir.as_ref();
-            let edited = edited_ir.map(|ir| RuleContext::new(&file, new_ast, ir, schema, config));
+            let edited = new_ir
+                .as_ref()
+                .map(|ir| RuleContext::new(&file, new_ast, ir, schema, config));
             let mut edited = edited.into_iter();
             for (rule, source) in analysis.checked.rules.iter().zip(&analysis.checked.sources) {
                 // The edited rule goes where it stands among the folder's rules.

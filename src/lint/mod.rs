@@ -351,10 +351,6 @@ impl<'a> WorkspaceContext<'a> {
     /// selects only that one: the other rules' per-rule findings have not changed.
     pub fn lint(&self, selected: impl Fn(usize) -> bool + Sync) -> Vec<Diagnostic> {
         let indices: Vec<usize> = (0..self.rules.len()).collect();
-        // A rule that is not selected is linted only to learn which of its `allow`s
-        // are used; its findings are not reported.
-        // The workspace lints (one pass over every rule each, `rule-cycle` the longest)
-        // run on a thread of their own while the per-rule lints fill the cores.
         let workspace_findings = |ctx: &Self| {
             let mut findings: Vec<(&'static Lint, Finding)> = Vec::new();
             for lint in LINTS {
@@ -366,6 +362,8 @@ impl<'a> WorkspaceContext<'a> {
             }
             findings
         };
+        // A rule that is not selected is linted only to learn which of its `allow`s
+        // are used; its findings are not reported.
         let per_rule_findings = || -> Vec<(bool, Vec<(&'static Lint, Finding)>)> {
             crate::parallel::map(&indices, |&i| {
                 let Some(rule) = self.rules.get(i) else {
@@ -385,7 +383,9 @@ impl<'a> WorkspaceContext<'a> {
                 (report, out)
             })
         };
-        let (per_rule, workspace) = if self.rules.len() < 256 {
+        // The workspace lints (one pass over every rule each, `rule-cycle` the longest)
+        // run on a thread of their own while the per-rule lints fill the cores.
+        let (per_rule, workspace) = if self.rules.len() < crate::parallel::MIN_PARALLEL {
             (per_rule_findings(), workspace_findings(self))
         } else {
             std::thread::scope(|scope| {
