@@ -503,7 +503,7 @@ impl Checker<'_> {
             );
             return unknown();
         }
-        let mut path = Vec::new();
+        let mut path = Vec::with_capacity(segments.len());
         if consumed {
             let object = match root {
                 Root::Candidate => self.scope.candidate,
@@ -516,14 +516,14 @@ impl Checker<'_> {
             });
         }
         let mut ty = ty;
-        let mut owner = first.name.clone();
+        let mut owner = first.name.as_str();
         for segment in segments.iter().skip(1) {
-            let Some(next) = self.field(&ty, segment, &owner) else {
+            let Some(next) = self.field(&ty, segment, owner) else {
                 return unknown();
             };
             path.push(resolved(&ty, &segment.name, next.clone()));
             ty = next;
-            owner = segment.name.clone();
+            owner = &segment.name;
         }
         ir::Expr {
             ty,
@@ -559,14 +559,14 @@ impl Checker<'_> {
             .iter()
             .map(|t| resolved(&start, &attr.name, t.clone()))
             .collect();
-        let mut owner = attr.name.clone();
+        let mut owner = attr.name.as_str();
         for segment in rest {
             let Some(container) = ty else { break };
-            ty = self.field(&container, segment, &owner);
+            ty = self.field(&container, segment, owner);
             if let Some(t) = &ty {
                 path.push(resolved(&container, &segment.name, t.clone()));
             }
-            owner = segment.name.clone();
+            owner = &segment.name;
         }
         Some(match ty {
             Some(ty) => ir::Expr {

@@ -17,7 +17,7 @@ mod steps;
 pub use steps::RESERVED_ROOTS;
 pub mod test_block;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::diagnostics::{did_you_mean, Diagnostic, Severity};
@@ -157,8 +157,8 @@ pub fn check(units: &[Unit]) -> Checked {
         let (checked, found) = check_rule(&schema, &unit.file, ast_rule, id, &all_ids);
         Some((checked.filter(|_| *unique), *source, found))
     });
-    let mut rules = Vec::new();
-    let mut sources = Vec::new();
+    let mut rules = Vec::with_capacity(results.len());
+    let mut sources = Vec::with_capacity(results.len());
     for (compiled, source, found) in results.into_iter().flatten() {
         diagnostics.extend(found);
         if let Some(rule) = compiled {
@@ -259,9 +259,9 @@ fn assign_ids(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<(RuleSource, String, bool)> {
     let mut out = Vec::new();
-    let mut seen: HashMap<String, (usize, crate::source::Span)> = HashMap::new();
+    let mut seen: HashMap<String, (usize, crate::source::Span)> = HashMap::default();
     // Two files with one stem (`a/wins.rules`, `b/wins.rules`) use their paths instead.
-    let mut stems: HashMap<&str, usize> = HashMap::new();
+    let mut stems: HashMap<&str, usize> = HashMap::default();
     for unit in units {
         *stems.entry(unit.file.stem()).or_default() += 1;
     }

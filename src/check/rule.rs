@@ -211,14 +211,22 @@ fn behaviour_hash(
     steps: &[ir::Step],
 ) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    // Never stored and confirmed structurally where it matters (`duplicate-rule`), so a
+    // fast hash rather than a keyed one.
+    let mut hasher = rustc_hash::FxHasher::default();
     (object, trigger, condition, steps).hash(&mut hasher);
     hasher.finish()
 }
 
 fn short_hash(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(16);
+    for b in digest.iter().take(8) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 struct Headers {

@@ -13,20 +13,20 @@ pub fn expr(e: &ast::Expr) -> String {
 fn write_expr(out: &mut String, e: &ast::Expr) {
     match &e.kind {
         ExprKind::Number(n) => out.push_str(&n.text),
-        ExprKind::String(s) => out.push_str(&string(s)),
+        ExprKind::String(s) => write_string(out, s),
         ExprKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         ExprKind::Empty => out.push_str("empty"),
         ExprKind::Now => out.push_str("now"),
         ExprKind::Today => out.push_str("today"),
         ExprKind::Date(d) | ExprKind::DateTime(d) => out.push_str(d),
-        ExprKind::Duration(d) => out.push_str(&duration(d)),
+        ExprKind::Duration(d) => write_duration(out, d),
         ExprKind::Ago(d) => {
-            out.push_str(&duration(d));
+            write_duration(out, d);
             out.push_str(" ago");
         }
         ExprKind::FromNow(d) => {
             out.push_str("in ");
-            out.push_str(&duration(d));
+            write_duration(out, d);
         }
         ExprKind::List(items) => {
             out.push('[');
@@ -109,7 +109,7 @@ fn write_expr(out: &mut String, e: &ast::Expr) {
             } else {
                 " in list "
             });
-            out.push_str(&super::string(list));
+            write_string(out, list);
         }
         ExprKind::Paren(inner) => {
             out.push('(');
@@ -121,24 +121,37 @@ fn write_expr(out: &mut String, e: &ast::Expr) {
 
 /// A duration with its unit spelled for its amount (`1 day`, `2 days`).
 pub(super) fn duration(d: &ast::Duration) -> String {
-    format!("{} {}", d.amount.text, d.unit.name(d.amount.value != 1.0))
+    let mut out = String::new();
+    write_duration(&mut out, d);
+    out
+}
+
+fn write_duration(out: &mut String, d: &ast::Duration) {
+    out.push_str(&d.amount.text);
+    out.push(' ');
+    out.push_str(d.unit.name(d.amount.value != 1.0));
 }
 
 /// A string literal as written, with holes printed canonically as `{{expr}}`.
 pub fn string(s: &StringLit) -> String {
-    let mut out = String::from("\"");
+    let mut out = String::new();
+    write_string(&mut out, s);
+    out
+}
+
+fn write_string(out: &mut String, s: &StringLit) {
+    out.push('"');
     for part in &s.parts {
         match part {
             StringPart::Text { raw, .. } => out.push_str(raw),
             StringPart::Hole(e) => {
                 out.push_str("{{");
-                out.push_str(&expr(e));
+                write_expr(out, e);
                 out.push_str("}}");
             }
         }
     }
     out.push('"');
-    out
 }
 
 /// Whether `name` can be written without quotes (an identifier, not a reserved word).

@@ -520,8 +520,21 @@ impl Field {
 
 /// A path as written: its field names joined with dots.
 pub fn dotted(path: &[Field]) -> String {
-    let names: Vec<&str> = path.iter().map(|f| f.name.as_str()).collect();
-    names.join(".")
+    dotted_after("", path)
+}
+
+/// `prefix` followed by [`dotted`]`(path)`, in one allocation.
+pub fn dotted_after(prefix: &str, path: &[Field]) -> String {
+    let len = prefix.len() + path.iter().map(|f| f.name.len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(len);
+    out.push_str(prefix);
+    for (i, field) in path.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&field.name);
+    }
+    out
 }
 
 /// A piece of a template string.

@@ -195,7 +195,7 @@ struct Space<'e> {
     atoms: Vec<&'e Expr>,
     /// Each opaque node (by address) → its atom: evaluation looks atoms up per
     /// combination, so it must not serialize again.
-    atom_of: std::collections::HashMap<usize, usize>,
+    atom_of: rustc_hash::FxHashMap<usize, usize>,
 }
 
 /// The key of an attribute read that this analysis understands.
@@ -213,7 +213,7 @@ fn variable(e: &Expr) -> Option<String> {
                 Root::Candidate => "candidate.",
                 _ => "",
             };
-            Some(format!("{prefix}{}", crate::ir::dotted(path)))
+            Some(crate::ir::dotted_after(prefix, path))
         }
         _ => None,
     }

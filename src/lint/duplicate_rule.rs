@@ -1,6 +1,6 @@
 //! `duplicate-rule`: two active rules that do exactly the same thing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
 use crate::ir;
@@ -79,7 +79,7 @@ between files under a new id. Say why, on the later rule:
 fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
     // The checker hashes what each rule does (`ir::Rule::behaviour`), so equal
     // behaviour is one map lookup per rule.
-    let mut first: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut first: HashMap<u64, Vec<usize>> = HashMap::default();
     for (index, rule) in cx.rules.iter().enumerate() {
         if rule.ir.status != ir::Status::Active {
             continue;

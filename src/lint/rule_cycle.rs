@@ -1,6 +1,6 @@
 //! `rule-cycle`: rules whose writes trigger each other in a loop.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::condition_space::{decide, trigger_facts, Verdict};
 use super::{Check, Finding, Level, Lint, WorkspaceContext};
@@ -107,7 +107,7 @@ enum Key {
 }
 
 fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
-    let mut watchers: HashMap<Key, Vec<usize>> = HashMap::new();
+    let mut watchers: HashMap<Key, Vec<usize>> = HashMap::default();
     for (i, rule) in cx.rules.iter().enumerate() {
         if rule.ir.status != ir::Status::Active || ignores_rule_writes(rule.ir) {
             continue;
@@ -121,7 +121,7 @@ fn check(cx: &WorkspaceContext<'_>, out: &mut Vec<Finding>) {
     // attribute (a direct rule → rule graph would be quadratic).
     let n = cx.rules.len();
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut write_nodes: HashMap<(Key, Option<String>), usize> = HashMap::new();
+    let mut write_nodes: HashMap<(Key, Option<String>), usize> = HashMap::default();
     for (i, rule) in cx.rules.iter().enumerate() {
         if rule.ir.status != ir::Status::Active {
             continue;

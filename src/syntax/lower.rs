@@ -97,6 +97,19 @@ pub(super) fn item(
 
 type Lowered<T> = Option<T>;
 
+/// Collecting into a vector no larger than the pairs it is read from. Most lists in a
+/// rule hold one or two items, and `collect` reserves four for a list it cannot size:
+/// over a large file that spare room was most of the syntax tree's memory.
+trait Tight: Iterator + Sized {
+    fn tight(self) -> Vec<Self::Item> {
+        let mut out = Vec::with_capacity(self.size_hint().1.unwrap_or_default());
+        out.extend(self);
+        out
+    }
+}
+
+impl<I: Iterator> Tight for I {}
+
 impl<'f> Lower<'f> {
     /// Reports a shape the grammar accepted but lowering does not know: a bug in rulec,
     /// never the author's mistake, and never silent. Any diagnostic keeps the item from
@@ -190,7 +203,7 @@ impl<'f> Lower<'f> {
                 let members = inner
                     .filter(|p| p.as_rule() == Rule::string)
                     .map(|p| self.string(p))
-                    .collect();
+                    .tight();
                 Item::Team(TeamDecl {
                     span,
                     name,
@@ -204,7 +217,7 @@ impl<'f> Lower<'f> {
                 let fields = inner
                     .filter(|p| p.as_rule() == Rule::field_decl)
                     .filter_map(|p| self.part(p, "field", |p| self.field_decl(p)))
-                    .collect();
+                    .tight();
                 Item::Webhook(WebhookDecl { span, name, fields })
             }
             Rule::action_decl => {
@@ -238,11 +251,13 @@ impl<'f> Lower<'f> {
 
     fn rule(&self, pair: Pair<'_, Rule>) -> Lowered<RuleItem> {
         let span = self.span(&pair);
-        let mut headers = Vec::new();
+        let pairs = pair.into_inner();
+        // Every pair but the trigger clause and the `do` clause is a header.
+        let mut headers = Vec::with_capacity(pairs.len().saturating_sub(2));
         let mut trigger = None;
         let mut do_span = Span::default();
         let mut steps = Vec::new();
-        for p in pair.into_inner() {
+        for p in pairs {
             match p.as_rule() {
                 Rule::when_clause => trigger = Some(TriggerClause::When(self.when_clause(p)?)),
                 Rule::every_clause => trigger = Some(TriggerClause::Every(self.every_clause(p)?)),
@@ -381,7 +396,7 @@ impl<'f> Lower<'f> {
                 items: inner
                     .into_inner()
                     .filter_map(|v| self.part(v, "value", |v| self.value(v)))
-                    .collect(),
+                    .tight(),
             },
             _ => Values {
                 span,
@@ -503,7 +518,7 @@ impl<'f> Lower<'f> {
     /// expression parser does not take on its own.
     fn path_expr(&self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
-        let names = pair.into_inner().map(|p| self.ident(p)).collect();
+        let names = pair.into_inner().map(|p| self.ident(p)).tight();
         Expr {
             span,
             kind: ExprKind::Path(names),
@@ -513,7 +528,7 @@ impl<'f> Lower<'f> {
     /// The place a `set` or `clear` writes: the attribute after the last dot, and the
     /// record before it when one is named (`company.csm`).
     fn place(&self, pair: Pair<'_, Rule>) -> Lowered<(Option<Expr>, Ident)> {
-        let mut names: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
+        let mut names: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).tight();
         let attr = names.pop()?;
         let target = names.first().map(|first| {
             let last = names.last().unwrap_or(first);
@@ -529,7 +544,7 @@ impl<'f> Lower<'f> {
         pairs
             .filter(|p| p.as_rule() == Rule::step)
             .filter_map(|p| self.part(p, "step", |p| self.step(p)))
-            .collect()
+            .tight()
     }
 
     fn step(&self, pair: Pair<'_, Rule>) -> Lowered<Step> {
@@ -899,7 +914,7 @@ impl<'f> Lower<'f> {
                     Some(MapEntry { key, quoted, value })
                 })
             })
-            .collect()
+            .tight()
     }
 
     // ------------------------------------------------------------------ expressions
@@ -1011,7 +1026,7 @@ impl<'f> Lower<'f> {
                 Some(inner) => ExprKind::Paren(Box::new(self.expr(inner))),
                 None => ExprKind::Empty,
             },
-            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
+            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).tight()),
             Rule::map => ExprKind::Map(self.map(pair)),
             Rule::string => ExprKind::String(self.string(pair)),
             Rule::datetime => ExprKind::DateTime(pair.as_str().to_string()),
@@ -1064,10 +1079,10 @@ impl<'f> Lower<'f> {
                 };
                 ExprKind::Call {
                     name,
-                    args: inner.map(|p| self.expr(p)).collect(),
+                    args: inner.map(|p| self.expr(p)).tight(),
                 }
             }
-            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).collect()),
+            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).tight()),
             Rule::ident => ExprKind::Path(vec![self.ident(pair)]),
             Rule::number => ExprKind::Number(self.number(&pair)),
             _ => {
@@ -1093,7 +1108,7 @@ impl<'f> Lower<'f> {
                     .map(|e| StringPart::Hole(self.expr(e))),
                 _ => None,
             })
-            .collect();
+            .tight();
         StringLit { span, parts }
     }
 
@@ -1179,7 +1194,7 @@ impl<'f> Lower<'f> {
                     let mut a = p.into_inner();
                     let name = self.ident(a.next()?);
                     let ty = self.type_expr(a.next()?)?;
-                    let flags = a.map(|f| self.ident(f)).collect();
+                    let flags = a.map(|f| self.ident(f)).tight();
                     Some(AttrDecl {
                         span,
                         name,
@@ -1188,7 +1203,7 @@ impl<'f> Lower<'f> {
                     })
                 })
             })
-            .collect()
+            .tight()
     }
 
     fn field_decl(&self, pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
@@ -1239,7 +1254,7 @@ impl<'f> Lower<'f> {
                             })
                         })
                     })
-                    .collect();
+                    .tight();
                 match rule {
                     Rule::select_type => TypeExprKind::Select(options),
                     Rule::multi_select => TypeExprKind::MultiSelect(options),
