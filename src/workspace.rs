@@ -321,7 +321,7 @@ impl Analysis {
             .filter(|d| d.severity == crate::diagnostics::Severity::Error)
             .count();
         ProgramError::check(errors)?;
-        Ok(self.checked.program_unchecked())
+        Ok(self.checked.program_unchecked(&self.units))
     }
 }
 

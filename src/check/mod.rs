@@ -57,7 +57,8 @@ pub struct RuleSource {
 pub struct Checked {
     /// The schema the rules were checked against.
     pub schema: Schema,
-    /// Every rule that checked without error, in unit and item order.
+    /// Every rule that checked without error, in unit and item order. Their `version`
+    /// is empty: checking does not need it, and [`Checked::program`] computes it.
     pub rules: Vec<ir::Rule>,
     /// Where each of `rules` came from (same index).
     pub sources: Vec<RuleSource>,
@@ -75,18 +76,35 @@ impl Checked {
     /// The compiled program, or — when any rule, declaration or test has an error — why
     /// there is none: rules with errors are left out of `rules`, so running what is left
     /// would silently run less than the files say.
-    pub fn program(&self) -> Result<ir::Program, ProgramError> {
+    ///
+    /// `units` are the files these rules were checked from: each rule's version (which
+    /// keys its effects and waiting runs) is computed here, as only a program to run
+    /// needs it.
+    pub fn program(&self, units: &[Unit]) -> Result<ir::Program, ProgramError> {
         ProgramError::check(self.errors)?;
-        Ok(self.program_unchecked())
+        Ok(self.program_unchecked(units))
     }
 
     /// The program of the rules that checked, whatever else has errors (for tools that
-    /// show a partial workspace, such as an editor).
-    pub fn program_unchecked(&self) -> ir::Program {
+    /// show a partial workspace, such as an editor). `units` as for [`Checked::program`].
+    pub fn program_unchecked(&self, units: &[Unit]) -> ir::Program {
+        let versions = crate::parallel::map(&self.sources, |source| {
+            match units
+                .get(source.unit)
+                .and_then(|u| u.parsed.document.items.get(source.item))
+            {
+                Some(ast::Item::Rule(rule)) => rule::version_hash(rule),
+                _ => String::new(),
+            }
+        });
+        let mut rules = self.rules.clone();
+        for (rule, version) in rules.iter_mut().zip(versions) {
+            rule.version = version;
+        }
         ir::Program {
             format: ir::FORMAT_VERSION,
             schema: self.schema.clone(),
-            rules: self.rules.clone(),
+            rules,
             http_allow: self.http_allow.clone(),
         }
     }
@@ -149,7 +167,7 @@ pub fn check(units: &[Unit]) -> Checked {
     let all_ids: Vec<&str> = ids.iter().map(|(_, id, _)| id.as_str()).collect();
 
     // Rules are checked independently, so large workspaces use every core.
-    let results = crate::parallel::map(&ids, |(source, id, unique)| {
+    let results = crate::parallel::map_parts(&ids, |(source, id, unique)| {
         let unit = units.get(source.unit)?;
         let Some(ast::Item::Rule(ast_rule)) = unit.parsed.document.items.get(source.item) else {
             return None;
@@ -157,9 +175,9 @@ pub fn check(units: &[Unit]) -> Checked {
         let (checked, found) = check_rule(&schema, &unit.file, ast_rule, id, &all_ids);
         Some((checked.filter(|_| *unique), *source, found))
     });
-    let mut rules = Vec::with_capacity(results.len());
-    let mut sources = Vec::with_capacity(results.len());
-    for (compiled, source, found) in results.into_iter().flatten() {
+    let mut rules = Vec::with_capacity(ids.len());
+    let mut sources = Vec::with_capacity(ids.len());
+    for (compiled, source, found) in results.into_iter().flatten().flatten() {
         diagnostics.extend(found);
         if let Some(rule) = compiled {
             rules.push(rule);
@@ -194,8 +212,8 @@ pub fn check(units: &[Unit]) -> Checked {
 /// Checks one rule on its own, as [`check`] checks it among the others: against the
 /// workspace's `schema`, under the id `id` it has there (see [`rule_ids`]), with
 /// `rule_ids` every id of the workspace (what `rule … failed` may name). Returns the
-/// checked rule (when there is no error) and the rule's diagnostics, with the same
-/// spans, messages and fixes as a full check.
+/// checked rule (when there is no error, with its version) and the rule's diagnostics,
+/// with the same spans, messages and fixes as a full check.
 ///
 /// Exposed so an editor can check only the rule being edited; everything the rule
 /// depends on besides itself is in `schema` and `rule_ids`.
@@ -212,7 +230,10 @@ pub fn check_rule(
         rule_ids,
     };
     let mut found = Vec::new();
-    let checked = rule::check_rule(&context, rule, id, &mut found);
+    let checked = rule::check_rule(&context, rule, id, &mut found).map(|mut checked| {
+        checked.version = rule::version_hash(rule);
+        checked
+    });
     let failed = found.iter().any(|d| d.severity == Severity::Error);
     for d in &mut found {
         suggestion_fix(d);

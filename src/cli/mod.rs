@@ -522,7 +522,7 @@ fn compile(args: CompileArgs, global: Global) -> CliResult {
 /// errors are left out (said on standard error); the rest are searched.
 fn refs(args: RefsArgs, global: Global) -> CliResult {
     let (analysis, _) = analyze(&args.inputs)?;
-    let program = analysis.checked.program_unchecked();
+    let program = analysis.checked.program_unchecked(&analysis.units);
     let target = match crate::refs::parse_target(&args.target, &program.schema) {
         Ok(target) => target,
         Err(message) => {
@@ -582,7 +582,7 @@ fn graph(args: GraphArgs, global: Global) -> CliResult {
             plural(errors, "error")
         );
     }
-    let graph = crate::graph::build(&analysis.checked.program_unchecked());
+    let graph = crate::graph::build(&analysis.checked.program_unchecked(&analysis.units));
     write_stdout(&match args.format {
         GraphFormat::Dot => graph.dot(),
         GraphFormat::Mermaid => graph.mermaid(),

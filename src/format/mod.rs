@@ -8,12 +8,15 @@
 
 pub(crate) mod expr;
 
+use std::fmt::{self, Write as _};
+
 use crate::source::Span;
 use crate::syntax::ast::{
     self, HeaderKind, Item, ScheduleKind, StepKind, TriggerClause, TriggerKind,
 };
 
-pub use expr::{expr, string};
+use expr::DurationText;
+pub use expr::{expr, string, ExprText, StringText};
 
 /// Lines longer than this are broken (one-liner rules, record literals).
 const WIDTH: usize = 100;
@@ -96,7 +99,7 @@ fn one_liner(rule: &ast::Rule) -> Option<String> {
         line.push(' ');
         line.push_str(condition_keyword(when));
         line.push(' ');
-        line.push_str(&expr(condition));
+        let _ = write!(line, "{}", ExprText(condition));
     }
     line.push_str(" do ");
     line.push_str(&simple_step(step)?);
@@ -215,12 +218,12 @@ impl Printer<'_> {
             ),
             Item::List(decl) if decl.attrs.is_empty() => self.line(
                 decl.span,
-                &format!("list {} of {}", string(&decl.name), decl.object.name),
+                &format!("list {} of {}", StringText(&decl.name), decl.object.name),
             ),
             Item::List(decl) => self.attr_block(
                 Span::new(decl.span.lo(), decl.object.span.hi()),
                 decl.span,
-                &format!("list {} of {}", string(&decl.name), decl.object.name),
+                &format!("list {} of {}", StringText(&decl.name), decl.object.name),
                 &decl.attrs,
             ),
             Item::Team(decl) => {
@@ -263,7 +266,7 @@ impl Printer<'_> {
             Item::Test(test) => {
                 self.line(
                     Span::new(test.span.lo(), test.name.span.hi()),
-                    &format!("test {}", string(&test.name)),
+                    &format!("test {}", StringText(&test.name)),
                 );
                 self.indent += 1;
                 for clause in &test.clauses {
@@ -324,13 +327,19 @@ impl Printer<'_> {
         // Headers keep the author's order: any order is valid, and moving lines would
         // separate them from their comments.
         let base = self.indent;
-        let mut headers: Vec<&ast::Header> = rule.headers.iter().collect();
+        let mut headers: Vec<(&ast::Header, String)> = rule
+            .headers
+            .iter()
+            .map(|h| (h, header_text(&h.kind)))
+            .collect();
         if sort_headers {
             // By kind, then text, so swapping two `allow` lines keeps the version too.
-            headers.sort_by_cached_key(|h| (header_rank(&h.kind), header_text(&h.kind)));
+            headers.sort_by(|(a, a_text), (b, b_text)| {
+                (header_rank(&a.kind), a_text).cmp(&(header_rank(&b.kind), b_text))
+            });
         }
-        for (i, header) in headers.into_iter().enumerate() {
-            self.line(header.span, &header_text(&header.kind));
+        for (i, (header, text)) in headers.into_iter().enumerate() {
+            self.line(header.span, &text);
             if i == 0 {
                 self.indent = base + 1;
             }
@@ -359,7 +368,7 @@ impl Printer<'_> {
                 let mut end = every.schedule.span.hi();
                 if let Some(zone) = &every.zone {
                     text.push_str(" in ");
-                    text.push_str(&string(zone));
+                    let _ = write!(text, "{}", StringText(zone));
                     end = zone.span.hi();
                 }
                 self.line(Span::new(every.span.lo(), end), &text);
@@ -371,14 +380,14 @@ impl Printer<'_> {
                             let parts = and_chain(filter);
                             if let Some((first, rest)) = parts.split_first() {
                                 head.push_str(" where ");
-                                head.push_str(&expr(first));
+                                let _ = write!(head, "{}", ExprText(first));
                                 self.line(
                                     Span::new(for_clause.object.span.lo(), first.span.hi()),
                                     &head,
                                 );
                                 self.indent += 1;
                                 for part in rest {
-                                    self.line(part.span, &format!("and {}", expr(part)));
+                                    self.line(part.span, &format!("and {}", ExprText(part)));
                                 }
                                 self.indent -= 1;
                             }
@@ -397,7 +406,7 @@ impl Printer<'_> {
     fn conjuncts(&mut self, keyword: &str, condition: &ast::Expr) {
         for (i, part) in and_chain(condition).into_iter().enumerate() {
             let keyword = if i == 0 { keyword } else { "and" };
-            self.line(part.span, &format!("{keyword} {}", expr(part)));
+            self.line(part.span, &format!("{keyword} {}", ExprText(part)));
         }
     }
 
@@ -423,7 +432,7 @@ impl Printer<'_> {
                     };
                     self.line(
                         Span::new(start, branch.condition.span.hi()),
-                        &format!("{keyword} {} then", expr(&branch.condition)),
+                        &format!("{keyword} {} then", ExprText(&branch.condition)),
                     );
                     self.indent += 1;
                     self.steps(&branch.steps);
@@ -445,7 +454,7 @@ impl Printer<'_> {
             } => {
                 self.line(
                     Span::new(step.span.lo(), list.span.hi()),
-                    &format!("for each {} in {} do", binding.name, expr(list)),
+                    &format!("for each {} in {} do", binding.name, ExprText(list)),
                 );
                 self.indent += 1;
                 self.steps(steps);
@@ -590,11 +599,11 @@ fn header_rank(kind: &HeaderKind) -> u8 {
 fn header_text(kind: &HeaderKind) -> String {
     match kind {
         HeaderKind::Rule { id, title } => match title {
-            Some(t) => format!("rule {} {}", id.name, string(t)),
+            Some(t) => format!("rule {} {}", id.name, StringText(t)),
             None => format!("rule {}", id.name),
         },
-        HeaderKind::Owner(s) => format!("owner {}", string(s)),
-        HeaderKind::Description(s) => format!("description {}", string(s)),
+        HeaderKind::Owner(s) => format!("owner {}", StringText(s)),
+        HeaderKind::Description(s) => format!("description {}", StringText(s)),
         HeaderKind::On(o) => format!("on {}", o.name),
         HeaderKind::Status(s) => format!("status {}", s.name),
         HeaderKind::Limit { count, window } => {
@@ -605,9 +614,9 @@ fn header_text(kind: &HeaderKind) -> String {
             };
             format!("limit {} per {window}", count.value)
         }
-        HeaderKind::Coalesce(d) => format!("coalesce {}", expr::duration(d)),
+        HeaderKind::Coalesce(d) => format!("coalesce {}", DurationText(d)),
         HeaderKind::Allow { lint, reason } => match reason {
-            Some(r) => format!("allow {} {}", lint.name, string(r)),
+            Some(r) => format!("allow {} {}", lint.name, StringText(r)),
             None => format!("allow {}", lint.name),
         },
     }
@@ -650,16 +659,16 @@ fn trigger(t: &ast::Trigger) -> String {
             }
             if let Some(list) = list {
                 s.push_str(" in list ");
-                s.push_str(&string(list));
+                let _ = write!(s, "{}", StringText(list));
             }
             s
         }
-        TriggerKind::EntryChanged(l) => format!("entry changed in list {}", string(l)),
-        TriggerKind::Matches(filter) => format!("matches {}", expr(filter)),
-        TriggerKind::AddedToList(l) => format!("added to list {}", string(l)),
-        TriggerKind::RemovedFromList(l) => format!("removed from list {}", string(l)),
+        TriggerKind::EntryChanged(l) => format!("entry changed in list {}", StringText(l)),
+        TriggerKind::Matches(filter) => format!("matches {}", ExprText(filter)),
+        TriggerKind::AddedToList(l) => format!("added to list {}", StringText(l)),
+        TriggerKind::RemovedFromList(l) => format!("removed from list {}", StringText(l)),
         TriggerKind::Webhook(name) => format!("webhook {}", name.name),
-        TriggerKind::Command(name) => format!("command {}", string(name)),
+        TriggerKind::Command(name) => format!("command {}", StringText(name)),
         TriggerKind::RuleFailed { rule, times } => match times {
             Some(n) => format!("rule {} failed {} times in a row", rule.name, n.value),
             None => format!("rule {} failed", rule.name),
@@ -668,22 +677,31 @@ fn trigger(t: &ast::Trigger) -> String {
 }
 
 fn values(v: &ast::Values) -> String {
-    let items: Vec<String> = v.items.iter().map(expr).collect();
-    if v.bracketed || items.len() != 1 {
-        format!("[{}]", items.join(", "))
-    } else {
-        items.join("")
+    let bracketed = v.bracketed || v.items.len() != 1;
+    let mut s = String::new();
+    if bracketed {
+        s.push('[');
     }
+    for (i, item) in v.items.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{}", ExprText(item));
+    }
+    if bracketed {
+        s.push(']');
+    }
+    s
 }
 
 fn schedule(s: &ast::Schedule) -> String {
     match &s.kind {
         ScheduleKind::Daily { days, at } => format!("every {} at {}", days.name, at.text),
-        ScheduleKind::Interval(d) => format!("every {}", expr::duration(d)),
+        ScheduleKind::Interval(d) => format!("every {}", DurationText(d)),
         ScheduleKind::Monthly { day, at } => {
             format!("every month on day {} at {}", day.value, at.text)
         }
-        ScheduleKind::Cron(c) => format!("every cron {}", string(c)),
+        ScheduleKind::Cron(c) => format!("every cron {}", StringText(c)),
     }
 }
 
@@ -693,52 +711,86 @@ fn modifiers(step: &ast::Step) -> String {
         s.push_str(" on error continue");
     }
     if let Some(retry) = &step.retry {
-        s.push_str(&format!(" retry {}", retry.value));
+        let _ = write!(s, " retry {}", retry.value);
     }
     s
 }
 
-fn key_text(key: Option<&ast::Expr>) -> String {
-    key.map(|k| format!(" key {}", expr(k))).unwrap_or_default()
+/// ` key <expr>`, or nothing.
+fn key_text(key: Option<&ast::Expr>) -> Suffix<'_, ast::Expr> {
+    Suffix(" key ", key)
 }
 
-fn as_text(binding: Option<&ast::Ident>) -> String {
-    binding
-        .map(|b| format!(" as {}", b.name))
-        .unwrap_or_default()
+/// ` as <name>`, or nothing.
+fn as_text(binding: Option<&ast::Ident>) -> Suffix<'_, ast::Ident> {
+    Suffix(" as ", binding)
+}
+
+/// A keyword and what follows it, or nothing when there is nothing to follow it;
+/// formatted in place.
+struct Suffix<'a, T>(&'static str, Option<&'a T>);
+
+impl fmt::Display for Suffix<'_, ast::Expr> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(e) => write!(f, "{}{}", self.0, ExprText(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Suffix<'_, ast::Ident> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(name) => write!(f, "{}{}", self.0, name.name),
+            None => Ok(()),
+        }
+    }
 }
 
 fn map_entry(entry: &ast::MapEntry) -> String {
-    let key = if entry.quoted || !expr::is_plain_ident(&entry.key.name) {
-        format!(
-            "\"{}\"",
-            entry.key.name.replace('\\', "\\\\").replace('"', "\\\"")
-        )
+    let mut s = String::new();
+    write_map_entry(&mut s, entry);
+    s
+}
+
+fn write_map_entry(s: &mut String, entry: &ast::MapEntry) {
+    if entry.quoted || !expr::is_plain_ident(&entry.key.name) {
+        let _ = expr::write_quoted(s, &entry.key.name);
     } else {
-        entry.key.name.clone()
-    };
-    format!("{key}: {}", expr(&entry.value))
+        s.push_str(&entry.key.name);
+    }
+    let _ = write!(s, ": {}", ExprText(&entry.value));
 }
 
 fn map_inline(fields: &[ast::MapEntry]) -> String {
     if fields.is_empty() {
         return "{}".into();
     }
-    let entries: Vec<String> = fields.iter().map(map_entry).collect();
-    format!("{{ {} }}", entries.join(", "))
+    let mut s = String::from("{ ");
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        write_map_entry(&mut s, field);
+    }
+    s.push_str(" }");
+    s
 }
 
 /// `company.csm`, or `csm` for the rule's own record.
 fn place(target: Option<&ast::Expr>, attr: &ast::Ident) -> String {
     match target {
-        Some(t) => format!("{}.{}", expr(t), attr.name),
+        Some(t) => format!("{}.{}", ExprText(t), attr.name),
         None => attr.name.clone(),
     }
 }
 
 /// `person ` in `add person to list …`; nothing for the rule's own record.
 fn subject(target: Option<&ast::Expr>) -> String {
-    target.map(|t| format!("{} ", expr(t))).unwrap_or_default()
+    target
+        .map(|t| format!("{} ", ExprText(t)))
+        .unwrap_or_default()
 }
 
 /// A step that prints on one line (everything but `if` and `route`).
@@ -750,7 +802,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             value,
             if_empty,
         } => {
-            let mut s = format!("set {} = {}", place(target.as_ref(), attr), expr(value));
+            let mut s = format!("set {} = {}", place(target.as_ref(), attr), ExprText(value));
             if *if_empty {
                 s.push_str(" if empty");
             }
@@ -758,40 +810,44 @@ fn simple_step(step: &ast::Step) -> Option<String> {
         }
         StepKind::Clear { target, attr } => format!("clear {}", place(target.as_ref(), attr)),
         StepKind::AddToList { target, list } => {
-            format!("add {}to list {}", subject(target.as_ref()), string(list))
+            format!(
+                "add {}to list {}",
+                subject(target.as_ref()),
+                StringText(list)
+            )
         }
         StepKind::RemoveFromList { target, list } => {
             format!(
                 "remove {}from list {}",
                 subject(target.as_ref()),
-                string(list)
+                StringText(list)
             )
         }
         StepKind::Slack { target, text, key } => {
             let mut s = match target {
-                ast::SlackTarget::Channel(c) => format!("slack {}", string(c)),
-                ast::SlackTarget::Dm(m) => format!("slack dm {}", expr(m)),
+                ast::SlackTarget::Channel(c) => format!("slack {}", StringText(c)),
+                ast::SlackTarget::Dm(m) => format!("slack dm {}", ExprText(m)),
             };
             if let Some(t) = text {
                 s.push(' ');
-                s.push_str(&string(t));
+                let _ = write!(s, "{}", StringText(t));
             }
-            s.push_str(&key_text(key.as_ref()));
+            let _ = write!(s, "{}", key_text(key.as_ref()));
             s
         }
         StepKind::Email { to, content, key } => {
             let mut s = match content {
                 ast::EmailContent::Inline { subject, body } => format!(
                     "email {} subject {} body {}",
-                    expr(to),
-                    string(subject),
-                    string(body)
+                    ExprText(to),
+                    StringText(subject),
+                    StringText(body)
                 ),
                 ast::EmailContent::Template(t) => {
-                    format!("email {} template {}", expr(to), string(t))
+                    format!("email {} template {}", ExprText(to), StringText(t))
                 }
             };
-            s.push_str(&key_text(key.as_ref()));
+            let _ = write!(s, "{}", key_text(key.as_ref()));
             s
         }
         StepKind::CreateTask {
@@ -803,21 +859,21 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             key,
             binding,
         } => {
-            let mut s = format!("create task {}", string(title));
+            let mut s = format!("create task {}", StringText(title));
             if let Some(a) = assignee {
-                s.push_str(&format!(" for {}", expr(a)));
+                let _ = write!(s, " for {}", ExprText(a));
             }
             if let Some(d) = due {
-                s.push_str(&format!(" due {}", expr(d)));
+                let _ = write!(s, " due {}", ExprText(d));
             }
             if let Some(b) = body {
-                s.push_str(&format!(" body {}", string(b)));
+                let _ = write!(s, " body {}", StringText(b));
             }
             if let Some(l) = linked {
-                s.push_str(&format!(" linked to {}", expr(l)));
+                let _ = write!(s, " linked to {}", ExprText(l));
             }
-            s.push_str(&key_text(key.as_ref()));
-            s.push_str(&as_text(binding.as_ref()));
+            let _ = write!(s, "{}", key_text(key.as_ref()));
+            let _ = write!(s, "{}", as_text(binding.as_ref()));
             s
         }
         StepKind::Create {
@@ -842,7 +898,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             "find {}{} where {}{} as {}",
             if *all { "all " } else { "" },
             object.name,
-            expr(filter),
+            ExprText(filter),
             limit
                 .as_ref()
                 .map(|l| format!(" limit {}", l.value))
@@ -868,11 +924,11 @@ fn simple_step(step: &ast::Step) -> Option<String> {
         } => {
             let on = target
                 .as_ref()
-                .map(|t| format!("on {} ", expr(t)))
+                .map(|t| format!("on {} ", ExprText(t)))
                 .unwrap_or_default();
             match body {
-                Some(b) => format!("note {on}{} {}", string(title), string(b)),
-                None => format!("note {on}{}", string(title)),
+                Some(b) => format!("note {on}{} {}", StringText(title), StringText(b)),
+                None => format!("note {on}{}", StringText(title)),
             }
         }
         StepKind::Http {
@@ -883,19 +939,19 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             key,
             binding,
         } => {
-            let mut s = format!("http {} {}", method.name, string(url));
+            let mut s = format!("http {} {}", method.name, StringText(url));
             if !headers.is_empty() {
-                s.push_str(&format!(" headers {}", map_inline(headers)));
+                let _ = write!(s, " headers {}", map_inline(headers));
             }
             if let Some(b) = body {
-                s.push_str(&format!(" body {}", expr(b)));
+                let _ = write!(s, " body {}", ExprText(b));
             }
-            s.push_str(&key_text(key.as_ref()));
-            s.push_str(&as_text(binding.as_ref()));
+            let _ = write!(s, "{}", key_text(key.as_ref()));
+            let _ = write!(s, "{}", as_text(binding.as_ref()));
             s
         }
-        StepKind::WaitFor(d) => format!("wait {}", expr(d)),
-        StepKind::WaitUntil(t) => format!("wait until {}", expr(t)),
+        StepKind::WaitFor(d) => format!("wait {}", ExprText(d)),
+        StepKind::WaitUntil(t) => format!("wait until {}", ExprText(t)),
         StepKind::Ask {
             member,
             question,
@@ -903,19 +959,19 @@ fn simple_step(step: &ast::Step) -> Option<String> {
             replace,
             binding,
         } => {
-            let mut s = format!("ask {} {}", expr(member), string(question));
+            let mut s = format!("ask {} {}", ExprText(member), StringText(question));
             if let Some(t) = timeout {
-                s.push_str(&format!(" timeout {}", expr(t)));
+                let _ = write!(s, " timeout {}", ExprText(t));
             }
             if *replace {
                 s.push_str(" replace");
             }
-            s.push_str(&format!(" as {}", binding.name));
+            let _ = write!(s, " as {}", binding.name);
             s
         }
         StepKind::Stop => "stop".into(),
         StepKind::Skip(reason) => match reason {
-            Some(r) => format!("skip {}", string(r)),
+            Some(r) => format!("skip {}", StringText(r)),
             None => "skip".into(),
         },
         StepKind::Custom {
@@ -926,7 +982,7 @@ fn simple_step(step: &ast::Step) -> Option<String> {
         } => {
             let args: Vec<String> = args
                 .iter()
-                .map(|a| format!("{}: {}", a.name.name, expr(&a.value)))
+                .map(|a| format!("{}: {}", a.name.name, ExprText(&a.value)))
                 .collect();
             format!(
                 "{}({}){}{}",
@@ -938,7 +994,9 @@ fn simple_step(step: &ast::Step) -> Option<String> {
         }
         StepKind::If { .. } | StepKind::Route { .. } | StepKind::ForEach { .. } => return None,
     };
-    Some(format!("{text}{}", modifiers(step)))
+    let mut text = text;
+    text.push_str(&modifiers(step));
+    Some(text)
 }
 
 fn type_expr(t: &ast::TypeExpr) -> String {
@@ -982,7 +1040,7 @@ fn test_clause(clause: &ast::TestClause) -> String {
             format!("given {}{named} {}", object.name, map_inline(fields))
         }
         ast::TestClauseKind::MockHttp { url, answer } => {
-            format!("given http {} {}", string(url), expr(answer))
+            format!("given http {} {}", StringText(url), ExprText(answer))
         }
         ast::TestClauseKind::MockAsk { answer } => format!("given ask {}", map_inline(answer)),
         ast::TestClauseKind::Redeliver => "redeliver".to_string(),
@@ -1014,12 +1072,12 @@ fn test_clause(clause: &ast::TestClause) -> String {
                 s.push_str("no ");
             }
             if let Some(n) = count {
-                s.push_str(&format!("{} ", n.value));
+                let _ = write!(s, "{} ", n.value);
             }
             s.push_str(&action.name);
             for a in args {
                 s.push(' ');
-                s.push_str(&expr(a));
+                let _ = write!(s, "{}", ExprText(a));
             }
             s
         }

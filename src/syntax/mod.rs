@@ -47,12 +47,12 @@ pub struct Parsed {
 pub fn parse(file: &Arc<SourceFile>) -> Parsed {
     let text = file.text();
     let split = split::split(text);
-    let parsed = crate::parallel::map(&split.chunks, |chunk| {
+    let parsed = crate::parallel::map_parts(&split.chunks, |chunk| {
         parse_item(file, &split.comments, chunk)
     });
-    let mut items = Vec::with_capacity(parsed.len());
+    let mut items = Vec::with_capacity(split.chunks.len());
     let mut diagnostics = Vec::new();
-    for (item, diagnostic) in parsed {
+    for (item, diagnostic) in parsed.into_iter().flatten() {
         items.push(item);
         diagnostics.extend(diagnostic);
     }

@@ -102,7 +102,16 @@ pub fn split(text: &str) -> Split {
                         at_line_start = true;
                     }
                 }
-                _ => i += 1,
+                // Plain text: skip the run at once rather than a byte per turn.
+                _ => {
+                    i += 1;
+                    while bytes
+                        .get(i)
+                        .is_some_and(|b| !matches!(b, b'\\' | b'"' | b'{' | b'\n'))
+                    {
+                        i += 1;
+                    }
+                }
             }
             continue;
         }

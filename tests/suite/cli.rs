@@ -336,6 +336,41 @@ fn reformatting_keeps_the_version_but_an_edit_changes_it() {
     assert_ne!(version(&dir), v1);
 }
 
+/// A rule's version keys its idempotency keys and the runs waiting in it, so a new
+/// rulec must compute the same version for the same rule: otherwise upgrading would
+/// start every waiting run over and repeat effects. `tests/data/example-versions.txt`
+/// was written by the rulec of 2026-12-04; change it only with a migration.
+#[test]
+fn rule_versions_stay_the_same_across_releases() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = rulec(&root.join("examples"), &["compile", "."]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ir: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let versions: String = ir["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}\n",
+                r["id"].as_str().unwrap(),
+                r["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let pinned = std::fs::read_to_string(root.join("tests/data/example-versions.txt")).unwrap();
+    assert_eq!(
+        versions, pinned,
+        "a rule's version changed: if you edited that example rule, update its line; if not, \
+         the canonical text changed and every deployed rule would be re-keyed"
+    );
+}
+
 #[test]
 fn lints_and_explain_document_every_lint() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

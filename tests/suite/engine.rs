@@ -658,7 +658,7 @@ fn a_workspace_with_errors_has_no_program_to_run() {
     assert!(analysis.checked.has_errors());
     let error = analysis.program().unwrap_err();
     assert_eq!(error.errors, 1);
-    assert!(analysis.checked.program().is_err());
+    assert!(analysis.checked.program(&analysis.units).is_err());
     assert!(error.to_string().contains("1 error"), "{error}");
 }
 
