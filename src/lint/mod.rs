@@ -399,7 +399,9 @@ impl<'a> WorkspaceContext<'a> {
             })
         };
         let mut used_allows: Vec<(usize, &str)> = Vec::new();
-        let mut findings: Vec<(&Lint, Finding)> = Vec::new();
+        // A large workspace has tens of thousands of findings: size the lists once.
+        let total = per_rule.iter().map(|(_, f)| f.len()).sum::<usize>() + workspace.len();
+        let mut findings: Vec<(&Lint, Finding)> = Vec::with_capacity(total);
         for (report, found) in per_rule {
             if report {
                 findings.extend(found);
@@ -417,7 +419,7 @@ impl<'a> WorkspaceContext<'a> {
         }
         findings.extend(workspace);
 
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(findings.len());
         for (lint, finding) in findings {
             let Some(rule) = self.rules.get(finding.rule) else {
                 continue;
