@@ -174,7 +174,7 @@ pub(super) fn check_rule(
     let location = checker.location(rule.span);
     Some(ir::Rule {
         id: id.to_string(),
-        // Only a program to run needs it (see `check::rule_version`).
+        // Only a program to run needs it: `Checked::program` computes it.
         version: String::new(),
         behaviour,
         title: headers.title,

@@ -11,9 +11,9 @@ pub fn expr(e: &ast::Expr) -> String {
 }
 
 /// An expression formatted in place: `format!("wait {}", ExprText(e))` builds one
-/// string, not one per part. The canonical text of every rule is printed for its
-/// version hash, so these allocations were a fifth of checking.
-pub struct ExprText<'a>(pub &'a ast::Expr);
+/// string, not one per part (the canonical text of every rule of a program is printed
+/// for its version hash).
+pub(super) struct ExprText<'a>(pub &'a ast::Expr);
 
 impl fmt::Display for ExprText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,7 +22,7 @@ impl fmt::Display for ExprText<'_> {
 }
 
 /// A string literal formatted in place (see [`ExprText`]).
-pub struct StringText<'a>(pub &'a StringLit);
+pub(super) struct StringText<'a>(pub &'a StringLit);
 
 impl fmt::Display for StringText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,8 +15,8 @@ use crate::syntax::ast::{
     self, HeaderKind, Item, ScheduleKind, StepKind, TriggerClause, TriggerKind,
 };
 
-use expr::DurationText;
-pub use expr::{expr, string, ExprText, StringText};
+pub use expr::{expr, string};
+use expr::{DurationText, ExprText, StringText};
 
 /// Lines longer than this are broken (one-liner rules, record literals).
 const WIDTH: usize = 100;

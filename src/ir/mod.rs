@@ -520,19 +520,19 @@ impl Field {
 
 /// A path as written: its field names joined with dots.
 pub fn dotted(path: &[Field]) -> String {
-    dotted_after("", path)
+    join_dotted("", path.iter().map(|f| f.name.as_str()))
 }
 
-/// `prefix` followed by [`dotted`]`(path)`, in one allocation.
-pub fn dotted_after(prefix: &str, path: &[Field]) -> String {
-    let len = prefix.len() + path.iter().map(|f| f.name.len() + 1).sum::<usize>();
+/// `prefix` followed by `names` joined with dots, in one allocation.
+pub fn join_dotted<'a>(prefix: &str, names: impl Iterator<Item = &'a str> + Clone) -> String {
+    let len = prefix.len() + names.clone().map(|n| n.len() + 1).sum::<usize>();
     let mut out = String::with_capacity(len);
     out.push_str(prefix);
-    for (i, field) in path.iter().enumerate() {
+    for (i, name) in names.enumerate() {
         if i > 0 {
             out.push('.');
         }
-        out.push_str(&field.name);
+        out.push_str(name);
     }
     out
 }

@@ -213,7 +213,10 @@ fn variable(e: &Expr) -> Option<String> {
                 Root::Candidate => "candidate.",
                 _ => "",
             };
-            Some(crate::ir::dotted_after(prefix, path))
+            Some(crate::ir::join_dotted(
+                prefix,
+                path.iter().map(|f| f.name.as_str()),
+            ))
         }
         _ => None,
     }

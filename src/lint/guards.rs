@@ -200,14 +200,7 @@ pub(super) fn path_key(segments: &[Ident]) -> String {
         [first, rest @ ..] if first.name == "record" && !rest.is_empty() => rest,
         _ => segments,
     };
-    let mut key = String::with_capacity(segments.iter().map(|s| s.name.len() + 1).sum());
-    for (i, segment) in segments.iter().enumerate() {
-        if i > 0 {
-            key.push('.');
-        }
-        key.push_str(&segment.name);
-    }
-    key
+    crate::ir::join_dotted("", segments.iter().map(|s| s.name.as_str()))
 }
 
 /// A set path and the paths it goes through: `company.owner` → `company.owner`,

@@ -102,16 +102,7 @@ pub fn split(text: &str) -> Split {
                         at_line_start = true;
                     }
                 }
-                // Plain text: skip the run at once rather than a byte per turn.
-                _ => {
-                    i += 1;
-                    while bytes
-                        .get(i)
-                        .is_some_and(|b| !matches!(b, b'\\' | b'"' | b'{' | b'\n'))
-                    {
-                        i += 1;
-                    }
-                }
+                _ => i += 1,
             }
             continue;
         }
